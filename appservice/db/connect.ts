@@ -1,0 +1,37 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import knexFactory, { type Knex } from "knex";
+import ClientPgLite from "knex-pglite";
+import { migrations } from "./migrations/index.js";
+
+export type Db = Knex;
+
+/**
+ * Postgres when DATABASE_URL is set, otherwise the embedded PGlite in the data directory.
+ * Both speak the same SQL, so one set of migrations and one store implementation serve both.
+ */
+export function openDatabase(opts: { databaseUrl?: string; dataDir: string }): Db {
+  if (opts.databaseUrl) {
+    return knexFactory({ client: "pg", connection: opts.databaseUrl, pool: { min: 0, max: 10 } });
+  }
+  const dir = resolve(join(opts.dataDir, "pglite"));
+  mkdirSync(dir, { recursive: true });
+  return knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: "postgres", connection: { filename: dir } });
+}
+
+/** In-memory PGlite, for tests and tools that want a throwaway database. */
+export function openMemoryDatabase(): Db {
+  return knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: "postgres", connection: {} });
+}
+
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};
+
+/** Numbered migrations, run at every start-up; already-applied ones are skipped. */
+export async function migrate(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource, tableName: "rounds_migrations" })) as [number, string[]];
+  return applied;
+}

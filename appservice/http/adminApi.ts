@@ -1,0 +1,51 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import type { Logger } from "../logging.js";
+import { UnknownServiceError, type OnCallService } from "../oncall/oncallService.js";
+import { ScheduleFileError } from "../oncall/scheduleFile.js";
+import { ErrCode, sendError } from "./errors.js";
+
+/**
+ * The coordinator's admin API, used by the `rounds` CLI. It goes through the running appservice
+ * because the embedded database admits one process at a time.
+ */
+export function adminRouter(deps: { adminToken: string; oncall: OnCallService; log: Logger }): Router {
+  const router = express.Router();
+  const expected = createHash("sha256").update(deps.adminToken).digest();
+  router.use("/_rounds/admin", (req: Request, res: Response, next: NextFunction) => {
+    const h = req.header("authorization") ?? "";
+    const given = createHash("sha256").update(h.startsWith("Bearer ") ? h.slice(7) : "").digest();
+    if (!timingSafeEqual(given, expected)) return sendError(res, ErrCode.Forbidden, "bad or missing admin token");
+    next();
+  });
+
+  router.post("/_rounds/admin/v1/schedule", express.text({ type: "*/*", limit: "2mb" }), async (req, res) => {
+    if (typeof req.body !== "string" || req.body.trim() === "") {
+      return sendError(res, ErrCode.BadJson, "send the schedule YAML as the request body");
+    }
+    try {
+      const result = await deps.oncall.importSchedule(req.body);
+      deps.log.info({ services: result.services }, "admin: schedule imported");
+      res.json(result);
+    } catch (err) {
+      if (err instanceof ScheduleFileError) {
+        return res.status(400).json({ errcode: ErrCode.BadJson, error: err.message, problems: err.problems });
+      }
+      throw err;
+    }
+  });
+
+  router.get("/_rounds/admin/v1/oncall/:service", async (req, res) => {
+    const at = typeof req.query.at === "string" ? new Date(req.query.at) : new Date();
+    if (Number.isNaN(at.getTime())) return sendError(res, ErrCode.BadJson, "'at' must be an ISO 8601 date-time");
+    try {
+      res.json(await deps.oncall.whoIsOnCall(String(req.params.service), at));
+    } catch (err) {
+      if (err instanceof UnknownServiceError) {
+        return res.status(404).json({ errcode: ErrCode.NotFound, error: err.message, known: err.known });
+      }
+      throw err;
+    }
+  });
+  return router;
+}

@@ -1,0 +1,90 @@
+import { timingSafeEqual, createHash } from "node:crypto";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import type { InboxStore } from "../inbox/inboxStore.js";
+import type { Logger } from "../logging.js";
+import type { Metrics } from "../metrics.js";
+import { ClientEventSchema, TransactionBodySchema, type ClientEvent } from "../shared/events.js";
+import { ErrCode, sendError } from "./errors.js";
+
+/** Compares digests, so neither the length nor the content of the token leaks through timing. */
+function tokensMatch(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function bearer(req: Request): string | undefined {
+  const h = req.header("authorization");
+  if (h?.startsWith("Bearer ")) return h.slice(7);
+  // Older homeservers send the token as a query parameter.
+  const q = req.query.access_token;
+  return typeof q === "string" ? q : undefined;
+}
+
+/**
+ * The appservice API Synapse calls. Transactions are committed to the inbox before the 200, so an
+ * acknowledged event is never lost; a repeated txn id is a no-op.
+ */
+export function appserviceRouter(deps: {
+  hsToken: string;
+  inbox: InboxStore;
+  onCommitted: () => void;
+  isOurUser: (userId: string) => boolean;
+  log: Logger;
+  metrics: Metrics;
+}): Router {
+  const { log, metrics } = deps;
+  const router = express.Router();
+  router.use(express.json({ limit: "10mb" }));
+
+  const auth = (req: Request, res: Response, next: NextFunction) => {
+    const token = bearer(req);
+    if (token === undefined) return sendError(res, ErrCode.Unauthorized, "missing hs_token");
+    if (!tokensMatch(token, deps.hsToken)) {
+      metrics.transactions.inc({ outcome: "forbidden" });
+      log.warn({ path: req.path }, "appservice: request with a wrong hs_token refused");
+      return sendError(res, ErrCode.Forbidden, "bad hs_token");
+    }
+    next();
+  };
+
+  const putTransaction = async (req: Request, res: Response) => {
+    const txnId = String(req.params.txnId);
+    const body = TransactionBodySchema.safeParse(req.body);
+    if (!body.success) {
+      metrics.transactions.inc({ outcome: "bad_request" });
+      return sendError(res, ErrCode.BadJson, "transaction body must be an object with an 'events' array");
+    }
+    const events: ClientEvent[] = [];
+    for (const raw of body.data.events) {
+      const ev = ClientEventSchema.safeParse(raw);
+      if (ev.success) events.push(ev.data);
+      else log.warn({ txnId, issue: ev.error.issues[0]?.path.join(".") }, "appservice: dropped an invalid event");
+    }
+    try {
+      const fresh = await deps.inbox.acceptTransaction(txnId, events);
+      metrics.transactions.inc({ outcome: fresh ? "stored" : "duplicate" });
+      log.debug({ txnId, events: events.length, duplicate: !fresh }, "appservice: transaction committed");
+      res.status(200).json({});
+      if (fresh && events.length > 0) deps.onCommitted();
+    } catch (err) {
+      metrics.transactions.inc({ outcome: "error" });
+      log.error({ err, txnId }, "appservice: could not store transaction; Synapse will retry");
+      sendError(res, ErrCode.Unavailable, "could not store the transaction; retry later");
+    }
+  };
+
+  const queryUser = (req: Request, res: Response) => {
+    if (deps.isOurUser(String(req.params.userId))) return res.status(200).json({});
+    sendError(res, ErrCode.NotFound, "no such user in the Rounds namespace");
+  };
+
+  for (const prefix of ["/_matrix/app/v1", ""]) {
+    router.put(`${prefix}/transactions/:txnId`, auth, putTransaction);
+    router.get(`${prefix}/users/:userId`, auth, queryUser);
+    router.get(`${prefix}/rooms/:alias`, auth, (_req, res) => sendError(res, ErrCode.NotFound, "Rounds provisions no rooms by alias"));
+  }
+  router.post("/_matrix/app/v1/ping", auth, (_req, res) => res.status(200).json({}));
+  router.use("/_matrix", (_req: Request, res: Response) => sendError(res, ErrCode.NotFound, "unknown appservice endpoint"));
+  return router;
+}

@@ -1,0 +1,133 @@
+import { once } from "node:events";
+import type { Server } from "node:http";
+import { resolve } from "node:path";
+import express from "express";
+import { Bot } from "../bots/bot.js";
+import { BotClient } from "../bots/botClient.js";
+import { BotDeviceStore } from "../bots/botDeviceStore.js";
+import { ONCALL_BOT, oncallCommands } from "../bots/oncallBot.js";
+import { migrate, openDatabase } from "./db/connect.js";
+import { adminRouter } from "./http/adminApi.js";
+import { appserviceRouter } from "./http/appserviceApi.js";
+import { errorHandler } from "./http/errors.js";
+import { healthRouter } from "./http/health.js";
+import { dispatchTo } from "./inbox/dispatch.js";
+import { InboxStore } from "./inbox/inboxStore.js";
+import { InboxWorker } from "./inbox/inboxWorker.js";
+import { createLogger, type Logger } from "./logging.js";
+import { Metrics } from "./metrics.js";
+import { OnCallService } from "./oncall/oncallService.js";
+import { OnCallStore } from "./oncall/oncallStore.js";
+import { ConfigError, loadConfig, type RoundsConfig } from "./shared/config.js";
+import { waitForHomeserver } from "./setup/synapseProcess.js";
+
+export interface RunningRounds {
+  stop(): Promise<void>;
+}
+
+function listen(app: express.Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolvePromise, reject) => {
+    const server = app.listen(port, host, () => resolvePromise(server));
+    server.once("error", reject);
+  });
+}
+
+/** Starts the appservice, its inbox worker and the bots. Transactions are accepted from the first moment. */
+export async function startRounds(config: RoundsConfig, log: Logger): Promise<RunningRounds> {
+  const dataDir = resolve(config.dataDir);
+  const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir });
+  const applied = await migrate(db);
+  log.info({ applied, database: config.databaseUrl ? "postgres" : "pglite" }, "database ready");
+
+  const metrics = new Metrics();
+  const metricsServer = await metrics.listen(config.metricsPort, config.bindAddress);
+
+  const inbox = new InboxStore(db);
+  const oncall = new OnCallService(new OnCallStore(db));
+  const devices = new BotDeviceStore(db);
+  const botDefs = [{ identity: ONCALL_BOT, commands: () => oncallCommands(oncall) }].filter((b) =>
+    config.bots.includes(b.identity.name),
+  );
+  const bots = botDefs.map(
+    (def) =>
+      new Bot(
+        new BotClient({
+          identity: def.identity,
+          homeserverUrl: config.homeserverUrl,
+          serverName: config.serverName,
+          asToken: config.registration.asToken,
+          dataDir,
+          storePassphrase: config.cryptoStorePassphrase,
+          devices,
+          log,
+        }),
+        def.commands(),
+        { serverName: config.serverName, log, metrics },
+      ),
+  );
+  const botUserIds = new Set(bots.map((b) => b.client.userId));
+  let botsReady = false;
+
+  const worker = new InboxWorker(inbox, dispatchTo(bots), config.inbox, log, metrics);
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(healthRouter({ db, homeserverUrl: config.homeserverUrl, botsReady: () => botsReady }));
+  if (config.adminToken) app.use(adminRouter({ adminToken: config.adminToken, oncall, log }));
+  app.use(
+    appserviceRouter({
+      hsToken: config.registration.hsToken,
+      inbox,
+      onCommitted: () => worker.wake(),
+      isOurUser: (u) => botUserIds.has(u),
+      log,
+      metrics,
+    }),
+  );
+  app.use(errorHandler(log));
+  const server = await listen(app, config.appservicePort, config.bindAddress);
+  log.info({ port: config.appservicePort }, "appservice listening");
+
+  await waitForHomeserver(config.homeserverUrl, 120_000);
+  for (const bot of bots) await bot.client.start();
+  botsReady = true;
+  if (config.inbox.paused) log.warn("inbox processing is paused (ROUNDS_INBOX_PAUSED=1): events are stored, not handled");
+  else worker.start();
+  log.info({ bots: [...botUserIds] }, "Rounds is running");
+
+  return {
+    async stop() {
+      await worker.stop();
+      server.close();
+      metricsServer.close();
+      for (const bot of bots) await bot.client.stop();
+      await db.destroy();
+      log.info("Rounds stopped");
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: RoundsConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const running = await startRounds(config, log);
+  const signal = await Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);
+  log.info({ signal: String(signal) }, "shutting down");
+  await running.stop();
+  process.exit(0);
+}
+
+if (import.meta.main) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`Rounds failed to start: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

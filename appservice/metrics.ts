@@ -1,0 +1,48 @@
+import express from "express";
+import type { Server } from "node:http";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** One place for every Prometheus metric; labels carry ids and outcomes, never PHI. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly transactions = new Counter({
+    name: "rounds_appservice_transactions_total",
+    help: "Appservice transactions received, by outcome",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly inboxProcessed = new Counter({
+    name: "rounds_inbox_events_total",
+    help: "Inbox events processed, by outcome (done, retry, dead)",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly inboxPending = new Gauge({
+    name: "rounds_inbox_pending",
+    help: "Events waiting in the inbox",
+    registers: [this.registry],
+  });
+  readonly commandDuration = new Histogram({
+    name: "rounds_bot_command_seconds",
+    help: "Time from a command reaching the bot to its reply being sent",
+    labelNames: ["bot", "command", "outcome"] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "rounds_" });
+  }
+
+  /** Serves /metrics on its own port so it can be firewalled apart from the appservice API. */
+  listen(port: number, host: string): Promise<Server> {
+    const app = express();
+    app.get("/metrics", async (_req, res) => {
+      res.type(this.registry.contentType).send(await this.registry.metrics());
+    });
+    return new Promise((resolve, reject) => {
+      const server = app.listen(port, host, () => resolve(server));
+      server.once("error", reject);
+    });
+  }
+}

@@ -1,0 +1,26 @@
+import { existsSync } from "node:fs";
+import { writeRegistration } from "./registration.js";
+import { devPaths, devSettings } from "./devEnvironment.js";
+import { loadOrCreateSecrets } from "./secrets.js";
+import { writeSynapseConfig } from "./synapseConfig.js";
+
+/** Generates secrets (once), registration.yaml and the dev homeserver config. Idempotent. */
+const settings = devSettings();
+const { secrets, created } = loadOrCreateSecrets(devPaths.secrets);
+console.log(`[setup] ${created ? "generated new secrets in" : "secrets kept from"} .rounds/secrets.json`);
+const hadRegistration = existsSync(devPaths.registration);
+writeRegistration(devPaths.registration, {
+  url: `http://127.0.0.1:${settings.appservicePort}`,
+  serverName: settings.serverName,
+  asToken: secrets.asToken,
+  hsToken: secrets.hsToken,
+});
+console.log(`[setup] ${hadRegistration ? "refreshed" : "generated"} registration.yaml`);
+writeSynapseConfig({
+  dataDir: devPaths.synapseDir,
+  serverName: settings.serverName,
+  port: settings.synapsePort,
+  registrationFile: devPaths.registration,
+  secrets,
+});
+console.log("[setup] homeserver config in .rounds/synapse/homeserver.yaml");

@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { venvPython } from "./synapseConfig.js";
+
+export interface RunningSynapse {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Polls until the client API answers, so callers never race Synapse's start-up. */
+export async function waitForHomeserver(url: string, timeoutMs = 60_000, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = "";
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`Synapse exited with code ${child.exitCode} during start-up`);
+    try {
+      const res = await fetch(`${url}/_matrix/client/versions`);
+      if (res.ok) return;
+      lastError = `HTTP ${res.status}`;
+    } catch (e) {
+      lastError = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`homeserver at ${url} did not answer within ${timeoutMs} ms (${lastError})`);
+}
+
+export async function startSynapse(configFile: string, url: string): Promise<RunningSynapse> {
+  const child = spawn(venvPython, ["-m", "synapse.app.homeserver", "-c", configFile], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  try {
+    await waitForHomeserver(url, 90_000, child);
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw new Error(`${(e as Error).message}\n${stderr}`);
+  }
+  return {
+    url,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await once(child, "exit");
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { Logger } from "../appservice/logging.js";
+import type { Metrics } from "../appservice/metrics.js";
+import { MemberContentSchema, TextMessageContentSchema, type ClientEvent } from "../appservice/shared/events.js";
+import type { BotClient } from "./botClient.js";
+import type { CommandTable } from "./commands.js";
+
+/**
+ * A bot persona: its E2EE client plus its command table. It translates inbox events into commands
+ * and replies; what a command means lives in the domain services the table calls.
+ */
+export class Bot {
+  private readonly log: Logger;
+
+  constructor(
+    readonly client: BotClient,
+    private readonly commands: CommandTable,
+    private readonly deps: { serverName: string; log: Logger; metrics: Metrics },
+  ) {
+    this.log = deps.log.child({ bot: commands.botName });
+  }
+
+  async handle(event: ClientEvent): Promise<void> {
+    if (event.type === "m.room.member" && event.state_key === this.client.userId) return this.onOwnMembership(event);
+    if (event.type !== "m.room.message" && event.type !== "m.room.encrypted") return;
+    // Ignore ourselves and every other Rounds bot, so bots never talk to each other in a loop.
+    if (event.sender === this.client.userId || /^@rounds_/.test(event.sender)) return;
+    if (!(await this.client.waitUntilJoined(event.room_id))) return;
+
+    const started = process.hrtime.bigint();
+    const { type, content } = await this.client.decrypt(event);
+    if (type !== "m.room.message") return;
+    const text = TextMessageContentSchema.safeParse(content);
+    if (!text.success || text.data.msgtype !== "m.text") return;
+    const result = await this.commands.dispatch(
+      text.data.body,
+      { sender: event.sender, roomId: event.room_id, sentAt: new Date(event.origin_server_ts) },
+      (err) => this.log.error({ err, eventId: event.event_id }, "bot: command failed"),
+    );
+    if (!result) return;
+    await this.client.replyNotice(event, result.reply);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.deps.metrics.commandDuration.observe({ bot: this.commands.botName, command: result.verb, outcome: result.outcome }, seconds);
+    this.log.info({ eventId: event.event_id, roomId: event.room_id, command: result.verb, outcome: result.outcome }, "bot: answered command");
+  }
+
+  /** Accepts invites from clinicians on our own homeserver; federated invites wait for policy. */
+  private async onOwnMembership(event: ClientEvent): Promise<void> {
+    const member = MemberContentSchema.safeParse(event.content);
+    if (!member.success || member.data.membership !== "invite") return;
+    const senderServer = event.sender.slice(event.sender.indexOf(":") + 1);
+    if (senderServer !== this.deps.serverName) {
+      this.log.info({ roomId: event.room_id, senderServer }, "bot: ignored an invite from another homeserver");
+      return;
+    }
+    if (this.client.isJoined(event.room_id)) return;
+    await this.client.join(event.room_id);
+    this.log.info({ roomId: event.room_id }, "bot: joined room on invite");
+  }
+}

@@ -1,0 +1,221 @@
+import "fake-indexeddb/auto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import * as sdk from "matrix-js-sdk";
+import type { Logger } from "../appservice/logging.js";
+import type { ClientEvent } from "../appservice/shared/events.js";
+import type { BotDeviceStore } from "./botDeviceStore.js";
+import { IdbSnapshotter } from "./idbSnapshot.js";
+import { sdkLogger } from "./sdkLogger.js";
+
+export interface BotIdentity {
+  /** Short name, e.g. "oncall"; the Matrix user is @rounds_<name>. */
+  name: string;
+  displayName: string;
+}
+
+export interface BotClientOptions {
+  identity: BotIdentity;
+  homeserverUrl: string;
+  serverName: string;
+  asToken: string;
+  dataDir: string;
+  storePassphrase: string;
+  devices: BotDeviceStore;
+  log: Logger;
+}
+
+/** A failure worth retrying later, e.g. a room key that has not arrived yet. */
+export class RetryableError extends Error {}
+
+/**
+ * One bot's end-to-end encrypted Matrix client: an appservice user with its own device, running
+ * matrix-js-sdk with rust crypto whose store survives restarts.
+ */
+export class BotClient {
+  readonly userId: string;
+  readonly localpart: string;
+  deviceId = "";
+  private client: sdk.MatrixClient | null = null;
+  private snapshotter: IdbSnapshotter | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: BotClientOptions) {
+    this.localpart = `rounds_${opts.identity.name}`;
+    this.userId = `@${this.localpart}:${opts.serverName}`;
+    this.log = opts.log.child({ bot: opts.identity.name });
+  }
+
+  get matrix(): sdk.MatrixClient {
+    if (!this.client) throw new Error(`bot ${this.localpart} is not started`);
+    return this.client;
+  }
+
+  private async asRequest(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    const res = await fetch(`${this.opts.homeserverUrl}/_matrix/client/v3${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${this.opts.asToken}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  async start(): Promise<void> {
+    const reg = await this.asRequest("/register", {
+      type: "m.login.application_service",
+      username: this.localpart,
+      inhibit_login: true,
+    });
+    if (reg.status !== 200 && reg.json.errcode !== "M_USER_IN_USE") {
+      throw new Error(`could not register ${this.userId}: ${String(reg.json.errcode)} ${String(reg.json.error ?? "")}`);
+    }
+
+    const botDir = join(this.opts.dataDir, "bots", this.localpart);
+    const snapshotFile = join(botDir, "crypto-store.bin");
+    // Reuse the device only when its crypto store survived; a device without its keys is useless.
+    const knownDevice = existsSync(snapshotFile) ? await this.opts.devices.get(this.userId) : null;
+    const login = await this.asRequest("/login", {
+      type: "m.login.application_service",
+      identifier: { type: "m.id.user", user: this.localpart },
+      ...(knownDevice ? { device_id: knownDevice } : {}),
+      initial_device_display_name: `Rounds ${this.opts.identity.name} bot`,
+    });
+    if (login.status !== 200) throw new Error(`bot login failed for ${this.userId}: ${String(login.json.errcode)}`);
+    this.deviceId = String(login.json.device_id);
+    await this.opts.devices.set(this.userId, this.deviceId);
+
+    const prefix = `rounds-${this.localpart}-${this.deviceId}`;
+    this.snapshotter = new IdbSnapshotter(prefix, snapshotFile, (err) =>
+      this.log.error({ err }, "bot: could not snapshot the crypto store"),
+    );
+    const restored = await this.snapshotter.restore();
+
+    const client = sdk.createClient({
+      baseUrl: this.opts.homeserverUrl,
+      userId: this.userId,
+      deviceId: this.deviceId,
+      accessToken: String(login.json.access_token),
+      logger: sdkLogger(this.log),
+    });
+    await client.initRustCrypto({ cryptoDatabasePrefix: prefix, storagePassword: this.opts.storePassphrase });
+    this.client = client;
+    const prepared = new Promise<void>((resolve, reject) => {
+      const onSync = (state: sdk.SyncState) => {
+        if (state === sdk.SyncState.Prepared || state === sdk.SyncState.Syncing) {
+          client.off(sdk.ClientEvent.Sync, onSync);
+          resolve();
+        } else if (state === sdk.SyncState.Error) {
+          reject(new Error(`bot ${this.userId} could not sync`));
+        }
+      };
+      client.on(sdk.ClientEvent.Sync, onSync);
+    });
+    await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: true });
+    await prepared;
+    await this.ensureProfile();
+    await this.ensureCrossSigning();
+    await this.snapshotter.writeNow();
+    this.log.info({ userId: this.userId, deviceId: this.deviceId, restoredStore: restored }, "bot: started");
+  }
+
+  private async ensureProfile(): Promise<void> {
+    const profile = await this.matrix.getProfileInfo(this.userId).catch(() => ({ displayname: undefined }));
+    if (profile.displayname !== this.opts.identity.displayName) {
+      await this.matrix.setDisplayName(this.opts.identity.displayName);
+    }
+  }
+
+  /** Signs the bot's device with its own cross-signing keys, so clients show it as the bot's. */
+  private async ensureCrossSigning(): Promise<void> {
+    const crypto = this.matrix.getCrypto()!;
+    if (await crypto.isCrossSigningReady()) return;
+    try {
+      await crypto.bootstrapCrossSigning({
+        setupNewCrossSigning: true,
+        authUploadDeviceSigningKeys: async (makeRequest) => {
+          await makeRequest(null);
+        },
+      });
+      this.log.info({ userId: this.userId }, "bot: cross-signing set up");
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "bot: cross-signing not available; the device stays unsigned");
+    }
+  }
+
+  isJoined(roomId: string): boolean {
+    return this.client?.getRoom(roomId)?.getMyMembership() === sdk.KnownMembership.Join;
+  }
+
+  /**
+   * True once our client sees itself joined to the room. A message can reach the inbox just
+   * before our own sync shows the join, so a room we do not know yet gets one sync's grace.
+   */
+  async waitUntilJoined(roomId: string): Promise<boolean> {
+    if (this.isJoined(roomId)) return true;
+    if (this.matrix.getRoom(roomId)) return false;
+    await this.nextSync(2000);
+    return this.isJoined(roomId);
+  }
+
+  async join(roomId: string): Promise<void> {
+    await this.matrix.joinRoom(roomId);
+  }
+
+  /** Decrypts an event from the inbox; a missing room key is waited for briefly, then retried later. */
+  async decrypt(raw: ClientEvent): Promise<{ type: string; content: Record<string, unknown> }> {
+    if (raw.type !== "m.room.encrypted") return { type: raw.type, content: raw.content };
+    for (let attempt = 0; ; attempt++) {
+      const ev = new sdk.MatrixEvent(raw as unknown as sdk.IEvent);
+      await this.matrix.decryptEventIfNeeded(ev);
+      if (!ev.isDecryptionFailure()) return { type: ev.getType(), content: ev.getContent() };
+      if (attempt >= 3) throw new RetryableError(`cannot decrypt yet: ${ev.decryptionFailureReason ?? "unknown reason"}`);
+      await this.nextSync(2000);
+    }
+  }
+
+  private nextSync(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.matrix.off(sdk.ClientEvent.Sync, done);
+        this.matrix.off(sdk.ClientEvent.ReceivedToDeviceMessage, done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.matrix.on(sdk.ClientEvent.Sync, done);
+      this.matrix.on(sdk.ClientEvent.ReceivedToDeviceMessage, done);
+    });
+  }
+
+  /**
+   * Replies with an m.notice. A reply to an encrypted message is only ever sent encrypted: if the
+   * client has not yet learnt that the room is encrypted, it waits for sync rather than risk
+   * sending plaintext. The txn id is derived from the event answered, so a retried reply after a
+   * crash is deduplicated by the homeserver.
+   */
+  async replyNotice(inReplyTo: ClientEvent, body: string): Promise<void> {
+    const roomId = inReplyTo.room_id;
+    const mustEncrypt = inReplyTo.type === "m.room.encrypted";
+    const crypto = this.matrix.getCrypto()!;
+    for (let i = 0; ; i++) {
+      const room = this.matrix.getRoom(roomId);
+      const encrypted = room ? await crypto.isEncryptionEnabledInRoom(roomId) : false;
+      if (room && (encrypted || !mustEncrypt)) break;
+      if (i >= 5) throw new RetryableError("room state not synced yet; refusing to reply unencrypted");
+      await this.nextSync(2000);
+    }
+    const txnId = `rounds-reply-${Buffer.from(inReplyTo.event_id).toString("base64url")}`;
+    await this.matrix.sendEvent(
+      roomId,
+      sdk.EventType.RoomMessage,
+      { msgtype: sdk.MsgType.Notice, body, "m.relates_to": { "m.in_reply_to": { event_id: inReplyTo.event_id } } },
+      txnId,
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.client?.stopClient();
+    await this.snapshotter?.close();
+    this.client = null;
+  }
+}

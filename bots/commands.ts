@@ -1,0 +1,76 @@
+/**
+ * A bot's command table. Commands are `!<verb> args...`; the help text is generated from the
+ * table. A CommandError carries a plain-language message for the user and a technical one for
+ * the log.
+ */
+export class CommandError extends Error {
+  constructor(
+    readonly logMessage: string,
+    readonly humanError: string,
+  ) {
+    super(logMessage);
+    this.name = "CommandError";
+  }
+}
+
+export interface CommandContext {
+  sender: string;
+  roomId: string;
+  /** When the command was sent; "now" for time-based questions. */
+  sentAt: Date;
+}
+
+export interface Command {
+  verb: string;
+  usage: string;
+  summary: string;
+  run(ctx: CommandContext, args: string[]): Promise<string>;
+}
+
+export interface CommandResult {
+  verb: string;
+  reply: string;
+  outcome: "ok" | "user_error" | "error";
+}
+
+export class CommandTable {
+  private readonly commands = new Map<string, Command>();
+
+  constructor(
+    readonly botName: string,
+    readonly intro: string,
+    commands: Command[],
+  ) {
+    for (const c of commands) this.commands.set(c.verb, c);
+    this.commands.set("help", {
+      verb: "help",
+      usage: "!help",
+      summary: "Show this help",
+      run: async () => this.help(),
+    });
+  }
+
+  help(): string {
+    const lines = [...this.commands.values()].map((c) => `${c.usage} — ${c.summary}`);
+    return `${this.intro}\n\nCommands:\n${lines.join("\n")}`;
+  }
+
+  /** Returns null for text that is not a command, so ordinary conversation is left alone. */
+  async dispatch(body: string, ctx: CommandContext, onError: (err: unknown) => void): Promise<CommandResult | null> {
+    const text = body.trim();
+    if (!text.startsWith("!")) return null;
+    const [rawVerb = "", ...args] = text.slice(1).split(/\s+/).filter(Boolean);
+    const verb = rawVerb.toLowerCase();
+    const command = this.commands.get(verb);
+    if (!command) {
+      return { verb: "unknown", reply: `I don't know the command "!${verb}". Send !help to see what I can do.`, outcome: "user_error" };
+    }
+    try {
+      return { verb, reply: await command.run(ctx, args), outcome: "ok" };
+    } catch (err) {
+      if (err instanceof CommandError) return { verb, reply: err.humanError, outcome: "user_error" };
+      onError(err);
+      return { verb, reply: `Sorry, something went wrong running !${verb}. Please try again; if it keeps failing, tell the Rounds administrators.`, outcome: "error" };
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
+import type { Logger } from "../appservice/logging.js";
+
+/**
+ * Routes matrix-js-sdk and rust-crypto logging into pino at warn and above: their debug output
+ * is very chatty and can quote event content, which must stay out of our logs.
+ */
+export function sdkLogger(log: Logger, namespace = "matrix-sdk"): SdkLogger {
+  const child = log.child({ component: namespace });
+  const text = (msg: unknown[]) => msg.map((m) => (m instanceof Error ? m.message : typeof m === "string" ? m : "")).join(" ").slice(0, 300);
+  const noop = () => {};
+  return {
+    trace: noop,
+    debug: noop,
+    info: noop,
+    warn: (...msg: unknown[]) => child.warn(text(msg)),
+    error: (...msg: unknown[]) => child.error(text(msg)),
+    getChild: (ns: string) => sdkLogger(log, `${namespace}:${ns}`),
+  };
+}
