@@ -88,6 +88,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   log.info({ port: config.appservicePort }, "appservice listening");
 
   await waitForHomeserver(config.homeserverUrl, 120_000);
+  await pingHomeserver(config, log);
   for (const bot of bots) await bot.client.start();
   botsReady = true;
   if (config.inbox.paused) log.warn("inbox processing is paused (ROUNDS_INBOX_PAUSED=1): events are stored, not handled");
@@ -104,6 +105,26 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       log.info("Rounds stopped");
     },
   };
+}
+
+/**
+ * Asks the homeserver to ping us. A successful ping makes Synapse resend at once whatever it
+ * queued while we were down, instead of waiting out its retry backoff (up to minutes).
+ */
+async function pingHomeserver(config: RoundsConfig, log: Logger): Promise<void> {
+  const url = `${config.homeserverUrl}/_matrix/client/v1/appservice/${encodeURIComponent(config.registration.id)}/ping`;
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${config.registration.asToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ transaction_id: `rounds-start-${Date.now()}` }),
+    });
+    const body = (await res.json()) as { duration_ms?: number; errcode?: string; error?: string };
+    if (res.ok) log.info({ durationMs: body.duration_ms }, "homeserver reached us: appservice link is up");
+    else log.warn({ errcode: body.errcode, error: body.error }, "homeserver could not reach the appservice; check the registration url");
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, "appservice ping failed");
+  }
 }
 
 async function main(): Promise<void> {

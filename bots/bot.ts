@@ -24,10 +24,15 @@ export class Bot {
     if (event.type !== "m.room.message" && event.type !== "m.room.encrypted") return;
     // Ignore ourselves and every other Rounds bot, so bots never talk to each other in a loop.
     if (event.sender === this.client.userId || /^@rounds_/.test(event.sender)) return;
-    if (!(await this.client.waitUntilJoined(event.room_id))) return;
+    if (!this.client.isJoined(event.room_id)) {
+      this.log.debug({ eventId: event.event_id, roomId: event.room_id }, "bot: not in this room; event ignored");
+      return;
+    }
 
     const started = process.hrtime.bigint();
+    this.log.debug({ eventId: event.event_id }, "bot: decrypting");
     const { type, content } = await this.client.decrypt(event);
+    this.log.debug({ eventId: event.event_id, type }, "bot: decrypted");
     if (type !== "m.room.message") return;
     const text = TextMessageContentSchema.safeParse(content);
     if (!text.success || text.data.msgtype !== "m.text") return;
@@ -37,6 +42,7 @@ export class Bot {
       (err) => this.log.error({ err, eventId: event.event_id }, "bot: command failed"),
     );
     if (!result) return;
+    this.log.debug({ eventId: event.event_id, command: result.verb }, "bot: sending reply");
     await this.client.replyNotice(event, result.reply);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.deps.metrics.commandDuration.observe({ bot: this.commands.botName, command: result.verb, outcome: result.outcome }, seconds);
@@ -46,7 +52,8 @@ export class Bot {
   /** Accepts invites from clinicians on our own homeserver; federated invites wait for policy. */
   private async onOwnMembership(event: ClientEvent): Promise<void> {
     const member = MemberContentSchema.safeParse(event.content);
-    if (!member.success || member.data.membership !== "invite") return;
+    if (!member.success) return;
+    if (member.data.membership !== "invite") return this.client.noteMembership(event.room_id, member.data.membership);
     const senderServer = event.sender.slice(event.sender.indexOf(":") + 1);
     if (senderServer !== this.deps.serverName) {
       this.log.info({ roomId: event.room_id, senderServer }, "bot: ignored an invite from another homeserver");

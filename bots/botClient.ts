@@ -6,7 +6,7 @@ import type { Logger } from "../appservice/logging.js";
 import type { ClientEvent } from "../appservice/shared/events.js";
 import type { BotDeviceStore } from "./botDeviceStore.js";
 import { IdbSnapshotter } from "./idbSnapshot.js";
-import { sdkLogger } from "./sdkLogger.js";
+import { quietGlobalSdkLogger, sdkLogger } from "./sdkLogger.js";
 
 export interface BotIdentity {
   /** Short name, e.g. "oncall"; the Matrix user is @rounds_<name>. */
@@ -24,6 +24,8 @@ export interface BotClientOptions {
   devices: BotDeviceStore;
   log: Logger;
 }
+
+quietGlobalSdkLogger("warn");
 
 /** A failure worth retrying later, e.g. a room key that has not arrived yet. */
 export class RetryableError extends Error {}
@@ -112,6 +114,7 @@ export class BotClient {
     });
     await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: true });
     await prepared;
+    for (const roomId of (await client.getJoinedRooms()).joined_rooms) this.joinedRooms.add(roomId);
     await this.ensureProfile();
     await this.ensureCrossSigning();
     await this.snapshotter.writeNow();
@@ -142,23 +145,24 @@ export class BotClient {
     }
   }
 
+  /**
+   * Rooms we are joined to, from the server (GET /joined_rooms at start) and kept current by our
+   * own membership events, rather than from the client's sync state, which may lag.
+   */
+  private readonly joinedRooms = new Set<string>();
+
   isJoined(roomId: string): boolean {
-    return this.client?.getRoom(roomId)?.getMyMembership() === sdk.KnownMembership.Join;
+    return this.joinedRooms.has(roomId);
   }
 
-  /**
-   * True once our client sees itself joined to the room. A message can reach the inbox just
-   * before our own sync shows the join, so a room we do not know yet gets one sync's grace.
-   */
-  async waitUntilJoined(roomId: string): Promise<boolean> {
-    if (this.isJoined(roomId)) return true;
-    if (this.matrix.getRoom(roomId)) return false;
-    await this.nextSync(2000);
-    return this.isJoined(roomId);
+  noteMembership(roomId: string, membership: string): void {
+    if (membership === "join") this.joinedRooms.add(roomId);
+    else if (membership === "leave" || membership === "ban") this.joinedRooms.delete(roomId);
   }
 
   async join(roomId: string): Promise<void> {
     await this.matrix.joinRoom(roomId);
+    this.joinedRooms.add(roomId);
   }
 
   /** Decrypts an event from the inbox; a missing room key is waited for briefly, then retried later. */
@@ -168,7 +172,7 @@ export class BotClient {
       const ev = new sdk.MatrixEvent(raw as unknown as sdk.IEvent);
       await this.matrix.decryptEventIfNeeded(ev);
       if (!ev.isDecryptionFailure()) return { type: ev.getType(), content: ev.getContent() };
-      if (attempt >= 3) throw new RetryableError(`cannot decrypt yet: ${ev.decryptionFailureReason ?? "unknown reason"}`);
+      if (attempt >= 1) throw new RetryableError(`cannot decrypt yet: ${ev.decryptionFailureReason ?? "unknown reason"}`);
       await this.nextSync(2000);
     }
   }

@@ -1,4 +1,4 @@
-import type { Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
+import { logger as globalSdkLogger, type Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
 import type { Logger } from "../appservice/logging.js";
 
 /**
@@ -17,4 +17,12 @@ export function sdkLogger(log: Logger, namespace = "matrix-sdk"): SdkLogger {
     error: (...msg: unknown[]) => child.error(text(msg)),
     getChild: (ns: string) => sdkLogger(log, `${namespace}:${ns}`),
   };
+}
+
+/**
+ * Some matrix-js-sdk modules log through its global (loglevel) logger, including event details;
+ * raise its threshold so that output stays out of our logs.
+ */
+export function quietGlobalSdkLogger(level: "warn" | "error" = "warn"): void {
+  (globalSdkLogger as unknown as { setLevel(l: string): void }).setLevel(level);
 }

@@ -6,15 +6,18 @@ import type { InboxRow, InboxStore } from "./inboxStore.js";
 export type EventHandler = (event: ClientEvent) => Promise<void>;
 
 /**
- * Drains the inbox. Rooms are worked in parallel and each room's events in order. A failing event
- * is retried with backoff and finally dead-lettered; it never holds up the events behind it,
- * because a retry waits in the database, not in this loop.
+ * Drains the inbox. Each room has its own lane: a room's events are handled in order, rooms run
+ * in parallel, and a slow or failing event holds up only its own room, and only for one attempt.
+ * A failed event waits for its retry in the database, not in this loop, so the events behind it
+ * go ahead.
  */
 export class InboxWorker {
   private running = false;
   private wakeRequested = false;
   private timer: NodeJS.Timeout | null = null;
-  private loop: Promise<void> | null = null;
+  private fetching: Promise<void> | null = null;
+  private readonly inFlight = new Set<string>();
+  private readonly lanes = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: InboxStore,
@@ -33,46 +36,42 @@ export class InboxWorker {
   wake(): void {
     if (!this.running) return;
     this.wakeRequested = true;
-    if (!this.loop) this.loop = this.drain().finally(() => (this.loop = null));
+    if (!this.fetching) this.fetching = this.fetchDue().finally(() => (this.fetching = null));
   }
 
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    await this.loop;
+    await this.fetching;
+    await Promise.all(this.lanes.values());
   }
 
-  private async drain(): Promise<void> {
+  private async fetchDue(): Promise<void> {
     while (this.running && this.wakeRequested) {
       this.wakeRequested = false;
       try {
-        const rows = await this.store.due(200);
-        if (rows.length > 0) {
-          this.wakeRequested = true;
-          await this.processRooms(rows);
-        }
+        const rows = (await this.store.due(200)).filter((r) => !this.inFlight.has(r.id));
+        if (rows.length > 0) this.log.debug({ events: rows.length }, "inbox: handling due events");
+        for (const row of rows) this.enqueue(row);
         this.metrics.inboxPending.set(await this.store.pendingCount());
       } catch (err) {
         this.log.error({ err }, "inbox: could not read the inbox; retrying at the next poll");
       }
     }
-    this.scheduleNextPoll();
-  }
-
-  private scheduleNextPoll(): void {
     if (!this.running) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.wake(), this.opts.pollMs);
   }
 
-  private async processRooms(rows: InboxRow[]): Promise<void> {
-    const byRoom = new Map<string, InboxRow[]>();
-    for (const r of rows) byRoom.set(r.roomId, [...(byRoom.get(r.roomId) ?? []), r]);
-    await Promise.all(
-      [...byRoom.values()].map(async (roomRows) => {
-        for (const row of roomRows) await this.processOne(row);
-      }),
-    );
+  private enqueue(row: InboxRow): void {
+    this.inFlight.add(row.id);
+    const lane = (this.lanes.get(row.roomId) ?? Promise.resolve())
+      .then(() => this.processOne(row))
+      .finally(() => {
+        this.inFlight.delete(row.id);
+        if (this.lanes.get(row.roomId) === lane) this.lanes.delete(row.roomId);
+      });
+    this.lanes.set(row.roomId, lane);
   }
 
   private async processOne(row: InboxRow): Promise<void> {
@@ -82,11 +81,15 @@ export class InboxWorker {
       this.metrics.inboxProcessed.inc({ outcome: "done" });
     } catch (err) {
       const message = (err as Error).message ?? String(err);
-      const outcome = await this.store.markFailed(row, message, this.opts);
-      this.metrics.inboxProcessed.inc({ outcome });
-      const fields = { eventId: row.eventId, roomId: row.roomId, type: row.event.type, attempt: row.attempts + 1, error: message };
-      if (outcome === "dead") this.log.error(fields, "inbox: event moved to dead_letters after repeated failures");
-      else this.log.warn(fields, "inbox: event failed; will retry");
+      try {
+        const outcome = await this.store.markFailed(row, message, this.opts);
+        this.metrics.inboxProcessed.inc({ outcome });
+        const fields = { eventId: row.eventId, roomId: row.roomId, type: row.event.type, attempt: row.attempts + 1, error: message };
+        if (outcome === "dead") this.log.error(fields, "inbox: event moved to dead_letters after repeated failures");
+        else this.log.warn(fields, "inbox: event failed; will retry");
+      } catch (storeErr) {
+        this.log.error({ err: storeErr, eventId: row.eventId }, "inbox: could not record a failure; the event stays pending");
+      }
     }
   }
 }

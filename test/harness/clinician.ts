@@ -1,0 +1,125 @@
+import "fake-indexeddb/auto";
+import * as sdk from "matrix-js-sdk";
+import { createLogger } from "../../appservice/logging.js";
+import { quietGlobalSdkLogger, sdkLogger } from "../../bots/sdkLogger.js";
+import type { TestHomeserver } from "./homeserver.js";
+
+const quiet = sdkLogger(createLogger("error"));
+// Some matrix-js-sdk modules log through the global logger; keep test output readable.
+quietGlobalSdkLogger("error");
+let clientCounter = 0;
+
+/** A clinician: a real matrix-js-sdk client with rust crypto (E2EE), as Element would be. */
+export class TestClinician {
+  private constructor(
+    readonly client: sdk.MatrixClient,
+    readonly userId: string,
+  ) {}
+
+  static async create(hs: TestHomeserver, localpart: string, displayname?: string): Promise<TestClinician> {
+    const u = await hs.register(localpart, displayname);
+    const client = sdk.createClient({
+      baseUrl: hs.url,
+      userId: u.userId,
+      accessToken: u.accessToken,
+      deviceId: u.deviceId,
+      logger: quiet,
+    });
+    await client.initRustCrypto({ cryptoDatabasePrefix: `clinician-${process.pid}-${++clientCounter}`, useIndexedDB: false });
+    const ready = new Promise<void>((resolve) => {
+      const onSync = (state: sdk.SyncState) => {
+        if (state === sdk.SyncState.Prepared || state === sdk.SyncState.Syncing) {
+          client.off(sdk.ClientEvent.Sync, onSync);
+          resolve();
+        }
+      };
+      client.on(sdk.ClientEvent.Sync, onSync);
+    });
+    await client.startClient({ initialSyncLimit: 5 });
+    await ready;
+    return new TestClinician(client, u.userId);
+  }
+
+  /** Creates an encrypted DM with `other` and waits until they have joined. */
+  async openEncryptedDm(other: string, timeoutMs = 60_000): Promise<string> {
+    const { room_id } = await this.client.createRoom({
+      is_direct: true,
+      preset: sdk.Preset.TrustedPrivateChat,
+      invite: [other],
+      initial_state: [{ type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }],
+    });
+    await this.waitFor(() => this.client.getRoom(room_id)?.getMember(other)?.membership === "join", timeoutMs, `${other} to join`);
+    return room_id;
+  }
+
+  private waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (cond()) return resolve();
+      const check = () => {
+        if (!cond()) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.client.off(sdk.RoomStateEvent.Members, check);
+        this.client.off(sdk.ClientEvent.Sync, check);
+      };
+      this.client.on(sdk.RoomStateEvent.Members, check);
+      this.client.on(sdk.ClientEvent.Sync, check);
+    });
+  }
+
+  async send(roomId: string, body: string): Promise<string> {
+    const { event_id } = await this.client.sendEvent(roomId, sdk.EventType.RoomMessage, { msgtype: sdk.MsgType.Text, body });
+    return event_id;
+  }
+
+  /**
+   * Resolves with the decrypted body of the next m.notice from `sender` in the room (events
+   * already in the timeline count too, so a reply that raced ahead of the call is not missed).
+   */
+  waitForNotice(roomId: string, sender: string, opts: { after?: string; timeoutMs?: number } = {}): Promise<{ body: string; event: sdk.MatrixEvent }> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    return new Promise((resolve, reject) => {
+      const seen = new Set<string>();
+      const consider = async (ev: sdk.MatrixEvent) => {
+        if (ev.getRoomId() !== roomId || ev.getSender() !== sender || seen.has(ev.getId()!)) return;
+        await this.client.decryptEventIfNeeded(ev);
+        if (ev.getType() !== "m.room.message" || ev.getContent().msgtype !== "m.notice") return;
+        const replyTo = ev.getContent()["m.relates_to"]?.["m.in_reply_to"]?.event_id;
+        if (opts.after && replyTo !== opts.after) return;
+        seen.add(ev.getId()!);
+        cleanup();
+        resolve({ body: String(ev.getContent().body), event: ev });
+      };
+      const onTimeline = (ev: sdk.MatrixEvent) => void consider(ev);
+      const onDecrypted = (ev: sdk.MatrixEvent) => void consider(ev);
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no notice from ${sender} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.client.off(sdk.RoomEvent.Timeline, onTimeline);
+        this.client.off(sdk.MatrixEventEvent.Decrypted, onDecrypted);
+      };
+      this.client.on(sdk.RoomEvent.Timeline, onTimeline);
+      this.client.on(sdk.MatrixEventEvent.Decrypted, onDecrypted);
+      for (const ev of this.client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? []) void consider(ev);
+    });
+  }
+
+  async botDeviceIds(botUserId: string): Promise<string[]> {
+    const devices = await this.client.getCrypto()!.getUserDeviceInfo([botUserId], true);
+    return [...(devices.get(botUserId)?.keys() ?? [])];
+  }
+
+  stop(): void {
+    this.client.stopClient();
+  }
+}
