@@ -98,6 +98,7 @@ export class BotClient {
       deviceId: this.deviceId,
       accessToken: String(login.json.access_token),
       logger: sdkLogger(this.log),
+      fetchFn: (input, init) => this.fetchAfterFlush(input, init),
     });
     await client.initRustCrypto({ cryptoDatabasePrefix: prefix, storagePassword: this.opts.storePassphrase });
     this.client = client;
@@ -119,6 +120,17 @@ export class BotClient {
     await this.ensureCrossSigning();
     await this.snapshotter.writeNow();
     this.log.info({ userId: this.userId, deviceId: this.deviceId, restoredStore: restored }, "bot: started");
+  }
+
+  /**
+   * A /sync request with a `since` token tells the homeserver we have the previous batch, and it
+   * then deletes the to-device messages (room keys) in it. So the crypto store holding those keys
+   * must be on disk first; otherwise a kill -9 at the wrong moment loses keys for good.
+   */
+  private async fetchAfterFlush(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    if (url.includes("/sync?") && url.includes("since=")) await this.snapshotter?.flushed();
+    return fetch(input, init);
   }
 
   private async ensureProfile(): Promise<void> {
@@ -208,13 +220,46 @@ export class BotClient {
       if (i >= 5) throw new RetryableError("room state not synced yet; refusing to reply unencrypted");
       await this.nextSync(2000);
     }
+    await this.ensureRoomEncryptor(roomId);
     const txnId = `rounds-reply-${Buffer.from(inReplyTo.event_id).toString("base64url")}`;
-    await this.matrix.sendEvent(
-      roomId,
-      sdk.EventType.RoomMessage,
-      { msgtype: sdk.MsgType.Notice, body, "m.relates_to": { "m.in_reply_to": { event_id: inReplyTo.event_id } } },
-      txnId,
-    );
+    try {
+      await this.matrix.sendEvent(
+        roomId,
+        sdk.EventType.RoomMessage,
+        { msgtype: sdk.MsgType.Notice, body, "m.relates_to": { "m.in_reply_to": { event_id: inReplyTo.event_id } } },
+        txnId,
+      );
+    } catch (err) {
+      // Drop the failed local echo, or the retry would be refused as a duplicate txn id.
+      const echo = this.matrix
+        .getRoom(roomId)
+        ?.getLiveTimeline()
+        .getEvents()
+        .find((e) => e.getTxnId() === txnId && e.status !== null);
+      if (echo) this.matrix.cancelPendingEvent(echo);
+      throw err;
+    }
+  }
+
+  /**
+   * matrix-js-sdk sets up a room's encryptor when its sync processes the room's m.room.encryption
+   * state; right after a restart that can still be pending when the inbox asks for a reply. Feed
+   * it the state event ourselves (idempotent), from the server if the client has not got it.
+   */
+  private async ensureRoomEncryptor(roomId: string): Promise<void> {
+    const crypto = this.matrix.getCrypto() as unknown as {
+      onCryptoEvent?(room: sdk.Room, ev: sdk.MatrixEvent): Promise<void>;
+      roomEncryptors?: Record<string, unknown>;
+    };
+    if (crypto.roomEncryptors?.[roomId]) return;
+    const room = this.matrix.getRoom(roomId);
+    if (!room || !crypto.onCryptoEvent || !(await this.matrix.getCrypto()!.isEncryptionEnabledInRoom(roomId))) return;
+    let ev = room.currentState.getStateEvents(sdk.EventType.RoomEncryption, "");
+    if (!ev) {
+      const content = await this.matrix.getStateEvent(roomId, sdk.EventType.RoomEncryption, "");
+      ev = new sdk.MatrixEvent({ type: sdk.EventType.RoomEncryption, state_key: "", room_id: roomId, content });
+    }
+    await crypto.onCryptoEvent(room, ev);
   }
 
   async stop(): Promise<void> {

@@ -169,6 +169,11 @@ export class IdbSnapshotter {
     }
   }
 
+  /** Resolves once every write seen so far is on disk. */
+  async flushed(): Promise<void> {
+    while (this.dirty || this.writing) await (this.writing ?? Promise.resolve());
+  }
+
   async writeNow(): Promise<void> {
     const names = (await indexedDB.databases()).map((d) => d.name!).filter((n) => n.startsWith(this.prefix));
     const snaps: DatabaseSnapshot[] = [];

@@ -79,6 +79,7 @@ export class InboxWorker {
       await this.handle(row.event);
       await this.store.markDone(row.id);
       this.metrics.inboxProcessed.inc({ outcome: "done" });
+      this.log.debug({ eventId: row.eventId, type: row.event.type }, "inbox: event handled");
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       try {
