@@ -25,4 +25,8 @@ export function sdkLogger(log: Logger, namespace = "matrix-sdk"): SdkLogger {
  */
 export function quietGlobalSdkLogger(level: "warn" | "error" = "warn"): void {
   (globalSdkLogger as unknown as { setLevel(l: string): void }).setLevel(level);
+  // Its per-module child loggers pin themselves to debug and print through console.debug;
+  // Rounds itself never logs through console, so silencing debug output loses nothing of ours.
+  console.debug = () => {};
+  console.trace = () => {};
 }

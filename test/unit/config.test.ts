@@ -1,0 +1,70 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { ConfigError, loadConfig } from "../../appservice/shared/config.js";
+import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+
+const dir = mkdtempSync(join(tmpdir(), "rounds-config-"));
+const registration = join(dir, "registration.yaml");
+writeFileSync(registration, "id: rounds\nas_token: aaaaaaaaaaaaaaaaaaaa\nhs_token: bbbbbbbbbbbbbbbbbbbb\nsender_localpart: rounds_bot\n");
+const valid = {
+  ROUNDS_HOMESERVER_URL: "http://127.0.0.1:8008/",
+  ROUNDS_SERVER_NAME: "rounds.local",
+  ROUNDS_REGISTRATION_FILE: registration,
+  ROUNDS_CRYPTO_STORE_PASSPHRASE: "a-long-enough-passphrase",
+};
+
+function errorFor(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", function () {
+  it("accepts a valid environment and fills in defaults", function () {
+    const c = loadConfig(valid);
+    expect(c.homeserverUrl).to.equal("http://127.0.0.1:8008");
+    expect(c.appservicePort).to.equal(9100);
+    expect(c.bots).to.deep.equal(["oncall"]);
+    expect(c.registration.hsToken).to.equal("bbbbbbbbbbbbbbbbbbbb");
+  });
+
+  it("names the bad key and what it expects", function () {
+    const e = errorFor({ ...valid, ROUNDS_APPSERVICE_PORT: "ninety" });
+    expect(e.key).to.equal("ROUNDS_APPSERVICE_PORT");
+    expect(e.message).to.contain("ROUNDS_APPSERVICE_PORT").and.contain("'ninety'");
+    expect(errorFor({ ...valid, ROUNDS_HOMESERVER_URL: "not a url" }).key).to.equal("ROUNDS_HOMESERVER_URL");
+    expect(errorFor({ ...valid, DATABASE_URL: "mysql://x" }).message).to.contain("postgres://");
+    expect(errorFor({ ...valid, ROUNDS_BOTS: "oncall,pharmacy" }).message).to.contain("unknown bot 'pharmacy'");
+  });
+
+  it("names a missing required key", function () {
+    const { ROUNDS_SERVER_NAME: _omit, ...rest } = valid;
+    const e = errorFor(rest);
+    expect(e.key).to.equal("ROUNDS_SERVER_NAME");
+    expect(e.message).to.contain("is required");
+  });
+
+  it("explains a missing or broken registration file", function () {
+    expect(errorFor({ ...valid, ROUNDS_REGISTRATION_FILE: join(dir, "nope.yaml") }).message).to.contain("run 'npm start' once");
+    const broken = join(dir, "broken.yaml");
+    writeFileSync(broken, "id: rounds\n");
+    expect(errorFor({ ...valid, ROUNDS_REGISTRATION_FILE: broken }).message).to.contain("as_token");
+  });
+
+  it("stops the appservice at start-up with a message naming the bad key", function () {
+    const r = spawnSync(process.execPath, ["--no-deprecation", "--import", "tsx", join(repoRoot, "appservice", "main.ts")], {
+      env: { PATH: process.env.PATH, ...valid, ROUNDS_METRICS_PORT: "70000" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.contain("Invalid configuration: ROUNDS_METRICS_PORT must be between 1 and 65535 (got '70000')");
+  });
+});
