@@ -1,0 +1,134 @@
+import { expect } from "chai";
+import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { InboxStore } from "../../appservice/inbox/inboxStore.js";
+import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
+import { parseScheduleFile } from "../../appservice/oncall/scheduleFile.js";
+import type { ClientEvent } from "../../appservice/shared/events.js";
+import { BotDeviceStore } from "../../bots/botDeviceStore.js";
+import knexFactory from "knex";
+import { createThrowawayDatabase } from "../harness/postgres.js";
+
+/** One contract suite, run against every backend Rounds supports. */
+const backends: { name: string; open(): Promise<{ db: Db; close(): Promise<void> }> }[] = [
+  {
+    name: "PGlite (embedded default)",
+    async open() {
+      const db = openMemoryDatabase();
+      return { db, close: () => db.destroy() };
+    },
+  },
+  {
+    name: "Postgres (127.0.0.1:5432, throwaway database)",
+    async open() {
+      const pg = await createThrowawayDatabase();
+      const db = knexFactory({ client: "pg", connection: pg.url });
+      return {
+        db,
+        async close() {
+          await db.destroy();
+          await pg.drop();
+        },
+      };
+    },
+  },
+];
+
+const event = (id: string, room = "!r:x"): ClientEvent => ({
+  event_id: `$${id}`,
+  room_id: room,
+  sender: "@a:x",
+  type: "m.room.message",
+  origin_server_ts: 1,
+  content: { body: "x" },
+});
+
+const scheduleYaml = `
+clinicians: [{ user: "@a:x.org", name: "Dr A" }]
+services:
+  - id: icu
+    name: ICU
+    timezone: America/New_York
+    levels:
+      - level: primary
+        rotation: { kind: daily, handover: "07:00", start: "2026-03-08", members: ["@a:x.org", "@b:x.org"] }
+    shifts:
+      - { level: primary, user: "@c:x.org", start: "2026-03-10T19:00", end: "2026-03-11T07:00" }
+`;
+
+for (const backend of backends) {
+  describe(`datastore contract: ${backend.name}`, function () {
+    let db: Db;
+    let close: () => Promise<void>;
+
+    before(async function () {
+      ({ db, close } = await backend.open());
+      await migrate(db);
+    });
+    after(async () => close?.());
+
+    it("runs the numbered migrations once", async function () {
+      expect(await migrate(db)).to.deep.equal([]);
+      const names = (await db("rounds_migrations").orderBy("id")).map((r) => r.name);
+      expect(names).to.deep.equal(["001_appservice_inbox", "002_oncall_schedule", "003_bot_devices"]);
+    });
+
+    it("stores a transaction once and ignores a repeated txn id", async function () {
+      const inbox = new InboxStore(db);
+      expect(await inbox.acceptTransaction("t1", [event("e1"), event("e2")])).to.equal(true);
+      expect(await inbox.acceptTransaction("t1", [event("e1"), event("e2"), event("e3")])).to.equal(false);
+      // The same event under a new txn id is kept once.
+      expect(await inbox.acceptTransaction("t2", [event("e1")])).to.equal(true);
+      const due = await inbox.due(10);
+      expect(due.map((r) => r.eventId)).to.deep.equal(["$e1", "$e2"]);
+      expect(due[0]!.event.content).to.deep.equal({ body: "x" });
+    });
+
+    it("retries with backoff, then dead-letters, and done events drop their payload", async function () {
+      const inbox = new InboxStore(db);
+      await inbox.acceptTransaction("t3", [event("p1")]);
+      const [row] = (await inbox.due(10)).filter((r) => r.eventId === "$p1");
+      const opts = { maxAttempts: 2, retryBaseMs: 60_000 };
+      expect(await inbox.markFailed(row!, "first", opts)).to.equal("retry");
+      expect((await inbox.due(10)).map((r) => r.eventId)).not.to.include("$p1"); // waiting for its retry
+      expect(await inbox.markFailed({ ...row!, attempts: 1 }, "second", opts)).to.equal("dead");
+      const [dead] = await db("dead_letters").where({ event_id: "$p1" });
+      expect(dead).to.include({ attempts: 2, error: "second", room_id: "!r:x" });
+      expect(await db("inbox").where({ event_id: "$p1" })).to.have.length(0);
+
+      const [e1] = (await inbox.due(10)).filter((r) => r.eventId === "$e1");
+      await inbox.markDone(e1!.id);
+      const [done] = await db("inbox").where({ event_id: "$e1" });
+      expect(done.status).to.equal("done");
+      expect(typeof done.event === "string" ? JSON.parse(done.event) : done.event).to.deep.equal({});
+    });
+
+    it("round-trips a schedule import, with dates and instants intact", async function () {
+      const store = new OnCallStore(db);
+      await store.importSchedule(parseScheduleFile(scheduleYaml));
+      const s = (await store.loadSchedule("icu"))!;
+      expect(s.timezone).to.equal("America/New_York");
+      expect(s.rotations[0]).to.deep.equal({
+        level: "primary",
+        levelOrder: 0,
+        kind: "daily",
+        handoverTime: "07:00",
+        startDate: "2026-03-08",
+        members: ["@a:x.org", "@b:x.org"],
+      });
+      expect(s.shifts[0]!.startsAt.toISOString()).to.equal("2026-03-10T23:00:00.000Z");
+      expect((await store.displayNames(["@a:x.org", "@z:x.org"])).get("@a:x.org")).to.equal("Dr A");
+      // Re-importing replaces the service whole rather than adding to it.
+      await store.importSchedule(parseScheduleFile(scheduleYaml));
+      expect((await store.loadSchedule("icu"))!.shifts).to.have.length(1);
+      expect(await store.listServices()).to.deep.equal([{ id: "icu", name: "ICU" }]);
+    });
+
+    it("remembers a bot's device id", async function () {
+      const devices = new BotDeviceStore(db);
+      expect(await devices.get("@rounds_oncall:x")).to.equal(null);
+      await devices.set("@rounds_oncall:x", "DEV1");
+      await devices.set("@rounds_oncall:x", "DEV2");
+      expect(await devices.get("@rounds_oncall:x")).to.equal("DEV2");
+    });
+  });
+}
