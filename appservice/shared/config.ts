@@ -55,6 +55,10 @@ const EnvSchema = z.object({
   }).default("info"),
 });
 
+/** Every environment variable Rounds reads, for docs and deployment checks. */
+export const CONFIG_KEYS = Object.keys(EnvSchema.shape);
+export const REQUIRED_CONFIG_KEYS = CONFIG_KEYS.filter((k) => !EnvSchema.shape[k as keyof typeof EnvSchema.shape].safeParse(undefined).success);
+
 const RegistrationSchema = z.object({
   id: z.string().min(1),
   as_token: z.string().min(16),

@@ -1,0 +1,36 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "chai";
+import { parse } from "yaml";
+import { CONFIG_KEYS, REQUIRED_CONFIG_KEYS } from "../../appservice/shared/config.js";
+import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+
+describe("deployment files stay in step with the code", function () {
+  const compose = parse(readFileSync(join(repoRoot, "docker-compose.yml"), "utf8")) as {
+    services: Record<string, { environment?: Record<string, string> }>;
+  };
+
+  it("docker-compose.yml runs postgres, synapse, rounds and element-web", function () {
+    expect(Object.keys(compose.services)).to.have.members(["postgres", "synapse", "rounds", "element-web"]);
+  });
+
+  it("gives the rounds service only configuration keys the code reads, and every required one", function () {
+    const env = Object.keys(compose.services.rounds!.environment ?? {});
+    expect(env.filter((k) => !CONFIG_KEYS.includes(k)), "unknown keys").to.deep.equal([]);
+    expect(REQUIRED_CONFIG_KEYS.filter((k) => !env.includes(k)), "missing required keys").to.deep.equal([]);
+  });
+
+  it("keeps the production homeserver template valid YAML with E2EE on and registration off", function () {
+    const text = readFileSync(join(repoRoot, "synapse-config", "homeserver.production.yaml"), "utf8").replace(/\$\{[A-Z_]+\}/g, "x");
+    const hs = parse(text) as Record<string, unknown>;
+    expect(hs.encryption_enabled_by_default_for_room_type).to.equal("all");
+    expect(hs.enable_registration).to.equal(false);
+    expect(hs.app_service_config_files).to.deep.equal(["/config/registration.yaml"]);
+    expect((hs.database as { name: string }).name).to.equal("psycopg2");
+  });
+
+  it("points Element at the dev homeserver", function () {
+    const el = JSON.parse(readFileSync(join(repoRoot, "element-config", "config.json"), "utf8"));
+    expect(el.default_server_config["m.homeserver"]).to.deep.equal({ base_url: "http://127.0.0.1:8008", server_name: "rounds.local" });
+  });
+});
