@@ -11,6 +11,12 @@ export class Metrics {
     labelNames: ["outcome"] as const,
     registers: [this.registry],
   });
+  readonly transactionStore = new Histogram({
+    name: "rounds_appservice_transaction_store_seconds",
+    help: "Time to commit an appservice transaction to the inbox before answering the homeserver",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
   readonly inboxProcessed = new Counter({
     name: "rounds_inbox_events_total",
     help: "Inbox events processed, by outcome (done, retry, dead)",

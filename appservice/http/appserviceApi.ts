@@ -62,7 +62,9 @@ export function appserviceRouter(deps: {
       else log.warn({ txnId, issue: ev.error.issues[0]?.path.join(".") }, "appservice: dropped an invalid event");
     }
     try {
+      const endTimer = metrics.transactionStore.startTimer();
       const fresh = await deps.inbox.acceptTransaction(txnId, events);
+      endTimer();
       metrics.transactions.inc({ outcome: fresh ? "stored" : "duplicate" });
       log.debug({ txnId, events: events.length, duplicate: !fresh }, "appservice: transaction committed");
       res.status(200).json({});

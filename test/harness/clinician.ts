@@ -40,6 +40,13 @@ export class TestClinician {
     return new TestClinician(client, u.userId);
   }
 
+  /** Joins every room this clinician is invited to, as a person would accept a DM. */
+  acceptInvites(): void {
+    this.client.on(sdk.RoomMemberEvent.Membership, (_ev, member) => {
+      if (member.userId === this.userId && member.membership === "invite") void this.client.joinRoom(member.roomId);
+    });
+  }
+
   /** Creates an encrypted DM with `other` and waits until they have joined. */
   async openEncryptedDm(other: string, timeoutMs = 60_000): Promise<string> {
     const { room_id } = await this.client.createRoom({

@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: the !oncall round trip (clinician -> Synapse -> Rounds -> Synapse -> clinician,
+ * E2EE both ways) against a floor measured in the same run through the same Synapse: a plain
+ * matrix-js-sdk client that echoes each message, also E2EE both ways. Reports p50/p99 and ratios.
+ */
+import * as sdk from "matrix-js-sdk";
+import { testSchedule } from "../harness/fixtures.js";
+import { getHomeserver, stopHomeserver } from "../harness/homeserver.js";
+import { TestClinician } from "../harness/clinician.js";
+import { RoundsProcess } from "../harness/rounds.js";
+
+const ROUNDS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
+const WARMUP = 10;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Runs warm-up plus n iterations, printing progress every 50. */
+async function repeat(label: string, n: number, once: (i: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < WARMUP + n; i++) {
+    await once(i);
+    const done = i - WARMUP + 1;
+    if (done > 0 && done % 50 === 0) process.stdout.write(`[bench] ${label}: ${done}/${n}\n`);
+  }
+}
+
+/** The floor's echo: replies to each text message from `peer` with a notice in reply to it. */
+function startEcho(echo: TestClinician, roomId: string, peer: string): void {
+  echo.client.on(sdk.RoomEvent.Timeline, async (ev) => {
+    if (ev.getRoomId() !== roomId || ev.getSender() !== peer) return;
+    await echo.client.decryptEventIfNeeded(ev);
+    if (ev.getType() !== "m.room.message" || ev.getContent().msgtype !== "m.text") return;
+    await echo.client.sendEvent(roomId, sdk.EventType.RoomMessage, {
+      msgtype: sdk.MsgType.Notice,
+      body: `echo: ${String(ev.getContent().body)}`,
+      "m.relates_to": { "m.in_reply_to": { event_id: ev.getId()! } },
+    });
+  });
+}
+
+const stats = (s: number[]) => ({ p50: percentile(s, 50), p99: percentile(s, 99) });
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  console.log(`[bench] starting Synapse and Rounds; ${ROUNDS} round trips each, after ${WARMUP} warm-up`);
+  const hs = await getHomeserver();
+  const rounds = new RoundsProcess(hs, { LOG_LEVEL: "warn" });
+  await rounds.start();
+  await rounds.importSchedule(testSchedule(hs.serverName).yaml);
+  const botUserId = `@rounds_oncall:${hs.serverName}`;
+
+  const alice = await TestClinician.create(hs, "bench-clinician");
+  const echo = await TestClinician.create(hs, "bench-echo");
+  echo.acceptInvites();
+  const botRoom = await alice.openEncryptedDm(botUserId);
+  const echoRoom = await alice.openEncryptedDm(echo.userId);
+  startEcho(echo, echoRoom, alice.userId);
+
+  // Interleave the two so machine noise hits both alike.
+  const bot: number[] = [];
+  const floor: number[] = [];
+  await repeat("round trips (bot + floor)", ROUNDS, async (i) => {
+    let t = performance.now();
+    const e1 = await alice.send(echoRoom, `ping ${i}`);
+    await alice.waitForNotice(echoRoom, echo.userId, { after: e1 });
+    const floorMs = performance.now() - t;
+    t = performance.now();
+    const e2 = await alice.send(botRoom, "!oncall cardiology");
+    await alice.waitForNotice(botRoom, botUserId, { after: e2 });
+    const botMs = performance.now() - t;
+    if (i >= WARMUP) {
+      floor.push(floorMs);
+      bot.push(botMs);
+    }
+  });
+  bot.sort((a, b) => a - b);
+  floor.sort((a, b) => a - b);
+
+  const metrics = await (await fetch(`http://127.0.0.1:${rounds.metricsPort}/metrics`)).text();
+  const metric = (name: string) => Number(metrics.split("\n").find((l) => l.startsWith(name))?.split(" ").pop() ?? NaN);
+  const inBot = metric("rounds_bot_command_seconds_sum") / metric("rounds_bot_command_seconds_count");
+  const store = metric("rounds_appservice_transaction_store_seconds_sum") / metric("rounds_appservice_transaction_store_seconds_count");
+
+  const b = stats(bot);
+  const f = stats(floor);
+  console.log(`
+Rounds benchmark (${ROUNDS} round trips each, E2EE both ways, one Synapse, PGlite)
+  floor: client -> echo client -> client   p50 ${ms(f.p50)}   p99 ${ms(f.p99)}
+  !oncall -> bot reply                     p50 ${ms(b.p50)}   p99 ${ms(b.p99)}
+  ratio bot/floor                          p50 ${(b.p50 / f.p50).toFixed(2)}x   p99 ${(b.p99 / f.p99).toFixed(2)}x   (target p50 <= 1.5x)
+Where the bot's time goes (means from Rounds' own metrics):
+  commit transaction to inbox              ${ms(store * 1000)}
+  decrypt + resolve + encrypt + send reply ${ms(inBot * 1000)}
+  the rest is delivery: Synapse -> appservice push, and the reply back through Synapse to the client's sync`);
+
+  alice.stop();
+  echo.stop();
+  await rounds.stop();
+  await stopHomeserver();
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
