@@ -36,6 +36,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly botPhase = new Histogram({
+    name: "rounds_bot_phase_seconds",
+    help: "Time a bot spends per phase of answering: waiting in the inbox, decrypt, command, reply",
+    labelNames: ["phase"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "rounds_" });
   }

@@ -30,20 +30,26 @@ export class Bot {
     }
 
     const started = process.hrtime.bigint();
-    this.log.debug({ eventId: event.event_id }, "bot: decrypting");
+    const phase = this.deps.metrics.botPhase;
+    let endPhase = phase.startTimer({ phase: "decrypt" });
     const { type, content } = await this.client.decrypt(event);
+    endPhase();
     this.log.debug({ eventId: event.event_id, type }, "bot: decrypted");
     if (type !== "m.room.message") return;
     const text = TextMessageContentSchema.safeParse(content);
     if (!text.success || text.data.msgtype !== "m.text") return;
+    endPhase = phase.startTimer({ phase: "command" });
     const result = await this.commands.dispatch(
       text.data.body,
       { sender: event.sender, roomId: event.room_id, sentAt: new Date(event.origin_server_ts) },
       (err) => this.log.error({ err, eventId: event.event_id }, "bot: command failed"),
     );
+    endPhase();
     if (!result) return;
     this.log.debug({ eventId: event.event_id, command: result.verb }, "bot: sending reply");
+    endPhase = phase.startTimer({ phase: "reply" });
     await this.client.replyNotice(event, result.reply);
+    endPhase();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.deps.metrics.commandDuration.observe({ bot: this.commands.botName, command: result.verb, outcome: result.outcome }, seconds);
     this.log.info({ eventId: event.event_id, roomId: event.room_id, command: result.verb, outcome: result.outcome }, "bot: answered command");

@@ -11,5 +11,5 @@ if (!existsSync(node)) {
   console.error("Rounds is not set up yet: run 'npm start' once first.");
   process.exit(1);
 }
-const r = spawnSync(node, ["--import", "tsx", join(root, "appservice", "cli.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+const r = spawnSync(node, ["--no-deprecation", "--import", "tsx", join(root, "appservice", "cli.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
 process.exit(r.status ?? 1);

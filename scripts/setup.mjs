@@ -60,13 +60,24 @@ if (!existsSync(venvPy)) {
 }
 if (!upToDate("pip", pyHash)) {
   step("installing Synapse from synapse-config/requirements.txt (first time takes a minute)...");
-  run(venvPy, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "synapse-config/requirements.txt"], "pip install");
+  // Show one line per package as progress; keep pip's full output for when it fails.
+  const pip = spawnSync(venvPy, ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", "-r", "synapse-config/requirements.txt"], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  for (const line of (pip.stdout ?? "").split("\n")) {
+    if (/^(Collecting|Successfully installed)/.test(line)) step(`  pip: ${line.slice(0, 100)}`);
+  }
+  if (pip.status !== 0) {
+    process.stderr.write(`${pip.stdout}\n${pip.stderr}\n`);
+    fail("pip install of Synapse failed (output above). Check that PyPI is reachable and python3-dev is installed.");
+  }
   remember("pip", pyHash);
 } else step("Synapse venv up to date");
 
 // 3. Secrets, registration and homeserver config (TypeScript, on Node 24).
 if (!forTests) {
-  run(node24, ["--import", "tsx", join(root, "appservice", "setup", "devSetup.ts")], "config generation");
+  run(node24, ["--no-deprecation", "--import", "tsx", join(root, "appservice", "setup", "devSetup.ts")], "config generation");
 }
 step(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -76,7 +87,7 @@ const thenIdx = process.argv.indexOf("--then");
 const then = thenIdx >= 0 ? process.argv.slice(thenIdx + 1) : [];
 if (then.length > 0) {
   const { spawn } = await import("node:child_process");
-  const child = spawn(node24, then, { cwd: root, stdio: "inherit" });
+  const child = spawn(node24, ["--no-deprecation", ...then], { cwd: root, stdio: "inherit" });
   // Ctrl-C already reaches the child through the terminal; a forwarded copy would force-quit it.
   process.on("SIGINT", () => {});
   process.on("SIGTERM", () => child.kill("SIGTERM"));

@@ -35,3 +35,13 @@ export async function migrate(db: Db): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource, tableName: "rounds_migrations" })) as [number, string[]];
   return applied;
 }
+
+/**
+ * The number of rows a knex update/delete touched. knex-pglite returns PGlite's result object
+ * where the pg client returns a count; the datastore contract tests pin both.
+ */
+export function affectedRows(result: unknown): number {
+  if (typeof result === "number") return result;
+  const r = result as { affectedRows?: number; rowCount?: number } | null;
+  return Number(r?.affectedRows ?? r?.rowCount ?? 0);
+}

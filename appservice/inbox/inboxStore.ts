@@ -1,4 +1,4 @@
-import type { Db } from "../db/connect.js";
+import { affectedRows, type Db } from "../db/connect.js";
 import type { ClientEvent } from "../shared/events.js";
 
 export interface InboxRow {
@@ -90,6 +90,16 @@ export class InboxStore {
       .where({ id: row.id })
       .update({ attempts, last_error: error, next_attempt_at: new Date(Date.now() + delay) });
     return "retry";
+  }
+
+  /**
+   * Forgets handled events and txn ids older than the cutoff. Synapse repeats a txn id only
+   * while retrying it, within minutes, so a week of memory is ample.
+   */
+  async prune(cutoff: Date): Promise<{ events: number; transactions: number }> {
+    const events = await this.db("inbox").where({ status: "done" }).andWhere("processed_at", "<", cutoff).delete();
+    const transactions = await this.db("as_transactions").where("received_at", "<", cutoff).delete();
+    return { events: affectedRows(events), transactions: affectedRows(transactions) };
   }
 
   async pendingCount(): Promise<number> {

@@ -3,6 +3,9 @@ import type { Metrics } from "../metrics.js";
 import type { ClientEvent } from "../shared/events.js";
 import type { InboxRow, InboxStore } from "./inboxStore.js";
 
+const PRUNE_EVERY_MS = 3600_000;
+const KEEP_HANDLED_MS = 7 * 24 * 3600_000;
+
 export type EventHandler = (event: ClientEvent) => Promise<void>;
 
 /**
@@ -18,6 +21,7 @@ export class InboxWorker {
   private fetching: Promise<void> | null = null;
   private readonly inFlight = new Set<string>();
   private readonly lanes = new Map<string, Promise<void>>();
+  private lastPrune = 0;
 
   constructor(
     private readonly store: InboxStore,
@@ -54,6 +58,7 @@ export class InboxWorker {
         if (rows.length > 0) this.log.debug({ events: rows.length }, "inbox: handling due events");
         for (const row of rows) this.enqueue(row);
         this.metrics.inboxPending.set(await this.store.pendingCount());
+        await this.pruneHourly();
       } catch (err) {
         this.log.error({ err }, "inbox: could not read the inbox; retrying at the next poll");
       }
@@ -61,6 +66,13 @@ export class InboxWorker {
     if (!this.running) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.wake(), this.opts.pollMs);
+  }
+
+  private async pruneHourly(): Promise<void> {
+    if (Date.now() - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = Date.now();
+    const pruned = await this.store.prune(new Date(Date.now() - KEEP_HANDLED_MS));
+    if (pruned.events || pruned.transactions) this.log.info(pruned, "inbox: pruned handled events and old txn ids");
   }
 
   private enqueue(row: InboxRow): void {

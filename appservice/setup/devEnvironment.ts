@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { ConfigError } from "../shared/config.js";
 import { loadOrCreateSecrets, type Secrets } from "./secrets.js";
 import { repoRoot } from "./synapseConfig.js";
 
@@ -20,14 +21,27 @@ export interface DevSettings {
   synapsePort: number;
   appservicePort: number;
   metricsPort: number;
+  /** Synapse duration for the default retention policy, e.g. 3650d. */
+  retentionMaxLifetime: string;
 }
 
 export function devSettings(env = process.env): DevSettings {
+  for (const key of ["ROUNDS_SYNAPSE_PORT", "ROUNDS_APPSERVICE_PORT", "ROUNDS_METRICS_PORT"]) {
+    const v = env[key];
+    if (v !== undefined && !(/^\d+$/.test(v) && Number(v) > 0 && Number(v) < 65536)) {
+      throw new ConfigError(key, `must be a port number between 1 and 65535 (got '${v}')`);
+    }
+  }
+  const retention = env.ROUNDS_RETENTION_MAX_LIFETIME;
+  if (retention !== undefined && !/^\d+[smhdwy]$/.test(retention)) {
+    throw new ConfigError("ROUNDS_RETENTION_MAX_LIFETIME", `must be a duration such as 30d or 10y (got '${retention}')`);
+  }
   return {
     serverName: env.ROUNDS_SERVER_NAME ?? "rounds.local",
     synapsePort: Number(env.ROUNDS_SYNAPSE_PORT ?? 8008),
     appservicePort: Number(env.ROUNDS_APPSERVICE_PORT ?? 9100),
     metricsPort: Number(env.ROUNDS_METRICS_PORT ?? 9101),
+    retentionMaxLifetime: env.ROUNDS_RETENTION_MAX_LIFETIME ?? "3650d",
   };
 }
 

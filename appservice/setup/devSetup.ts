@@ -1,11 +1,19 @@
 import { existsSync } from "node:fs";
+import { ConfigError } from "../shared/config.js";
 import { writeRegistration } from "./registration.js";
 import { devPaths, devSettings } from "./devEnvironment.js";
 import { loadOrCreateSecrets } from "./secrets.js";
 import { writeSynapseConfig } from "./synapseConfig.js";
 
 /** Generates secrets (once), registration.yaml and the dev homeserver config. Idempotent. */
-const settings = devSettings();
+let settings;
+try {
+  settings = devSettings();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`[setup] ${err.message}`);
+  process.exit(2);
+}
 const { secrets, created } = loadOrCreateSecrets(devPaths.secrets);
 console.log(`[setup] ${created ? "generated new secrets in" : "secrets kept from"} .rounds/secrets.json`);
 const hadRegistration = existsSync(devPaths.registration);
@@ -22,5 +30,6 @@ writeSynapseConfig({
   port: settings.synapsePort,
   registrationFile: devPaths.registration,
   secrets,
+  retentionMaxLifetime: settings.retentionMaxLifetime,
 });
 console.log("[setup] homeserver config in .rounds/synapse/homeserver.yaml");

@@ -79,6 +79,8 @@ async function main(): Promise<void> {
 
   const metrics = await (await fetch(`http://127.0.0.1:${rounds.metricsPort}/metrics`)).text();
   const metric = (name: string) => Number(metrics.split("\n").find((l) => l.startsWith(name))?.split(" ").pop() ?? NaN);
+  const phaseMs = (p: string) =>
+    ms((1000 * metric(`rounds_bot_phase_seconds_sum{phase="${p}"}`)) / metric(`rounds_bot_phase_seconds_count{phase="${p}"}`));
   const inBot = metric("rounds_bot_command_seconds_sum") / metric("rounds_bot_command_seconds_count");
   const store = metric("rounds_appservice_transaction_store_seconds_sum") / metric("rounds_appservice_transaction_store_seconds_count");
 
@@ -91,7 +93,10 @@ Rounds benchmark (${ROUNDS} round trips each, E2EE both ways, one Synapse, PGlit
   ratio bot/floor                          p50 ${(b.p50 / f.p50).toFixed(2)}x   p99 ${(b.p99 / f.p99).toFixed(2)}x   (target p50 <= 1.5x)
 Where the bot's time goes (means from Rounds' own metrics):
   commit transaction to inbox              ${ms(store * 1000)}
-  decrypt + resolve + encrypt + send reply ${ms(inBot * 1000)}
+  bot handling in all                      ${ms(inBot * 1000)}
+    decrypt the command                    ${phaseMs("decrypt")}
+    run it (schedule lookup in the DB)     ${phaseMs("command")}
+    encrypt and send the reply (to 200)    ${phaseMs("reply")}
   the rest is delivery: Synapse -> appservice push, and the reply back through Synapse to the client's sync`);
 
   alice.stop();

@@ -102,6 +102,20 @@ for (const backend of backends) {
       expect(typeof done.event === "string" ? JSON.parse(done.event) : done.event).to.deep.equal({});
     });
 
+    it("prunes handled events and old txn ids, never pending ones", async function () {
+      const inbox = new InboxStore(db);
+      await inbox.acceptTransaction("t-old", [event("old-done"), event("old-pending")]);
+      const [done] = (await inbox.due(50)).filter((r) => r.eventId === "$old-done");
+      await inbox.markDone(done!.id);
+      // Nothing is old enough yet.
+      expect(await inbox.prune(new Date(Date.now() - 3600_000))).to.deep.equal({ events: 0, transactions: 0 });
+      const pruned = await inbox.prune(new Date(Date.now() + 1000));
+      expect(pruned.events).to.be.greaterThan(0);
+      expect(await db("inbox").where({ event_id: "$old-done" })).to.have.length(0);
+      expect(await db("inbox").where({ event_id: "$old-pending" })).to.have.length(1);
+      expect(await db("as_transactions").where({ txn_id: "t-old" })).to.have.length(0);
+    });
+
     it("round-trips a schedule import, with dates and instants intact", async function () {
       const store = new OnCallStore(db);
       await store.importSchedule(parseScheduleFile(scheduleYaml));

@@ -126,6 +126,13 @@ export class TestClinician {
     return [...(devices.get(botUserId)?.keys() ?? [])];
   }
 
+  /** Whether the bot's device is signed by the bot's own cross-signing key, as Element shows it. */
+  async isSignedByOwner(userId: string, deviceId: string): Promise<boolean> {
+    await this.client.getCrypto()!.getUserDeviceInfo([userId], true);
+    const status = await this.client.getCrypto()!.getDeviceVerificationStatus(userId, deviceId);
+    return status?.signedByOwner ?? false;
+  }
+
   stop(): void {
     this.client.stopClient();
   }
