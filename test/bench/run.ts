@@ -4,10 +4,9 @@
  * matrix-js-sdk client that echoes each message, also E2EE both ways. Reports p50/p99 and ratios.
  */
 import * as sdk from "matrix-js-sdk";
-import { testSchedule } from "../harness/fixtures.js";
-import { getHomeserver, stopHomeserver } from "../harness/homeserver.js";
 import { TestClinician } from "../harness/clinician.js";
-import { RoundsProcess } from "../harness/rounds.js";
+import { stopHomeserver } from "../harness/homeserver.js";
+import { startBotScenario } from "../harness/scenario.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
 const WARMUP = 10;
@@ -44,16 +43,10 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 
 async function main(): Promise<void> {
   console.log(`[bench] starting Synapse and Rounds; ${ROUNDS} round trips each, after ${WARMUP} warm-up`);
-  const hs = await getHomeserver();
-  const rounds = new RoundsProcess(hs, { LOG_LEVEL: "warn" });
-  await rounds.start();
-  await rounds.importSchedule(testSchedule(hs.serverName).yaml);
-  const botUserId = `@rounds_oncall:${hs.serverName}`;
-
-  const alice = await TestClinician.create(hs, "bench-clinician");
+  const scenario = await startBotScenario("bench-clinician", { LOG_LEVEL: "warn" });
+  const { hs, rounds, botUserId, clinician: alice, roomId: botRoom } = scenario;
   const echo = await TestClinician.create(hs, "bench-echo");
   echo.acceptInvites();
-  const botRoom = await alice.openEncryptedDm(botUserId);
   const echoRoom = await alice.openEncryptedDm(echo.userId);
   startEcho(echo, echoRoom, alice.userId);
 
@@ -99,9 +92,8 @@ Where the bot's time goes (means from Rounds' own metrics):
     encrypt and send the reply (to 200)    ${phaseMs("reply")}
   the rest is delivery: Synapse -> appservice push, and the reply back through Synapse to the client's sync`);
 
-  alice.stop();
   echo.stop();
-  await rounds.stop();
+  await scenario.stop();
   await stopHomeserver();
   process.exit(0);
 }

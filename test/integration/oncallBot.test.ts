@@ -1,37 +1,30 @@
 import { existsSync, readFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { expect } from "chai";
-import { testSchedule } from "../harness/fixtures.js";
-import { getHomeserver, type TestHomeserver } from "../harness/homeserver.js";
-import { TestClinician } from "../harness/clinician.js";
-import { RoundsProcess } from "../harness/rounds.js";
+import type { TestClinician } from "../harness/clinician.js";
+import type { TestHomeserver } from "../harness/homeserver.js";
+import type { RoundsProcess } from "../harness/rounds.js";
+import { startBotScenario, type BotScenario } from "../harness/scenario.js";
 
 describe("on-call bot over E2EE (real Synapse)", function () {
+  let scenario: BotScenario;
   let hs: TestHomeserver;
   let rounds: RoundsProcess;
   let clinician: TestClinician;
   let roomId: string;
   let botUserId: string;
-  const schedule = testSchedule("rounds.test");
+  let schedule: BotScenario["schedule"];
 
   before(async function () {
-    hs = await getHomeserver();
-    rounds = new RoundsProcess(hs);
-    await rounds.start();
-    await rounds.importSchedule(schedule.yaml);
-    botUserId = `@rounds_oncall:${hs.serverName}`;
-    clinician = await TestClinician.create(hs, "ward-doctor");
-    roomId = await clinician.openEncryptedDm(botUserId);
+    scenario = await startBotScenario("ward-doctor");
+    ({ hs, rounds, clinician, roomId, botUserId, schedule } = scenario);
   });
 
   afterEach(function () {
     if (this.currentTest?.state === "failed") rounds.dumpLogs();
   });
 
-  after(async function () {
-    clinician?.stop();
-    await rounds?.stop();
-  });
+  after(async () => scenario?.stop());
 
   it("answers !oncall with the primary and backup, and Synapse stores only ciphertext", async function () {
     const cmdId = await clinician.send(roomId, "!oncall cardiology");

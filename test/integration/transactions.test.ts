@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "chai";
 import knexFactory, { type Knex } from "knex";
-import { testSchedule } from "../harness/fixtures.js";
-import { getHomeserver, type TestHomeserver } from "../harness/homeserver.js";
-import { TestClinician } from "../harness/clinician.js";
+import type { TestClinician } from "../harness/clinician.js";
+import type { TestHomeserver } from "../harness/homeserver.js";
 import { createThrowawayDatabase } from "../harness/postgres.js";
-import { RoundsProcess } from "../harness/rounds.js";
+import type { RoundsProcess } from "../harness/rounds.js";
+import { startBotScenario, type BotScenario } from "../harness/scenario.js";
 import { waitUntil } from "../harness/waitUntil.js";
 
 describe("durable appservice transactions (real Synapse, Postgres)", function () {
@@ -15,7 +15,8 @@ describe("durable appservice transactions (real Synapse, Postgres)", function ()
   let db: Knex;
   let clinician: TestClinician;
   let roomId: string;
-  const botUserId = "@rounds_oncall:rounds.test";
+  let botUserId: string;
+  let scenario: BotScenario;
 
   function syntheticEvent(overrides: Record<string, unknown> = {}) {
     return {
@@ -30,18 +31,14 @@ describe("durable appservice transactions (real Synapse, Postgres)", function ()
   }
 
   before(async function () {
-    hs = await getHomeserver();
     pgDb = await createThrowawayDatabase();
     db = knexFactory({ client: "pg", connection: pgDb.url });
-    rounds = new RoundsProcess(hs, {
+    scenario = await startBotScenario("registrar", {
       DATABASE_URL: pgDb.url,
       ROUNDS_INBOX_MAX_ATTEMPTS: "3",
       ROUNDS_INBOX_RETRY_BASE_MS: "100",
     });
-    await rounds.start();
-    await rounds.importSchedule(testSchedule(hs.serverName).yaml);
-    clinician = await TestClinician.create(hs, "registrar");
-    roomId = await clinician.openEncryptedDm(botUserId);
+    ({ hs, rounds, clinician, roomId, botUserId } = scenario);
   });
 
   afterEach(function () {
@@ -49,8 +46,7 @@ describe("durable appservice transactions (real Synapse, Postgres)", function ()
   });
 
   after(async function () {
-    clinician?.stop();
-    await rounds?.stop();
+    await scenario?.stop();
     await db?.destroy();
     await pgDb?.drop();
   });
