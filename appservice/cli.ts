@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { registerUser } from "./setup/adminApi.js";
-import { devRoundsEnv, devSecrets, devSettings } from "./setup/devEnvironment.js";
+import { devSecrets, devSettings } from "./setup/devEnvironment.js";
 
 /**
  * The coordinator's CLI: `npm run rounds -- <command>`. It talks to the running stack: the
@@ -21,16 +21,17 @@ ROUNDS_APPSERVICE_URL, ROUNDS_ADMIN_TOKEN and ROUNDS_REGISTRATION_SHARED_SECRET.
 
 class UsageError extends Error {}
 
+/** Explicit environment first; the secrets `npm start` generated only for what is not given. */
 function settings() {
+  const env = process.env;
   const s = devSettings();
-  const secrets = devSecrets();
-  const env = devRoundsEnv(s, secrets);
+  const needDev = !env.ROUNDS_ADMIN_TOKEN || !env.ROUNDS_REGISTRATION_SHARED_SECRET;
+  const secrets = needDev ? devSecrets() : null;
   return {
-    homeserverUrl: env.ROUNDS_HOMESERVER_URL!,
-    appserviceUrl: process.env.ROUNDS_APPSERVICE_URL ?? `http://127.0.0.1:${s.appservicePort}`,
-    adminToken: env.ROUNDS_ADMIN_TOKEN!,
-    sharedSecret: process.env.ROUNDS_REGISTRATION_SHARED_SECRET ?? secrets.registrationSharedSecret,
-    serverName: s.serverName,
+    homeserverUrl: env.ROUNDS_HOMESERVER_URL ?? `http://127.0.0.1:${s.synapsePort}`,
+    appserviceUrl: env.ROUNDS_APPSERVICE_URL ?? `http://127.0.0.1:${s.appservicePort}`,
+    adminToken: env.ROUNDS_ADMIN_TOKEN ?? secrets!.adminToken,
+    sharedSecret: env.ROUNDS_REGISTRATION_SHARED_SECRET ?? secrets!.registrationSharedSecret,
   };
 }
 

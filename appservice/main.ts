@@ -25,10 +25,13 @@ export interface RunningRounds {
   stop(): Promise<void>;
 }
 
-function listen(app: express.Express, port: number, host: string): Promise<Server> {
+function listen(app: express.Express, port: number, host: string, key: string): Promise<Server> {
   return new Promise((resolvePromise, reject) => {
-    const server = app.listen(port, host, () => resolvePromise(server));
-    server.once("error", reject);
+    // Express 5 hands a listen error to this callback instead of throwing it.
+    const server = app.listen(port, host, (err?: NodeJS.ErrnoException) => {
+      if (!err) return resolvePromise(server);
+      reject(err.code === "EADDRINUSE" ? new ConfigError(key, `port ${port} on ${host} is already in use; stop what uses it or choose another port`) : err);
+    });
   });
 }
 
@@ -40,7 +43,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   log.info({ applied, database: config.databaseUrl ? "postgres" : "pglite" }, "database ready");
 
   const metrics = new Metrics();
-  const metricsServer = await metrics.listen(config.metricsPort, config.bindAddress);
+  const metricsServer = await listen(metrics.app(), config.metricsPort, config.bindAddress, "ROUNDS_METRICS_PORT");
 
   const inbox = new InboxStore(db);
   const oncall = new OnCallService(new OnCallStore(db));
@@ -84,7 +87,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
     }),
   );
   app.use(errorHandler(log));
-  const server = await listen(app, config.appservicePort, config.bindAddress);
+  const server = await listen(app, config.appservicePort, config.bindAddress, "ROUNDS_APPSERVICE_PORT");
   log.info({ port: config.appservicePort }, "appservice listening");
 
   await waitForHomeserver(config.homeserverUrl, 120_000);
@@ -139,7 +142,14 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const running = await startRounds(config, log);
+  let running: RunningRounds;
+  try {
+    running = await startRounds(config, log);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
   const signal = await Promise.race([once(process, "SIGINT"), once(process, "SIGTERM")]);
   log.info({ signal: String(signal) }, "shutting down");
   await running.stop();

@@ -1,5 +1,4 @@
 import express from "express";
-import type { Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** One place for every Prometheus metric; labels carry ids and outcomes, never PHI. */
@@ -48,15 +47,12 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: "rounds_" });
   }
 
-  /** Serves /metrics on its own port so it can be firewalled apart from the appservice API. */
-  listen(port: number, host: string): Promise<Server> {
+  /** The /metrics app, served on its own port so it can be firewalled apart from the appservice API. */
+  app(): express.Express {
     const app = express();
     app.get("/metrics", async (_req, res) => {
       res.type(this.registry.contentType).send(await this.registry.metrics());
     });
-    return new Promise((resolve, reject) => {
-      const server = app.listen(port, host, () => resolve(server));
-      server.once("error", reject);
-    });
+    return app;
   }
 }

@@ -1,4 +1,5 @@
 import "fake-indexeddb/auto";
+import { hkdfSync } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as sdk from "matrix-js-sdk";
@@ -99,6 +100,12 @@ export class BotClient {
       accessToken: String(login.json.access_token),
       logger: sdkLogger(this.log),
       fetchFn: (input, init) => this.fetchAfterFlush(input, init),
+      cryptoCallbacks: {
+        getSecretStorageKey: async ({ keys }) => {
+          const keyId = Object.keys(keys)[0];
+          return keyId ? [keyId, this.secretStorageKey()] : null;
+        },
+      },
     });
     await client.initRustCrypto({ cryptoDatabasePrefix: prefix, storagePassword: this.opts.storePassphrase });
     this.client = client;
@@ -140,20 +147,35 @@ export class BotClient {
     }
   }
 
-  /** Signs the bot's device with its own cross-signing keys, so clients show it as the bot's. */
+  /** The bot's secret-storage key, derived from the store passphrase so any of its devices can rebuild it. */
+  private secretStorageKey(): Uint8Array<ArrayBuffer> {
+    return new Uint8Array(hkdfSync("sha256", this.opts.storePassphrase, this.userId, "rounds secret storage v1", 32));
+  }
+
+  /**
+   * Signs the bot's device with the bot's cross-signing identity, so clients show the device as
+   * the bot's own. The identity's private keys are kept in server-side secret storage under a
+   * key derived from our passphrase: a replacement device (lost data dir) takes over the same
+   * identity instead of resetting it, which clients would flag as a changed identity.
+   */
   private async ensureCrossSigning(): Promise<void> {
     const crypto = this.matrix.getCrypto()!;
-    if (await crypto.isCrossSigningReady()) return;
     try {
-      await crypto.bootstrapCrossSigning({
-        setupNewCrossSigning: true,
-        authUploadDeviceSigningKeys: async (makeRequest) => {
-          await makeRequest(null);
-        },
-      });
-      this.log.info({ userId: this.userId }, "bot: cross-signing set up");
+      if (!(await crypto.isCrossSigningReady())) {
+        // Imports the identity from secret storage if there is one; creates it only for a new account.
+        await crypto.bootstrapCrossSigning({
+          authUploadDeviceSigningKeys: async (makeRequest) => {
+            await makeRequest(null);
+          },
+        });
+        this.log.info({ userId: this.userId }, "bot: device signed by the bot's cross-signing identity");
+      }
+      await crypto.bootstrapSecretStorage({ createSecretStorageKey: async () => ({ privateKey: this.secretStorageKey() }) });
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, "bot: cross-signing not available; the device stays unsigned");
+      this.log.warn(
+        { err: (err as Error).message },
+        "bot: cross-signing not available (the account has an identity this device cannot import); the device stays unsigned",
+      );
     }
   }
 

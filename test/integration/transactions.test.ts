@@ -71,6 +71,20 @@ describe("durable appservice transactions (real Synapse, Postgres)", function ()
     expect(await db("as_transactions").where({ txn_id: txnId })).to.have.length(0);
   });
 
+  it("does not join rooms it is invited to from another homeserver", async function () {
+    const invite = syntheticEvent({
+      room_id: "!federated-room:clinic.example",
+      sender: "@gp:clinic.example",
+      type: "m.room.member",
+      state_key: botUserId,
+      content: { membership: "invite" },
+    });
+    expect((await rounds.putTransaction(`invite-${randomUUID()}`, [invite])).status).to.equal(200);
+    const line = await rounds.waitForLog((l) => l.msg === "bot: ignored an invite from another homeserver");
+    expect(line).to.include({ roomId: "!federated-room:clinic.example", senderServer: "clinic.example" });
+    await waitUntil(async () => (await db("inbox").where({ event_id: invite.event_id, status: "done" }))[0], "the invite to be handled");
+  });
+
   it("processes the same transaction PUT twice only once", async function () {
     const txnId = `dup-${randomUUID()}`;
     const event = syntheticEvent();

@@ -58,6 +58,21 @@ describe("configuration", function () {
     expect(errorFor({ ...valid, ROUNDS_REGISTRATION_FILE: broken }).message).to.contain("as_token");
   });
 
+  it("names the port setting when the port is already taken", async function () {
+    const { createServer } = await import("node:net");
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+    const port = String((busy.address() as { port: number }).port);
+    const r = spawnSync(process.execPath, ["--no-deprecation", "--import", "tsx", join(repoRoot, "appservice", "main.ts")], {
+      env: { PATH: process.env.PATH, ...valid, ROUNDS_DATA_DIR: dir, ROUNDS_METRICS_PORT: port, LOG_LEVEL: "silent" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    busy.close();
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.contain(`Invalid configuration: ROUNDS_METRICS_PORT port ${port} on 127.0.0.1 is already in use`);
+  });
+
   it("stops the appservice at start-up with a message naming the bad key", function () {
     const r = spawnSync(process.execPath, ["--no-deprecation", "--import", "tsx", join(repoRoot, "appservice", "main.ts")], {
       env: { PATH: process.env.PATH, ...valid, ROUNDS_METRICS_PORT: "70000" },

@@ -1,0 +1,89 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+import { testSchedule } from "../harness/fixtures.js";
+import { getHomeserver, type TestHomeserver } from "../harness/homeserver.js";
+import { freePort } from "../harness/ports.js";
+import { RoundsProcess } from "../harness/rounds.js";
+
+describe("the rounds admin CLI (real Synapse, running Rounds)", function () {
+  let hs: TestHomeserver;
+  let rounds: RoundsProcess;
+  const dir = mkdtempSync(join(tmpdir(), "rounds-cli-"));
+
+  function cli(args: string[], env: Record<string, string> = {}) {
+    const r = spawnSync(process.execPath, [join(repoRoot, "scripts", "rounds.mjs"), ...args], {
+      env: {
+        PATH: process.env.PATH,
+        ROUNDS_HOMESERVER_URL: hs.url,
+        ROUNDS_APPSERVICE_URL: rounds.url,
+        ROUNDS_ADMIN_TOKEN: rounds.adminToken,
+        ROUNDS_REGISTRATION_SHARED_SECRET: hs.secrets.registrationSharedSecret,
+        ROUNDS_SERVER_NAME: hs.serverName,
+        ...env,
+      },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  }
+
+  before(async function () {
+    hs = await getHomeserver();
+    rounds = new RoundsProcess(hs);
+    await rounds.start();
+  });
+  after(async () => rounds?.stop());
+
+  it("creates an account on the homeserver that can then sign in", async function () {
+    const name = `nurse${process.pid}`;
+    const r = cli(["user", "create", name, "--password", "a-good-password", "--name", "Nurse Test"]);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.contain(`Created @${name}:${hs.serverName}`);
+    const login = await fetch(`${hs.url}/_matrix/client/v3/login`, {
+      method: "POST",
+      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: name }, password: "a-good-password" }),
+    });
+    expect(login.status).to.equal(200);
+  });
+
+  it("refuses a weak password or a bad user name with the usage", function () {
+    const weak = cli(["user", "create", "someone", "--password", "short"]);
+    expect(weak.code).to.equal(1);
+    expect(weak.err).to.contain("--password of at least 8 characters").and.contain("Usage: npm run rounds");
+    expect(cli(["user", "create", "Bad Name!", "--password", "long-enough-pw"]).err).to.contain("localpart");
+  });
+
+  it("imports a schedule file and answers who is on call", function () {
+    const file = join(dir, "schedule.yaml");
+    const { yaml, primary } = testSchedule(hs.serverName);
+    writeFileSync(file, yaml);
+    const imp = cli(["schedule", "import", file]);
+    expect(imp.code, imp.err).to.equal(0);
+    expect(imp.out).to.contain("Imported 2 service(s): cardiology, icu; 2 clinician name(s).");
+    const who = cli(["oncall", "cardiology"]);
+    expect(who.code, who.err).to.equal(0);
+    expect(who.out).to.contain(`primary: ${primary.name} (${primary.user})`);
+  });
+
+  it("refuses a bad schedule file, lists every problem and changes nothing", function () {
+    const file = join(dir, "bad.yaml");
+    writeFileSync(file, "services:\n  - id: cardiology\n    name: Cardiology\n    timezone: Nowhere/Land\n    levels: []\n");
+    const r = cli(["schedule", "import", file]);
+    expect(r.code).to.equal(1);
+    expect(r.err).to.contain("services.0.timezone: must be an IANA time zone").and.contain("services.0.levels: a service needs at least one level");
+    expect(cli(["oncall", "cardiology"]).out).to.contain("Europe/London");
+  });
+
+  it("explains an unknown service, an unknown command and a stack that is not running", async function () {
+    expect(cli(["oncall", "dermatology"]).err).to.contain("unknown service 'dermatology'");
+    const unknown = cli(["frobnicate"]);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.err).to.contain("unknown command 'frobnicate'");
+    const down = cli(["oncall", "icu"], { ROUNDS_APPSERVICE_URL: `http://127.0.0.1:${await freePort()}` });
+    expect(down.err).to.contain("is not reachable").and.contain("npm start");
+  });
+});
