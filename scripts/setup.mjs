@@ -60,16 +60,29 @@ if (!existsSync(venvPy)) {
 }
 if (!upToDate("pip", pyHash)) {
   step("installing Synapse from synapse-config/requirements.txt (first time takes a minute)...");
-  // Show one line per package as progress; keep pip's full output for when it fails.
-  const pip = spawnSync(venvPy, ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", "-r", "synapse-config/requirements.txt"], {
+  // One line per package as pip goes, as progress; pip's full output is shown only if it fails.
+  const { spawn } = await import("node:child_process");
+  const pip = spawn(venvPy, ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", "-r", "synapse-config/requirements.txt"], {
     cwd: root,
-    encoding: "utf8",
   });
-  for (const line of (pip.stdout ?? "").split("\n")) {
-    if (/^(Collecting|Successfully installed)/.test(line)) step(`  pip: ${line.slice(0, 100)}`);
-  }
-  if (pip.status !== 0) {
-    process.stderr.write(`${pip.stdout}\n${pip.stderr}\n`);
+  let output = "";
+  let pending = "";
+  let count = 0;
+  pip.stdout.on("data", (d) => {
+    output += d;
+    pending += d;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      const m = /^Collecting (\S+)/.exec(line);
+      if (m) step(`  pip: ${++count} collecting ${m[1]}`);
+      else if (line.startsWith("Installing collected packages")) step(`  pip: installing ${count} packages...`);
+    }
+  });
+  pip.stderr.on("data", (d) => (output += d));
+  const code = await new Promise((r) => pip.on("close", r));
+  if (code !== 0) {
+    process.stderr.write(`${output}\n`);
     fail("pip install of Synapse failed (output above). Check that PyPI is reachable and python3-dev is installed.");
   }
   remember("pip", pyHash);
