@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Logger } from "../logging.js";
 import { UnknownServiceError, type OnCallService } from "../oncall/oncallService.js";
 import { ScheduleFileError } from "../oncall/scheduleFile.js";
+import { bearerToken, tokensMatch } from "./auth.js";
 import { ErrCode, sendError } from "./errors.js";
 
 /**
@@ -11,11 +11,8 @@ import { ErrCode, sendError } from "./errors.js";
  */
 export function adminRouter(deps: { adminToken: string; oncall: OnCallService; log: Logger }): Router {
   const router = express.Router();
-  const expected = createHash("sha256").update(deps.adminToken).digest();
   router.use("/_rounds/admin", (req: Request, res: Response, next: NextFunction) => {
-    const h = req.header("authorization") ?? "";
-    const given = createHash("sha256").update(h.startsWith("Bearer ") ? h.slice(7) : "").digest();
-    if (!timingSafeEqual(given, expected)) return sendError(res, ErrCode.Forbidden, "bad or missing admin token");
+    if (!tokensMatch(bearerToken(req) ?? "", deps.adminToken)) return sendError(res, ErrCode.Forbidden, "bad or missing admin token");
     next();
   });
 

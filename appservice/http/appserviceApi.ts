@@ -1,25 +1,10 @@
-import { timingSafeEqual, createHash } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { InboxStore } from "../inbox/inboxStore.js";
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
 import { ClientEventSchema, TransactionBodySchema, type ClientEvent } from "../shared/events.js";
+import { bearerToken, tokensMatch } from "./auth.js";
 import { ErrCode, sendError } from "./errors.js";
-
-/** Compares digests, so neither the length nor the content of the token leaks through timing. */
-function tokensMatch(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
-function bearer(req: Request): string | undefined {
-  const h = req.header("authorization");
-  if (h?.startsWith("Bearer ")) return h.slice(7);
-  // Older homeservers send the token as a query parameter.
-  const q = req.query.access_token;
-  return typeof q === "string" ? q : undefined;
-}
 
 /**
  * The appservice API Synapse calls. Transactions are committed to the inbox before the 200, so an
@@ -38,7 +23,7 @@ export function appserviceRouter(deps: {
   router.use(express.json({ limit: "10mb" }));
 
   const auth = (req: Request, res: Response, next: NextFunction) => {
-    const token = bearer(req);
+    const token = bearerToken(req, true);
     if (token === undefined) return sendError(res, ErrCode.Unauthorized, "missing hs_token");
     if (!tokensMatch(token, deps.hsToken)) {
       metrics.transactions.inc({ outcome: "forbidden" });

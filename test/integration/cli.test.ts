@@ -78,6 +78,15 @@ describe("the rounds admin CLI (real Synapse, running Rounds)", function () {
     expect(cli(["oncall", "cardiology"]).out).to.contain("Europe/London");
   });
 
+  it("is refused by the admin API with a wrong admin token, and nothing is imported", function () {
+    const file = join(dir, "other.yaml");
+    writeFileSync(file, testSchedule(hs.serverName).yaml.replace("id: icu", "id: neonatal"));
+    const r = cli(["schedule", "import", file], { ROUNDS_ADMIN_TOKEN: "wrong-token-wrong-token-wrong-token" });
+    expect(r.code).to.equal(1);
+    expect(r.err).to.contain("bad or missing admin token");
+    expect(cli(["oncall", "neonatal"]).err).to.contain("unknown service 'neonatal'");
+  });
+
   it("explains an unknown service, an unknown command and a stack that is not running", async function () {
     expect(cli(["oncall", "dermatology"]).err).to.contain("unknown service 'dermatology'");
     const unknown = cli(["frobnicate"]);

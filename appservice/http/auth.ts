@@ -1,0 +1,17 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Request } from "express";
+
+/** Compares digests, so neither the length nor the content of a token leaks through timing. */
+export function tokensMatch(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The bearer token of a request; homeservers older than v1.4 send it as ?access_token=. */
+export function bearerToken(req: Request, allowQuery = false): string | undefined {
+  const h = req.header("authorization");
+  if (h?.startsWith("Bearer ")) return h.slice(7);
+  const q = req.query.access_token;
+  return allowQuery && typeof q === "string" ? q : undefined;
+}
