@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { ConfigError } from "../shared/config.js";
 import { loadOrCreateSecrets, type Secrets } from "./secrets.js";
 import { repoRoot } from "./synapseConfig.js";
@@ -6,15 +6,23 @@ import { repoRoot } from "./synapseConfig.js";
 /**
  * Where `npm start` keeps its state and which ports it uses. Everything lives under .rounds/
  * (git-ignored) except registration.yaml, which the layout keeps at the top level.
+ * ROUNDS_STATE_DIR moves all of it elsewhere, e.g. for a second stack beside the first.
  */
+const customState = process.env.ROUNDS_STATE_DIR ? resolve(process.env.ROUNDS_STATE_DIR) : null;
+const state = customState ?? join(repoRoot, ".rounds");
 export const devPaths = {
-  state: join(repoRoot, ".rounds"),
-  secrets: join(repoRoot, ".rounds", "secrets.json"),
-  synapseDir: join(repoRoot, ".rounds", "synapse"),
-  dataDir: join(repoRoot, ".rounds", "data"),
-  logs: join(repoRoot, ".rounds", "logs"),
-  registration: join(repoRoot, "registration.yaml"),
+  state,
+  secrets: join(state, "secrets.json"),
+  synapseDir: join(state, "synapse"),
+  dataDir: join(state, "data"),
+  logs: join(state, "logs"),
+  registration: customState ? join(customState, "registration.yaml") : join(repoRoot, "registration.yaml"),
 };
+
+/** A path as the user should read it: relative to where they ran the command. */
+export function showPath(p: string): string {
+  return relative(process.cwd(), p) || ".";
+}
 
 export interface DevSettings {
   serverName: string;

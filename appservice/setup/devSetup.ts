@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { ConfigError } from "../shared/config.js";
 import { writeRegistration } from "./registration.js";
-import { devPaths, devSettings } from "./devEnvironment.js";
+import { join } from "node:path";
+import { devPaths, devSettings, showPath } from "./devEnvironment.js";
 import { loadOrCreateSecrets } from "./secrets.js";
 import { writeSynapseConfig } from "./synapseConfig.js";
 
@@ -15,7 +16,7 @@ try {
   process.exit(2);
 }
 const { secrets, created } = loadOrCreateSecrets(devPaths.secrets);
-console.log(`[setup] ${created ? "generated new secrets in" : "secrets kept from"} .rounds/secrets.json`);
+console.log(`[setup] ${created ? "generated new secrets in" : "secrets kept from"} ${showPath(devPaths.secrets)}`);
 const hadRegistration = existsSync(devPaths.registration);
 writeRegistration(devPaths.registration, {
   url: `http://127.0.0.1:${settings.appservicePort}`,
@@ -23,7 +24,7 @@ writeRegistration(devPaths.registration, {
   asToken: secrets.asToken,
   hsToken: secrets.hsToken,
 });
-console.log(`[setup] ${hadRegistration ? "refreshed" : "generated"} registration.yaml`);
+console.log(`[setup] ${hadRegistration ? "refreshed" : "generated"} ${showPath(devPaths.registration)}`);
 writeSynapseConfig({
   dataDir: devPaths.synapseDir,
   serverName: settings.serverName,
@@ -32,4 +33,4 @@ writeSynapseConfig({
   secrets,
   retentionMaxLifetime: settings.retentionMaxLifetime,
 });
-console.log("[setup] homeserver config in .rounds/synapse/homeserver.yaml");
+console.log(`[setup] homeserver config in ${showPath(join(devPaths.synapseDir, "homeserver.yaml"))}`);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { devPaths, devRoundsEnv, devSecrets, devSettings } from "./devEnvironment.js";
+import { devPaths, devRoundsEnv, devSecrets, devSettings, showPath } from "./devEnvironment.js";
 import { startSynapse } from "./synapseProcess.js";
 import { repoRoot } from "./synapseConfig.js";
 
@@ -9,11 +9,12 @@ import { repoRoot } from "./synapseConfig.js";
 const settings = devSettings();
 const secrets = devSecrets();
 const synapseUrl = `http://127.0.0.1:${settings.synapsePort}`;
+const show = showPath;
 mkdirSync(devPaths.logs, { recursive: true });
 
 console.log(`[start] starting Synapse on ${synapseUrl} ...`);
 const synapse = await startSynapse(join(devPaths.synapseDir, "homeserver.yaml"), synapseUrl).catch((err: Error) => {
-  console.error(`[start] Synapse did not start: ${err.message}\n[start] See .rounds/synapse/homeserver.log. Is port ${settings.synapsePort} taken? Set ROUNDS_SYNAPSE_PORT to use another.`);
+  console.error(`[start] Synapse did not start: ${err.message}\n[start] See ${show(join(devPaths.synapseDir, "homeserver.log"))}. Is port ${settings.synapsePort} taken? Set ROUNDS_SYNAPSE_PORT to use another.`);
   process.exit(1);
 });
 
@@ -48,7 +49,7 @@ process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 rounds.on("exit", (code) => {
   if (stopping) return;
-  console.error(`[start] Rounds exited (code ${code}).\n${stderrTail}\n[start] Full log: .rounds/logs/rounds.log`);
+  console.error(`[start] Rounds exited (code ${code}).\n${stderrTail}\n[start] Full log: ${show(join(devPaths.logs, "rounds.log"))}`);
   void stop(1);
 });
 
@@ -63,14 +64,14 @@ for (;;) {
   }
   await new Promise((r) => setTimeout(r, 300));
 }
-const db = process.env.DATABASE_URL ? "Postgres (DATABASE_URL)" : "PGlite, embedded, in .rounds/data/pglite";
+const db = process.env.DATABASE_URL ? "Postgres (DATABASE_URL)" : `PGlite, embedded, in ${show(join(devPaths.dataDir, "pglite"))}`;
 console.log(`
 Rounds is running.
   Homeserver (Synapse)   ${synapseUrl}   server name: ${settings.serverName}
   Rounds appservice      http://127.0.0.1:${settings.appservicePort}   health: ${healthUrl}
   Prometheus metrics     http://127.0.0.1:${settings.metricsPort}/metrics
   Database               ${db}
-  Logs                   .rounds/logs/rounds.log, .rounds/synapse/homeserver.log
+  Logs                   ${show(join(devPaths.logs, "rounds.log"))}, ${show(join(devPaths.synapseDir, "homeserver.log"))}
 
 Next steps (in another terminal):
   1. Create your login:     npm run rounds -- user create alice --password 'choose-a-password' --name 'Dr Alice Chen'
