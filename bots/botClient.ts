@@ -28,6 +28,13 @@ export interface BotClientOptions {
 
 quietGlobalSdkLogger("warn");
 
+const MUST_FLUSH_FIRST = [
+  /\/sync\?.*since=/,
+  /\/rooms\/[^/]+\/send\/m\.room\.encrypted\//,
+  /\/sendToDevice\//,
+  /\/keys\/(upload|signatures\/upload|device_signing\/upload)/,
+];
+
 /** A failure worth retrying later, e.g. a room key that has not arrived yet. */
 export class RetryableError extends Error {}
 
@@ -130,13 +137,17 @@ export class BotClient {
   }
 
   /**
-   * A /sync request with a `since` token tells the homeserver we have the previous batch, and it
-   * then deletes the to-device messages (room keys) in it. So the crypto store holding those keys
-   * must be on disk first; otherwise a kill -9 at the wrong moment loses keys for good.
+   * Requests that publish what the crypto store just changed must wait until that change is on
+   * disk, or a kill -9 could leave the store behind what the world has seen:
+   * - /sync with `since` acknowledges the previous batch, and the homeserver then deletes its
+   *   to-device messages (room keys) for good;
+   * - /send of ciphertext and /sendToDevice reveal a ratchet step (a megolm message index or an
+   *   olm message) that a stale store would reuse;
+   * - /keys/upload publishes one-time keys whose private halves must survive.
    */
   private async fetchAfterFlush(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    if (url.includes("/sync?") && url.includes("since=")) await this.snapshotter?.flushed();
+    if (MUST_FLUSH_FIRST.some((re) => re.test(url))) await this.snapshotter?.flushed();
     return fetch(input, init);
   }
 

@@ -149,4 +149,14 @@ describe("durable appservice transactions (real Synapse, Postgres)", function ()
     expect(reply.body).to.contain("On call for Intensive Care");
     await waitUntil(async () => (await db("inbox").where({ event_id: cmdId, status: "done" }))[0], "the inbox row to be marked done");
   });
+
+  it("keeps talking encrypted after a kill -9 straight after a reply (no reused ratchet steps)", async function () {
+    const first = await clinician.send(roomId, "!oncall cardiology");
+    await clinician.waitForNotice(roomId, botUserId, { after: first });
+    await rounds.kill();
+    await rounds.start();
+    const second = await clinician.send(roomId, "!oncall icu");
+    // waitForNotice resolves only on a notice the clinician could decrypt.
+    expect((await clinician.waitForNotice(roomId, botUserId, { after: second })).body).to.contain("Intensive Care");
+  });
 });
