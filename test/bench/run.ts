@@ -7,6 +7,7 @@ import * as sdk from "matrix-js-sdk";
 import { TestClinician } from "../harness/clinician.js";
 import { stopHomeserver } from "../harness/homeserver.js";
 import { startBotScenario } from "../harness/scenario.js";
+import { removeTempDirs } from "../harness/tempDir.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
 const WARMUP = 10;
@@ -95,6 +96,7 @@ Where the bot's time goes (means from Rounds' own metrics):
   echo.stop();
   await scenario.stop();
   await stopHomeserver();
+  removeTempDirs();
   process.exit(0);
 }
 

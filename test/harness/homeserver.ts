@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { registerUser, type RegisteredUser } from "../../appservice/setup/adminApi.js";
 import { writeRegistration } from "../../appservice/setup/registration.js";
@@ -7,6 +5,8 @@ import { generateSecrets, type Secrets } from "../../appservice/setup/secrets.js
 import { repoRoot, writeSynapseConfig } from "../../appservice/setup/synapseConfig.js";
 import { startSynapse, type RunningSynapse } from "../../appservice/setup/synapseProcess.js";
 import { freePort } from "./ports.js";
+import { killOnExit } from "./processes.js";
+import { tempDir } from "./tempDir.js";
 
 export interface TestHomeserver {
   url: string;
@@ -30,7 +30,7 @@ let userCounter = 0;
 export function getHomeserver(): Promise<TestHomeserver> {
   if (running) return Promise.resolve(running.hs);
   starting ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rounds-test-hs-"));
+    const dir = tempDir("hs");
     const [port, appservicePort] = [await freePort(), await freePort()];
     const serverName = "rounds.test";
     const secrets = generateSecrets();
@@ -51,6 +51,7 @@ export function getHomeserver(): Promise<TestHomeserver> {
     });
     const url = `http://127.0.0.1:${port}`;
     const synapse = await startSynapse(config, url);
+    killOnExit(synapse.process);
     const hs: TestHomeserver = {
       url,
       serverName,

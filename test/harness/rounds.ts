@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 import type { TestHomeserver } from "./homeserver.js";
 import { freePort } from "./ports.js";
+import { killOnExit } from "./processes.js";
+import { tempDir } from "./tempDir.js";
 
 export interface LogLine {
   level: number;
@@ -15,7 +15,7 @@ export interface LogLine {
 
 /** The Rounds appservice as a real child process, so tests can stop, kill -9 and restart it. */
 export class RoundsProcess {
-  readonly dataDir = mkdtempSync(join(tmpdir(), "rounds-test-data-"));
+  readonly dataDir = tempDir("data");
   readonly adminToken = "test-admin-token-0123456789abcdef0123456789";
   metricsPort = 0;
   child: ChildProcess | null = null;
@@ -58,6 +58,7 @@ export class RoundsProcess {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
+    killOnExit(child);
     let buf = "";
     child.stdout!.on("data", (d: Buffer) => {
       buf += d.toString();

@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
@@ -8,11 +7,12 @@ import { testSchedule } from "../harness/fixtures.js";
 import { getHomeserver, type TestHomeserver } from "../harness/homeserver.js";
 import { freePort } from "../harness/ports.js";
 import { RoundsProcess } from "../harness/rounds.js";
+import { tempDir } from "../harness/tempDir.js";
 
 describe("the rounds admin CLI (real Synapse, running Rounds)", function () {
   let hs: TestHomeserver;
   let rounds: RoundsProcess;
-  const dir = mkdtempSync(join(tmpdir(), "rounds-cli-"));
+  const dir = tempDir("cli");
 
   function cli(args: string[], env: Record<string, string> = {}) {
     const r = spawnSync(process.execPath, [join(repoRoot, "scripts", "rounds.mjs"), ...args], {

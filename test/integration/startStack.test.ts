@@ -1,15 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 import { freePort } from "../harness/ports.js";
+import { killOnExit } from "../harness/processes.js";
+import { tempDir } from "../harness/tempDir.js";
 
 /** What `npm start` runs after installing dependencies: config generation, then the stack. */
 describe("npm start: the whole stack on embedded defaults", function () {
-  const state = mkdtempSync(join(tmpdir(), "rounds-start-"));
+  const state = tempDir("start");
   let env: Record<string, string>;
   let stack: ChildProcess | null = null;
   let output = "";
@@ -41,6 +41,7 @@ describe("npm start: the whole stack on embedded defaults", function () {
 
   it("starts Synapse and Rounds, says what runs where, and stops cleanly on Ctrl-C", async function () {
     stack = spawn(process.execPath, tsx("runStack.ts"), { env, stdio: ["ignore", "pipe", "pipe"] });
+    killOnExit(stack);
     stack.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     stack.stderr!.on("data", (d: Buffer) => (output += d.toString()));
     await new Promise<void>((resolve, reject) => {

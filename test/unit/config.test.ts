@@ -1,12 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { ConfigError, loadConfig } from "../../appservice/shared/config.js";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+import { tempDir } from "../harness/tempDir.js";
 
-const dir = mkdtempSync(join(tmpdir(), "rounds-config-"));
+const dir = tempDir("config");
 const registration = join(dir, "registration.yaml");
 writeFileSync(registration, "id: rounds\nas_token: aaaaaaaaaaaaaaaaaaaa\nhs_token: bbbbbbbbbbbbbbbbbbbb\nsender_localpart: rounds_bot\n");
 const valid = {
