@@ -39,7 +39,8 @@ export function oncallCommands(oncall: OnCallService): CommandTable {
             return `Nobody is scheduled on call for ${service.name} right now: the schedule has a gap. Contact the switchboard and tell the on-call coordinator.`;
           }
           const lines = levels.map(
-            (l) => `${l.level}: ${l.displayName} (${l.userId}) until ${formatUntil(l.until, service.timezone)}`,
+            (l) =>
+              `${l.level}: ${l.displayName === l.userId ? l.userId : `${l.displayName} (${l.userId})`} until ${formatUntil(l.until, service.timezone)}`,
           );
           return `On call for ${service.name} now (times ${service.timezone}):\n${lines.join("\n")}`;
         },
