@@ -28,6 +28,8 @@ export interface BotClientOptions {
 
 quietGlobalSdkLogger("warn");
 
+const MAX_TIMELINE_EVENTS = 100;
+
 const MUST_FLUSH_FIRST = [
   /\/sync\?.*since=/,
   /\/rooms\/[^/]+\/send\/m\.room\.encrypted\//,
@@ -254,6 +256,7 @@ export class BotClient {
       await this.nextSync(2000);
     }
     await this.ensureRoomEncryptor(roomId);
+    this.trimTimeline(roomId);
     const txnId = `rounds-reply-${Buffer.from(inReplyTo.event_id).toString("base64url")}`;
     try {
       await this.matrix.sendEvent(
@@ -272,6 +275,20 @@ export class BotClient {
       if (echo) this.matrix.cancelPendingEvent(echo);
       throw err;
     }
+  }
+
+  /**
+   * The bot reads commands from the inbox, never from its client's timelines, which would
+   * otherwise grow without bound in a long-running process; keep only the recent tail.
+   */
+  private trimTimeline(roomId: string): void {
+    const room = this.matrix.getRoom(roomId);
+    const timeline = room?.getLiveTimeline();
+    if (!room || !timeline || timeline.getEvents().length <= MAX_TIMELINE_EVENTS) return;
+    // Not while a local echo waits for its remote echo: that needs the event in the timeline.
+    if (timeline.getEvents().some((e) => e.status !== null)) return;
+    room.resetLiveTimeline(null, null);
+    this.log.debug({ roomId }, "bot: trimmed the client's in-memory timeline");
   }
 
   /**

@@ -84,4 +84,16 @@ describe("on-call bot over E2EE (real Synapse)", function () {
     // No new device was created by the restart.
     expect((await clinician.botDeviceIds(botUserId)).sort()).to.deep.equal(devicesBefore.sort());
   });
+
+  it("keeps its in-memory timeline bounded and goes on answering", async function () {
+    const trimmed = rounds.waitForLog((l) => l.msg === "bot: trimmed the client's in-memory timeline" && l.roomId === roomId);
+    // Each round trip adds two events; the bot keeps at most 100 of them in memory.
+    for (let i = 0; i < 55; i++) {
+      const id = await clinician.send(roomId, "!oncall icu");
+      await clinician.waitForNotice(roomId, botUserId, { after: id });
+    }
+    await trimmed;
+    const id = await clinician.send(roomId, "!oncall cardiology");
+    expect((await clinician.waitForNotice(roomId, botUserId, { after: id })).body).to.contain(schedule.primary.name);
+  });
 });
