@@ -15,6 +15,10 @@ const USAGE = `Usage: npm run rounds -- <command>
       Validate and import services, rotations and shifts (all or nothing).
   oncall <service> [--at <ISO date-time>]
       Show who is on call for a service.
+  dead-letters list
+      Events the appservice gave up on, with the error (no content).
+  dead-letters replay <event id>
+      Put a dead letter back in the inbox to be processed again.
 
 Talks to the stack started by 'npm start'. Override with ROUNDS_HOMESERVER_URL,
 ROUNDS_APPSERVICE_URL, ROUNDS_ADMIN_TOKEN and ROUNDS_REGISTRATION_SHARED_SECRET.`;
@@ -105,6 +109,19 @@ async function main(argv: string[]): Promise<void> {
     if (r.levels.length === 0) console.log("  nobody: the schedule has a gap");
     for (const l of r.levels) console.log(`  ${l.level}: ${l.displayName} (${l.userId}) until ${l.until}`);
     return;
+  }
+  if (cmd === "dead-letters" && sub === "list") {
+    const r = (await admin("/_rounds/admin/v1/dead-letters")) as {
+      deadLetters: { eventId: string; roomId: string; type: string; attempts: number; error: string; failedAt: string }[];
+    };
+    if (r.deadLetters.length === 0) return console.log("No dead letters.");
+    for (const d of r.deadLetters) console.log(`${d.failedAt}  ${d.eventId}  ${d.type} in ${d.roomId}, ${d.attempts} attempts: ${d.error}`);
+    return;
+  }
+  if (cmd === "dead-letters" && sub === "replay") {
+    if (!arg) throw new UsageError("dead-letters replay needs the event id from 'dead-letters list'");
+    await admin(`/_rounds/admin/v1/dead-letters/${encodeURIComponent(arg)}/replay`, { method: "POST" });
+    return console.log(`Put ${arg} back in the inbox.`);
   }
   throw new UsageError(`unknown command '${positionals.join(" ")}'`);
 }

@@ -75,7 +75,9 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   const app = express();
   app.disable("x-powered-by");
   app.use(healthRouter({ db, homeserverUrl: config.homeserverUrl, botsReady: () => botsReady }));
-  if (config.adminToken) app.use(adminRouter({ adminToken: config.adminToken, oncall, log }));
+  if (config.adminToken) {
+    app.use(adminRouter({ adminToken: config.adminToken, oncall, inbox, wakeInbox: () => worker.wake(), log }));
+  }
   app.use(
     appserviceRouter({
       hsToken: config.registration.hsToken,

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import type { InboxStore } from "../inbox/inboxStore.js";
 import type { Logger } from "../logging.js";
 import { UnknownServiceError, type OnCallService } from "../oncall/oncallService.js";
 import { ScheduleFileError } from "../oncall/scheduleFile.js";
@@ -9,7 +10,13 @@ import { ErrCode, sendError } from "./errors.js";
  * The coordinator's admin API, used by the `rounds` CLI. It goes through the running appservice
  * because the embedded database admits one process at a time.
  */
-export function adminRouter(deps: { adminToken: string; oncall: OnCallService; log: Logger }): Router {
+export function adminRouter(deps: {
+  adminToken: string;
+  oncall: OnCallService;
+  inbox: InboxStore;
+  wakeInbox: () => void;
+  log: Logger;
+}): Router {
   const router = express.Router();
   router.use("/_rounds/admin", (req: Request, res: Response, next: NextFunction) => {
     if (!tokensMatch(bearerToken(req) ?? "", deps.adminToken)) return sendError(res, ErrCode.Forbidden, "bad or missing admin token");
@@ -43,6 +50,19 @@ export function adminRouter(deps: { adminToken: string; oncall: OnCallService; l
       }
       throw err;
     }
+  });
+  router.get("/_rounds/admin/v1/dead-letters", async (_req, res) => {
+    res.json({ deadLetters: await deps.inbox.listDeadLetters() });
+  });
+
+  router.post("/_rounds/admin/v1/dead-letters/:eventId/replay", async (req, res) => {
+    const eventId = String(req.params.eventId);
+    if (!(await deps.inbox.replayDeadLetter(eventId))) {
+      return sendError(res, ErrCode.NotFound, `no dead letter for event ${eventId}`);
+    }
+    deps.log.info({ eventId }, "admin: dead letter put back in the inbox");
+    deps.wakeInbox();
+    res.json({ replayed: eventId });
   });
   return router;
 }

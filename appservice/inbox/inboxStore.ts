@@ -9,6 +9,15 @@ export interface InboxRow {
   event: ClientEvent;
 }
 
+export interface DeadLetter {
+  eventId: string;
+  roomId: string;
+  type: string;
+  attempts: number;
+  error: string;
+  failedAt: string;
+}
+
 /** The database port for appservice transactions: the inbox and its dead-letter table. */
 export class InboxStore {
   constructor(private readonly db: Db) {}
@@ -100,6 +109,38 @@ export class InboxStore {
     const events = await this.db("inbox").where({ status: "done" }).andWhere("processed_at", "<", cutoff).delete();
     const transactions = await this.db("as_transactions").where("received_at", "<", cutoff).delete();
     return { events: affectedRows(events), transactions: affectedRows(transactions) };
+  }
+
+  /** Dead letters for an operator: ids, type, error and when; never the event content. */
+  async listDeadLetters(limit = 100): Promise<DeadLetter[]> {
+    const rows = await this.db("dead_letters").orderBy("id", "desc").limit(limit);
+    return rows.map((r) => ({
+      eventId: r.event_id,
+      roomId: r.room_id,
+      type: r.event_type,
+      attempts: r.attempts,
+      error: r.error,
+      failedAt: new Date(r.failed_at).toISOString(),
+    }));
+  }
+
+  /** Puts a dead letter back in the inbox with fresh attempts, in one DB transaction. False if unknown. */
+  async replayDeadLetter(eventId: string): Promise<boolean> {
+    return this.db.transaction(async (trx) => {
+      const [dead] = await trx("dead_letters").where({ event_id: eventId }).forUpdate();
+      if (!dead) return false;
+      await trx("inbox")
+        .insert({
+          event_id: dead.event_id,
+          room_id: dead.room_id,
+          event_type: dead.event_type,
+          event: typeof dead.event === "string" ? dead.event : JSON.stringify(dead.event),
+        })
+        .onConflict("event_id")
+        .merge({ status: "pending", attempts: 0, next_attempt_at: new Date(), last_error: null });
+      await trx("dead_letters").where({ event_id: eventId }).delete();
+      return true;
+    });
   }
 
   async pendingCount(): Promise<number> {

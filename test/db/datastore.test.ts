@@ -102,6 +102,19 @@ for (const backend of backends) {
       expect(typeof done.event === "string" ? JSON.parse(done.event) : done.event).to.deep.equal({});
     });
 
+    it("lists dead letters without content and replays one back into the inbox", async function () {
+      const inbox = new InboxStore(db);
+      const [dead] = await inbox.listDeadLetters();
+      expect(dead).to.include({ eventId: "$p1", roomId: "!r:x", type: "m.room.message", attempts: 2, error: "second" });
+      expect(Object.keys(dead!)).not.to.include("event");
+      expect(await inbox.replayDeadLetter("$nope")).to.equal(false);
+      expect(await inbox.replayDeadLetter("$p1")).to.equal(true);
+      expect(await db("dead_letters").where({ event_id: "$p1" })).to.have.length(0);
+      const [row] = (await inbox.due(50)).filter((r) => r.eventId === "$p1");
+      expect(row).to.include({ attempts: 0 });
+      expect(row!.event.content).to.deep.equal({ body: "x" });
+    });
+
     it("prunes handled events and old txn ids, never pending ones", async function () {
       const inbox = new InboxStore(db);
       await inbox.acceptTransaction("t-old", [event("old-done"), event("old-pending")]);

@@ -87,6 +87,15 @@ describe("the rounds admin CLI (real Synapse, running Rounds)", function () {
     expect(cli(["oncall", "neonatal"]).err).to.contain("unknown service 'neonatal'");
   });
 
+  it("lists dead letters and refuses to replay one that does not exist", function () {
+    const list = cli(["dead-letters", "list"]);
+    expect(list.code, list.err).to.equal(0);
+    const replay = cli(["dead-letters", "replay", "$no-such-event"]);
+    expect(replay.code).to.equal(1);
+    expect(replay.err).to.contain("no dead letter for event $no-such-event");
+    expect(cli(["dead-letters", "replay"]).err).to.contain("needs the event id");
+  });
+
   it("explains an unknown service, an unknown command and a stack that is not running", async function () {
     expect(cli(["oncall", "dermatology"]).err).to.contain("unknown service 'dermatology'");
     const unknown = cli(["frobnicate"]);

@@ -134,6 +134,19 @@ describe("durable appservice transactions (real Synapse, Postgres)", function ()
     expect(dead.attempts).to.equal(3);
     expect(dead.error).to.match(/cannot decrypt/);
     expect(await db("inbox").where({ event_id: poison.event_id })).to.have.length(0);
+
+    // An operator sees it, without content, and can put it back to be tried again.
+    const admin = (path: string, method = "GET") =>
+      fetch(`${rounds.url}/_rounds/admin/v1${path}`, { method, headers: { authorization: `Bearer ${rounds.adminToken}` } });
+    const listed = (await (await admin("/dead-letters")).json()) as { deadLetters: { eventId: string }[] };
+    expect(listed.deadLetters.map((d) => d.eventId)).to.include(poison.event_id);
+    expect(JSON.stringify(listed)).not.to.contain("ciphertext");
+    expect((await admin(`/dead-letters/${encodeURIComponent(poison.event_id)}/replay`, "POST")).status).to.equal(200);
+    expect((await admin(`/dead-letters/${encodeURIComponent("$unknown")}/replay`, "POST")).status).to.equal(404);
+    await waitUntil(
+      async () => (await db("dead_letters").where({ event_id: poison.event_id }))[0],
+      "the replayed poison event to be retried and dead-lettered again",
+    );
   });
 
   it("processes events committed before a kill -9, after the restart", async function () {

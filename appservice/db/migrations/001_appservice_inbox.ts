@@ -22,7 +22,7 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("processed_at", { useTz: true });
     t.index(["status", "next_attempt_at"]);
   });
-  // Events that kept failing; kept for an operator to inspect and replay.
+  // Events that kept failing; an operator lists and replays them with the CLI (dead-letters).
   await knex.schema.createTable("dead_letters", (t) => {
     t.bigIncrements("id");
     t.string("event_id").notNullable().unique();
