@@ -36,7 +36,8 @@ describe("durable appservice transactions (real Synapse, Postgres)", function ()
     scenario = await startBotScenario("registrar", {
       DATABASE_URL: pgDb.url,
       ROUNDS_INBOX_MAX_ATTEMPTS: "3",
-      ROUNDS_INBOX_RETRY_BASE_MS: "100",
+      // Retries 1 s then 2 s apart: a poison event is dead-lettered at least 3 s after its first failure.
+      ROUNDS_INBOX_RETRY_BASE_MS: "1000",
     });
     ({ hs, rounds, clinician, roomId, botUserId } = scenario);
   });
