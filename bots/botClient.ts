@@ -215,13 +215,18 @@ export class BotClient {
   /** Decrypts an event from the inbox; a missing room key is waited for briefly, then retried later. */
   async decrypt(raw: ClientEvent): Promise<{ type: string; content: Record<string, unknown> }> {
     if (raw.type !== "m.room.encrypted") return { type: raw.type, content: raw.content };
-    for (let attempt = 0; ; attempt++) {
+    const attempt = async () => {
       const ev = new sdk.MatrixEvent(raw as unknown as sdk.IEvent);
       await this.matrix.decryptEventIfNeeded(ev);
-      if (!ev.isDecryptionFailure()) return { type: ev.getType(), content: ev.getContent() };
-      if (attempt >= 1) throw new RetryableError(`cannot decrypt yet: ${ev.decryptionFailureReason ?? "unknown reason"}`);
-      await this.nextSync(2000);
+      return ev;
+    };
+    let ev = await attempt();
+    if (ev.isDecryptionFailure()) {
+      await this.nextSync(2000); // the key is usually in the next batch of to-device messages
+      ev = await attempt();
     }
+    if (ev.isDecryptionFailure()) throw new RetryableError(`cannot decrypt yet: ${ev.decryptionFailureReason ?? "unknown reason"}`);
+    return { type: ev.getType(), content: ev.getContent() };
   }
 
   private nextSync(timeoutMs: number): Promise<void> {

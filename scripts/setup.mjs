@@ -3,7 +3,7 @@
 // the TypeScript setup for secrets and config. Plain JS with no dependencies, because it must run
 // on whatever Node the machine has before anything is installed. Each step is skipped when its
 // inputs have not changed, so a second run takes seconds.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -61,7 +61,6 @@ if (!existsSync(venvPy)) {
 if (!upToDate("pip", pyHash)) {
   step("installing Synapse from synapse-config/requirements.txt (first time takes a minute)...");
   // One line per package as pip goes, as progress; pip's full output is shown only if it fails.
-  const { spawn } = await import("node:child_process");
   const pip = spawn(venvPy, ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", "-r", "synapse-config/requirements.txt"], {
     cwd: root,
   });
@@ -99,7 +98,6 @@ step(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 const thenIdx = process.argv.indexOf("--then");
 const then = thenIdx >= 0 ? process.argv.slice(thenIdx + 1) : [];
 if (then.length > 0) {
-  const { spawn } = await import("node:child_process");
   const child = spawn(node24, ["--no-deprecation", ...then], { cwd: root, stdio: "inherit" });
   // Ctrl-C already reaches the child through the terminal; a forwarded copy would force-quit it.
   process.on("SIGINT", () => {});

@@ -22,6 +22,7 @@ export class InboxWorker {
   private readonly inFlight = new Set<string>();
   private readonly lanes = new Map<string, Promise<void>>();
   private lastPrune = 0;
+  private lastGauge = 0;
 
   constructor(
     private readonly store: InboxStore,
@@ -57,8 +58,7 @@ export class InboxWorker {
         const rows = (await this.store.due(200)).filter((r) => !this.inFlight.has(r.id));
         if (rows.length > 0) this.log.debug({ events: rows.length }, "inbox: handling due events");
         for (const row of rows) this.enqueue(row);
-        this.metrics.inboxPending.set(await this.store.pendingCount());
-        await this.pruneHourly();
+        await this.housekeeping();
       } catch (err) {
         this.log.error({ err }, "inbox: could not read the inbox; retrying at the next poll");
       }
@@ -68,7 +68,12 @@ export class InboxWorker {
     this.timer = setTimeout(() => this.wake(), this.opts.pollMs);
   }
 
-  private async pruneHourly(): Promise<void> {
+  /** Gauge and pruning run on the poll's rhythm, not once per transaction on the hot path. */
+  private async housekeeping(): Promise<void> {
+    if (Date.now() - this.lastGauge >= this.opts.pollMs) {
+      this.lastGauge = Date.now();
+      this.metrics.inboxPending.set(await this.store.pendingCount());
+    }
     if (Date.now() - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = Date.now();
     const pruned = await this.store.prune(new Date(Date.now() - KEEP_HANDLED_MS));

@@ -57,11 +57,11 @@ rounds.on("exit", (code) => {
 const healthUrl = `http://127.0.0.1:${settings.appservicePort}/health`;
 for (;;) {
   if (stopping) break;
-  const ok = await fetch(healthUrl).then((r) => r.ok, () => false);
-  if (ok) {
-    const health = (await (await fetch(healthUrl)).json()) as { checks: { bots: boolean } };
-    if (health.checks.bots) break;
-  }
+  const health = await fetch(healthUrl).then(
+    async (r) => (r.ok ? ((await r.json()) as { checks: { bots: boolean } }) : null),
+    () => null,
+  );
+  if (health?.checks.bots) break;
   await new Promise((r) => setTimeout(r, 300));
 }
 const db = process.env.DATABASE_URL ? "Postgres (DATABASE_URL)" : `PGlite, embedded, in ${show(join(devPaths.dataDir, "pglite"))}`;

@@ -47,10 +47,3 @@ export const MemberContentSchema = z.looseObject({
   membership: z.enum(["invite", "join", "leave", "ban", "knock"]),
   is_direct: z.boolean().optional(),
 });
-
-/** health.rounds.oncall, state_key "": which service a room is the on-call room of. No PHI. */
-export const OnCallRoomStateSchema = z.looseObject({
-  service: z.string().regex(/^[a-z0-9-]+$/),
-  updated_ts: z.number().int(),
-});
-export type OnCallRoomState = z.infer<typeof OnCallRoomStateSchema>;
