@@ -16,6 +16,9 @@ export const StateType = {
 } as const;
 export type StateType = (typeof StateType)[keyof typeof StateType];
 
+export const URGENCIES = ["emergent", "urgent", "routine"] as const;
+export type Urgency = (typeof URGENCIES)[number];
+
 export const matrixUserId = z.string().regex(/^@[a-z0-9._=\-/+]+:[a-zA-Z0-9.-]+(:\d+)?$/, "must be a Matrix user id");
 export const roomId = z.string().regex(/^![^:]+(:.+)?$/, "must be a Matrix room id");
 
