@@ -43,6 +43,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly timerLateness = new Histogram({
+    name: "rounds_timer_lateness_seconds",
+    help: "How late a durable timer fired after its deadline",
+    labelNames: ["kind"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30],
+    registers: [this.registry],
+  });
+  readonly timersFired = new Counter({
+    name: "rounds_timers_fired_total",
+    help: "Durable timers fired, by kind and outcome (done, retry, failed)",
+    labelNames: ["kind", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly pages = new Counter({
+    name: "rounds_pages_total",
+    help: "Page transitions, by service, urgency and the status reached",
+    labelNames: ["service", "urgency", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly smsSent = new Counter({
+    name: "rounds_sms_total",
+    help: "SMS notifications, by outcome (sent, failed) and delivery status updates",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "rounds_" });
   }

@@ -244,32 +244,38 @@ export class BotClient {
   }
 
   /**
-   * Replies with an m.notice. A reply to an encrypted message is only ever sent encrypted: if the
-   * client has not yet learnt that the room is encrypted, it waits for sync rather than risk
-   * sending plaintext. The txn id is derived from the event answered, so a retried reply after a
-   * crash is deduplicated by the homeserver.
+   * Replies with an m.notice. A reply to an encrypted message is only ever sent encrypted. The
+   * txn id is derived from the event answered, so a retried reply after a crash is deduplicated
+   * by the homeserver.
    */
   async replyNotice(inReplyTo: ClientEvent, body: string): Promise<void> {
-    const roomId = inReplyTo.room_id;
-    const mustEncrypt = inReplyTo.type === "m.room.encrypted";
+    await this.sendMessage(
+      inReplyTo.room_id,
+      { msgtype: sdk.MsgType.Notice, body, "m.relates_to": { "m.in_reply_to": { event_id: inReplyTo.event_id } } },
+      `rounds-reply-${Buffer.from(inReplyTo.event_id).toString("base64url")}`,
+      { mustEncrypt: inReplyTo.type === "m.room.encrypted" },
+    );
+  }
+
+  /**
+   * Sends a room message. In a room that must be encrypted, it waits for sync to confirm the
+   * room's encryption rather than risk sending plaintext. Same txnId, same event: callers derive
+   * it from what they are sending, so a retry after a crash does not send twice.
+   */
+  async sendMessage(roomId: string, content: Record<string, unknown>, txnId: string, opts: { mustEncrypt: boolean }): Promise<string> {
     const crypto = this.matrix.getCrypto()!;
     for (let i = 0; ; i++) {
       const room = this.matrix.getRoom(roomId);
       const encrypted = room ? await crypto.isEncryptionEnabledInRoom(roomId) : false;
-      if (room && (encrypted || !mustEncrypt)) break;
-      if (i >= 5) throw new RetryableError("room state not synced yet; refusing to reply unencrypted");
+      if (room && (encrypted || !opts.mustEncrypt)) break;
+      if (i >= 5) throw new RetryableError("room state not synced yet; refusing to send unencrypted");
       await this.nextSync(2000);
     }
     await this.ensureRoomEncryptor(roomId);
     this.trimTimeline(roomId);
-    const txnId = `rounds-reply-${Buffer.from(inReplyTo.event_id).toString("base64url")}`;
     try {
-      await this.matrix.sendEvent(
-        roomId,
-        sdk.EventType.RoomMessage,
-        { msgtype: sdk.MsgType.Notice, body, "m.relates_to": { "m.in_reply_to": { event_id: inReplyTo.event_id } } },
-        txnId,
-      );
+      const res = await this.matrix.sendEvent(roomId, sdk.EventType.RoomMessage, content as never, txnId);
+      return res.event_id;
     } catch (err) {
       // Drop the failed local echo, or the retry would be refused as a duplicate txn id.
       const echo = this.matrix
@@ -280,6 +286,83 @@ export class BotClient {
       if (echo) this.matrix.cancelPendingEvent(echo);
       throw err;
     }
+  }
+
+  /**
+   * Creates an encrypted private room with the bot as its only admin: every Rounds state type
+   * needs power 100, so only the bot can write workflow state. Returns once the client has
+   * synced the room, so the first message can be encrypted for the invitees.
+   */
+  async createEncryptedRoom(opts: { name?: string; invite: string[]; direct: boolean; botOnlyStateTypes: string[] }): Promise<string> {
+    const { room_id: roomId } = await this.matrix.createRoom({
+      preset: sdk.Preset.PrivateChat,
+      visibility: sdk.Visibility.Private,
+      ...(opts.name ? { name: opts.name } : {}),
+      invite: opts.invite,
+      is_direct: opts.direct,
+      initial_state: [
+        { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } },
+        // Invitees read the messages sent before they join (a page arrives before the tap).
+        { type: "m.room.history_visibility", state_key: "", content: { history_visibility: "invited" } },
+      ],
+      power_level_content_override: {
+        users: { [this.userId]: 100 },
+        users_default: 0,
+        events: Object.fromEntries(opts.botOnlyStateTypes.map((t) => [t, 100])),
+        state_default: 50,
+        invite: 50,
+      },
+    });
+    this.joinedRooms.add(roomId);
+    await this.waitForMembers(roomId, opts.invite);
+    return roomId;
+  }
+
+  /** Invites users who are not yet in or invited to the room, and waits until sync shows them. */
+  async invite(roomId: string, userIds: string[]): Promise<void> {
+    const room = this.matrix.getRoom(roomId);
+    const missing = userIds.filter((u) => !["join", "invite"].includes(room?.getMember(u)?.membership ?? ""));
+    for (const u of missing) {
+      try {
+        await this.matrix.invite(roomId, u);
+      } catch (err) {
+        // Already in the room (our view was stale) is fine; anything else is a real failure.
+        if (!/already in the room|is already joined/i.test((err as Error).message)) throw err;
+      }
+    }
+    if (missing.length) await this.waitForMembers(roomId, missing);
+  }
+
+  /** Waits until our client's room state lists the users as invited or joined, so room keys reach them. */
+  private async waitForMembers(roomId: string, userIds: string[]): Promise<void> {
+    for (let i = 0; ; i++) {
+      const room = this.matrix.getRoom(roomId);
+      const ready =
+        room &&
+        (await this.matrix.getCrypto()!.isEncryptionEnabledInRoom(roomId)) &&
+        userIds.every((u) => ["join", "invite"].includes(room.getMember(u)?.membership ?? ""));
+      if (ready) return;
+      if (i >= 20) throw new RetryableError(`room ${roomId} has not synced its members yet`);
+      await this.nextSync(1000);
+    }
+  }
+
+  /** Reads and decrypts one message (the bot holds the keys of what it sent); null if unreadable. */
+  async readMessage(roomId: string, eventId: string): Promise<string | null> {
+    try {
+      const raw = await this.matrix.fetchRoomEvent(roomId, eventId);
+      const ev = new sdk.MatrixEvent(raw);
+      await this.matrix.decryptEventIfNeeded(ev);
+      if (ev.isDecryptionFailure()) return null;
+      const body = ev.getContent().body;
+      return typeof body === "string" ? body : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<void> {
+    await this.matrix.sendStateEvent(roomId, type as never, content as never, stateKey);
   }
 
   /**

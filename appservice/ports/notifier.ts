@@ -4,5 +4,6 @@
  * so callers keep PHI out of it.
  */
 export interface Notifier {
-  tellUser(userId: string, text: string): Promise<void>;
+  /** `key` names the message; the same key is sent once even if the call is retried. */
+  tellUser(userId: string, text: string, key?: string): Promise<void>;
 }

@@ -1,0 +1,538 @@
+import { DateTime } from "luxon";
+import { ulid } from "ulid";
+import type { Logger } from "../logging.js";
+import type { Metrics } from "../metrics.js";
+import type { EscalationPolicy, EscalationTarget } from "../oncall/escalationPolicy.js";
+import type { Notifier } from "../ports/notifier.js";
+import type { RoomWriter } from "../ports/roomWriter.js";
+import type { SmsSender } from "../sms/smsSender.js";
+import { StateType, URGENCIES, type PageState, type Urgency } from "../shared/events.js";
+import type { TimerRow, TimerStore } from "../timers/timerStore.js";
+import type { ContactStore } from "./contactStore.js";
+import { KeyedLock } from "./keyedLock.js";
+import { OPEN_STATUSES, type Page, type PageStore } from "./pageStore.js";
+
+/** What paging needs from the on-call side; OnCallService provides it. */
+export interface OnCallDirectory {
+  findService(query: string): Promise<{ id: string; name: string }>;
+  whoIsOnCall(serviceQuery: string, at: Date): Promise<{ service: { id: string; name: string; timezone: string }; levels: { level: string; userId: string }[] }>;
+  escalationPolicy(serviceId: string): Promise<EscalationPolicy>;
+  coordinators(serviceId: string): Promise<string[]>;
+}
+
+export interface PagingOptions {
+  /** Default wait before escalating, per urgency, in seconds; a service's policy may override. */
+  delaysSeconds: Record<Urgency, number>;
+  /** Homeserver name: only local users can raise pages (federation policy comes later). */
+  serverName: string;
+}
+
+/** A page the requester or a responder got wrong: the message is for the clinician. */
+export class PageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PageError";
+  }
+}
+
+/** Nobody is on call at any step: the requester is told, and so is the coordinator. */
+export class NoCoverageError extends PageError {}
+
+export const TIMER_ESCALATE = "page.escalate";
+export const TIMER_SMS = "page.sms";
+
+const VIA_TEXT = { reaction: "with ✅", command: "with !ack", sms: "by SMS reply" } as const;
+
+interface StepPlan {
+  step: number;
+  label: string;
+  targets: string[];
+  /** Steps before this one that resolved to nobody, for the room log. */
+  skipped: string[];
+}
+
+/**
+ * The paging domain service. Every page transition (trigger, notify, escalate, acknowledge,
+ * resolve, hand over, SMS delivery) goes through here, whatever the adapter: command, reaction,
+ * SMS webhook or timer. Transitions are guarded in the database and serialised per page in
+ * process, so racing acknowledgements and escalations end in one consistent state, and an
+ * acknowledged page never notifies again.
+ */
+export class PageService {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly deps: {
+      store: PageStore;
+      oncall: OnCallDirectory;
+      timers: TimerStore;
+      wakeTimers: () => void;
+      rooms: RoomWriter;
+      notifier: Notifier;
+      contacts: ContactStore;
+      sms: SmsSender | null;
+      options: PagingOptions;
+      log: Logger;
+      metrics: Metrics;
+    },
+  ) {}
+
+  static parseUrgency(word: string | undefined): Urgency | null {
+    const w = (word ?? "").toLowerCase();
+    return (URGENCIES as readonly string[]).includes(w) ? (w as Urgency) : null;
+  }
+
+  /**
+   * Raises a page to a service's first escalation step with someone on call. A retried command
+   * (same origin event) continues the page it already raised instead of raising another.
+   */
+  async trigger(req: {
+    requester: string;
+    serviceQuery: string;
+    urgency: Urgency;
+    note: string;
+    originRoomId: string | null;
+    originEventId: string | null;
+    broadcast?: boolean;
+    at?: Date;
+  }): Promise<{ page: Page; serviceName: string; targets: string[]; delaySeconds: number | null }> {
+    const { store, oncall } = this.deps;
+    const service = await oncall.findService(req.serviceQuery);
+    const existing = req.originEventId ? await store.byOriginEvent(req.originEventId) : null;
+    let page = existing;
+    if (!page) {
+      const at = req.at ?? new Date();
+      const policy = await oncall.escalationPolicy(service.id);
+      const plan = req.broadcast ? await this.broadcastPlan(service.id, at) : await this.planFrom(service.id, policy, 0, at);
+      if (!plan) {
+        await this.warnCoordinators(service.id, `Nobody is on call for ${service.name} at any escalation step: ${req.requester} could not page it at ${this.localTime(at, service.id)}. Please fix the schedule gap.`, `gap:${service.id}:${req.originEventId ?? at.getTime()}`);
+        throw new NoCoverageError(
+          `Nobody is on call for ${service.name} right now, at any escalation level. Call the switchboard. I have told the on-call coordinator about the gap.`,
+        );
+      }
+      page = await store.create({
+        id: ulid(),
+        serviceId: service.id,
+        kind: req.broadcast ? "broadcast" : "page",
+        urgency: req.urgency,
+        requester: req.requester,
+        originRoomId: req.originRoomId,
+        originEventId: req.originEventId,
+        step: plan.step,
+        targets: plan.targets,
+      });
+      this.deps.metrics.pages.inc({ service: service.id, urgency: req.urgency, status: "triggered" });
+      this.deps.log.info({ page: page.id, number: page.number, service: service.id, urgency: page.urgency, kind: page.kind }, "page: triggered");
+    }
+    const delivered = await this.lock.run(page.id, () => this.deliverFirst(page!, service.name, req.note));
+    return { page: delivered, serviceName: service.name, targets: delivered.targets, delaySeconds: delivered.kind === "broadcast" ? null : await this.delayFor(delivered) };
+  }
+
+  /** Opens the room, posts the request, mirrors the state and arms the timers. Idempotent. */
+  private async deliverFirst(page: Page, serviceName: string, note: string): Promise<Page> {
+    const { store, rooms } = this.deps;
+    let roomId = page.roomId;
+    if (!roomId) {
+      const firstTarget = page.targets[0]!;
+      const key = page.kind === "broadcast" ? `broadcast:${page.id}` : `page:${[page.requester, firstTarget].sort().join("|")}`;
+      roomId = await rooms.openRoom(key, { name: page.kind === "broadcast" ? `Broadcast: ${serviceName}` : "Rounds pages", members: [page.requester, ...page.targets] });
+      await store.setRoom(page.id, roomId);
+      page = { ...page, roomId };
+    }
+    if (page.status !== "triggered") return page; // a retried command: already delivered
+    const label = await this.stepLabel(page);
+    const body = [
+      `${this.urgencyBadge(page.urgency)} ${page.kind === "broadcast" ? "BROADCAST" : "page"} #${page.number} for ${serviceName} (${label}) from ${page.requester}`,
+      note ? `Request: ${note}` : "Request: (no details given; ask the requester here)",
+      `${page.targets.join(", ")}: react ✅ to this message or send !ack to acknowledge.`,
+    ].join("\n");
+    const eventId = await rooms.send(roomId, { body, mentions: page.targets }, `page:${page.id}:request`);
+    for (const u of page.targets) {
+      if (await store.claimNotification(page.id, page.step, u, "matrix")) await store.setNotification(page.id, page.step, u, "matrix", "sent", eventId);
+    }
+    const deadline = page.kind === "broadcast" ? null : new Date(Date.now() + (await this.delayFor(page)) * 1000);
+    await store.markNotified(page.id, deadline);
+    this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "notified" });
+    const fresh = (await store.get(page.id))!;
+    await this.armStep(fresh);
+    await this.mirror(fresh);
+    return fresh;
+  }
+
+  /** Schedules the step's escalation and each target's SMS fallback. Re-arming is a no-op. */
+  private async armStep(page: Page, only?: string[]): Promise<void> {
+    const { timers } = this.deps;
+    if (page.deadlineAt && !page.exhausted && !only) await timers.schedule(TIMER_ESCALATE, page.id, String(page.step), page.deadlineAt);
+    for (const u of only ?? page.targets) {
+      const contact = await this.deps.contacts.get(u);
+      const after = contact.smsAfter[page.urgency];
+      if (!contact.phone || after === null || !this.deps.sms) continue;
+      await timers.schedule(TIMER_SMS, page.id, `${page.step}:${u}`, new Date(Date.now() + after * 1000));
+    }
+    this.deps.wakeTimers();
+  }
+
+  /** Timer: the step's deadline passed. Moves to the next step with someone on call, or gives up loudly. */
+  async onEscalationTimer(timer: TimerRow): Promise<void> {
+    const fromStep = Number(timer.step);
+    await this.lock.run(timer.ref, async () => {
+      const { store } = this.deps;
+      let page = await store.get(timer.ref);
+      if (!page || !OPEN_STATUSES.includes(page.status)) return;
+      if (page.step === fromStep && !page.exhausted) {
+        const policy = await this.deps.oncall.escalationPolicy(page.serviceId);
+        const plan = await this.planFrom(page.serviceId, policy, fromStep + 1, new Date());
+        if (!plan) {
+          if (await store.markExhausted(page.id, fromStep)) await this.announceExhausted(page);
+          return;
+        }
+        const notified = [...new Set([...page.notified, ...plan.targets])];
+        const delay = await this.delayFor(page);
+        const advanced = await store.advance(page.id, fromStep, { step: plan.step, targets: plan.targets, notified, deadlineAt: new Date(Date.now() + delay * 1000) });
+        if (!advanced) return; // acknowledged or moved on meanwhile
+        this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "escalated" });
+        this.deps.log.info({ page: page.id, fromStep, toStep: plan.step }, "page: escalated");
+        page = (await store.get(page.id))!;
+        await this.deliverEscalation(page, plan, fromStep, delay);
+      } else if (page.step > fromStep) {
+        // A crash between advancing and notifying: finish the step (each send is idempotent).
+        const policy = await this.deps.oncall.escalationPolicy(page.serviceId);
+        const plan = this.describeStep(policy, page.step, page.targets);
+        await this.deliverEscalation(page, plan, fromStep, await this.delayFor(page));
+      }
+    });
+  }
+
+  private async deliverEscalation(page: Page, plan: StepPlan, fromStep: number, delay: number): Promise<void> {
+    const { store, rooms } = this.deps;
+    if (!page.roomId) throw new Error(`page ${page.id} has no room`);
+    await rooms.invite(page.roomId, plan.targets);
+    const request = await this.requestText(page);
+    const skipped = plan.skipped.length ? ` (${plan.skipped.join("; ")})` : "";
+    const body = [
+      `⬆️ Escalated ${this.urgencyWord(page.urgency)} page #${page.number} to ${plan.label}: ${plan.targets.join(", ")}. Nobody acknowledged within ${this.humanDelay(delay)}${skipped}.`,
+      request ? `Request: ${request}` : "",
+      `${plan.targets.join(", ")}: react ✅ or send !ack to acknowledge.`,
+    ]
+      .filter(Boolean)
+      .join("\n");
+    const eventId = await rooms.send(page.roomId, { body, mentions: plan.targets }, `page:${page.id}:step:${page.step}:from:${fromStep}`);
+    for (const u of plan.targets) {
+      if (await store.claimNotification(page.id, page.step, u, "matrix")) await store.setNotification(page.id, page.step, u, "matrix", "sent", eventId);
+    }
+    await this.armStep(page);
+    await this.mirror(page);
+  }
+
+  private async announceExhausted(page: Page): Promise<void> {
+    const coordinators = await this.deps.oncall.coordinators(page.serviceId);
+    const who = coordinators.length ? coordinators.join(", ") : "the on-call coordinator (none is set for this service)";
+    if (page.roomId) {
+      await this.deps.rooms.send(
+        page.roomId,
+        { body: `⚠️ Nobody acknowledged page #${page.number} after every escalation step. I have told ${who}. ${page.requester}: call the switchboard if this cannot wait.`, mentions: [page.requester, ...coordinators] },
+        `page:${page.id}:exhausted`,
+      );
+    }
+    await this.warnCoordinators(page.serviceId, `Page #${page.number} (${this.urgencyWord(page.urgency)}) for ${page.serviceId} went through every escalation step without an acknowledgement. Requester: ${page.requester}.`, `exhausted:${page.id}`);
+    await this.mirror((await this.deps.store.get(page.id))!);
+    this.deps.log.warn({ page: page.id, service: page.serviceId }, "page: escalation exhausted; coordinators told");
+  }
+
+  /** Timer: a target's personal SMS delay passed without an acknowledgement. */
+  async onSmsTimer(timer: TimerRow): Promise<void> {
+    const sep = timer.step.indexOf(":");
+    const step = Number(timer.step.slice(0, sep));
+    const userId = timer.step.slice(sep + 1);
+    await this.lock.run(timer.ref, async () => {
+      const { store, sms } = this.deps;
+      const page = await store.get(timer.ref);
+      if (!page || !OPEN_STATUSES.includes(page.status) || !page.targets.includes(userId) || !sms) return;
+      const contact = await this.deps.contacts.get(userId);
+      if (!contact.phone) return;
+      // At most once: a crash after claiming and before sending loses this SMS rather than doubling it.
+      if (!(await store.claimNotification(page.id, step, userId, "sms"))) return;
+      const text = `${this.urgencyWord(page.urgency).toUpperCase()} page ${page.number} from Rounds. Reply ${page.number} to acknowledge. Details are in the Rounds app.`;
+      try {
+        const sent = await sms.send(contact.phone, text);
+        await store.setNotification(page.id, step, userId, "sms", sent.status, sent.sid);
+        this.deps.metrics.smsSent.inc({ outcome: "sent" });
+        this.deps.log.info({ page: page.id, step, sid: sent.sid }, "page: SMS sent");
+        if (page.roomId) await this.deps.rooms.send(page.roomId, { body: `📱 Sent an SMS to ${userId} for page #${page.number}.`, notice: true }, `page:${page.id}:sms:${step}:${userId}`);
+      } catch (err) {
+        await store.setNotification(page.id, step, userId, "sms", "failed");
+        this.deps.metrics.smsSent.inc({ outcome: "failed" });
+        this.deps.log.error({ page: page.id, step, err: (err as Error).message }, "page: SMS failed");
+        if (page.roomId) await this.deps.rooms.send(page.roomId, { body: `📱 Could not send an SMS to ${userId} for page #${page.number}: ${(err as Error).message}`, notice: true }, `page:${page.id}:smsfail:${step}:${userId}`);
+      }
+      await this.mirror((await store.get(page.id))!);
+    });
+  }
+
+  /** Acknowledges by page number, by the reacted message, or the one open page in the room. */
+  async acknowledge(req: { by: string; via: "reaction" | "command" | "sms"; number?: number; messageEventId?: string; roomId?: string; at?: Date }): Promise<Page> {
+    const target = await this.find(req);
+    return this.lock.run(target.id, async () => {
+      const { store } = this.deps;
+      const page = (await store.get(target.id))!;
+      if (page.status === "acknowledged" || page.status === "resolved") {
+        throw new PageError(`Page #${page.number} was already acknowledged by ${page.ackedBy ?? "someone"}${page.ackedAt ? ` at ${this.localTime(page.ackedAt, page.serviceId)}` : ""}.`);
+      }
+      if (!page.notified.includes(req.by)) {
+        throw new PageError(
+          req.by === page.requester
+            ? `You raised page #${page.number}, so you cannot acknowledge it. Send !resolve ${page.number} to close it.`
+            : `Page #${page.number} was not sent to you, so you cannot acknowledge it. Only ${page.notified.join(", ")} can.`,
+        );
+      }
+      const at = req.at ?? new Date();
+      if (!(await store.acknowledge(page.id, req.by, req.via, at))) throw new PageError(`Page #${page.number} is no longer open.`);
+      await this.deps.timers.cancelAll(TIMER_ESCALATE, page.id);
+      await this.deps.timers.cancelAll(TIMER_SMS, page.id);
+      this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "acknowledged" });
+      this.deps.log.info({ page: page.id, via: req.via }, "page: acknowledged");
+      const acked = (await store.get(page.id))!;
+      const text = `✅ Page #${page.number} acknowledged by ${req.by} ${VIA_TEXT[req.via]} at ${this.localTime(at, page.serviceId)}. No more notifications will be sent.`;
+      if (acked.roomId) await this.deps.rooms.send(acked.roomId, { body: text, mentions: [page.requester] }, `page:${page.id}:ack`);
+      if (acked.originRoomId && acked.originRoomId !== acked.roomId) {
+        await this.deps.rooms.send(acked.originRoomId, { body: text, mentions: [page.requester] }, `page:${page.id}:ack:origin`);
+      }
+      await this.mirror(acked);
+      return acked;
+    });
+  }
+
+  /** The requester, a responder or a coordinator closes the page. */
+  async resolve(req: { by: string; number?: number; roomId?: string }): Promise<Page> {
+    const target = await this.find(req, true);
+    return this.lock.run(target.id, async () => {
+      const { store } = this.deps;
+      const page = (await store.get(target.id))!;
+      if (page.status === "resolved") throw new PageError(`Page #${page.number} is already resolved.`);
+      const coordinators = await this.deps.oncall.coordinators(page.serviceId);
+      if (req.by !== page.requester && !page.notified.includes(req.by) && !coordinators.includes(req.by)) {
+        throw new PageError(`Only the requester, the people paged or the coordinator can resolve page #${page.number}.`);
+      }
+      if (!(await store.resolve(page.id, req.by, new Date()))) throw new PageError(`Page #${page.number} is already resolved.`);
+      await this.deps.timers.cancelAll(TIMER_ESCALATE, page.id);
+      await this.deps.timers.cancelAll(TIMER_SMS, page.id);
+      this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "resolved" });
+      const resolved = (await store.get(page.id))!;
+      if (resolved.roomId) await this.deps.rooms.send(resolved.roomId, { body: `Page #${page.number} resolved by ${req.by}.`, notice: true }, `page:${page.id}:resolved`);
+      await this.mirror(resolved);
+      return resolved;
+    });
+  }
+
+  /** An SMS reply: the number in it names the page; the sender's phone names the clinician. */
+  async onInboundSms(from: string, body: string): Promise<string> {
+    const contact = await this.deps.contacts.byPhone(from);
+    if (!contact) return "Rounds does not know this phone number. Ask your Rounds administrator to add it to your profile.";
+    const match = body.match(/\d+/);
+    if (!match) return "Reply with the page number to acknowledge, for example: 42";
+    const number = Number(match[0]);
+    try {
+      await this.acknowledge({ by: contact.userId, via: "sms", number });
+      return `Page ${number} acknowledged. Details are in the Rounds app.`;
+    } catch (err) {
+      if (err instanceof PageError) {
+        // Never echo other people's ids to a phone; keep the SMS content-free.
+        const page = await this.deps.store.byNumber(number);
+        if (!page) return `There is no page ${number}. Reply with the number from the page SMS.`;
+        if (page.status === "acknowledged" || page.status === "resolved") return `Page ${number} was already acknowledged.`;
+        return `Page ${number} was not sent to you, so it cannot be acknowledged from this phone.`;
+      }
+      throw err;
+    }
+  }
+
+  /** Twilio's delivery callback: recorded and mirrored as the page's delivery state. */
+  async onSmsStatus(messageSid: string, status: string): Promise<void> {
+    const pageId = await this.deps.store.updateByExternalId(messageSid, status);
+    if (!pageId) {
+      this.deps.log.warn({ sid: messageSid }, "sms: status for an unknown message; ignored");
+      return;
+    }
+    this.deps.metrics.smsSent.inc({ outcome: `status_${status}` });
+    await this.lock.run(pageId, async () => this.mirror((await this.deps.store.get(pageId))!));
+  }
+
+  /** Shift change: the outgoing on-call's open pages go to the incoming one, with a summary. */
+  async handOver(serviceId: string, fromUser: string, toUser: string): Promise<number> {
+    let moved = 0;
+    for (const open of await this.deps.store.openForService(serviceId)) {
+      if (!open.targets.includes(fromUser) || open.targets.includes(toUser)) continue;
+      await this.lock.run(open.id, async () => {
+        const page = (await this.deps.store.get(open.id))!;
+        if (!OPEN_STATUSES.includes(page.status) || !page.roomId) return;
+        const targets = [...page.targets.filter((u) => u !== fromUser), toUser];
+        const notified = [...new Set([...page.notified, toUser])];
+        if (!(await this.deps.store.addTargets(page.id, targets, notified))) return;
+        await this.deps.rooms.invite(page.roomId, [toUser]);
+        const request = await this.requestText(page);
+        const summary = [
+          `🔁 Shift change: ${fromUser} hands page #${page.number} to ${toUser}.`,
+          `Summary: ${this.urgencyWord(page.urgency)} ${page.kind} for ${page.serviceId}, raised by ${page.requester} at ${this.localTime(page.createdAt, page.serviceId)}, ${page.status === "escalated" ? `escalated (step ${page.step + 1})` : "notified"}, not yet acknowledged.`,
+          request ? `Request: ${request}` : "",
+          `${toUser}: react ✅ or send !ack to acknowledge.`,
+        ]
+          .filter(Boolean)
+          .join("\n");
+        const eventId = await this.deps.rooms.send(page.roomId, { body: summary, mentions: [toUser] }, `page:${page.id}:handover:${fromUser}:${toUser}`);
+        if (await this.deps.store.claimNotification(page.id, page.step, toUser, "matrix")) await this.deps.store.setNotification(page.id, page.step, toUser, "matrix", "sent", eventId);
+        const updated = (await this.deps.store.get(page.id))!;
+        await this.armStep(updated, [toUser]);
+        await this.mirror(updated);
+        moved++;
+      });
+    }
+    if (moved) this.deps.log.info({ service: serviceId, moved }, "page: open pages handed over at shift change");
+    return moved;
+  }
+
+  async openPages(): Promise<Page[]> {
+    return this.deps.store.open();
+  }
+
+  // --- helpers -----------------------------------------------------------------------------
+
+  private async find(req: { number?: number; messageEventId?: string; roomId?: string }, includeAcked = false): Promise<Page> {
+    const { store } = this.deps;
+    if (req.number !== undefined) {
+      const p = await store.byNumber(req.number);
+      if (!p) throw new PageError(`There is no page #${req.number}.`);
+      return p;
+    }
+    if (req.messageEventId) {
+      const p = await store.byMessage(req.messageEventId);
+      if (!p) throw new PageError("That message is not a page.");
+      return p;
+    }
+    if (req.roomId) {
+      const open = await store.openInRoom(req.roomId);
+      const candidates = includeAcked ? [...open, ...(await store.ackedInRoom(req.roomId))] : open;
+      if (candidates.length === 1) return candidates[0]!;
+      if (candidates.length === 0) throw new PageError("There is no open page in this room. Give the page number, e.g. !ack 42.");
+      throw new PageError(`This room has ${candidates.length} open pages (${candidates.map((p) => `#${p.number}`).join(", ")}). Give the number, e.g. !ack ${candidates[0]!.number}.`);
+    }
+    throw new PageError("Which page? Give its number, e.g. !ack 42.");
+  }
+
+  /** The first step at or after `from` with someone on call; steps with nobody are skipped, never waited on. */
+  private async planFrom(serviceId: string, policy: EscalationPolicy, from: number, at: Date): Promise<StepPlan | null> {
+    const passes = policy.steps.length * (policy.loops + 1);
+    const total = passes + (policy.fallback ? 1 : 0);
+    const skipped: string[] = [];
+    let onCall: { level: string; userId: string }[] | null = null;
+    for (let s = from; s < total; s++) {
+      const target = s < passes ? policy.steps[s % policy.steps.length]! : policy.fallback!;
+      if (target.kind === "level" && !onCall) onCall = (await this.deps.oncall.whoIsOnCall(serviceId, at)).levels;
+      const targets = this.resolveTarget(target, onCall ?? []);
+      const label = this.targetLabel(target, s, passes);
+      if (targets.length) return { step: s, label, targets, skipped };
+      skipped.push(`${label}: nobody on call`);
+    }
+    return null;
+  }
+
+  private describeStep(policy: EscalationPolicy, step: number, targets: string[]): StepPlan {
+    const passes = policy.steps.length * (policy.loops + 1);
+    const target = step < passes ? policy.steps[step % policy.steps.length] : policy.fallback;
+    return { step, label: target ? this.targetLabel(target, step, passes) : `step ${step + 1}`, targets, skipped: [] };
+  }
+
+  private async broadcastPlan(serviceId: string, at: Date): Promise<StepPlan | null> {
+    const levels = (await this.deps.oncall.whoIsOnCall(serviceId, at)).levels;
+    const targets = [...new Set(levels.map((l) => l.userId))];
+    return targets.length ? { step: 0, label: "every level", targets, skipped: [] } : null;
+  }
+
+  private resolveTarget(target: EscalationTarget, onCall: { level: string; userId: string }[]): string[] {
+    if (target.kind === "user") return [target.userId];
+    if (target.kind === "chain") return [...target.members];
+    return onCall.filter((l) => l.level === target.level).map((l) => l.userId);
+  }
+
+  private targetLabel(target: EscalationTarget, step: number, passes: number): string {
+    const base = target.kind === "level" ? target.level : target.kind === "chain" ? `the ${target.name} chain` : target.userId;
+    return step >= passes ? `the fallback (${base})` : `step ${step + 1}, ${base}`;
+  }
+
+  private async stepLabel(page: Page): Promise<string> {
+    if (page.kind === "broadcast") return "every level";
+    return this.describeStep(await this.deps.oncall.escalationPolicy(page.serviceId), page.step, page.targets).label;
+  }
+
+  private async delayFor(page: Page): Promise<number> {
+    const policy = await this.deps.oncall.escalationPolicy(page.serviceId);
+    return policy.delaysSeconds[page.urgency] ?? this.deps.options.delaysSeconds[page.urgency];
+  }
+
+  /**
+   * The request text for people joining later: their devices never got the room key of the
+   * original message, so the bot quotes it again. It is read back from the room (the bot can
+   * decrypt what it sent), never stored by Rounds.
+   */
+  private async requestText(page: Page): Promise<string | null> {
+    const first = (await this.deps.store.notifications(page.id)).find((n) => n.channel === "matrix" && n.externalId);
+    if (!page.roomId || !first) return null;
+    const body = await this.deps.rooms.readMessage(page.roomId, first.externalId!);
+    const line = body?.split("\n").find((l) => l.startsWith("Request: "));
+    return line ? line.slice("Request: ".length) : null;
+  }
+
+  /** Writes the page's state event from the database row: the database is the truth. */
+  private async mirror(page: Page): Promise<void> {
+    if (!page.roomId) return;
+    const delivery: Record<string, Record<string, string>> = {};
+    for (const n of await this.deps.store.notifications(page.id)) (delivery[n.userId] ??= {})[n.channel] = n.status;
+    const state: PageState = {
+      id: page.id,
+      number: page.number,
+      kind: page.kind,
+      service: page.serviceId,
+      urgency: page.urgency,
+      status: page.status,
+      step: page.step,
+      level: await this.stepLabel(page),
+      requester: page.requester,
+      targets: page.targets,
+      notified: page.notified,
+      exhausted: page.exhausted,
+      created_ts: page.createdAt.getTime(),
+      deadline_ts: page.deadlineAt?.getTime() ?? null,
+      acknowledged_by: page.ackedBy,
+      acknowledged_via: page.ackVia,
+      acknowledged_ts: page.ackedAt?.getTime() ?? null,
+      resolved_ts: page.resolvedAt?.getTime() ?? null,
+      delivery,
+    };
+    await this.deps.rooms.setState(page.roomId, StateType.Page, page.id, state);
+  }
+
+  private async warnCoordinators(serviceId: string, text: string, key: string): Promise<void> {
+    for (const c of await this.deps.oncall.coordinators(serviceId)) {
+      try {
+        await this.deps.notifier.tellUser(c, text, key);
+      } catch (err) {
+        this.deps.log.error({ service: serviceId, err: (err as Error).message }, "page: could not warn a coordinator");
+      }
+    }
+  }
+
+  private localTime(at: Date, _serviceId: string): string {
+    return DateTime.fromJSDate(at).toUTC().toFormat("HH:mm:ss 'UTC'");
+  }
+
+  private urgencyWord(u: Urgency): string {
+    return u;
+  }
+
+  private urgencyBadge(u: Urgency): string {
+    return u === "emergent" ? "🚨 EMERGENT" : u === "urgent" ? "❗ URGENT" : "ROUTINE";
+  }
+
+  private humanDelay(seconds: number): string {
+    return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+  }
+}
