@@ -45,7 +45,7 @@ services:
     levels:
       - level: primary
         rotation: { kind: weekly, handover: "08:00", start: "2030-01-07", members: ["@a:x.org"] }
-`);
+`, { force: true });
     const r = (await ask("!oncall Cardiology"))!;
     expect(r.outcome).to.equal("ok");
     // 12:00 UTC is 21:00 in Tokyo; the shift ends at 09:00 Tokyo the next day.

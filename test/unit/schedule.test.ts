@@ -12,7 +12,7 @@ const weekly: Rotation = {
 const backup: Rotation = { ...weekly, level: "backup", levelOrder: 1, kind: "daily", members: ["@d:x", "@e:x"] };
 
 function schedule(over: Partial<ServiceSchedule> = {}): ServiceSchedule {
-  return { id: "cardiology", name: "Cardiology", timezone: "Europe/London", rotations: [weekly, backup], shifts: [], ...over };
+  return { id: "cardiology", name: "Cardiology", timezone: "Europe/London", rotations: [weekly, backup], overrides: [], ...over };
 }
 const at = (iso: string) => new Date(iso);
 
@@ -42,10 +42,10 @@ describe("on-call schedule resolution", function () {
 
   it("lets an explicit shift cover a slot of the rotation, and the backup stays", function () {
     const s = schedule({
-      shifts: [{ level: "primary", userId: "@cover:x", startsAt: at("2026-01-07T18:00:00Z"), endsAt: at("2026-01-08T08:00:00Z") }],
+      overrides: [{ level: "primary", userId: "@cover:x", startsAt: at("2026-01-07T18:00:00Z"), endsAt: at("2026-01-08T08:00:00Z") }],
     });
     const during = resolveOnCall(s, at("2026-01-07T20:00:00Z"));
-    expect(during[0]).to.include({ level: "primary", userId: "@cover:x", source: "shift" });
+    expect(during[0]).to.include({ level: "primary", userId: "@cover:x", source: "override" });
     expect(during[1]).to.include({ level: "backup", userId: "@d:x", source: "rotation" });
     expect(resolveOnCall(s, at("2026-01-08T08:00:00Z"))[0]!.userId).to.equal("@a:x");
   });

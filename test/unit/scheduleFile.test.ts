@@ -31,7 +31,7 @@ describe("schedule file", function () {
     const svc = s.services[0]!;
     expect(svc.rotations[0]).to.include({ level: "primary", kind: "weekly", handoverTime: "08:00", levelOrder: 0 });
     // 12:00 on the DST day in London is 11:00 UTC (BST).
-    expect(svc.shifts[0]!.endsAt.toISOString()).to.equal("2026-03-29T11:00:00.000Z");
+    expect(svc.overrides[0]!.endsAt.toISOString()).to.equal("2026-03-29T11:00:00.000Z");
   });
 
   it("names every problem with its path", function () {
@@ -47,7 +47,7 @@ services:
     expect(p).to.include.members([
       "services.0.id: must be a short slug such as cardiology or icu-north",
       "services.0.timezone: must be an IANA time zone such as Europe/London",
-      "services.0.levels.0.rotation.kind: must be daily or weekly",
+      "services.0.levels.0.rotation.kind: must be daily, weekly or custom",
       "services.0.levels.0.rotation.handover: must be a time HH:MM, e.g. 08:00",
       "services.0.levels.0.rotation.members: needs at least one member",
     ]);
