@@ -5,12 +5,16 @@ import express from "express";
 import { Bot } from "../bots/bot.js";
 import { BotClient } from "../bots/botClient.js";
 import { BotDeviceStore } from "../bots/botDeviceStore.js";
+import { MatrixRoomWriter } from "../bots/matrixRoomWriter.js";
 import { ONCALL_BOT, oncallCommands } from "../bots/oncallBot.js";
+import { pagingCommands } from "../bots/pagingCommands.js";
 import { migrate, openDatabase } from "./db/connect.js";
 import { adminRouter } from "./http/adminApi.js";
 import { appserviceRouter } from "./http/appserviceApi.js";
 import { errorHandler } from "./http/errors.js";
 import { healthRouter } from "./http/health.js";
+import { contactsAdminRouter } from "./http/contactsAdminApi.js";
+import { twilioWebhookRouter } from "./http/twilioWebhooks.js";
 import { dispatchTo } from "./inbox/dispatch.js";
 import { InboxStore } from "./inbox/inboxStore.js";
 import { InboxWorker } from "./inbox/inboxWorker.js";
@@ -18,6 +22,14 @@ import { createLogger, type Logger } from "./logging.js";
 import { Metrics } from "./metrics.js";
 import { OnCallService } from "./oncall/oncallService.js";
 import { OnCallStore } from "./oncall/oncallStore.js";
+import { ContactStore } from "./paging/contactStore.js";
+import { PageService, TIMER_ESCALATE, TIMER_SMS } from "./paging/pageService.js";
+import { PageStore } from "./paging/pageStore.js";
+import { ShiftChangeService } from "./paging/shiftChange.js";
+import { TwilioSmsSender } from "./sms/twilioSms.js";
+import { startShiftCron } from "./timers/shiftCron.js";
+import { TimerStore } from "./timers/timerStore.js";
+import { TimerWorker } from "./timers/timerWorker.js";
 import { ConfigError, loadConfig, type RoundsConfig } from "./shared/config.js";
 import { waitForHomeserver } from "./setup/synapseProcess.js";
 
@@ -48,26 +60,65 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   const inbox = new InboxStore(db);
   const oncall = new OnCallService(new OnCallStore(db));
   const devices = new BotDeviceStore(db);
-  const botDefs = [{ identity: ONCALL_BOT, commands: () => oncallCommands(oncall) }].filter((b) =>
-    config.bots.includes(b.identity.name),
-  );
-  const bots = botDefs.map(
-    (def) =>
-      new Bot(
-        new BotClient({
-          identity: def.identity,
-          homeserverUrl: config.homeserverUrl,
-          serverName: config.serverName,
-          asToken: config.registration.asToken,
-          dataDir,
-          storePassphrase: config.cryptoStorePassphrase,
-          devices,
-          log,
-        }),
-        def.commands(),
-        { serverName: config.serverName, log, metrics },
-      ),
-  );
+  const newBotClient = (identity: typeof ONCALL_BOT) =>
+    new BotClient({
+      identity,
+      homeserverUrl: config.homeserverUrl,
+      serverName: config.serverName,
+      asToken: config.registration.asToken,
+      dataDir,
+      storePassphrase: config.cryptoStorePassphrase,
+      devices,
+      log,
+    });
+
+  // Paging acts in Matrix as the on-call bot: its rooms, its DMs, its state events.
+  const oncallClient = newBotClient(ONCALL_BOT);
+  const rooms = new MatrixRoomWriter(oncallClient, db);
+  const timers = new TimerStore(db);
+  const timerWorker = new TimerWorker(timers, { pollMs: config.paging.timerPollMs }, log, metrics);
+  const contacts = new ContactStore(db, config.paging.smsAfter);
+  const sms = config.twilio
+    ? new TwilioSmsSender({
+        accountSid: config.twilio.accountSid,
+        authToken: config.twilio.authToken,
+        from: config.twilio.from,
+        statusCallbackUrl: `${config.publicUrl}/_rounds/twilio/status`,
+        apiBaseUrl: config.twilio.apiUrl,
+        log,
+      })
+    : null;
+  if (!sms) log.warn("SMS fallback is off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER to turn it on");
+  const pages = new PageService({
+    store: new PageStore(db),
+    oncall,
+    timers,
+    wakeTimers: () => timerWorker.wake(),
+    rooms,
+    notifier: rooms,
+    contacts,
+    sms,
+    options: { delaysSeconds: config.paging.delaysSeconds, serverName: config.serverName },
+    log,
+    metrics,
+  });
+  timerWorker.on(TIMER_ESCALATE, (t) => pages.onEscalationTimer(t));
+  timerWorker.on(TIMER_SMS, (t) => pages.onSmsTimer(t));
+  const shifts = new ShiftChangeService({ db, oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
+
+  const botDefs = [
+    {
+      identity: ONCALL_BOT,
+      client: oncallClient,
+      commands: () => {
+        const paging = pagingCommands(pages, contacts);
+        const table = oncallCommands(oncall, paging.commands);
+        table.reactionHandler = paging.onReaction;
+        return table;
+      },
+    },
+  ].filter((b) => config.bots.includes(b.identity.name));
+  const bots = botDefs.map((def) => new Bot(def.client, def.commands(), { serverName: config.serverName, log, metrics }));
   const botUserIds = new Set(bots.map((b) => b.client.userId));
   let botsReady = false;
 
@@ -88,6 +139,18 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       metrics,
     }),
   );
+  if (config.adminToken) app.use(contactsAdminRouter({ adminToken: config.adminToken, contacts, pages, timers, log }));
+  if (config.twilio) {
+    app.use(
+      twilioWebhookRouter({
+        authToken: config.twilio.authToken,
+        publicBaseUrl: config.publicUrl,
+        onInbound: (msg) => pages.onInboundSms(msg.from, msg.body),
+        onStatus: (u) => pages.onSmsStatus(u.messageSid, u.status),
+        log,
+      }),
+    );
+  }
   app.use(errorHandler(log));
   const server = await listen(app, config.appservicePort, config.bindAddress, "ROUNDS_APPSERVICE_PORT");
   log.info({ port: config.appservicePort }, "appservice listening");
@@ -96,12 +159,17 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   await pingHomeserver(config, log);
   for (const bot of bots) await bot.client.start();
   botsReady = true;
+  // Overdue timers (e.g. escalations that fell due while we were down) fire now.
+  await timerWorker.start();
+  const shiftTask = config.bots.includes(ONCALL_BOT.name) ? startShiftCron(config.paging.shiftCheckCron, shifts, log) : null;
   if (config.inbox.paused) log.warn("inbox processing is paused (ROUNDS_INBOX_PAUSED=1): events are stored, not handled");
   else worker.start();
   log.info({ bots: [...botUserIds] }, "Rounds is running");
 
   return {
     async stop() {
+      await shiftTask?.stop();
+      await timerWorker.stop();
       await worker.stop();
       server.close();
       metricsServer.close();

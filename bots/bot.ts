@@ -1,6 +1,6 @@
 import type { Logger } from "../appservice/logging.js";
 import type { Metrics } from "../appservice/metrics.js";
-import { MemberContentSchema, TextMessageContentSchema, type ClientEvent } from "../appservice/shared/events.js";
+import { MemberContentSchema, ReactionContentSchema, TextMessageContentSchema, type ClientEvent } from "../appservice/shared/events.js";
 import type { BotClient } from "./botClient.js";
 import type { CommandTable } from "./commands.js";
 
@@ -21,7 +21,7 @@ export class Bot {
 
   async handle(event: ClientEvent): Promise<void> {
     if (event.type === "m.room.member" && event.state_key === this.client.userId) return this.onOwnMembership(event);
-    if (event.type !== "m.room.message" && event.type !== "m.room.encrypted") return;
+    if (event.type !== "m.room.message" && event.type !== "m.room.encrypted" && event.type !== "m.reaction") return;
     // Ignore ourselves and every other Rounds bot, so bots never talk to each other in a loop.
     if (event.sender === this.client.userId || /^@rounds_/.test(event.sender)) return;
     if (!this.client.isJoined(event.room_id)) {
@@ -35,15 +35,22 @@ export class Bot {
     const { type, content } = await this.client.decrypt(event);
     endPhase();
     this.log.debug({ eventId: event.event_id, type }, "bot: decrypted");
-    if (type !== "m.room.message") return;
-    const text = TextMessageContentSchema.safeParse(content);
-    if (!text.success || text.data.msgtype !== "m.text") return;
-    endPhase = phase.startTimer({ phase: "command" });
-    const result = await this.commands.dispatch(
-      text.data.body,
-      { sender: event.sender, roomId: event.room_id, sentAt: new Date(event.origin_server_ts) },
-      (err) => this.log.error({ err, eventId: event.event_id }, "bot: command failed"),
-    );
+    const ctx = { sender: event.sender, roomId: event.room_id, sentAt: new Date(event.origin_server_ts), eventId: event.event_id };
+    const onError = (err: unknown) => this.log.error({ err, eventId: event.event_id }, "bot: command failed");
+    let result;
+    if (type === "m.reaction") {
+      const reaction = ReactionContentSchema.safeParse(content);
+      if (!reaction.success) return;
+      const rel = reaction.data["m.relates_to"];
+      endPhase = phase.startTimer({ phase: "command" });
+      result = await this.commands.reaction(ctx, rel.event_id, rel.key, onError);
+    } else {
+      if (type !== "m.room.message") return;
+      const text = TextMessageContentSchema.safeParse(content);
+      if (!text.success || text.data.msgtype !== "m.text") return;
+      endPhase = phase.startTimer({ phase: "command" });
+      result = await this.commands.dispatch(text.data.body, ctx, onError);
+    }
     endPhase();
     if (!result) return;
     this.log.debug({ eventId: event.event_id, command: result.verb }, "bot: sending reply");

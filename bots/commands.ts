@@ -18,7 +18,12 @@ export interface CommandContext {
   roomId: string;
   /** When the command was sent; "now" for time-based questions. */
   sentAt: Date;
+  /** The command's event id: a retried command is recognised by it. */
+  eventId?: string;
 }
+
+/** A reaction on a message (e.g. ✅ on a page); returns a reply to post, or null for none. */
+export type ReactionHandler = (ctx: CommandContext, targetEventId: string, key: string) => Promise<string | null>;
 
 export interface Command {
   verb: string;
@@ -35,6 +40,7 @@ export interface CommandResult {
 
 export class CommandTable {
   private readonly commands = new Map<string, Command>();
+  reactionHandler: ReactionHandler | null = null;
 
   constructor(
     readonly botName: string,
@@ -48,6 +54,19 @@ export class CommandTable {
       summary: "Show this help",
       run: async () => this.help(),
     });
+  }
+
+  /** Runs the reaction handler; a CommandError becomes a plain-language reply. */
+  async reaction(ctx: CommandContext, targetEventId: string, key: string, onError: (err: unknown) => void): Promise<CommandResult | null> {
+    if (!this.reactionHandler) return null;
+    try {
+      const reply = await this.reactionHandler(ctx, targetEventId, key);
+      return reply === null ? null : { verb: "reaction", reply, outcome: "ok" };
+    } catch (err) {
+      if (err instanceof CommandError) return { verb: "reaction", reply: err.humanError, outcome: "user_error" };
+      onError(err);
+      return { verb: "reaction", reply: "Sorry, something went wrong handling that reaction. Please try !ack instead.", outcome: "error" };
+    }
   }
 
   help(): string {

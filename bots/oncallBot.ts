@@ -1,6 +1,6 @@
 import { DateTime } from "luxon";
 import { UnknownServiceError, type OnCallService } from "../appservice/oncall/oncallService.js";
-import { CommandError, CommandTable } from "./commands.js";
+import { CommandError, CommandTable, type Command } from "./commands.js";
 
 export const ONCALL_BOT = { name: "oncall", displayName: "Rounds On-Call" };
 
@@ -9,10 +9,10 @@ function formatUntil(until: Date, timezone: string): string {
 }
 
 /** The on-call bot's commands: thin translations onto OnCallService. */
-export function oncallCommands(oncall: OnCallService): CommandTable {
+export function oncallCommands(oncall: OnCallService, more: Command[] = []): CommandTable {
   return new CommandTable(
     "oncall",
-    "I am the Rounds on-call bot. I tell you who is on call for a service.",
+    "I am the Rounds on-call bot. I tell you who is on call, and I page them for you, escalating until someone acknowledges.",
     [
       {
         verb: "oncall",
@@ -45,6 +45,7 @@ export function oncallCommands(oncall: OnCallService): CommandTable {
           return `On call for ${service.name} now (times ${service.timezone}):\n${lines.join("\n")}`;
         },
       },
+      ...more,
     ],
   );
 }

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
+import cron from "node-cron";
 import { z } from "zod";
+import type { Urgency } from "./events.js";
 
 /**
  * Rounds is configured by environment variables, the same names in `npm start`, the tests and
@@ -23,6 +25,11 @@ const port = z.coerce
   .min(1, "must be between 1 and 65535")
   .max(65535, "must be between 1 and 65535");
 const positiveInt = z.coerce.number({ error: "must be a number" }).int("must be a whole number").positive("must be > 0");
+const seconds = z.coerce.number({ error: "must be a number of seconds" }).int("must be a whole number of seconds").min(0, "must be 0 or more");
+const smsDelay = z
+  .string()
+  .regex(/^(off|\d{1,6})$/, "must be a number of seconds, or off")
+  .transform((v) => (v === "off" ? null : Number(v)));
 const url = z.url({ error: "must be a URL such as http://127.0.0.1:8008" }).transform((u) => u.replace(/\/+$/, ""));
 
 const EnvSchema = z.object({
@@ -50,6 +57,27 @@ const EnvSchema = z.object({
   ROUNDS_INBOX_POLL_MS: positiveInt.default(1000),
   /** Test hook: accept and store transactions without processing them, to simulate a crash. */
   ROUNDS_INBOX_PAUSED: z.enum(["0", "1"], { error: "must be 0 or 1" }).default("0"),
+  ROUNDS_PAGE_DELAY_EMERGENT: seconds.default(60),
+  ROUNDS_PAGE_DELAY_URGENT: seconds.default(300),
+  ROUNDS_PAGE_DELAY_ROUTINE: seconds.default(1800),
+  /** Default personal rule: seconds after the in-app page before an SMS, per urgency. */
+  ROUNDS_SMS_AFTER_EMERGENT: smsDelay.default(30),
+  ROUNDS_SMS_AFTER_URGENT: smsDelay.default(120),
+  ROUNDS_SMS_AFTER_ROUTINE: smsDelay.default(600),
+  ROUNDS_TIMER_POLL_MS: positiveInt.default(1000),
+  ROUNDS_SHIFT_CHECK_CRON: z
+    .string()
+    .refine((v) => cron.validate(v), "must be a cron expression, e.g. '* * * * *' (every minute) or '*/10 * * * * *' (every 10 s)")
+    .default("* * * * *"),
+  ROUNDS_FATIGUE_WINDOW_HOURS: positiveInt.default(168),
+  ROUNDS_FATIGUE_LIMIT_HOURS: positiveInt.default(80),
+  /** Where Twilio reaches the appservice; webhook signatures are checked against this URL. */
+  ROUNDS_PUBLIC_URL: url.optional(),
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be a Twilio account SID (AC followed by 32 hex digits)").optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(16, "must be the Twilio auth token").optional(),
+  TWILIO_FROM_NUMBER: z.string().regex(/^\+[1-9]\d{6,14}$/, "must be a phone number in E.164 format, e.g. +15005550006").optional(),
+  /** Only for tests or a regional edge: where the Twilio REST API is. */
+  TWILIO_API_URL: url.optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
     error: "must be one of trace, debug, info, warn, error, fatal, silent",
   }).default("info"),
@@ -80,6 +108,16 @@ export interface RoundsConfig {
   bots: string[];
   inbox: { maxAttempts: number; retryBaseMs: number; pollMs: number; paused: boolean };
   logLevel: string;
+  paging: {
+    delaysSeconds: Record<Urgency, number>;
+    smsAfter: Record<Urgency, number | null>;
+    timerPollMs: number;
+    shiftCheckCron: string;
+    fatigue: { windowHours: number; limitHours: number };
+  };
+  publicUrl: string;
+  /** Unset: SMS fallback is off, and pages notify in Matrix only. */
+  twilio: { accountSid: string; authToken: string; from: string; apiUrl?: string } | null;
   registration: { id: string; asToken: string; hsToken: string; senderLocalpart: string };
 }
 
@@ -115,8 +153,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       paused: e.ROUNDS_INBOX_PAUSED === "1",
     },
     logLevel: e.LOG_LEVEL,
+    paging: {
+      delaysSeconds: { emergent: e.ROUNDS_PAGE_DELAY_EMERGENT, urgent: e.ROUNDS_PAGE_DELAY_URGENT, routine: e.ROUNDS_PAGE_DELAY_ROUTINE },
+      smsAfter: { emergent: e.ROUNDS_SMS_AFTER_EMERGENT, urgent: e.ROUNDS_SMS_AFTER_URGENT, routine: e.ROUNDS_SMS_AFTER_ROUTINE },
+      timerPollMs: e.ROUNDS_TIMER_POLL_MS,
+      shiftCheckCron: e.ROUNDS_SHIFT_CHECK_CRON,
+      fatigue: { windowHours: e.ROUNDS_FATIGUE_WINDOW_HOURS, limitHours: e.ROUNDS_FATIGUE_LIMIT_HOURS },
+    },
+    publicUrl: e.ROUNDS_PUBLIC_URL ?? `http://${e.ROUNDS_BIND_ADDRESS}:${e.ROUNDS_APPSERVICE_PORT}`,
+    twilio: twilioConfig(e),
     registration: loadRegistration(e.ROUNDS_REGISTRATION_FILE),
   };
+}
+
+/** All three Twilio settings or none: half a configuration is a mistake worth stopping for. */
+function twilioConfig(e: z.infer<typeof EnvSchema>): RoundsConfig["twilio"] {
+  const keys = { TWILIO_ACCOUNT_SID: e.TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN: e.TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER: e.TWILIO_FROM_NUMBER };
+  const missing = Object.entries(keys).filter(([, v]) => !v).map(([k]) => k);
+  if (missing.length === 3) return null;
+  if (missing.length) throw new ConfigError(missing[0]!, `is required when any TWILIO_* setting is given (set ${missing.join(", ")}, or unset all to turn SMS off)`);
+  return { accountSid: e.TWILIO_ACCOUNT_SID!, authToken: e.TWILIO_AUTH_TOKEN!, from: e.TWILIO_FROM_NUMBER!, apiUrl: e.TWILIO_API_URL };
 }
 
 export const KNOWN_BOTS = ["oncall"];

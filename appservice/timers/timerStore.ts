@@ -58,6 +58,11 @@ export class TimerStore {
     return affectedRows(await this.db("timers").where({ status: "running" }).update({ status: "pending" }));
   }
 
+  async pending(): Promise<TimerRow[]> {
+    const rows = await this.db("timers").where({ status: "pending" }).orderBy("due_at").limit(1000);
+    return rows.map((r) => ({ id: String(r.id), kind: r.kind, ref: r.ref, step: r.step, dueAt: new Date(r.due_at), attempts: r.attempts }));
+  }
+
   async pendingCount(): Promise<number> {
     const row = await this.db("timers").where({ status: "pending" }).count({ n: "*" }).first();
     return Number(row?.n ?? 0);

@@ -121,6 +121,67 @@ export class TestClinician {
     });
   }
 
+  /**
+   * Resolves with the first decrypted room message (in any room, or `roomId`) whose body matches,
+   * including messages already in the timeline.
+   */
+  waitForMessage(
+    match: (body: string, ev: sdk.MatrixEvent) => boolean,
+    opts: { roomId?: string; sender?: string; timeoutMs?: number; what?: string } = {},
+  ): Promise<{ body: string; event: sdk.MatrixEvent; roomId: string }> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const consider = async (ev: sdk.MatrixEvent) => {
+        if (done || (opts.roomId && ev.getRoomId() !== opts.roomId) || (opts.sender && ev.getSender() !== opts.sender)) return;
+        await this.client.decryptEventIfNeeded(ev);
+        if (done || ev.getType() !== "m.room.message") return;
+        const body = String(ev.getContent().body ?? "");
+        if (!match(body, ev)) return;
+        done = true;
+        cleanup();
+        resolve({ body, event: ev, roomId: ev.getRoomId()! });
+      };
+      const onEvent = (ev: sdk.MatrixEvent) => void consider(ev);
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.userId}: no message ${opts.what ?? "matching"} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.client.off(sdk.RoomEvent.Timeline, onEvent);
+        this.client.off(sdk.MatrixEventEvent.Decrypted, onEvent);
+      };
+      this.client.on(sdk.RoomEvent.Timeline, onEvent);
+      this.client.on(sdk.MatrixEventEvent.Decrypted, onEvent);
+      const rooms = opts.roomId ? [this.client.getRoom(opts.roomId)] : this.client.getRooms();
+      for (const room of rooms) for (const ev of room?.getLiveTimeline().getEvents() ?? []) void consider(ev);
+    });
+  }
+
+  /** Decrypted bodies of the room's messages so far, oldest first. */
+  async messages(roomId: string): Promise<string[]> {
+    const events = this.client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [];
+    const out: string[] = [];
+    for (const ev of events) {
+      await this.client.decryptEventIfNeeded(ev);
+      if (ev.getType() === "m.room.message") out.push(String(ev.getContent().body ?? ""));
+    }
+    return out;
+  }
+
+  async react(roomId: string, eventId: string, key: string): Promise<string> {
+    const { event_id } = await this.client.sendEvent(roomId, sdk.EventType.Reaction, {
+      "m.relates_to": { rel_type: sdk.RelationType.Annotation, event_id: eventId, key },
+    });
+    return event_id;
+  }
+
+  /** The current content of a state event in a room, as this client has synced it. */
+  state(roomId: string, type: string, stateKey: string): Record<string, unknown> | null {
+    return this.client.getRoom(roomId)?.currentState.getStateEvents(type, stateKey)?.getContent() ?? null;
+  }
+
   async botDeviceIds(botUserId: string): Promise<string[]> {
     const devices = await this.client.getCrypto()!.getUserDeviceInfo([botUserId], true);
     return [...(devices.get(botUserId)?.keys() ?? [])];

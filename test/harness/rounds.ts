@@ -146,6 +146,17 @@ export class RoundsProcess {
     if (!res.ok) throw new Error(`schedule import failed: ${await res.text()}`);
   }
 
+  /** Calls the admin API; throws with the answer's error on a non-2xx. */
+  async admin<T = unknown>(path: string, init: RequestInit = {}): Promise<T> {
+    const res = await fetch(`${this.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json", ...(init.headers ?? {}) },
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`admin ${path}: HTTP ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : null) as T;
+  }
+
   async metric(name: string, labels: string): Promise<number> {
     const text = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
     const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}}`));

@@ -1,0 +1,109 @@
+import type { Db } from "../db/connect.js";
+import { affectedRows } from "../db/connect.js";
+import type { Logger } from "../logging.js";
+import type { Notifier } from "../ports/notifier.js";
+import type { PageService } from "./pageService.js";
+
+/** What shift-change handling needs from the on-call side; OnCallService provides it. */
+export interface ShiftDirectory {
+  listServices(): Promise<{ id: string; name: string }[]>;
+  whoIsOnCall(serviceQuery: string, at: Date): Promise<{ service: { id: string; name: string; timezone: string }; levels: { level: string; userId: string; from: Date; until: Date }[] }>;
+  coordinators(serviceId: string): Promise<string[]>;
+  onCallHours(userId: string, from: Date, to: Date): Promise<number>;
+}
+
+export interface FatigueRule {
+  windowHours: number;
+  limitHours: number;
+}
+
+/**
+ * Shift change, run on a cron tick: compares who holds each level with who held it at the last
+ * tick. On a change it tells the outgoing and incoming clinicians, hands the outgoing one's
+ * open pages to the incoming one, and checks the incoming one's hours against the fatigue rule.
+ * Each change is claimed with a guarded update, so it is announced once.
+ */
+export class ShiftChangeService {
+  constructor(
+    private readonly deps: { db: Db; oncall: ShiftDirectory; pages: PageService; notifier: Notifier; fatigue: FatigueRule; log: Logger },
+  ) {}
+
+  async check(now: Date = new Date()): Promise<{ changes: number }> {
+    let changes = 0;
+    for (const svc of await this.deps.oncall.listServices()) {
+      const answer = await this.deps.oncall.whoIsOnCall(svc.id, now);
+      const watched = await this.deps.db("shift_watch").where({ service_id: svc.id });
+      const levels = new Set([...answer.levels.map((l) => l.level), ...watched.map((w) => w.level as string)]);
+      for (const level of levels) {
+        const holder = answer.levels.find((l) => l.level === level) ?? null;
+        const row = watched.find((w) => w.level === level);
+        const current = holder?.userId ?? null;
+        if (!row) {
+          // First sight of this level: remember it; there is no hand-over to announce.
+          await this.deps.db("shift_watch").insert({ service_id: svc.id, level, user_id: current, since: now }).onConflict(["service_id", "level"]).ignore();
+          continue;
+        }
+        const previous = (row.user_id as string | null) ?? null;
+        if (previous === current) continue;
+        const claimed = affectedRows(
+          await this.deps.db("shift_watch")
+            .where({ service_id: svc.id, level })
+            .andWhere((q) => (previous === null ? q.whereNull("user_id") : q.where("user_id", previous)))
+            .update({ user_id: current, since: now }),
+        );
+        if (claimed !== 1) continue;
+        changes++;
+        await this.announce(answer.service, level, previous, holder, now);
+      }
+    }
+    return { changes };
+  }
+
+  private async announce(
+    service: { id: string; name: string; timezone: string },
+    level: string,
+    previous: string | null,
+    holder: { userId: string; from: Date; until: Date } | null,
+    now: Date,
+  ): Promise<void> {
+    const { notifier, log } = this.deps;
+    const key = `shift:${service.id}:${level}:${now.getTime()}`;
+    const until = holder ? holder.until.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "";
+    log.info({ service: service.id, level, from: previous, to: holder?.userId ?? null }, "shift change");
+    if (previous) {
+      await notifier.tellUser(previous, `Your ${level} on-call for ${service.name} has ended; ${holder ? `${holder.userId} takes over` : "nobody is scheduled next (gap)"}.`, `${key}:out`);
+    }
+    if (holder) {
+      await notifier.tellUser(holder.userId, `You are now ${level} on call for ${service.name} until ${until}${previous ? `, taking over from ${previous}` : ""}.`, `${key}:in`);
+    } else {
+      for (const c of await this.deps.oncall.coordinators(service.id)) {
+        await notifier.tellUser(c, `Coverage gap: nobody is ${level} on call for ${service.name} from now on. Please fix the schedule.`, `${key}:gap:${c}`);
+      }
+    }
+    if (previous && holder) await this.deps.pages.handOver(service.id, previous, holder.userId);
+    if (holder) await this.checkFatigue(service, holder);
+  }
+
+  /** Hours on call in the rolling window that ends with the shift just started. */
+  private async checkFatigue(service: { id: string; name: string }, holder: { userId: string; from: Date; until: Date }): Promise<void> {
+    const { windowHours, limitHours } = this.deps.fatigue;
+    const end = holder.until;
+    const hours = await this.deps.oncall.onCallHours(holder.userId, new Date(end.getTime() - windowHours * 3600_000), end);
+    if (hours <= limitHours) return;
+    const shiftKey = `${service.id}:${holder.from.toISOString()}`;
+    const inserted = await this.deps.db("fatigue_alerts")
+      .insert({ user_id: holder.userId, shift_key: shiftKey, hours })
+      .onConflict(["user_id", "shift_key"])
+      .ignore()
+      .returning("user_id");
+    if (inserted.length !== 1) return;
+    this.deps.log.warn({ service: service.id, hours: Math.round(hours), limitHours }, "fatigue limit passed");
+    for (const c of await this.deps.oncall.coordinators(service.id)) {
+      await this.deps.notifier.tellUser(
+        c,
+        `Fatigue warning: ${holder.userId} will have been on call ${Math.round(hours)} h in the ${windowHours} h up to the end of their ${service.name} shift (limit ${limitHours} h). Consider relief cover.`,
+        `fatigue:${holder.userId}:${shiftKey}:${c}`,
+      );
+    }
+  }
+}

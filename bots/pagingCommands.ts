@@ -1,0 +1,150 @@
+import { UnknownServiceError } from "../appservice/oncall/oncallService.js";
+import type { ContactStore, SmsRules } from "../appservice/paging/contactStore.js";
+import { PageError, PageService } from "../appservice/paging/pageService.js";
+import { URGENCIES, type Urgency } from "../appservice/shared/events.js";
+import { CommandError, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
+
+const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
+
+/** Domain errors become plain-language replies; anything else is a real failure for the log. */
+async function asCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof PageError) throw new CommandError(`${what}: ${err.message}`, err.message);
+    if (err instanceof UnknownServiceError) {
+      const known = err.known.map((s) => `${s.id} (${s.name})`).join(", ");
+      throw new CommandError(`${what}: unknown service`, known ? `I don't know a service called "${err.query}". Known services: ${known}.` : "No on-call services are set up yet.");
+    }
+    throw err;
+  }
+}
+
+function pageNumber(arg: string | undefined, usage: string): number | undefined {
+  if (arg === undefined) return undefined;
+  const n = Number(arg.replace(/^#/, ""));
+  if (!Number.isInteger(n) || n <= 0) throw new CommandError("bad page number", `"${arg}" is not a page number. Usage: ${usage}`);
+  return n;
+}
+
+function delayText(seconds: number | null): string {
+  if (seconds === null) return "never";
+  return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+}
+
+/** Parses "90", "90s", "5m", "off" into seconds or null. */
+function parseDelay(word: string): number | null | undefined {
+  if (/^(off|never|none)$/i.test(word)) return null;
+  const m = word.match(/^(\d{1,5})(s|m|min)?$/i);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  return m[2] && m[2].toLowerCase().startsWith("m") ? n * 60 : n;
+}
+
+/** The paging commands and the ✅ reaction: thin translations onto PageService. */
+export function pagingCommands(pages: PageService, contacts: ContactStore): { commands: Command[]; onReaction: ReactionHandler } {
+  const raise = async (ctx: CommandContext, args: string[], broadcast: boolean): Promise<string> => {
+    const usage = broadcast ? "!broadcast <service> [note]" : "!page <service> [emergent|urgent|routine] [note]";
+    const [service, ...rest] = args;
+    if (!service) throw new CommandError("missing service", `Usage: ${usage}, for example ${broadcast ? "!broadcast icu rapid response to bay 4" : "!page cardiology urgent chest pain bed 12"}.`);
+    let urgency: Urgency = broadcast ? "emergent" : "urgent";
+    const maybe = PageService.parseUrgency(rest[0]);
+    if (!broadcast && maybe) {
+      urgency = maybe;
+      rest.shift();
+    }
+    const result = await asCommand("page", () =>
+      pages.trigger({
+        requester: ctx.sender,
+        serviceQuery: service,
+        urgency,
+        note: rest.join(" "),
+        originRoomId: ctx.roomId,
+        originEventId: ctx.eventId ?? null,
+        broadcast,
+      }),
+    );
+    const { page } = result;
+    const escalation = result.delaySeconds === null ? "" : ` If nobody acknowledges within ${delayText(result.delaySeconds)}, I escalate to the next level.`;
+    return `${broadcast ? "Broadcast" : "Paged"} ${result.serviceName} (${urgency}): ${result.targets.join(", ")}. Page #${page.number} is open in an encrypted room with you and them.${escalation}`;
+  };
+
+  const commands: Command[] = [
+    {
+      verb: "page",
+      usage: "!page <service> [emergent|urgent|routine] [note]",
+      summary: "Page whoever is on call for a service (urgent if not given); the note stays encrypted",
+      run: (ctx, args) => raise(ctx, args, false),
+    },
+    {
+      verb: "broadcast",
+      usage: "!broadcast <service> [note]",
+      summary: "Emergency: page everyone on every level of a service at once",
+      run: (ctx, args) => raise(ctx, args, true),
+    },
+    {
+      verb: "ack",
+      usage: "!ack [page number]",
+      summary: "Acknowledge a page (the open page in this room if no number); or react ✅ to it",
+      async run(ctx, args) {
+        const number = pageNumber(args[0], "!ack [page number]");
+        await asCommand("ack", () => pages.acknowledge({ by: ctx.sender, via: "command", number, roomId: ctx.roomId, at: ctx.sentAt }));
+        return `Acknowledged. The requester has been told.`;
+      },
+    },
+    {
+      verb: "resolve",
+      usage: "!resolve [page number]",
+      summary: "Close a page once it is dealt with",
+      async run(ctx, args) {
+        const number = pageNumber(args[0], "!resolve [page number]");
+        const page = await asCommand("resolve", () => pages.resolve({ by: ctx.sender, number, roomId: ctx.roomId }));
+        return `Page #${page.number} is resolved.`;
+      },
+    },
+    {
+      verb: "notify",
+      usage: "!notify [sms <urgency> <delay|off>] | [phone <+number>|remove]",
+      summary: "Your SMS fallback: when to text you after an unacknowledged page, per urgency",
+      async run(ctx, args) {
+        const [what, a, b] = args;
+        if (what === "phone") {
+          if (a === "remove") {
+            await contacts.set(ctx.sender, { phone: null });
+            return "Your phone number is removed; you will get no SMS.";
+          }
+          if (!a || !/^\+[1-9]\d{6,14}$/.test(a)) throw new CommandError("bad phone", "Give your mobile number in international format, e.g. !notify phone +447700900123.");
+          await contacts.set(ctx.sender, { phone: a });
+          return "Your phone number is saved. Rounds keeps it in its database only; SMS never carry patient details.";
+        }
+        if (what === "sms") {
+          const urgency = PageService.parseUrgency(a);
+          const delay = b === undefined ? undefined : parseDelay(b);
+          if (!urgency || delay === undefined) {
+            throw new CommandError("bad notify", `Usage: !notify sms <${URGENCIES.join("|")}> <seconds, e.g. 90 or 5m, or off>.`);
+          }
+          await contacts.set(ctx.sender, { smsAfter: { [urgency]: delay } as Partial<SmsRules> });
+        } else if (what !== undefined) {
+          throw new CommandError("bad notify", "Usage: !notify, !notify sms <urgency> <delay|off>, or !notify phone <+number>|remove.");
+        }
+        const c = await contacts.get(ctx.sender);
+        const rules = URGENCIES.map((u) => `${u}: ${c.smsAfter[u] === null ? "no SMS" : `SMS after ${delayText(c.smsAfter[u])}`}`).join(", ");
+        return `Your notification rules: ${rules}. Phone: ${c.phone ? "on file" : "none (set one with !notify phone +<number>)"}.`;
+      },
+    },
+  ];
+
+  const onReaction: ReactionHandler = async (ctx, targetEventId, key) => {
+    if (!ACK_KEYS.includes(key)) return null;
+    try {
+      await pages.acknowledge({ by: ctx.sender, via: "reaction", messageEventId: targetEventId, at: ctx.sentAt });
+      return null; // the acknowledgement itself is posted in the page room
+    } catch (err) {
+      // ✅ on a message that is not a page is ordinary conversation.
+      if (err instanceof PageError && err.message === "That message is not a page.") return null;
+      if (err instanceof PageError) throw new CommandError(`reaction ack: ${err.message}`, err.message);
+      throw err;
+    }
+  };
+  return { commands, onReaction };
+}

@@ -1,0 +1,108 @@
+import { StateType } from "../../appservice/shared/events.js";
+import { FakeTwilio } from "./fakeTwilio.js";
+import { getHomeserver, type TestHomeserver } from "./homeserver.js";
+import { TestClinician } from "./clinician.js";
+import { RoundsProcess } from "./rounds.js";
+import { waitUntil } from "./waitUntil.js";
+
+export const TWILIO_SID = `AC${"0123456789abcdef".repeat(2)}`;
+export const TWILIO_TOKEN = "fake-twilio-auth-token-0123456789";
+
+/** A paging schedule: cardiology (primary lena, backup liam, coordinator cora) and a service with a gap. */
+export function pagingSchedule(hs: string, delays = { emergent: 3, urgent: 3, routine: 600 }): string {
+  return `
+clinicians:
+  - { user: "@lena:${hs}", name: "Dr Lena Primary" }
+  - { user: "@liam:${hs}", name: "Dr Liam Backup" }
+services:
+  - id: cardiology
+    name: Cardiology
+    timezone: Europe/London
+    coordinator: "@cora:${hs}"
+    escalation:
+      steps: [ { level: primary }, { level: backup } ]
+      loops: 0
+      delays: { emergent: ${delays.emergent}, urgent: ${delays.urgent}, routine: ${delays.routine} }
+    levels:
+      - level: primary
+        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["@lena:${hs}"] }
+      - level: backup
+        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["@liam:${hs}"] }
+  - id: nightcover
+    name: Night cover
+    timezone: Europe/London
+    coordinator: "@cora:${hs}"
+    levels:
+      - level: primary
+        rotation: { kind: daily, handover: "20:00", start: "2099-01-01", members: ["@lena:${hs}"] }
+`;
+}
+
+export interface PagingScenario {
+  hs: TestHomeserver;
+  rounds: RoundsProcess;
+  twilio: FakeTwilio;
+  twilioFrom: string;
+  botUserId: string;
+  people: { wendy: TestClinician; lena: TestClinician; liam: TestClinician; cora: TestClinician };
+  phones: { lena: string; liam: string };
+  /** Wendy's encrypted DM with the on-call bot. */
+  dm: string;
+  waitForPageState(c: TestClinician, roomId: string, match: (s: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/** Rounds with SMS through the fake Twilio, the paging schedule, four clinicians and their phones. */
+export async function startPagingScenario(env: Record<string, string> = {}): Promise<PagingScenario> {
+  const hs = await getHomeserver();
+  const twilio = await FakeTwilio.start({ accountSid: TWILIO_SID, authToken: TWILIO_TOKEN });
+  const twilioFrom = "+15005550006";
+  const rounds = new RoundsProcess(hs, {
+    TWILIO_ACCOUNT_SID: TWILIO_SID,
+    TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
+    TWILIO_FROM_NUMBER: twilioFrom,
+    TWILIO_API_URL: twilio.url,
+    ROUNDS_PUBLIC_URL: `http://127.0.0.1:${hs.appservicePort}`,
+    ROUNDS_TIMER_POLL_MS: "250",
+    ...env,
+  });
+  await rounds.start();
+  const [wendy, lena, liam, cora] = await Promise.all([
+    TestClinician.create(hs, "wendy"),
+    TestClinician.create(hs, "lena"),
+    TestClinician.create(hs, "liam"),
+    TestClinician.create(hs, "cora"),
+  ]);
+  for (const c of [lena, liam, cora]) c.acceptInvites();
+  await rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: pagingSchedule(hs.serverName), headers: { "content-type": "application/yaml" } });
+  const phones = { lena: "+15550001001", liam: "+15550001002" };
+  for (const [who, phone] of Object.entries(phones)) {
+    await rounds.admin(`/_rounds/admin/v1/contacts/${encodeURIComponent(`@${who}:${hs.serverName}`)}`, {
+      method: "PUT",
+      body: JSON.stringify({ phone, smsAfter: { urgent: 1, emergent: 1, routine: null } }),
+    });
+  }
+  const botUserId = `@rounds_oncall:${hs.serverName}`;
+  const dm = await wendy.openEncryptedDm(botUserId);
+  return {
+    hs,
+    rounds,
+    twilio,
+    twilioFrom,
+    botUserId,
+    people: { wendy, lena, liam, cora },
+    phones,
+    dm,
+    waitForPageState: (c, roomId, match) =>
+      waitUntil(async () => {
+        const room = c.client.getRoom(roomId);
+        const states = room?.currentState.getStateEvents(StateType.Page) ?? [];
+        return states.map((e) => e.getContent()).find(match) ?? null;
+      }, "page state"),
+    async stop() {
+      for (const c of [wendy, lena, liam, cora]) c.stop();
+      await rounds.stop();
+      await twilio.stop();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { expect } from "chai";
+import type { TestClinician } from "../harness/clinician.js";
+import { startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
+
+describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", function () {
+  let s: PagingScenario;
+  let wendy: TestClinician;
+  let lena: TestClinician;
+  let liam: TestClinician;
+
+  before(async function () {
+    s = await startPagingScenario();
+    ({ wendy, lena, liam } = s.people);
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") s.rounds.dumpLogs(120);
+  });
+
+  after(async () => s?.stop());
+
+  it("escalates a silent level 1 through SMS to level 2, which acknowledges by SMS; then nothing more is sent", async function () {
+    const note = "Chest pain bed 12 troponin rising";
+    const cmd = await wendy.send(s.dm, `!page cardiology urgent ${note}`);
+    const reply = await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd });
+    expect(reply.body).to.match(/^Paged Cardiology \(urgent\): @lena:/);
+    const number = Number(/Page #(\d+)/.exec(reply.body)![1]);
+
+    // Level 1 gets the request, encrypted, in a room with the requester.
+    const page = await lena.waitForMessage((b) => b.includes(`page #${number}`) && b.includes(note), { what: "the page" });
+    expect(page.event.getType()).to.equal("m.room.message");
+    expect(page.event.isEncrypted()).to.equal(true);
+    expect(page.event.getContent().msgtype).to.equal("m.text");
+    expect(page.event.getContent()["m.mentions"]).to.deep.equal({ user_ids: [lena.userId] });
+
+    // Level 1 stays silent: first the SMS fallback, which carries no clinical text...
+    const smsToLena = await s.twilio.waitForMessage((m) => m.to === s.phones.lena, 20_000);
+    expect(smsToLena.body).to.equal(`URGENT page ${number} from Rounds. Reply ${number} to acknowledge. Details are in the Rounds app.`);
+    expect(smsToLena.from).to.equal(s.twilioFrom);
+
+    // ...then level 2 is notified in the same room, with the request quoted for them.
+    const escalated = await liam.waitForMessage((b) => b.startsWith(`⬆️ Escalated urgent page #${number}`), { what: "the escalation", timeoutMs: 30_000 });
+    expect(escalated.body).to.contain(note);
+    expect(escalated.roomId).to.equal(page.roomId);
+    const smsToLiam = await s.twilio.waitForMessage((m) => m.to === s.phones.liam, 20_000);
+    expect(smsToLiam.body).to.not.contain("Chest");
+
+    // Level 2 acknowledges by SMS reply; the reply is checked with Twilio's signature.
+    const res = await s.twilio.sendInbound({ from: s.phones.liam, to: s.twilioFrom, body: String(number), webhookUrl: `${s.rounds.url}/_rounds/twilio/inbound` });
+    expect(res.status).to.equal(200);
+    expect(await res.text()).to.contain(`Page ${number} acknowledged.`);
+
+    const ack = await wendy.waitForMessage((b) => b.startsWith(`✅ Page #${number} acknowledged by ${liam.userId} by SMS reply`), { roomId: page.roomId, what: "the acknowledgement" });
+    expect(ack.event.getContent()["m.mentions"]).to.deep.equal({ user_ids: [wendy.userId] });
+    await wendy.waitForMessage((b) => b.startsWith(`✅ Page #${number} acknowledged`), { roomId: s.dm, what: "the acknowledgement in the DM" });
+
+    const state = await s.waitForPageState(wendy, page.roomId, (st) => st.status === "acknowledged");
+    expect(state).to.include({ number, status: "acknowledged", urgency: "urgent", service: "cardiology", acknowledged_by: liam.userId, acknowledged_via: "sms" });
+    expect(state.notified).to.deep.equal([lena.userId, liam.userId]);
+    expect(JSON.stringify(state)).to.not.contain("Chest");
+    // Delivery callbacks from Twilio show as the page's delivery state.
+    const delivered = await s.waitForPageState(wendy, page.roomId, (st) => (st.delivery as Record<string, { sms?: string }>)[lena.userId]?.sms === "delivered");
+    expect((delivered.delivery as Record<string, { matrix?: string }>)[lena.userId]!.matrix).to.equal("sent");
+
+    // Nothing more: every timer of the page is cancelled, so no third SMS and no further step.
+    const open = await s.rounds.admin<{ pages: unknown[] }>("/_rounds/admin/v1/pages");
+    expect(open.pages).to.have.length(0);
+    const timers = await s.rounds.admin<{ timers: { ref: string }[] }>("/_rounds/admin/v1/timers");
+    expect(timers.timers.filter((t) => t.ref === state.id)).to.have.length(0);
+    expect(await s.rounds.metric("rounds_timers_fired_total", 'kind="page.escalate",outcome="done"')).to.equal(1);
+    expect(s.twilio.messages.filter((m) => m.body.includes(`page ${number} `))).to.have.length(2);
+  });
+
+  it("acknowledges with a ✅ reaction; a racing !ack gets a clear 'already acknowledged'", async function () {
+    const cmd = await wendy.send(s.dm, "!page cardiology routine ECG review when free");
+    const reply = await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd });
+    const number = Number(/Page #(\d+)/.exec(reply.body)![1]);
+    const page = await lena.waitForMessage((b) => b.includes(`page #${number}`), { what: "the page" });
+
+    // Both at once: the reaction and the command race; exactly one wins.
+    const [, ackCmd] = await Promise.all([lena.react(page.roomId, page.event.getId()!, "✅"), lena.send(page.roomId, `!ack ${number}`)]);
+    const acked = await wendy.waitForMessage((b) => b.startsWith(`✅ Page #${number} acknowledged by ${lena.userId}`), { roomId: page.roomId });
+    const answer = await lena.waitForNotice(page.roomId, s.botUserId, { after: ackCmd });
+    if (acked.body.includes("with ✅")) expect(answer.body).to.match(new RegExp(`^Page #${number} was already acknowledged by ${lena.userId.replace(/[.]/g, "\\.")}`));
+    else expect(answer.body).to.equal("Acknowledged. The requester has been told.");
+
+    const state = await s.waitForPageState(wendy, page.roomId, (st) => st.number === number && st.status === "acknowledged");
+    expect(state.step).to.equal(0);
+    const acks = (await wendy.messages(page.roomId)).filter((b) => b.startsWith(`✅ Page #${number} acknowledged`));
+    expect(acks).to.have.length(1);
+  });
+
+  it("refuses bad input with a clear answer and changes nothing", async function () {
+    const ask = async (text: string) => (await wendy.waitForNotice(s.dm, s.botUserId, { after: await wendy.send(s.dm, text) })).body;
+    expect(await ask("!page")).to.match(/^Usage: !page <service>/);
+    expect(await ask("!page dermatology urgent rash")).to.contain('I don\'t know a service called "dermatology"');
+    expect(await ask("!ack 99999")).to.equal("There is no page #99999.");
+    expect(await ask("!ack abc")).to.match(/^"abc" is not a page number/);
+    expect(await ask("!ack")).to.match(/^There is no open page in this room/);
+    expect(await ask("!notify sms sometimes 5")).to.match(/^Usage: !notify sms/);
+    expect(await ask("!notify phone 12345")).to.match(/^Give your mobile number in international format/);
+
+    // A gap in coverage: a clear answer, and the coordinator is warned.
+    expect(await ask("!page nightcover urgent review")).to.match(/^Nobody is on call for Night cover right now/);
+    const warning = await s.people.cora.waitForMessage((b) => b.startsWith("Nobody is on call for Night cover at any escalation step"), { what: "the gap warning" });
+    expect(warning.body).to.contain(wendy.userId);
+    const open = await s.rounds.admin<{ pages: unknown[] }>("/_rounds/admin/v1/pages");
+    expect(open.pages).to.have.length(0);
+  });
+
+  it("a page not sent to you cannot be acknowledged by you, and the requester cannot acknowledge their own page", async function () {
+    const cmd = await wendy.send(s.dm, "!page cardiology routine discharge letter query");
+    const number = Number(/Page #(\d+)/.exec((await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd })).body)![1]);
+    const page = await lena.waitForMessage((b) => b.includes(`page #${number}`), { what: "the page" });
+    const own = await wendy.send(page.roomId, "!ack");
+    expect((await wendy.waitForNotice(page.roomId, s.botUserId, { after: own })).body).to.equal(`You raised page #${number}, so you cannot acknowledge it. Send !resolve ${number} to close it.`);
+    const sms = await s.twilio.sendInbound({ from: s.phones.liam, to: s.twilioFrom, body: `ack ${number}`, webhookUrl: `${s.rounds.url}/_rounds/twilio/inbound` });
+    expect(await sms.text()).to.contain(`Page ${number} was not sent to you`);
+    const tampered = await s.twilio.sendInbound({ from: s.phones.lena, to: s.twilioFrom, body: String(number), webhookUrl: `${s.rounds.url}/_rounds/twilio/inbound`, tamper: true });
+    expect(tampered.status).to.equal(403);
+    const state = await s.waitForPageState(wendy, page.roomId, (st) => st.number === number);
+    expect(state.status).to.be.oneOf(["notified", "escalated"]);
+    const resolve = await wendy.send(page.roomId, `!resolve ${number}`);
+    expect((await wendy.waitForNotice(page.roomId, s.botUserId, { after: resolve })).body).to.equal(`Page #${number} is resolved.`);
+  });
+
+  it("!broadcast reaches everyone on every level at once", async function () {
+    const cmd = await wendy.send(s.dm, "!broadcast cardiology rapid response ward 7");
+    const reply = await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd });
+    expect(reply.body).to.match(/^Broadcast Cardiology \(emergent\)/);
+    const number = Number(/Page #(\d+)/.exec(reply.body)![1]);
+    const [a, b] = await Promise.all([
+      lena.waitForMessage((t) => t.includes(`BROADCAST page #${number}`), { what: "the broadcast" }),
+      liam.waitForMessage((t) => t.includes(`BROADCAST page #${number}`), { what: "the broadcast" }),
+    ]);
+    expect(a.roomId).to.equal(b.roomId);
+    expect(a.body).to.contain("rapid response ward 7");
+    const ack = await liam.send(b.roomId, "!ack");
+    expect((await liam.waitForNotice(b.roomId, s.botUserId, { after: ack })).body).to.equal("Acknowledged. The requester has been told.");
+  });
+});
