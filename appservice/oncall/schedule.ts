@@ -222,9 +222,9 @@ function levelSegments(schedule: ServiceSchedule, def: LevelDef, absences: Absen
     const t = d.getTime();
     if (t > from.getTime() && t < to.getTime()) edges.add(t);
   };
-  for (const shifts of layers) for (const s of shifts) (add(s.from), add(s.until));
-  for (const o of overrides) (add(o.startsAt), add(o.endsAt));
-  for (const a of absences) (add(a.startsAt), add(a.endsAt));
+  for (const shifts of layers) for (const s of shifts) [s.from, s.until].forEach(add);
+  for (const o of overrides) [o.startsAt, o.endsAt].forEach(add);
+  for (const a of absences) [a.startsAt, a.endsAt].forEach(add);
   const points = [...edges].sort((a, b) => a - b);
   const out: RawSegment[] = [];
   for (let p = 0; p + 1 < points.length; p++) {

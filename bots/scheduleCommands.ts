@@ -1,0 +1,222 @@
+import { DateTime } from "luxon";
+import { UnknownServiceError, type OnCallService } from "../appservice/oncall/oncallService.js";
+import { ScheduleConflictError, ScheduleRuleError } from "../appservice/oncall/scheduleErrors.js";
+import type { SwapService } from "../appservice/oncall/swapService.js";
+import type { SwapRequest } from "../appservice/oncall/swapStore.js";
+import { CommandError, type Command, type CommandContext } from "./commands.js";
+
+/**
+ * The on-call bot's schedule commands: who is on call, my shifts, and shift swaps. Thin
+ * translations onto OnCallService and SwapService; typed domain errors become plain replies.
+ */
+function formatUntil(until: Date, timezone: string): string {
+  return DateTime.fromJSDate(until, { zone: timezone }).toFormat("ccc d LLL HH:mm");
+}
+
+const ONCALL_USAGE =
+  "Usage: !oncall <service> [at <time>], for example !oncall cardiology or !oncall cardiology at 20:00 (also 'at tomorrow 08:00' or 'at 2026-12-24 18:00'). Send !help for more.";
+const SWAP_USAGE = `Usage:
+!swap request @user <service> [level] <start> <end> [return <start> <end>]
+  e.g. !swap request @bob:example.org cardiology 2026-12-24 08:00 2026-12-25 08:00
+!swap accept <id> · !swap decline <id> [reason] · !swap cancel <id> · !swap list`;
+
+/** Domain errors as replies; anything else is a real failure for the log. */
+async function plainErrors<T>(fn: () => Promise<T>, query = ""): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof UnknownServiceError) {
+      const known = err.known.map((s) => `${s.id} (${s.name})`).join(", ");
+      throw new CommandError(
+        `unknown service`,
+        known
+          ? `I don't know a service called "${query || err.query}". Known services: ${known}.`
+          : `No on-call services are set up yet. A coordinator can import a schedule with: npm run rounds -- schedule import <file.yaml>`,
+      );
+    }
+    if (err instanceof ScheduleConflictError) {
+      throw new CommandError("schedule conflict", `That would clash with the schedule, so nothing changed:\n${err.conflicts.map((c) => `- ${c.message}`).join("\n")}`);
+    }
+    if (err instanceof ScheduleRuleError) throw new CommandError(err.name, err.message);
+    throw err;
+  }
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIME = /^([01]?\d|2[0-3]):[0-5]\d$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d$/;
+
+/** Whether tokens[i] begins a time expression. */
+function startsTime(token: string | undefined): boolean {
+  if (!token) return false;
+  const t = token.toLowerCase();
+  return DATE.test(t) || TIME.test(t) || DATE_TIME.test(token) || t === "today" || t === "tomorrow";
+}
+
+/**
+ * Reads one time expression at tokens[i] in the zone: `HH:MM` (the next such time after `after`),
+ * `today|tomorrow HH:MM`, `YYYY-MM-DD HH:MM` or `YYYY-MM-DDTHH:MM`. Returns the instant and the
+ * index after it, or null when malformed.
+ */
+export function readTime(tokens: string[], i: number, zone: string, after: DateTime): { at: DateTime; next: number } | null {
+  const first = tokens[i]?.toLowerCase();
+  if (!first) return null;
+  const at = (day: DateTime, hhmm: string) => {
+    const [h, m] = hhmm.split(":").map(Number);
+    const d = day.set({ hour: h!, minute: m!, second: 0, millisecond: 0 });
+    return d.isValid && d.hour === h && d.minute === m ? d : null;
+  };
+  const today = after.setZone(zone).startOf("day");
+  if (TIME.test(first)) {
+    let d = at(today, first);
+    if (d && d < after) d = at(today.plus({ days: 1 }), first);
+    return d ? { at: d, next: i + 1 } : null;
+  }
+  if (DATE_TIME.test(tokens[i]!)) {
+    const [date, time] = tokens[i]!.split("T");
+    const d = at(DateTime.fromISO(date!, { zone }), time!);
+    return d ? { at: d, next: i + 1 } : null;
+  }
+  const time = tokens[i + 1];
+  if (!time || !TIME.test(time)) return null;
+  let day: DateTime | null = null;
+  if (first === "today") day = today;
+  else if (first === "tomorrow") day = today.plus({ days: 1 });
+  else if (DATE.test(first)) day = DateTime.fromISO(first, { zone });
+  const d = day?.isValid ? at(day, time) : null;
+  return d ? { at: d, next: i + 2 } : null;
+}
+
+function fmtSwap(s: SwapRequest, me: string, names: Map<string, { name: string; timezone: string }>): string {
+  const svc = names.get(s.serviceId) ?? { name: s.serviceId, timezone: "UTC" };
+  const span = `${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)}`;
+  const ret = s.returnSlot ? `, in return for ${s.returnSlot.level} ${formatUntil(s.returnSlot.from, svc.timezone)} to ${formatUntil(s.returnSlot.until, svc.timezone)}` : "";
+  return s.requester === me
+    ? `#${s.id}: you asked ${s.counterpart} to cover ${svc.name} ${s.level} ${span}${ret} (waiting for them)`
+    : `#${s.id}: ${s.requester} asks you to cover ${svc.name} ${s.level} ${span}${ret} (!swap accept ${s.id} or !swap decline ${s.id})`;
+}
+
+function swapId(arg: string | undefined, verb: string): number {
+  if (!arg || !/^#?\d{1,12}$/.test(arg)) throw new CommandError(`bad swap id`, `Usage: !swap ${verb} <id>, with the number from !swap list (e.g. !swap ${verb} 12).`);
+  return Number(arg.replace("#", ""));
+}
+
+export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Command[] {
+  const oncallCommand: Command = {
+    verb: "oncall",
+    usage: "!oncall <service> [at <time>]",
+    summary: "Who is on call for a service now (or at a time), and the backup",
+    async run(ctx, args) {
+      const atIndex = args.map((a) => a.toLowerCase()).lastIndexOf("at");
+      const query = (atIndex >= 0 ? args.slice(0, atIndex) : args).join(" ");
+      if (!query) throw new CommandError("missing service", "Usage: !oncall <service>, for example !oncall cardiology. Send !help for more.");
+      let when = ctx.sentAt;
+      if (atIndex >= 0) {
+        const svc = await plainErrors(() => oncall.serviceInfo(query), query);
+        const t = readTime(args, atIndex + 1, svc.timezone, DateTime.fromJSDate(ctx.sentAt, { zone: svc.timezone }));
+        if (!t || t.next !== args.length) throw new CommandError("bad time", `I couldn't read the time "${args.slice(atIndex + 1).join(" ")}". ${ONCALL_USAGE}`);
+        when = t.at.toJSDate();
+      }
+      const { service, levels } = await plainErrors(() => oncall.whoIsOnCall(query, when), query);
+      const moment = atIndex >= 0 ? `at ${formatUntil(when, service.timezone)}` : "right now";
+      if (levels.length === 0) {
+        return `Nobody is scheduled on call for ${service.name} ${moment}: the schedule has a gap. Contact the switchboard and tell the on-call coordinator.`;
+      }
+      const lines = levels.map(
+        (l) => `${l.level}: ${l.displayName === l.userId ? l.userId : `${l.displayName} (${l.userId})`} until ${formatUntil(l.until, service.timezone)}`,
+      );
+      const head = atIndex >= 0 ? `On call for ${service.name} ${moment}` : `On call for ${service.name} now`;
+      return `${head} (times ${service.timezone}):\n${lines.join("\n")}`;
+    },
+  };
+
+  const myshifts: Command = {
+    verb: "myshifts",
+    usage: "!myshifts [days]",
+    summary: "Your on-call shifts in the next 14 days (or the number of days you give, up to 90)",
+    async run(ctx, args) {
+      const days = args[0] === undefined ? 14 : Number(args[0]);
+      if (!Number.isInteger(days) || days < 1 || days > 90 || args.length > 1) {
+        throw new CommandError("bad days", "Usage: !myshifts [days], for example !myshifts or !myshifts 28 (1 to 90 days).");
+      }
+      const from = ctx.sentAt;
+      const shifts = await oncall.shiftsFor(ctx.sender, from, new Date(from.getTime() + days * 86_400_000));
+      if (shifts.length === 0) return `You have no on-call shifts in the next ${days} days.`;
+      const lines = shifts.map((s) => `${s.serviceName} ${s.level}: ${formatUntil(s.from, s.timezone)} to ${formatUntil(s.until, s.timezone)} (${s.timezone})${s.source === "override" ? ", covering" : ""}`);
+      return `Your on-call shifts in the next ${days} days:\n${lines.join("\n")}`;
+    },
+  };
+
+  const swap: Command = {
+    verb: "swap",
+    usage: "!swap request|accept|decline|cancel|list ...",
+    summary: "Ask a colleague to cover (or trade) a shift, and answer such requests",
+    async run(ctx: CommandContext, args) {
+      const [sub, ...rest] = args;
+      switch (sub?.toLowerCase()) {
+        case "request":
+          return request(ctx, rest);
+        case "accept": {
+          const s = await plainErrors(() => swaps.accept(swapId(rest[0], "accept"), ctx.sender));
+          const svc = await oncall.serviceInfo(s.serviceId);
+          return `Accepted swap ${s.id}: you now cover ${svc.name} ${s.level} from ${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)} (${svc.timezone}). ${s.requester} and the coordinators have been told. Check with !myshifts.`;
+        }
+        case "decline": {
+          const s = await plainErrors(() => swaps.decline(swapId(rest[0], "decline"), ctx.sender, rest.slice(1).join(" ") || undefined));
+          return `Declined swap ${s.id}; ${s.requester} has been told.`;
+        }
+        case "cancel": {
+          const s = await plainErrors(() => swaps.cancel(swapId(rest[0], "cancel"), ctx.sender));
+          return `Cancelled swap ${s.id}; ${s.counterpart} has been told.`;
+        }
+        case "list": {
+          const open = await swaps.listOpen(ctx.sender);
+          if (open.length === 0) return "You have no open swap requests.";
+          const services = new Map<string, { name: string; timezone: string }>();
+          for (const id of new Set(open.map((s) => s.serviceId))) services.set(id, await oncall.serviceInfo(id));
+          return `Open swap requests:\n${open.map((s) => fmtSwap(s, ctx.sender, services)).join("\n")}`;
+        }
+        default:
+          throw new CommandError("bad swap subcommand", SWAP_USAGE);
+      }
+    },
+  };
+
+  async function request(ctx: CommandContext, args: string[]): Promise<string> {
+    const [counterpart, ...rest] = args;
+    if (!counterpart?.startsWith("@")) throw new CommandError("swap without user", SWAP_USAGE);
+    const firstTime = rest.findIndex(startsTime);
+    if (firstTime < 1) throw new CommandError("swap without service or time", SWAP_USAGE);
+    const words = rest.slice(0, firstTime);
+    // "<service> <level>" or a service name of several words.
+    let svc;
+    let level: string | undefined;
+    try {
+      svc = await oncall.serviceInfo(words.join(" "));
+    } catch (err) {
+      if (!(err instanceof UnknownServiceError) || words.length < 2) return plainErrors(() => Promise.reject(err), words.join(" "));
+      svc = await plainErrors(() => oncall.serviceInfo(words.slice(0, -1).join(" ")), words.slice(0, -1).join(" "));
+      level = words.at(-1);
+    }
+    const now = DateTime.fromJSDate(ctx.sentAt, { zone: svc.timezone });
+    const start = readTime(rest, firstTime, svc.timezone, now);
+    const end = start && readTime(rest, start.next, svc.timezone, start.at);
+    if (!start || !end) throw new CommandError("bad swap times", `I couldn't read the start and end times. ${SWAP_USAGE}`);
+    let ret: { returnFrom: Date; returnTo: Date } | undefined;
+    let next = end.next;
+    if (rest[next]?.toLowerCase() === "return") {
+      const rs = readTime(rest, next + 1, svc.timezone, now);
+      const re = rs && readTime(rest, rs.next, svc.timezone, rs.at);
+      if (!rs || !re) throw new CommandError("bad return times", `I couldn't read the return slot's start and end. ${SWAP_USAGE}`);
+      ret = { returnFrom: rs.at.toJSDate(), returnTo: re.at.toJSDate() };
+      next = re.next;
+    }
+    if (next !== rest.length) throw new CommandError("swap trailing words", `I didn't understand "${rest.slice(next).join(" ")}". ${SWAP_USAGE}`);
+    const s = await plainErrors(() => swaps.request(ctx.sender, counterpart, svc.id, level, start.at.toJSDate(), end.at.toJSDate(), ret));
+    return `Asked ${counterpart} to cover ${svc.name} ${s.level} from ${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)} (${svc.timezone})${
+      s.returnSlot ? `, with you covering their ${s.returnSlot.level} in return` : ""
+    }. Swap id ${s.id}; cancel with !swap cancel ${s.id}.`;
+  }
+
+  return [oncallCommand, myshifts, swap];
+}
