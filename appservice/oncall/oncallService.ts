@@ -7,7 +7,7 @@ import { calendarFor, type CalendarShift } from "./icalExport.js";
 import type { NewOverride, OnCallStore, OverrideOrigin, StoredAbsence, StoredOverride } from "./oncallStore.js";
 import { ScheduleConflictError, ScheduleNotFoundError, ScheduleRuleError } from "./scheduleErrors.js";
 import { defaultEscalationPolicy, parseScheduleFile, type ScheduleImport } from "./scheduleFile.js";
-import { levelsOf, resolveOnCall, timeline, type Absence, type LevelAssignment, type ServiceSchedule, type TimelineInterval } from "./schedule.js";
+import { isValidTimeZone, levelsOf, resolveOnCall, timeline, type Absence, type LevelAssignment, type ServiceSchedule, type TimelineInterval } from "./schedule.js";
 
 export class UnknownServiceError extends Error {
   constructor(
@@ -297,8 +297,13 @@ export class OnCallService {
 
   /** Absence CSV times are local to `timezone`, by default the first service's zone. */
   async importAbsencesCsv(csvText: string, opts: SaveOptions & { timezone?: string } = {}): Promise<{ ids: number[]; warnings: Conflict[] }> {
-    const zone = opts.timezone ?? (await this.store.loadSchedules())[0]?.timezone ?? "UTC";
-    return this.addAbsences(parseAbsencesCsv(csvText, zone), opts);
+    if (opts.timezone && !isValidTimeZone(opts.timezone)) throw new ScheduleRuleError(`'${opts.timezone}' is not a time zone; use one such as Europe/London.`);
+    return this.addAbsences(parseAbsencesCsv(csvText, opts.timezone ?? (await this.defaultTimezone())), opts);
+  }
+
+  /** The zone for times that belong to no service (absences): the first service's, else UTC. */
+  async defaultTimezone(): Promise<string> {
+    return (await this.store.loadSchedules())[0]?.timezone ?? "UTC";
   }
 
   /** Conflicts that a change (to schedules and/or absences) adds over the span it touches. */
