@@ -1,0 +1,85 @@
+import { expect } from "chai";
+import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { OnCallService } from "../../appservice/oncall/oncallService.js";
+import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
+import { SwapService } from "../../appservice/oncall/swapService.js";
+import { SwapStore } from "../../appservice/oncall/swapStore.js";
+import { CommandTable } from "../../bots/commands.js";
+import { scheduleCommands } from "../../bots/scheduleCommands.js";
+import { NOW, RecordingNotifier, SCHEDULE } from "./scheduleFixtures.js";
+
+/** The schedule commands (!oncall, !myshifts, !swap) from the command table down to the database. */
+describe("schedule bot commands over the on-call service", function () {
+  let db: Db;
+  let table: CommandTable;
+  let notes: RecordingNotifier;
+  const ask = (body: string, sender = "@a:x.org", sentAt = NOW) =>
+    table.dispatch(body, { sender, roomId: "!r:x", sentAt }, (e) => {
+      throw e;
+    });
+
+  before(async function () {
+    db = openMemoryDatabase();
+    await migrate(db);
+    const oncall = new OnCallService(new OnCallStore(db), { now: () => NOW, conflictWindowDays: 7 });
+    notes = new RecordingNotifier();
+    table = new CommandTable("oncall", "On-call bot.", scheduleCommands(oncall, new SwapService(oncall, new SwapStore(db), notes, { now: () => NOW })));
+    expect((await ask("!oncall cardiology"))!.reply).to.contain("No on-call services are set up yet");
+    await oncall.importSchedule(SCHEDULE);
+  });
+  after(() => db.destroy());
+
+  it("answers !oncall now and at a time, keeping the reply format", async function () {
+    expect((await ask("!oncall Cardiology"))!.reply).to.equal(
+      "On call for Cardiology now (times Europe/London):\nprimary: Dr A (@a:x.org) until Tue 6 Jan 08:00\nbackup: @c:x.org until Mon 12 Jan 08:00",
+    );
+    expect((await ask("!oncall cardiology at tomorrow 09:00"))!.reply).to.contain("On call for Cardiology at Tue 6 Jan 09:00").and.contain("primary: Dr B (@b:x.org)");
+    // 08:30 has passed on Monday (it is 09:00), so it means Tuesday 08:30.
+    expect((await ask("!oncall cardiology at 08:30"))!.reply).to.contain("at Tue 6 Jan 08:30");
+    expect((await ask("!oncall cardiology at 2026-01-07 12:00"))!.reply).to.contain("primary: Dr A (@a:x.org) until Thu 8 Jan 08:00");
+    const bad = (await ask("!oncall cardiology at teatime"))!;
+    expect(bad.outcome).to.equal("user_error");
+    expect(bad.reply).to.contain('I couldn\'t read the time "teatime"').and.contain("Usage: !oncall <service> [at <time>]");
+    expect((await ask("!oncall neurology"))!.reply).to.equal('I don\'t know a service called "neurology". Known services: cardiology (Cardiology), icu (ICU).');
+  });
+
+  it("lists my shifts", async function () {
+    const r = (await ask("!myshifts 3"))!.reply;
+    expect(r).to.equal(
+      "Your on-call shifts in the next 3 days:\nCardiology primary: Mon 5 Jan 09:00 to Tue 6 Jan 08:00 (Europe/London)\nCardiology primary: Wed 7 Jan 08:00 to Thu 8 Jan 08:00 (Europe/London)",
+    );
+    expect((await ask("!myshifts", "@nobody:x.org"))!.reply).to.equal("You have no on-call shifts in the next 14 days.");
+    expect((await ask("!myshifts lots"))!.outcome).to.equal("user_error");
+  });
+
+  it("requests, lists and accepts a trade with short ids", async function () {
+    // A return slot the counterpart does not hold (Wednesday is @a's own day) is refused plainly.
+    const req = (await ask("!swap request @b:x.org cardiology primary 2026-01-07 08:00 2026-01-08T08:00 return 2026-01-07 08:00 20:00", "@a:x.org"))!;
+    expect(req.outcome).to.equal("user_error");
+    expect(req.reply).to.contain("@b:x.org is not on call for Cardiology for the whole of from Wed 7 Jan 2026 08:00 to Wed 7 Jan 2026 20:00");
+
+    const ok = (await ask("!swap request @b:x.org cardiology primary 2026-01-07 08:00 2026-01-08T08:00 return 2026-01-08 08:00 2026-01-09 08:00", "@a:x.org"))!;
+    expect(ok.outcome).to.equal("ok");
+    const id = /Swap id (\d+)/.exec(ok.reply)![1]!;
+    expect(notes.to("@b:x.org").at(-1)).to.contain(`!swap accept ${id}`);
+    expect((await ask("!swap list", "@b:x.org"))!.reply).to.contain(`#${id}: @a:x.org asks you to cover Cardiology primary Wed 7 Jan 08:00 to Thu 8 Jan 08:00`);
+    expect((await ask(`!swap accept ${id}`, "@a:x.org"))!.reply).to.equal(`Only @b:x.org, who was asked to cover, can accept swap ${id}.`);
+    expect((await ask(`!swap accept ${id}`, "@b:x.org"))!.reply).to.contain(`Accepted swap ${id}: you now cover Cardiology primary from Wed 7 Jan 08:00`);
+    expect((await ask(`!swap decline ${id}`, "@b:x.org"))!.reply).to.equal(`Swap ${id} is already accepted.`);
+    expect((await ask("!myshifts 4", "@b:x.org"))!.reply).to.contain("Wed 7 Jan 08:00 to Thu 8 Jan 08:00 (Europe/London), covering");
+  });
+
+  it("declines and cancels, and explains malformed swap commands", async function () {
+    const r = (await ask("!swap request @b:x.org cardiology 2026-01-09 08:00 2026-01-10 08:00", "@a:x.org"))!;
+    const id = /Swap id (\d+)/.exec(r.reply)![1]!;
+    expect((await ask(`!swap decline ${id} on leave`, "@b:x.org"))!.reply).to.equal(`Declined swap ${id}; @a:x.org has been told.`);
+    const r2 = (await ask("!swap request @b:x.org cardiology 2026-01-09 08:00 2026-01-10 08:00", "@a:x.org"))!;
+    const id2 = /Swap id (\d+)/.exec(r2.reply)![1]!;
+    expect((await ask(`!swap cancel ${id2}`, "@a:x.org"))!.reply).to.equal(`Cancelled swap ${id2}; @b:x.org has been told.`);
+    expect((await ask("!swap list", "@a:x.org"))!.reply).to.equal("You have no open swap requests.");
+    expect((await ask("!swap accept twelve", "@b:x.org"))!.reply).to.contain("Usage: !swap accept <id>");
+    expect((await ask("!swap accept 999", "@b:x.org"))!.reply).to.contain("There is no swap 999");
+    expect((await ask("!swap request bob cardiology", "@a:x.org"))!.reply).to.contain("Usage:");
+    expect((await ask("!swap", "@a:x.org"))!.reply).to.contain("!swap request @user <service> [level] <start> <end>");
+  });
+});
