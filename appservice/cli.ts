@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { registerUser } from "./setup/adminApi.js";
 import { devSecrets, devSettings } from "./setup/devEnvironment.js";
@@ -11,8 +11,26 @@ const USAGE = `Usage: npm run rounds -- <command>
 
   user create <localpart> --password <pw> [--name <display name>] [--admin]
       Create an account on the dev homeserver (e.g. alice -> @alice:rounds.local).
-  schedule import <file.yaml>
-      Validate and import services, rotations and shifts (all or nothing).
+  schedule import <file.yaml> [--force]
+      Validate and import services, layers, overrides and absences (all or nothing).
+      Conflicts in the next 28 days refuse the import; --force saves it anyway.
+  schedule check <file.yaml>
+      Dry run: report problems and conflicts without saving.
+  override add <service> <level> <user> <start> <end> [--reason <text>] [--force]
+      Someone covers a slot. Times local to the service, e.g. 2026-12-24T18:00.
+  override list [--service <id>] | override remove <id> | override import <file.csv> [--force]
+      CSV header: service,level,user,start,end[,reason]
+  absence add <user> <start> <end> [--label <word>] [--force]
+      Leave or course; a bare date is a whole day, the end date is inclusive.
+  absence list [--user <id>] | absence remove <id> | absence import <file.csv> [--force]
+      CSV header: user,start,end[,label]
+  conflicts [--days N]
+      Double-bookings, gaps and people scheduled while away, over the next N days (28).
+  fairness [--from <date>] [--to <date>]
+      On-call, night, weekend and holiday hours per person (default: the last 28 days).
+  ical user <userId> [--from --to] [--out <file.ics>]
+  ical service <id> [--from --to] [--out <file.ics>]
+      Calendar export (default: the next 28 days).
   oncall <service> [--at <ISO date-time>]
       Show who is on call for a service.
   dead-letters list
@@ -24,6 +42,14 @@ Talks to the stack started by 'npm start'. Override with ROUNDS_HOMESERVER_URL,
 ROUNDS_APPSERVICE_URL, ROUNDS_ADMIN_TOKEN and ROUNDS_REGISTRATION_SHARED_SECRET.`;
 
 class UsageError extends Error {}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    throw new UsageError(`cannot read '${path}'`);
+  }
+}
 
 /** Explicit environment first; the secrets `npm start` generated only for what is not given. */
 function settings() {
@@ -50,8 +76,13 @@ async function admin(path: string, init: RequestInit = {}): Promise<unknown> {
   } catch {
     throw new Error(`Rounds is not reachable at ${s.appserviceUrl}. Start it with 'npm start' first.`);
   }
-  const body = (await res.json()) as { error?: string; problems?: string[] };
-  if (!res.ok) throw new Error(body.problems ? `${body.problems.length} problem(s):\n  - ${body.problems.join("\n  - ")}` : (body.error ?? `HTTP ${res.status}`));
+  if (res.ok && res.headers.get("content-type")?.startsWith("text/calendar")) return res.text();
+  const body = (await res.json()) as { error?: string; problems?: string[]; conflicts?: { message: string }[] };
+  if (!res.ok) {
+    if (body.problems) throw new Error(`${body.problems.length} problem(s):\n  - ${body.problems.join("\n  - ")}`);
+    if (body.conflicts) throw new Error(`${body.conflicts.length} conflict(s), nothing saved:\n  - ${body.conflicts.map((c) => c.message).join("\n  - ")}\nFix them, or add --force to save anyway.`);
+    throw new Error(body.error ?? `HTTP ${res.status}`);
+  }
   return body;
 }
 
@@ -64,6 +95,15 @@ async function main(argv: string[]): Promise<void> {
       name: { type: "string" },
       admin: { type: "boolean", default: false },
       at: { type: "string" },
+      force: { type: "boolean", default: false },
+      reason: { type: "string" },
+      label: { type: "string" },
+      service: { type: "string" },
+      user: { type: "string" },
+      from: { type: "string" },
+      to: { type: "string" },
+      days: { type: "string" },
+      out: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -85,19 +125,99 @@ async function main(argv: string[]): Promise<void> {
     });
     return console.log(`Created ${u.userId}. Sign in to Element with homeserver ${s.homeserverUrl}.`);
   }
-  if (cmd === "schedule" && sub === "import") {
-    if (!arg) throw new UsageError("schedule import needs a file: npm run rounds -- schedule import <file.yaml>");
-    let text: string;
-    try {
-      text = readFileSync(arg, "utf8");
-    } catch {
-      throw new UsageError(`cannot read '${arg}'`);
+  const force = values.force ? "?force=1" : "";
+  const warn = (r: { warnings?: { message: string }[] }) => {
+    for (const w of r.warnings ?? []) console.log(`  warning: ${w.message}`);
+  };
+  const post = (path: string, body: string, type: string) => admin(path, { method: "POST", body, headers: { "content-type": type } });
+  const rest = positionals.slice(2);
+
+  if (cmd === "schedule" && (sub === "import" || sub === "check")) {
+    if (!arg) throw new UsageError(`schedule ${sub} needs a file: npm run rounds -- schedule ${sub} <file.yaml>`);
+    const text = readText(arg);
+    if (sub === "check") {
+      const r = (await post("/_rounds/admin/v1/schedule/check", text, "application/yaml")) as { services: string[]; conflicts: { message: string }[] };
+      if (r.conflicts.length === 0) return console.log(`The file is valid (${r.services.join(", ")}) and has no conflicts in the next 28 days.`);
+      console.log(`The file is valid (${r.services.join(", ")}) but has ${r.conflicts.length} conflict(s):`);
+      for (const c of r.conflicts) console.log(`  - ${c.message}`);
+      return;
     }
-    const r = (await admin("/_rounds/admin/v1/schedule", { method: "POST", body: text, headers: { "content-type": "application/yaml" } })) as {
-      services: string[];
-      clinicians: number;
+    const r = (await post(`/_rounds/admin/v1/schedule${force}`, text, "application/yaml")) as { services: string[]; clinicians: number; warnings: { message: string }[] };
+    console.log(`Imported ${r.services.length} service(s): ${r.services.join(", ")}; ${r.clinicians} clinician name(s).`);
+    return warn(r);
+  }
+  if (cmd === "override" || cmd === "absence") {
+    const path = `/_rounds/admin/v1/${cmd}s`;
+    if (sub === "add") {
+      const body =
+        cmd === "override"
+          ? (() => {
+              const [service, level, user, start, end] = rest;
+              if (!end) throw new UsageError("override add needs <service> <level> <user> <start> <end>");
+              return { service, level, user, start, end, reason: values.reason };
+            })()
+          : (() => {
+              const [user, start, end] = rest;
+              if (!end) throw new UsageError("absence add needs <user> <start> <end>");
+              return { user, start, end, label: values.label };
+            })();
+      const r = (await post(`${path}${force}`, JSON.stringify(body), "application/json")) as { id: number; warnings: { message: string }[] };
+      console.log(`Added ${cmd} ${r.id}.`);
+      return warn(r);
+    }
+    if (sub === "list") {
+      const q = cmd === "override" ? (values.service ? `?service=${encodeURIComponent(values.service)}` : "") : values.user ? `?user=${encodeURIComponent(values.user)}` : "";
+      const r = (await admin(`${path}${q}`)) as Record<string, { id: number; serviceId?: string; level?: string; userId: string; startsAt: string; endsAt: string; reason?: string; label?: string }[]>;
+      const rows = r[`${cmd}s`]!;
+      if (rows.length === 0) return console.log(`No ${cmd}s.`);
+      for (const o of rows) {
+        const what = o.serviceId ? `${o.serviceId} ${o.level} ` : "";
+        const note = o.reason ?? o.label;
+        console.log(`${o.id}  ${what}${o.userId}  ${o.startsAt} -> ${o.endsAt}${note ? `  (${note})` : ""}`);
+      }
+      return;
+    }
+    if (sub === "remove") {
+      if (!arg) throw new UsageError(`${cmd} remove needs the id from '${cmd} list'`);
+      await admin(`${path}/${encodeURIComponent(arg)}`, { method: "DELETE" });
+      return console.log(`Removed ${cmd} ${arg}.`);
+    }
+    if (sub === "import") {
+      if (!arg) throw new UsageError(`${cmd} import needs a CSV file`);
+      const r = (await post(`${path}/import${force}`, readText(arg), "text/csv")) as { ids: number[]; warnings: { message: string }[] };
+      console.log(`Imported ${r.ids.length} ${cmd}(s).`);
+      return warn(r);
+    }
+  }
+  if (cmd === "conflicts") {
+    const q = values.days ? `?days=${encodeURIComponent(values.days)}` : "";
+    const r = (await admin(`/_rounds/admin/v1/conflicts${q}`)) as { conflicts: { message: string }[] };
+    if (r.conflicts.length === 0) return console.log(`No conflicts in the next ${values.days ?? 28} days.`);
+    for (const c of r.conflicts) console.log(`- ${c.message}`);
+    return;
+  }
+  if (cmd === "fairness") {
+    const q = new URLSearchParams();
+    if (values.from) q.set("from", values.from);
+    if (values.to) q.set("to", values.to);
+    const r = (await admin(`/_rounds/admin/v1/fairness?${q}`)) as {
+      from: string;
+      to: string;
+      people: { userId: string; hours: number; nightHours: number; weekendHours: number; holidayHours: number; shifts: number }[];
     };
-    return console.log(`Imported ${r.services.length} service(s): ${r.services.join(", ")}; ${r.clinicians} clinician name(s).`);
+    console.log(`On-call load from ${r.from} to ${r.to} (hours):`);
+    console.log("user\ttotal\tnight\tweekend\tholiday\tshifts");
+    for (const p of r.people) console.log(`${p.userId}\t${p.hours}\t${p.nightHours}\t${p.weekendHours}\t${p.holidayHours}\t${p.shifts}`);
+    return;
+  }
+  if (cmd === "ical" && (sub === "user" || sub === "service") && arg) {
+    const q = new URLSearchParams();
+    if (values.from) q.set("from", values.from);
+    if (values.to) q.set("to", values.to);
+    const ics = (await admin(`/_rounds/admin/v1/ical/${sub}/${encodeURIComponent(arg)}?${q}`)) as string;
+    if (!values.out) return void process.stdout.write(ics);
+    writeFileSync(values.out, ics);
+    return console.log(`Wrote ${values.out}.`);
   }
   if (cmd === "oncall" && sub) {
     const q = values.at ? `?at=${encodeURIComponent(values.at)}` : "";
