@@ -5,7 +5,9 @@ import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { parseScheduleFile } from "../../appservice/oncall/scheduleFile.js";
 import type { ClientEvent } from "../../appservice/shared/events.js";
 import { BotDeviceStore } from "../../bots/botDeviceStore.js";
-import knexFactory from "knex";
+import knexFactory, { type Knex } from "knex";
+import { migrations } from "../../appservice/db/migrations/index.js";
+import { SwapStore } from "../../appservice/oncall/swapStore.js";
 import { createThrowawayDatabase } from "../harness/postgres.js";
 
 /** One contract suite, run against every backend Rounds supports. */
@@ -148,6 +150,55 @@ for (const backend of backends) {
       await store.importSchedule(parseScheduleFile(scheduleYaml));
       expect((await store.loadSchedule("icu"))!.overrides).to.have.length(1);
       expect(await store.listServices()).to.deep.equal([{ id: "icu", name: "ICU" }]);
+    });
+
+    it("migrates v1 schedules: a rotation becomes layer 0 of its level, a shift becomes an override", async function () {
+      const old = await backend.open();
+      try {
+        const v1 = Object.keys(migrations).filter((n) => n < "004").sort();
+        const source: Knex.MigrationSource<string> = {
+          getMigrations: async () => v1,
+          getMigrationName: (n) => n,
+          getMigration: async (n) => migrations[n]!,
+        };
+        await old.db.migrate.latest({ migrationSource: source, tableName: "rounds_migrations" });
+        await old.db("oncall_services").insert({ id: "icu", name: "ICU", timezone: "UTC" });
+        await old.db("oncall_rotations").insert({ service_id: "icu", level: "primary", level_order: 0, kind: "daily", handover_time: "07:00", start_date: "2026-01-01", members: JSON.stringify(["@a:x"]) });
+        await old.db("oncall_shifts").insert({ service_id: "icu", level: "primary", user_id: "@c:x", starts_at: new Date("2026-01-02T00:00:00Z"), ends_at: new Date("2026-01-02T12:00:00Z") });
+        await migrate(old.db);
+        const s = (await new OnCallStore(old.db).loadSchedule("icu"))!;
+        expect(s.rotations).to.deep.equal([{ level: "primary", levelOrder: 0, kind: "daily", handoverTime: "07:00", startDate: "2026-01-01", members: ["@a:x"] }]);
+        expect(s.overrides.map((o) => [o.userId, o.startsAt.toISOString(), (o as { origin?: string }).origin])).to.deep.equal([["@c:x", "2026-01-02T00:00:00.000Z", "file"]]);
+      } finally {
+        await old.close();
+      }
+    });
+
+    it("keeps overrides, absences and swaps with ids, and decides a swap once", async function () {
+      const store = new OnCallStore(db);
+      const [o1, o2] = await store.addOverrides(
+        [
+          { serviceId: "icu", level: "primary", userId: "@z:x", startsAt: new Date("2026-03-10T00:00:00Z"), endsAt: new Date("2026-03-10T06:00:00Z"), reason: "cover" },
+          { serviceId: "icu", level: "primary", userId: "@y:x", startsAt: new Date("2026-03-11T00:00:00Z"), endsAt: new Date("2026-03-11T06:00:00Z") },
+        ],
+        "admin",
+      );
+      expect(o2).to.equal(o1! + 1);
+      expect((await store.listOverrides({ serviceIds: ["icu"], from: new Date("2026-03-10T03:00:00Z"), to: new Date("2026-03-10T04:00:00Z") })).map((o) => o.id)).to.deep.equal([o1]);
+      expect(await store.removeOverride(o1!)).to.equal(true);
+      expect(await store.removeOverride(o1!)).to.equal(false);
+      const [a1] = await store.addAbsences([{ userId: "@y:x", startsAt: new Date("2026-03-01T00:00:00Z"), endsAt: new Date("2026-03-02T00:00:00Z"), label: "leave" }], "admin");
+      expect((await store.listAbsences({ userId: "@y:x" }))[0]).to.include({ id: a1, label: "leave" });
+      expect(await store.removeAbsence(a1!)).to.equal(true);
+
+      const swaps = new SwapStore(db);
+      const s = await swaps.create({ serviceId: "icu", level: "primary", requester: "@a:x", counterpart: "@b:x", from: new Date("2026-03-12T07:00:00Z"), until: new Date("2026-03-13T07:00:00Z"), returnSlot: null });
+      expect(s).to.include({ status: "requested", returnSlot: null });
+      expect((await swaps.listOpen("@b:x")).map((x) => x.id)).to.deep.equal([s.id]);
+      expect(await swaps.transition(s.id, "requested", "accepted")).to.equal(true);
+      expect(await swaps.transition(s.id, "requested", "declined")).to.equal(false);
+      await swaps.setOverrideIds(s.id, [o2!]);
+      expect(await swaps.get(s.id)).to.include({ status: "accepted" }).and.have.deep.property("overrideIds", [o2]);
     });
 
     it("remembers a bot's device id", async function () {

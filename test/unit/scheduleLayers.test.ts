@@ -315,3 +315,12 @@ ${extra}`;
     ]);
   });
 });
+
+describe("example schedule file", function () {
+  it("parses, and imports without conflicts over the coming months", async function () {
+    const { readFileSync } = await import("node:fs");
+    const data = parseScheduleFile(readFileSync(new URL("../../appservice/oncall/example-schedule.yaml", import.meta.url), "utf8"));
+    expect(data.services.map((s) => s.id)).to.deep.equal(["cardiology", "icu"]);
+    expect(detectConflicts(data.services, data.absences, at("2026-11-01T00:00:00Z"), at("2027-03-01T00:00:00Z"))).to.deep.equal([]);
+  });
+});
