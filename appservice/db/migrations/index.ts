@@ -3,7 +3,6 @@ import * as m001 from "./001_appservice_inbox.js";
 import * as m002 from "./002_oncall_schedule.js";
 import * as m003 from "./003_bot_devices.js";
 import * as m004 from "./004_schedule_layers.js";
-import * as m004 from "./004_schedule_layers.js";
 import * as m005 from "./005_paging.js";
 
 /** Every migration, by its numbered name. Never edit one that has shipped; add the next number. */
@@ -11,7 +10,6 @@ export const migrations: Record<string, Knex.Migration> = {
   "001_appservice_inbox": m001,
   "002_oncall_schedule": m002,
   "003_bot_devices": m003,
-  "004_schedule_layers": m004,
   "004_schedule_layers": m004,
   "005_paging": m005,
 };
