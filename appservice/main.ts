@@ -8,12 +8,14 @@ import { BotDeviceStore } from "../bots/botDeviceStore.js";
 import { MatrixRoomWriter } from "../bots/matrixRoomWriter.js";
 import { ONCALL_BOT, oncallCommands } from "../bots/oncallBot.js";
 import { pagingCommands } from "../bots/pagingCommands.js";
+import { scheduleCommands } from "../bots/scheduleCommands.js";
 import { migrate, openDatabase } from "./db/connect.js";
 import { adminRouter } from "./http/adminApi.js";
 import { appserviceRouter } from "./http/appserviceApi.js";
 import { errorHandler } from "./http/errors.js";
 import { healthRouter } from "./http/health.js";
 import { contactsAdminRouter } from "./http/contactsAdminApi.js";
+import { scheduleAdminRouter } from "./http/scheduleAdminApi.js";
 import { twilioWebhookRouter } from "./http/twilioWebhooks.js";
 import { dispatchTo } from "./inbox/dispatch.js";
 import { InboxStore } from "./inbox/inboxStore.js";
@@ -22,6 +24,8 @@ import { createLogger, type Logger } from "./logging.js";
 import { Metrics } from "./metrics.js";
 import { OnCallService } from "./oncall/oncallService.js";
 import { OnCallStore } from "./oncall/oncallStore.js";
+import { SwapService } from "./oncall/swapService.js";
+import { SwapStore } from "./oncall/swapStore.js";
 import { ContactStore } from "./paging/contactStore.js";
 import { PageService, TIMER_ESCALATE, TIMER_SMS } from "./paging/pageService.js";
 import { PageStore } from "./paging/pageStore.js";
@@ -112,7 +116,8 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       client: oncallClient,
       commands: () => {
         const paging = pagingCommands(pages, contacts);
-        const table = oncallCommands(oncall, paging.commands);
+        const swaps = new SwapService(oncall, new SwapStore(db), rooms);
+        const table = oncallCommands([...scheduleCommands(oncall, swaps), ...paging.commands]);
         table.reactionHandler = paging.onReaction;
         return table;
       },
@@ -127,6 +132,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   app.disable("x-powered-by");
   app.use(healthRouter({ db, homeserverUrl: config.homeserverUrl, botsReady: () => botsReady }));
   if (config.adminToken) {
+    app.use(scheduleAdminRouter({ adminToken: config.adminToken, oncall, log }));
     app.use(adminRouter({ adminToken: config.adminToken, oncall, inbox, wakeInbox: () => worker.wake(), log }));
   }
   app.use(

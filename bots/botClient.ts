@@ -294,6 +294,9 @@ export class BotClient {
    * synced the room, so the first message can be encrypted for the invitees.
    */
   async createEncryptedRoom(opts: { name?: string; invite: string[]; direct: boolean; botOnlyStateTypes: string[] }): Promise<string> {
+    // From room version 12 the creator holds unlimited power and must not be listed in `users`.
+    const version = await this.defaultRoomVersion();
+    const creatorImplicit = Number.parseInt(version, 10) >= 12;
     const { room_id: roomId } = await this.matrix.createRoom({
       preset: sdk.Preset.PrivateChat,
       visibility: sdk.Visibility.Private,
@@ -306,7 +309,7 @@ export class BotClient {
         { type: "m.room.history_visibility", state_key: "", content: { history_visibility: "invited" } },
       ],
       power_level_content_override: {
-        users: { [this.userId]: 100 },
+        users: creatorImplicit ? {} : { [this.userId]: 100 },
         users_default: 0,
         events: Object.fromEntries(opts.botOnlyStateTypes.map((t) => [t, 100])),
         state_default: 50,
@@ -316,6 +319,16 @@ export class BotClient {
     this.joinedRooms.add(roomId);
     await this.waitForMembers(roomId, opts.invite);
     return roomId;
+  }
+
+  private roomVersion: string | null = null;
+
+  private async defaultRoomVersion(): Promise<string> {
+    if (!this.roomVersion) {
+      const caps = await this.matrix.getCapabilities();
+      this.roomVersion = String(caps["m.room_versions"]?.default ?? "10");
+    }
+    return this.roomVersion;
   }
 
   /** Invites users who are not yet in or invited to the room, and waits until sync shows them. */

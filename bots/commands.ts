@@ -30,6 +30,11 @@ export interface Command {
   usage: string;
   summary: string;
   run(ctx: CommandContext, args: string[]): Promise<string>;
+  /**
+   * An unexpected failure is thrown back to the inbox, which retries the whole event, instead of
+   * being answered with an apology: for commands that must not be lost, like a page.
+   */
+  retryOnError?: boolean;
 }
 
 export interface CommandResult {
@@ -88,6 +93,7 @@ export class CommandTable {
       return { verb, reply: await command.run(ctx, args), outcome: "ok" };
     } catch (err) {
       if (err instanceof CommandError) return { verb, reply: err.humanError, outcome: "user_error" };
+      if (command.retryOnError) throw err;
       onError(err);
       return { verb, reply: `Sorry, something went wrong running !${verb}. Please try again; if it keeps failing, tell the Rounds administrators.`, outcome: "error" };
     }

@@ -75,12 +75,14 @@ export function pagingCommands(pages: PageService, contacts: ContactStore): { co
       usage: "!page <service> [emergent|urgent|routine] [note]",
       summary: "Page whoever is on call for a service (urgent if not given); the note stays encrypted",
       run: (ctx, args) => raise(ctx, args, false),
+      retryOnError: true,
     },
     {
       verb: "broadcast",
       usage: "!broadcast <service> [note]",
       summary: "Emergency: page everyone on every level of a service at once",
       run: (ctx, args) => raise(ctx, args, true),
+      retryOnError: true,
     },
     {
       verb: "ack",

@@ -2,7 +2,6 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { InboxStore } from "../inbox/inboxStore.js";
 import type { Logger } from "../logging.js";
 import { UnknownServiceError, type OnCallService } from "../oncall/oncallService.js";
-import { ScheduleFileError } from "../oncall/scheduleFile.js";
 import { bearerToken, tokensMatch } from "./auth.js";
 import { ErrCode, sendError } from "./errors.js";
 
@@ -23,21 +22,6 @@ export function adminRouter(deps: {
     next();
   });
 
-  router.post("/_rounds/admin/v1/schedule", express.text({ type: "*/*", limit: "2mb" }), async (req, res) => {
-    if (typeof req.body !== "string" || req.body.trim() === "") {
-      return sendError(res, ErrCode.BadJson, "send the schedule YAML as the request body");
-    }
-    try {
-      const result = await deps.oncall.importSchedule(req.body);
-      deps.log.info({ services: result.services }, "admin: schedule imported");
-      res.json(result);
-    } catch (err) {
-      if (err instanceof ScheduleFileError) {
-        return res.status(400).json({ errcode: ErrCode.BadJson, error: err.message, problems: err.problems });
-      }
-      throw err;
-    }
-  });
 
   router.get("/_rounds/admin/v1/oncall/:service", async (req, res) => {
     const at = typeof req.query.at === "string" ? new Date(req.query.at) : new Date();

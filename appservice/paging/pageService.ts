@@ -142,7 +142,7 @@ export class PageService {
     if (page.status !== "triggered") return page; // a retried command: already delivered
     const label = await this.stepLabel(page);
     const body = [
-      `${this.urgencyBadge(page.urgency)} ${page.kind === "broadcast" ? "BROADCAST" : "page"} #${page.number} for ${serviceName} (${label}) from ${page.requester}`,
+      `${this.urgencyBadge(page.urgency)} ${page.kind === "broadcast" ? "BROADCAST page" : "page"} #${page.number} for ${serviceName} (${label}) from ${page.requester}`,
       note ? `Request: ${note}` : "Request: (no details given; ask the requester here)",
       `${page.targets.join(", ")}: react ✅ to this message or send !ack to acknowledge.`,
     ].join("\n");

@@ -2,7 +2,10 @@ import { expect } from "chai";
 import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
+import { SwapService } from "../../appservice/oncall/swapService.js";
+import { SwapStore } from "../../appservice/oncall/swapStore.js";
 import { oncallCommands } from "../../bots/oncallBot.js";
+import { scheduleCommands } from "../../bots/scheduleCommands.js";
 import type { CommandTable } from "../../bots/commands.js";
 
 /** The on-call bot's answers, from the command table down to the database (PGlite). */
@@ -19,7 +22,8 @@ describe("on-call bot commands over the on-call service", function () {
     db = openMemoryDatabase();
     await migrate(db);
     service = new OnCallService(new OnCallStore(db));
-    table = oncallCommands(service);
+    const swaps = new SwapService(service, new SwapStore(db), { tellUser: async () => undefined });
+    table = oncallCommands(scheduleCommands(service, swaps));
   });
   after(() => db.destroy());
 

@@ -9,32 +9,32 @@ export const TWILIO_SID = `AC${"0123456789abcdef".repeat(2)}`;
 export const TWILIO_TOKEN = "fake-twilio-auth-token-0123456789";
 
 /** A paging schedule: cardiology (primary lena, backup liam, coordinator cora) and a service with a gap. */
-export function pagingSchedule(hs: string, delays = { emergent: 3, urgent: 3, routine: 600 }): string {
+export function pagingSchedule(u: { lena: string; liam: string; cora: string }, delays = { emergent: 3, urgent: 3, routine: 600 }): string {
   return `
 clinicians:
-  - { user: "@lena:${hs}", name: "Dr Lena Primary" }
-  - { user: "@liam:${hs}", name: "Dr Liam Backup" }
+  - { user: "${u.lena}", name: "Dr Lena Primary" }
+  - { user: "${u.liam}", name: "Dr Liam Backup" }
 services:
   - id: cardiology
     name: Cardiology
     timezone: Europe/London
-    coordinator: "@cora:${hs}"
+    coordinator: "${u.cora}"
     escalation:
       steps: [ { level: primary }, { level: backup } ]
       loops: 0
       delays: { emergent: ${delays.emergent}, urgent: ${delays.urgent}, routine: ${delays.routine} }
     levels:
       - level: primary
-        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["@lena:${hs}"] }
+        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["${u.lena}"] }
       - level: backup
-        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["@liam:${hs}"] }
+        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["${u.liam}"] }
   - id: nightcover
     name: Night cover
     timezone: Europe/London
-    coordinator: "@cora:${hs}"
+    coordinator: "${u.cora}"
     levels:
       - level: primary
-        rotation: { kind: daily, handover: "20:00", start: "2099-01-01", members: ["@lena:${hs}"] }
+        rotation: { kind: daily, handover: "20:00", start: "2099-01-01", members: ["${u.lena}"] }
 `;
 }
 
@@ -67,17 +67,28 @@ export async function startPagingScenario(env: Record<string, string> = {}): Pro
     ...env,
   });
   await rounds.start();
+  try {
+    return await setUp(hs, rounds, twilio, twilioFrom);
+  } catch (err) {
+    rounds.dumpLogs(40);
+    await rounds.stop();
+    await twilio.stop();
+    throw err;
+  }
+}
+
+async function setUp(hs: TestHomeserver, rounds: RoundsProcess, twilio: FakeTwilio, twilioFrom: string): Promise<PagingScenario> {
   const [wendy, lena, liam, cora] = await Promise.all([
     TestClinician.create(hs, "wendy"),
     TestClinician.create(hs, "lena"),
     TestClinician.create(hs, "liam"),
     TestClinician.create(hs, "cora"),
   ]);
-  for (const c of [lena, liam, cora]) c.acceptInvites();
-  await rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: pagingSchedule(hs.serverName), headers: { "content-type": "application/yaml" } });
+  for (const c of [wendy, lena, liam, cora]) c.acceptInvites();
+  await rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: pagingSchedule({ lena: lena.userId, liam: liam.userId, cora: cora.userId }), headers: { "content-type": "application/yaml" } });
   const phones = { lena: "+15550001001", liam: "+15550001002" };
-  for (const [who, phone] of Object.entries(phones)) {
-    await rounds.admin(`/_rounds/admin/v1/contacts/${encodeURIComponent(`@${who}:${hs.serverName}`)}`, {
+  for (const [who, phone] of [[lena, phones.lena], [liam, phones.liam]] as const) {
+    await rounds.admin(`/_rounds/admin/v1/contacts/${encodeURIComponent(who.userId)}`, {
       method: "PUT",
       body: JSON.stringify({ phone, smsAfter: { urgent: 1, emergent: 1, routine: null } }),
     });
