@@ -8,7 +8,8 @@ export function startShiftCron(expression: string, shifts: ShiftChangeService, l
     expression,
     async () => {
       try {
-        await shifts.check(new Date());
+        const { changes } = await shifts.check(new Date());
+        log.debug({ changes }, "shift change check done");
       } catch (err) {
         log.error({ err: (err as Error).message }, "shift change check failed; retrying at the next tick");
       }

@@ -139,4 +139,36 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     const ack = await liam.send(b.roomId, "!ack");
     expect((await liam.waitForNotice(b.roomId, s.botUserId, { after: ack })).body).to.equal("Acknowledged. The requester has been told.");
   });
+
+  it("after kill -9 mid-escalation, the overdue step fires within 5 s of the restart, and only once", async function () {
+    const cmd = await wendy.send(s.dm, "!page cardiology urgent crash drill");
+    const number = Number(/Page #(\d+)/.exec((await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd })).body)![1]);
+    const page = await lena.waitForMessage((b) => b.includes(`page #${number}`), { what: "the page" });
+    const state = await s.waitForPageState(wendy, page.roomId, (st) => st.number === number && st.status === "notified");
+    await s.rounds.kill();
+
+    // The scenario is "the deadline passes while Rounds is down": wait out the clock, not an event.
+    await untilTime((state.deadline_ts as number) + 1000);
+    const restartedAt = Date.now();
+    const escalatedLog = s.rounds.waitForLog((l) => l.msg === "page: escalated" && l.page === state.id);
+    await s.rounds.start();
+    const fired = await escalatedLog;
+    expect((fired.time as number) - restartedAt, "ms from restart to the overdue escalation").to.be.at.most(5000);
+
+    const escalated = await liam.waitForMessage((b) => b.startsWith(`⬆️ Escalated urgent page #${number}`), { what: "the escalation" });
+    expect(escalated.body).to.contain("crash drill");
+    // Close the page, then count: everything the escalation sent is in the timeline before the ack.
+    const ack = await liam.send(escalated.roomId, `!ack ${number}`);
+    await liam.waitForNotice(escalated.roomId, s.botUserId, { after: ack });
+    const escalations = (await liam.messages(escalated.roomId)).filter((b) => b.startsWith(`⬆️ Escalated urgent page #${number}`));
+    expect(escalations).to.have.length(1);
+    expect(s.rounds.logs.filter((l) => l.msg === "page: escalated" && l.page === state.id)).to.have.length(1);
+    expect(s.twilio.messages.filter((m) => m.to === s.phones.liam && m.body.includes(`page ${number} `))).to.have.length.at.most(1);
+    expect(s.twilio.messages.filter((m) => m.to === s.phones.lena && m.body.includes(`page ${number} `))).to.have.length(1);
+  });
 });
+
+/** Resolves once the wall clock passes `ts` (for scenarios that need time to pass, such as a deadline during an outage). */
+async function untilTime(ts: number): Promise<void> {
+  while (Date.now() < ts) await new Promise((r) => setTimeout(r, Math.min(250, ts - Date.now())));
+}
