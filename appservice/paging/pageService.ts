@@ -15,6 +15,7 @@ import { OPEN_STATUSES, type Page, type PageStore } from "./pageStore.js";
 /** What paging needs from the on-call side; OnCallService provides it. */
 export interface OnCallDirectory {
   findService(query: string): Promise<{ id: string; name: string }>;
+  serviceInfo(serviceQuery: string): Promise<{ id: string; name: string; timezone: string }>;
   whoIsOnCall(serviceQuery: string, at: Date): Promise<{ service: { id: string; name: string; timezone: string }; levels: { level: string; userId: string }[] }>;
   escalationPolicy(serviceId: string): Promise<EscalationPolicy>;
   coordinators(serviceId: string): Promise<string[]>;
@@ -105,7 +106,7 @@ export class PageService {
       const policy = await oncall.escalationPolicy(service.id);
       const plan = req.broadcast ? await this.broadcastPlan(service.id, at) : await this.planFrom(service.id, policy, 0, at);
       if (!plan) {
-        await this.warnCoordinators(service.id, `Nobody is on call for ${service.name} at any escalation step: ${req.requester} could not page it at ${this.localTime(at, service.id)}. Please fix the schedule gap.`, `gap:${service.id}:${req.originEventId ?? at.getTime()}`);
+        await this.warnCoordinators(service.id, `Nobody is on call for ${service.name} at any escalation step: ${req.requester} could not page it at ${await this.localTime(at, service.id)}. Please fix the schedule gap.`, `gap:${service.id}:${req.originEventId ?? at.getTime()}`);
         throw new NoCoverageError(
           `Nobody is on call for ${service.name} right now, at any escalation level. Call the switchboard. I have told the on-call coordinator about the gap.`,
         );
@@ -276,7 +277,7 @@ export class PageService {
       const { store } = this.deps;
       const page = (await store.get(target.id))!;
       if (page.status === "acknowledged" || page.status === "resolved") {
-        throw new PageError(`Page #${page.number} was already acknowledged by ${page.ackedBy ?? "someone"}${page.ackedAt ? ` at ${this.localTime(page.ackedAt, page.serviceId)}` : ""}.`);
+        throw new PageError(`Page #${page.number} was already acknowledged by ${page.ackedBy ?? "someone"}${page.ackedAt ? ` at ${await this.localTime(page.ackedAt, page.serviceId)}` : ""}.`);
       }
       if (!page.notified.includes(req.by)) {
         throw new PageError(
@@ -292,7 +293,7 @@ export class PageService {
       this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "acknowledged" });
       this.deps.log.info({ page: page.id, via: req.via }, "page: acknowledged");
       const acked = (await store.get(page.id))!;
-      const text = `✅ Page #${page.number} acknowledged by ${req.by} ${VIA_TEXT[req.via]} at ${this.localTime(at, page.serviceId)}. No more notifications will be sent.`;
+      const text = `✅ Page #${page.number} acknowledged by ${req.by} ${VIA_TEXT[req.via]} at ${await this.localTime(at, page.serviceId)}. No more notifications will be sent.`;
       if (acked.roomId) await this.deps.rooms.send(acked.roomId, { body: text, mentions: [page.requester] }, `page:${page.id}:ack`);
       if (acked.originRoomId && acked.originRoomId !== acked.roomId) {
         await this.deps.rooms.send(acked.originRoomId, { body: text, mentions: [page.requester] }, `page:${page.id}:ack:origin`);
@@ -372,7 +373,7 @@ export class PageService {
         const request = await this.requestText(page);
         const summary = [
           `🔁 Shift change: ${fromUser} hands page #${page.number} to ${toUser}.`,
-          `Summary: ${this.urgencyWord(page.urgency)} ${page.kind} for ${page.serviceId}, raised by ${page.requester} at ${this.localTime(page.createdAt, page.serviceId)}, ${page.status === "escalated" ? `escalated (step ${page.step + 1})` : "notified"}, not yet acknowledged.`,
+          `Summary: ${this.urgencyWord(page.urgency)} ${page.kind} for ${page.serviceId}, raised by ${page.requester} at ${await this.localTime(page.createdAt, page.serviceId)}, ${page.status === "escalated" ? `escalated (step ${page.step + 1})` : "notified"}, not yet acknowledged.`,
           request ? `Request: ${request}` : "",
           `${toUser}: react ✅ or send !ack to acknowledge.`,
         ]
@@ -520,8 +521,10 @@ export class PageService {
     }
   }
 
-  private localTime(at: Date, _serviceId: string): string {
-    return DateTime.fromJSDate(at).toUTC().toFormat("HH:mm:ss 'UTC'");
+  /** A time as the service's clinicians read it: their wall clock, with the zone named. */
+  private async localTime(at: Date, serviceId: string): Promise<string> {
+    const zone = await this.deps.oncall.serviceInfo(serviceId).then((s) => s.timezone, () => "UTC");
+    return DateTime.fromJSDate(at, { zone }).toFormat("HH:mm:ss ZZZZ");
   }
 
   private urgencyWord(u: Urgency): string {

@@ -11,6 +11,8 @@ export const TWILIO_TOKEN = "fake-twilio-auth-token-0123456789";
 /** A paging schedule: cardiology (primary lena, backup liam, coordinator cora) and a service with a gap. */
 export function pagingSchedule(u: { lena: string; liam: string; cora: string }, delays = { emergent: 3, urgent: 3, routine: 600 }): string {
   return `
+chains:
+  stroke-seniors: ["${u.liam}"]
 clinicians:
   - { user: "${u.lena}", name: "Dr Lena Primary" }
   - { user: "${u.liam}", name: "Dr Liam Backup" }
@@ -28,6 +30,18 @@ services:
         rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["${u.lena}"] }
       - level: backup
         rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["${u.liam}"] }
+  - id: stroke
+    name: Stroke
+    timezone: Europe/London
+    coordinator: "${u.cora}"
+    escalation:
+      steps: [ { level: primary }, { chain: stroke-seniors } ]
+      loops: 1
+      fallback: { user: "${u.cora}" }
+      delays: { emergent: 1, urgent: 1, routine: 1 }
+    levels:
+      - level: primary
+        rotation: { kind: weekly, handover: "08:00", start: "2020-01-06", members: ["${u.lena}"] }
   - id: nightcover
     name: Night cover
     timezone: Europe/London

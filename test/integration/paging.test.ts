@@ -140,6 +140,29 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     expect((await liam.waitForNotice(b.roomId, s.botUserId, { after: ack })).body).to.equal("Acknowledged. The requester has been told.");
   });
 
+  it("escalation loops through its steps, then the fallback, then tells the coordinator; each step shows in the room", async function () {
+    const cmd = await wendy.send(s.dm, "!page stroke routine FAST positive");
+    const number = Number(/Page #(\d+)/.exec((await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd })).body)![1]);
+    const exhausted = await wendy.waitForMessage((b) => b.startsWith(`⚠️ Nobody acknowledged page #${number} after every escalation step`), { what: "the exhausted notice" });
+    expect(exhausted.body).to.contain(`I have told ${s.people.cora.userId}`);
+    const steps = (await wendy.messages(exhausted.roomId)).filter((b) => b.includes(`page #${number}`));
+    const heads = steps.map((b) => b.split(":")[0]);
+    expect(heads).to.deep.equal([
+      `ROUTINE page #${number} for Stroke (step 1, primary) from ${wendy.userId}`.split(":")[0],
+      `⬆️ Escalated routine page #${number} to step 2, the stroke-seniors chain`,
+      `⬆️ Escalated routine page #${number} to step 3, primary`,
+      `⬆️ Escalated routine page #${number} to step 4, the stroke-seniors chain`,
+      `⬆️ Escalated routine page #${number} to the fallback (${s.people.cora.userId})`.split(":")[0],
+      `⚠️ Nobody acknowledged page #${number} after every escalation step. I have told ${s.people.cora.userId}`.split(":")[0],
+    ]);
+    await s.people.cora.waitForMessage((b) => b.startsWith(`Page #${number} (routine) for stroke went through every escalation step`), { what: "the coordinator's warning" });
+    const state = await s.waitForPageState(wendy, exhausted.roomId, (st) => st.number === number && st.exhausted === true);
+    expect(state.step).to.equal(4);
+    expect(state.notified).to.deep.equal([lena.userId, liam.userId, s.people.cora.userId]);
+    const resolve = await wendy.send(exhausted.roomId, `!resolve ${number}`);
+    expect((await wendy.waitForNotice(exhausted.roomId, s.botUserId, { after: resolve })).body).to.equal(`Page #${number} is resolved.`);
+  });
+
   it("after kill -9 mid-escalation, the overdue step fires within 5 s of the restart, and only once", async function () {
     const cmd = await wendy.send(s.dm, "!page cardiology urgent crash drill");
     const number = Number(/Page #(\d+)/.exec((await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd })).body)![1]);
