@@ -9,6 +9,9 @@ import knexFactory, { type Knex } from "knex";
 import { migrations } from "../../appservice/db/migrations/index.js";
 import { SwapStore } from "../../appservice/oncall/swapStore.js";
 import { createThrowawayDatabase } from "../harness/postgres.js";
+import { ContactStore } from "../../appservice/paging/contactStore.js";
+import { PageStore } from "../../appservice/paging/pageStore.js";
+import { TimerStore } from "../../appservice/timers/timerStore.js";
 
 /** One contract suite, run against every backend Rounds supports. */
 const backends: { name: string; open(): Promise<{ db: Db; close(): Promise<void> }> }[] = [
@@ -199,6 +202,106 @@ for (const backend of backends) {
       expect(await swaps.transition(s.id, "requested", "declined")).to.equal(false);
       await swaps.setOverrideIds(s.id, [o2!]);
       expect(await swaps.get(s.id)).to.include({ status: "accepted" }).and.have.deep.property("overrideIds", [o2]);
+    });
+
+    const newPage = (store: PageStore, id: string, targets = ["@l1:x"]) =>
+      store.create({ id, serviceId: "cardiology", kind: "page", urgency: "urgent", requester: "@req:x", originRoomId: "!o:x", originEventId: `$origin-${id}`, step: 0, targets });
+
+    it("numbers pages and finds one by number, by its command and by its message", async function () {
+      const pages = new PageStore(db);
+      const a = await newPage(pages, "P-A");
+      const b = await newPage(pages, "P-B");
+      expect(b.number).to.equal(a.number + 1);
+      expect((await pages.byNumber(a.number))!.id).to.equal("P-A");
+      expect((await pages.byOriginEvent("$origin-P-B"))!.id).to.equal("P-B");
+      expect(await pages.claimNotification("P-A", 0, "@l1:x", "matrix")).to.equal(true);
+      await pages.setNotification("P-A", 0, "@l1:x", "matrix", "sent", "$msg-A");
+      expect((await pages.byMessage("$msg-A"))!.id).to.equal("P-A");
+      expect(await pages.byMessage("$other")).to.equal(null);
+    });
+
+    it("lets exactly one of two racing acknowledgements win", async function () {
+      const pages = new PageStore(db);
+      await newPage(pages, "P-ACK", ["@l1:x", "@l2:x"]);
+      expect(await pages.markNotified("P-ACK", new Date(Date.now() + 60_000))).to.equal(true);
+      expect(await pages.markNotified("P-ACK", new Date())).to.equal(false);
+      const wins = await Promise.all([
+        pages.acknowledge("P-ACK", "@l1:x", "sms", new Date()),
+        pages.acknowledge("P-ACK", "@l2:x", "reaction", new Date()),
+      ]);
+      expect(wins.filter(Boolean)).to.have.length(1);
+      const p = (await pages.get("P-ACK"))!;
+      expect(p.status).to.equal("acknowledged");
+      expect(p.ackedBy).to.equal(wins[0] ? "@l1:x" : "@l2:x");
+      expect(p.deadlineAt).to.equal(null);
+    });
+
+    it("an acknowledgement racing an escalation ends in one consistent state", async function () {
+      const pages = new PageStore(db);
+      await newPage(pages, "P-RACE");
+      await pages.markNotified("P-RACE", new Date());
+      const [advanced, acked] = await Promise.all([
+        pages.advance("P-RACE", 0, { step: 1, targets: ["@l2:x"], notified: ["@l1:x", "@l2:x"], deadlineAt: new Date() }),
+        pages.acknowledge("P-RACE", "@l1:x", "command", new Date()),
+      ]);
+      const p = (await pages.get("P-RACE"))!;
+      expect(acked, "an open page can always be acknowledged").to.equal(true);
+      expect(p.status).to.equal("acknowledged");
+      // Whichever ran first, the escalation cannot happen after the acknowledgement, nor twice.
+      expect(p.step).to.equal(advanced ? 1 : 0);
+      expect(await pages.advance("P-RACE", p.step, { step: p.step + 1, targets: [], notified: [], deadlineAt: null })).to.equal(false);
+      expect(await pages.markExhausted("P-RACE", p.step)).to.equal(false);
+    });
+
+    it("moves a step once: a second escalation from the same step is refused", async function () {
+      const pages = new PageStore(db);
+      await newPage(pages, "P-STEP");
+      await pages.markNotified("P-STEP", new Date());
+      const next = { step: 1, targets: ["@l2:x"], notified: ["@l1:x", "@l2:x"], deadlineAt: new Date() };
+      const results = await Promise.all([pages.advance("P-STEP", 0, next), pages.advance("P-STEP", 0, next)]);
+      expect(results.filter(Boolean)).to.have.length(1);
+      expect((await pages.get("P-STEP"))!).to.include({ step: 1, status: "escalated" });
+    });
+
+    it("records each notification once per step, person and channel, and finds it by delivery id", async function () {
+      const pages = new PageStore(db);
+      await newPage(pages, "P-N");
+      expect(await pages.claimNotification("P-N", 0, "@l1:x", "sms")).to.equal(true);
+      expect(await pages.claimNotification("P-N", 0, "@l1:x", "sms")).to.equal(false);
+      expect(await pages.claimNotification("P-N", 1, "@l1:x", "sms")).to.equal(true);
+      await pages.setNotification("P-N", 0, "@l1:x", "sms", "queued", "SM123");
+      expect(await pages.updateByExternalId("SM123", "delivered")).to.equal("P-N");
+      expect(await pages.updateByExternalId("SM-unknown", "delivered")).to.equal(null);
+      expect((await pages.notification("P-N", 0, "@l1:x", "sms"))!.status).to.equal("delivered");
+    });
+
+    it("keeps timers unique per step, claims each once, and re-arms the ones a crash interrupted", async function () {
+      const timers = new TimerStore(db);
+      const due = new Date(Date.now() - 1000);
+      await timers.schedule("page.escalate", "T1", "0", due);
+      await timers.schedule("page.escalate", "T1", "0", new Date(Date.now() + 99_000));
+      await timers.schedule("page.sms", "T1", "0:@l1:x", due);
+      const rows = (await timers.due(new Date(), 10)).filter((t) => t.ref === "T1");
+      expect(rows.map((r) => r.kind).sort()).to.deep.equal(["page.escalate", "page.sms"]);
+      expect(rows.find((r) => r.kind === "page.escalate")!.dueAt.getTime()).to.equal(due.getTime());
+      const esc = rows.find((r) => r.kind === "page.escalate")!;
+      const claims = await Promise.all([timers.claim(esc.id), timers.claim(esc.id)]);
+      expect(claims.filter(Boolean)).to.have.length(1);
+      expect(await timers.releaseRunning()).to.be.at.least(1);
+      expect(await timers.claim(esc.id)).to.equal(true);
+      await timers.done(esc.id);
+      expect(await timers.cancelAll("page.sms", "T1")).to.equal(1);
+      expect((await timers.due(new Date(), 10)).filter((t) => t.ref === "T1")).to.have.length(0);
+    });
+
+    it("keeps phone numbers and SMS rules, with defaults for what a clinician has not set", async function () {
+      const contacts = new ContactStore(db, { emergent: 30, urgent: 120, routine: null });
+      expect(await contacts.get("@c:x")).to.deep.equal({ userId: "@c:x", phone: null, smsAfter: { emergent: 30, urgent: 120, routine: null } });
+      await contacts.set("@c:x", { phone: "+15550001234", smsAfter: { urgent: 45 } });
+      await contacts.set("@c:x", { smsAfter: { routine: 600 } });
+      expect(await contacts.get("@c:x")).to.deep.equal({ userId: "@c:x", phone: "+15550001234", smsAfter: { emergent: 30, urgent: 45, routine: 600 } });
+      expect((await contacts.byPhone("+15550001234"))!.userId).to.equal("@c:x");
+      expect(await contacts.byPhone("+15550009999")).to.equal(null);
     });
 
     it("remembers a bot's device id", async function () {
