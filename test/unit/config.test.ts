@@ -35,6 +35,31 @@ describe("configuration", function () {
     expect(c.registration.hsToken).to.equal("bbbbbbbbbbbbbbbbbbbb");
   });
 
+  it("has paging defaults (escalate 60 s / 5 min / 30 min) and SMS off without Twilio", function () {
+    const c = loadConfig(valid);
+    expect(c.paging.delaysSeconds).to.deep.equal({ emergent: 60, urgent: 300, routine: 1800 });
+    expect(c.paging.smsAfter).to.deep.equal({ emergent: 30, urgent: 120, routine: 600 });
+    expect(c.twilio).to.equal(null);
+    expect(c.publicUrl).to.equal("http://127.0.0.1:9100");
+  });
+
+  it("takes Twilio settings as a set, and names the one missing from a partial set", function () {
+    const twilio = { TWILIO_ACCOUNT_SID: `AC${"a".repeat(32)}`, TWILIO_AUTH_TOKEN: "0123456789abcdef0123", TWILIO_FROM_NUMBER: "+15005550006" };
+    expect(loadConfig({ ...valid, ...twilio }).twilio).to.deep.equal({ accountSid: twilio.TWILIO_ACCOUNT_SID, authToken: twilio.TWILIO_AUTH_TOKEN, from: "+15005550006", apiUrl: undefined });
+    const missing = errorFor({ ...valid, TWILIO_ACCOUNT_SID: twilio.TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN: twilio.TWILIO_AUTH_TOKEN });
+    expect(missing.key).to.equal("TWILIO_FROM_NUMBER");
+    expect(missing.message).to.contain("or unset all to turn SMS off");
+    expect(errorFor({ ...valid, ...twilio, TWILIO_FROM_NUMBER: "07700 900123" }).key).to.equal("TWILIO_FROM_NUMBER");
+    expect(errorFor({ ...valid, ...twilio, TWILIO_ACCOUNT_SID: "SK123" }).key).to.equal("TWILIO_ACCOUNT_SID");
+  });
+
+  it("rejects a bad cron expression, SMS delay or escalation delay by name", function () {
+    expect(errorFor({ ...valid, ROUNDS_SHIFT_CHECK_CRON: "every minute" }).key).to.equal("ROUNDS_SHIFT_CHECK_CRON");
+    expect(errorFor({ ...valid, ROUNDS_SMS_AFTER_URGENT: "soon" }).key).to.equal("ROUNDS_SMS_AFTER_URGENT");
+    expect(errorFor({ ...valid, ROUNDS_PAGE_DELAY_EMERGENT: "-5" }).key).to.equal("ROUNDS_PAGE_DELAY_EMERGENT");
+    expect(loadConfig({ ...valid, ROUNDS_SMS_AFTER_ROUTINE: "off" }).paging.smsAfter.routine).to.equal(null);
+  });
+
   it("names the bad key and what it expects", function () {
     const e = errorFor({ ...valid, ROUNDS_APPSERVICE_PORT: "ninety" });
     expect(e.key).to.equal("ROUNDS_APPSERVICE_PORT");
