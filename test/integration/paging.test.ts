@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { DateTime } from "luxon";
 import type { TestClinician } from "../harness/clinician.js";
 import { startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
 
@@ -161,6 +162,33 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     expect(state.notified).to.deep.equal([lena.userId, liam.userId, s.people.cora.userId]);
     const resolve = await wendy.send(exhausted.roomId, `!resolve ${number}`);
     expect((await wendy.waitForNotice(exhausted.roomId, s.botUserId, { after: resolve })).body).to.equal(`Page #${number} is resolved.`);
+  });
+
+  it("swaps a slot by chat: the request reaches the colleague, acceptance tells the requester and changes !oncall and !myshifts", async function () {
+    const { cora } = s.people;
+    const ask = async (c: TestClinician, room: string, text: string) => (await c.waitForNotice(room, s.botUserId, { after: await c.send(room, text) })).body;
+    const lenaDm = await lena.openEncryptedDm(s.botUserId);
+    const day = DateTime.now().setZone("Europe/London").plus({ days: 2 }).toISODate()!;
+
+    // Liam is already backup then: covering primary too would double-book him, so it is refused and stays open.
+    const toLiam = await ask(lena, lenaDm, `!swap request ${liam.userId} cardiology primary ${day} 10:00 ${day} 12:00`);
+    const liamSwap = Number(/Swap id (\d+)/.exec(toLiam)![1]);
+    const liamInvite = await liam.waitForMessage((b) => b.includes(`Reply !swap accept ${liamSwap}`), { what: "the swap request" });
+    expect(await ask(liam, liamInvite.roomId, `!swap accept ${liamSwap}`)).to.match(/clash with the schedule, so nothing changed/);
+    expect(await ask(liam, liamInvite.roomId, `!swap decline ${liamSwap} already on backup`)).to.equal(`Declined swap ${liamSwap}; ${lena.userId} has been told.`);
+
+    const toCora = await ask(lena, lenaDm, `!swap request ${cora.userId} cardiology primary ${day} 10:00 ${day} 12:00`);
+    const swapId = Number(/Swap id (\d+)/.exec(toCora)![1]);
+    const request = await cora.waitForMessage((b) => b.includes(`Reply !swap accept ${swapId}`), { what: "the swap request" });
+    expect(request.body).to.contain(`${lena.userId} asks you to cover Cardiology primary`);
+    expect(await ask(cora, request.roomId, `!swap accept ${swapId}`)).to.match(new RegExp(`^Accepted swap ${swapId}: you now cover Cardiology primary`));
+    await lena.waitForMessage((b) => b.includes(`accepted`) && b.includes(String(swapId)), { what: "the acceptance notice" });
+
+    const at = await ask(wendy, s.dm, `!oncall cardiology at ${day} 11:00`);
+    expect(at).to.contain(`primary: ${cora.userId} until`);
+    expect(await ask(wendy, s.dm, `!oncall cardiology at ${day} 13:00`)).to.contain(`primary: Dr Lena Primary (${lena.userId})`);
+    expect(await ask(cora, request.roomId, "!myshifts 7")).to.match(/Cardiology primary: .* to .* \(Europe\/London\), covering/);
+    expect(await ask(wendy, s.dm, "!oncall cardiology at noon-ish")).to.match(/^I couldn't read the time "noon-ish"/);
   });
 
   it("after kill -9 mid-escalation, the overdue step fires within 5 s of the restart, and only once", async function () {
