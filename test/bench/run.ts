@@ -2,19 +2,20 @@
  * `npm run bench`: the !oncall round trip (clinician -> Synapse -> Rounds -> Synapse -> clinician,
  * E2EE both ways) against a floor measured in the same run through the same Synapse: a plain
  * matrix-js-sdk client that echoes each message, also E2EE both ways. Reports p50/p99 and ratios.
+ * Then the paging benchmarks (./paging.ts): page delivery, escalation lateness, throughput.
+ * BENCH_PARTS=oncall or BENCH_PARTS=paging runs one of the two; counts are set by BENCH_* (see each file).
  */
 import * as sdk from "matrix-js-sdk";
 import { TestClinician } from "../harness/clinician.js";
 import { stopHomeserver } from "../harness/homeserver.js";
 import { startBotScenario } from "../harness/scenario.js";
 import { removeTempDirs } from "../harness/tempDir.js";
+import { runPagingBench } from "./paging.js";
+import { ms, percentile } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
 const WARMUP = 10;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+const PARTS = (process.env.BENCH_PARTS ?? "oncall,paging").split(",");
 
 /** Runs warm-up plus n iterations, printing progress every 50. */
 async function repeat(label: string, n: number, once: (i: number) => Promise<void>): Promise<void> {
@@ -40,9 +41,16 @@ function startEcho(echo: TestClinician, roomId: string, peer: string): void {
 }
 
 const stats = (s: number[]) => ({ p50: percentile(s, 50), p99: percentile(s, 99) });
-const ms = (v: number) => `${v.toFixed(1)} ms`;
 
 async function main(): Promise<void> {
+  if (PARTS.includes("oncall")) await oncallBench();
+  if (PARTS.includes("paging")) console.log(await runPagingBench());
+  await stopHomeserver();
+  removeTempDirs();
+  process.exit(0);
+}
+
+async function oncallBench(): Promise<void> {
   console.log(`[bench] starting Synapse and Rounds; ${ROUNDS} round trips each, after ${WARMUP} warm-up`);
   const scenario = await startBotScenario("bench-clinician", { LOG_LEVEL: "warn" });
   const { hs, rounds, botUserId, clinician: alice, roomId: botRoom } = scenario;
@@ -94,10 +102,8 @@ Where the bot's time goes (means from Rounds' own metrics):
   the rest is delivery: Synapse -> appservice push, and the reply back through Synapse to the client's sync`);
 
   echo.stop();
+  // Rounds owns the appservice port: this instance stops before the paging one starts.
   await scenario.stop();
-  await stopHomeserver();
-  removeTempDirs();
-  process.exit(0);
 }
 
 main().catch((err: unknown) => {
