@@ -33,6 +33,12 @@ const USAGE = `Usage: npm run rounds -- <command>
       Calendar export (default: the next 28 days).
   oncall <service> [--at <ISO date-time>]
       Show who is on call for a service.
+  contact set <user> [--phone <+E.164>|--phone none] [--emergent <s|off>] [--urgent <s|off>] [--routine <s|off>]
+      A clinician's SMS fallback: their mobile number and how many seconds after an
+      unacknowledged page to text them, per urgency. Kept in the Rounds database only.
+  contact show <user>
+  pages
+      Open pages: number, service, urgency, status, step and who is notified (no content).
   dead-letters list
       Events the appservice gave up on, with the error (no content).
   dead-letters replay <event id>
@@ -104,6 +110,10 @@ async function main(argv: string[]): Promise<void> {
       to: { type: "string" },
       days: { type: "string" },
       out: { type: "string" },
+      phone: { type: "string" },
+      emergent: { type: "string" },
+      urgent: { type: "string" },
+      routine: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -228,6 +238,43 @@ async function main(argv: string[]): Promise<void> {
     console.log(`${r.service.name} (${r.service.timezone}):`);
     if (r.levels.length === 0) console.log("  nobody: the schedule has a gap");
     for (const l of r.levels) console.log(`  ${l.level}: ${l.displayName} (${l.userId}) until ${l.until}`);
+    return;
+  }
+  if (cmd === "contact" && (sub === "set" || sub === "show")) {
+    if (!arg) throw new UsageError(`contact ${sub} needs a Matrix user id, e.g. @alice:rounds.local`);
+    const path = `/_rounds/admin/v1/contacts/${encodeURIComponent(arg)}`;
+    type Contact = { userId: string; phone: string | null; smsAfter: Record<string, number | null> };
+    let c: Contact;
+    if (sub === "set") {
+      const delay = (v: string | undefined, name: string): number | null | undefined => {
+        if (v === undefined) return undefined;
+        if (v === "off") return null;
+        if (!/^\d{1,5}$/.test(v)) throw new UsageError(`--${name} takes a number of seconds or 'off', not '${v}'`);
+        return Number(v);
+      };
+      const smsAfter = Object.fromEntries(
+        (["emergent", "urgent", "routine"] as const).map((u) => [u, delay(values[u], u)] as const).filter(([, v]) => v !== undefined),
+      );
+      const body: Record<string, unknown> = {};
+      if (values.phone !== undefined) body.phone = values.phone === "none" ? null : values.phone;
+      if (Object.keys(smsAfter).length) body.smsAfter = smsAfter;
+      if (Object.keys(body).length === 0) throw new UsageError("contact set needs --phone and/or --emergent/--urgent/--routine");
+      c = (await admin(path, { method: "PUT", body: JSON.stringify(body), headers: { "content-type": "application/json" } })) as Contact;
+    } else {
+      c = (await admin(path)) as Contact;
+    }
+    const rules = Object.entries(c.smsAfter).map(([u, v]) => `${u}: ${v === null ? "no SMS" : `SMS after ${v} s`}`).join(", ");
+    return console.log(`${c.userId}: phone ${c.phone ?? "none"}; ${rules}`);
+  }
+  if (cmd === "pages") {
+    const r = (await admin("/_rounds/admin/v1/pages")) as {
+      pages: { number: number; service: string; urgency: string; status: string; step: number; targets: string[]; exhausted: boolean; deadlineAt: string | null }[];
+    };
+    if (r.pages.length === 0) return console.log("No open pages.");
+    for (const p of r.pages) {
+      const next = p.exhausted ? "every step tried" : p.deadlineAt ? `escalates at ${p.deadlineAt}` : "no escalation";
+      console.log(`#${p.number}  ${p.service}  ${p.urgency}  ${p.status} (step ${p.step + 1})  to ${p.targets.join(", ")}; ${next}`);
+    }
     return;
   }
   if (cmd === "dead-letters" && sub === "list") {

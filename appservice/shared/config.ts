@@ -122,11 +122,13 @@ export interface RoundsConfig {
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): RoundsConfig {
-  const parsed = EnvSchema.safeParse(env);
+  // An empty value (e.g. `${TWILIO_AUTH_TOKEN:-}` in docker-compose) means "not set".
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const parsed = EnvSchema.safeParse(given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = String(issue.path[0] ?? "?");
-    const got = env[key];
+    const got = given[key];
     const why = got === undefined ? `is required: ${issue.message}` : `${issue.message} (got '${got}')`;
     throw new ConfigError(key, why);
   }

@@ -63,7 +63,7 @@ describe("the rounds admin CLI (real Synapse, running Rounds)", function () {
     writeFileSync(file, yaml);
     const imp = cli(["schedule", "import", file]);
     expect(imp.code, imp.err).to.equal(0);
-    expect(imp.out).to.contain("Imported 2 service(s): cardiology, icu; 2 clinician name(s).");
+    expect(imp.out).to.contain("Imported 2 service(s): cardiology, icu; 3 clinician name(s).");
     const who = cli(["oncall", "cardiology"]);
     expect(who.code, who.err).to.equal(0);
     expect(who.out).to.contain(`primary: ${primary.name} (${primary.user})`);
@@ -103,5 +103,20 @@ describe("the rounds admin CLI (real Synapse, running Rounds)", function () {
     expect(unknown.err).to.contain("unknown command 'frobnicate'");
     const down = cli(["oncall", "icu"], { ROUNDS_APPSERVICE_URL: `http://127.0.0.1:${await freePort()}` });
     expect(down.err).to.contain("is not reachable").and.contain("npm start");
+  });
+
+  it("sets a clinician's phone and SMS rules without ever printing the whole number, and refuses bad values", function () {
+    const set = cli(["contact", "set", "@quinn:rounds.test", "--phone", "+447700900123", "--urgent", "90", "--routine", "off"]);
+    expect(set.code, set.err).to.equal(0);
+    expect(set.out).to.contain("@quinn:rounds.test: phone …123; emergent: SMS after 30 s, urgent: SMS after 90 s, routine: no SMS");
+    expect(set.out).to.not.contain("7700900");
+    expect(cli(["contact", "show", "@quinn:rounds.test"]).out).to.contain("urgent: SMS after 90 s");
+    const badPhone = cli(["contact", "set", "@quinn:rounds.test", "--phone", "07700 900123"]);
+    expect(badPhone.code).to.equal(1);
+    expect(badPhone.err).to.contain("phone: must be an E.164 phone number");
+    expect(cli(["contact", "set", "@quinn:rounds.test", "--urgent", "soon"]).err).to.contain("--urgent takes a number of seconds or 'off'");
+    expect(cli(["contact", "set", "not-a-user", "--urgent", "5"]).err).to.contain("is not a Matrix user id");
+    expect(cli(["contact", "show", "@quinn:rounds.test"]).out).to.contain("urgent: SMS after 90 s");
+    expect(cli(["pages"]).out).to.contain("No open pages.");
   });
 });

@@ -79,7 +79,7 @@ describe("on-call bot over E2EE (real Synapse)", function () {
     expect(after.restoredStore).to.equal(true);
 
     const reply = await clinician.waitForNotice(roomId, botUserId, { after: cmdId });
-    expect(reply.body).to.contain(`primary: ${schedule.backup.name}`);
+    expect(reply.body).to.contain(`primary: ${schedule.intensivist.name}`);
     expect(await clinician.isSignedByOwner(botUserId, String(after.deviceId)), "device cross-signed by the bot").to.equal(true);
     // No new device was created by the restart.
     expect((await clinician.botDeviceIds(botUserId)).sort()).to.deep.equal(devicesBefore.sort());

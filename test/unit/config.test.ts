@@ -53,6 +53,12 @@ describe("configuration", function () {
     expect(errorFor({ ...valid, ...twilio, TWILIO_ACCOUNT_SID: "SK123" }).key).to.equal("TWILIO_ACCOUNT_SID");
   });
 
+  it("treats an empty value as unset, as docker-compose passes `${VAR:-}`", function () {
+    const c = loadConfig({ ...valid, TWILIO_ACCOUNT_SID: "", TWILIO_AUTH_TOKEN: "", TWILIO_FROM_NUMBER: "", ROUNDS_PUBLIC_URL: "" });
+    expect(c.twilio).to.equal(null);
+    expect(errorFor({ ...valid, ROUNDS_SERVER_NAME: "" }).message).to.contain("ROUNDS_SERVER_NAME is required");
+  });
+
   it("rejects a bad cron expression, SMS delay or escalation delay by name", function () {
     expect(errorFor({ ...valid, ROUNDS_SHIFT_CHECK_CRON: "every minute" }).key).to.equal("ROUNDS_SHIFT_CHECK_CRON");
     expect(errorFor({ ...valid, ROUNDS_SMS_AFTER_URGENT: "soon" }).key).to.equal("ROUNDS_SMS_AFTER_URGENT");
