@@ -6,7 +6,10 @@ COPY vendor ./vendor
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY appservice ./appservice
 COPY bots ./bots
+COPY scripts/appservice.mjs ./scripts/
 COPY tsconfig.json ./
+# The start script bundles the TypeScript here at each start.
+RUN mkdir -p node_modules/.cache/rounds && chown node node_modules/.cache/rounds
 USER node
 EXPOSE 9100 9101
-CMD ["node", "--import", "tsx", "appservice/main.ts"]
+CMD ["node", "scripts/appservice.mjs"]

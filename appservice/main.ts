@@ -1,12 +1,14 @@
 import { once } from "node:events";
 import type { Server } from "node:http";
 import { resolve } from "node:path";
+import { initAsync } from "@matrix-org/matrix-sdk-crypto-wasm";
 import express from "express";
 import { Bot } from "../bots/bot.js";
 import { BotClient } from "../bots/botClient.js";
 import { BotDeviceStore } from "../bots/botDeviceStore.js";
 import { MatrixRoomWriter } from "../bots/matrixRoomWriter.js";
 import { ONCALL_BOT, oncallCommands } from "../bots/oncallBot.js";
+import { calendarCommands } from "../bots/calendarCommands.js";
 import { pagingCommands } from "../bots/pagingCommands.js";
 import { scheduleCommands } from "../bots/scheduleCommands.js";
 import { migrate, openDatabase } from "./db/connect.js";
@@ -14,6 +16,7 @@ import { adminRouter } from "./http/adminApi.js";
 import { appserviceRouter } from "./http/appserviceApi.js";
 import { errorHandler } from "./http/errors.js";
 import { healthRouter } from "./http/health.js";
+import { calendarFeedRouter } from "./http/calendarFeedApi.js";
 import { contactsAdminRouter } from "./http/contactsAdminApi.js";
 import { scheduleAdminRouter } from "./http/scheduleAdminApi.js";
 import { twilioWebhookRouter } from "./http/twilioWebhooks.js";
@@ -24,6 +27,7 @@ import { createLogger, type Logger } from "./logging.js";
 import { Metrics } from "./metrics.js";
 import { OnCallService } from "./oncall/oncallService.js";
 import { OnCallStore } from "./oncall/oncallStore.js";
+import { CalendarFeeds } from "./oncall/calendarFeeds.js";
 import { SwapService } from "./oncall/swapService.js";
 import { SwapStore } from "./oncall/swapStore.js";
 import { ContactStore } from "./paging/contactStore.js";
@@ -53,6 +57,9 @@ function listen(app: express.Express, port: number, host: string, key: string): 
 
 /** Starts the appservice, its inbox worker and the bots. Transactions are accepted from the first moment. */
 export async function startRounds(config: RoundsConfig, log: Logger): Promise<RunningRounds> {
+  // Compile the crypto WASM while the database opens, not after: start-up time is how late an
+  // overdue escalation fires after a crash. The bots' initRustCrypto reuses the loaded module.
+  const cryptoReady = initAsync().catch((err: unknown) => log.warn({ err: (err as Error).message }, "crypto WASM preload failed; the bots will load it"));
   const dataDir = resolve(config.dataDir);
   const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir });
   const applied = await migrate(db);
@@ -108,6 +115,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   });
   timerWorker.on(TIMER_ESCALATE, (t) => pages.onEscalationTimer(t));
   timerWorker.on(TIMER_SMS, (t) => pages.onSmsTimer(t));
+  const feeds = new CalendarFeeds(db, oncall);
   const shifts = new ShiftChangeService({ db, oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
 
   const botDefs = [
@@ -117,7 +125,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       commands: () => {
         const paging = pagingCommands(pages, contacts);
         const swaps = new SwapService(oncall, new SwapStore(db), rooms);
-        const table = oncallCommands([...scheduleCommands(oncall, swaps), ...paging.commands]);
+        const table = oncallCommands([...scheduleCommands(oncall, swaps), ...calendarCommands(feeds, config.publicUrl), ...paging.commands]);
         table.reactionHandler = paging.onReaction;
         return table;
       },
@@ -130,6 +138,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   const worker = new InboxWorker(inbox, dispatchTo(bots), config.inbox, log, metrics);
   const app = express();
   app.disable("x-powered-by");
+  app.use(calendarFeedRouter({ feeds, log }));
   app.use(healthRouter({ db, homeserverUrl: config.homeserverUrl, botsReady: () => botsReady }));
   if (config.adminToken) {
     app.use(scheduleAdminRouter({ adminToken: config.adminToken, oncall, log }));
@@ -162,11 +171,14 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   log.info({ port: config.appservicePort }, "appservice listening");
 
   await waitForHomeserver(config.homeserverUrl, 120_000);
-  await pingHomeserver(config, log);
+  // The ping only speeds up Synapse's resend of what it queued; nothing waits for its answer.
+  void pingHomeserver(config, log);
+  await cryptoReady;
   for (const bot of bots) await bot.client.start();
-  botsReady = true;
-  // Overdue timers (e.g. escalations that fell due while we were down) fire now.
+  // Overdue timers (e.g. escalations that fell due while we were down) fire as soon as the bots can send.
   await timerWorker.start();
+  for (const bot of bots) await bot.client.ensureIdentity();
+  botsReady = true;
   const shiftTask = config.bots.includes(ONCALL_BOT.name) ? startShiftCron(config.paging.shiftCheckCron, shifts, log) : null;
   if (config.inbox.paused) log.warn("inbox processing is paused (ROUNDS_INBOX_PAUSED=1): events are stored, not handled");
   else worker.start();
@@ -206,7 +218,8 @@ async function pingHomeserver(config: RoundsConfig, log: Logger): Promise<void> 
   }
 }
 
-async function main(): Promise<void> {
+/** Runs Rounds until SIGINT or SIGTERM; scripts/appservice.mjs calls it. */
+export async function main(): Promise<void> {
   let config: RoundsConfig;
   try {
     config = loadConfig();

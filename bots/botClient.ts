@@ -37,6 +37,18 @@ const MUST_FLUSH_FIRST = [
   /\/keys\/(upload|signatures\/upload|device_signing\/upload)/,
 ];
 
+/**
+ * Synapse caches /sync answers for a while (sync_response_cache_duration, 2 min by default)
+ * keyed on user, device, filter, since and timeout, not on the query's other parameters. A bot
+ * restarted within that time on the same device would get its previous initial sync back: the
+ * rooms it had then, not the rooms it is in now. Timeout does not change an initial sync (it
+ * answers at once), so a unique one makes the answer fresh.
+ */
+function bustInitialSyncCache(input: string | URL | Request, url: string): string | URL | Request {
+  if (!/\/sync\?/.test(url) || /[?&]since=/.test(url)) return input;
+  return url.replace(/([?&])timeout=\d+/, `$1timeout=${1 + (Date.now() % 1_000_000)}`);
+}
+
 /** A failure worth retrying later, e.g. a room key that has not arrived yet. */
 export class RetryableError extends Error {}
 
@@ -73,6 +85,13 @@ export class BotClient {
   }
 
   async start(): Promise<void> {
+    const phases: Record<string, number> = {};
+    let mark = performance.now();
+    const phase = (name: string) => {
+      const now = performance.now();
+      phases[name] = Math.round(now - mark);
+      mark = now;
+    };
     const reg = await this.asRequest("/register", {
       type: "m.login.application_service",
       username: this.localpart,
@@ -94,6 +113,7 @@ export class BotClient {
     });
     if (login.status !== 200) throw new Error(`bot login failed for ${this.userId}: ${String(login.json.errcode)}`);
     this.deviceId = String(login.json.device_id);
+    phase("login");
     await this.opts.devices.set(this.userId, this.deviceId);
 
     const prefix = `rounds-${this.localpart}-${this.deviceId}`;
@@ -101,6 +121,7 @@ export class BotClient {
       this.log.error({ err }, "bot: could not snapshot the crypto store"),
     );
     const restored = await this.snapshotter.restore();
+    phase("restore");
 
     const client = sdk.createClient({
       baseUrl: this.opts.homeserverUrl,
@@ -118,6 +139,7 @@ export class BotClient {
     });
     await client.initRustCrypto({ cryptoDatabasePrefix: prefix, storagePassword: this.opts.storePassphrase });
     this.client = client;
+    phase("crypto");
     const prepared = new Promise<void>((resolve, reject) => {
       const onSync = (state: sdk.SyncState) => {
         if (state === sdk.SyncState.Prepared || state === sdk.SyncState.Syncing) {
@@ -131,11 +153,25 @@ export class BotClient {
     });
     await client.startClient({ initialSyncLimit: 1, lazyLoadMembers: true });
     await prepared;
+    phase("sync");
     for (const roomId of (await client.getJoinedRooms()).joined_rooms) this.joinedRooms.add(roomId);
+    this.startInfo = { restored, phases, mark };
+    this.log.debug({ clientRooms: client.getRooms().length, joinedRooms: this.joinedRooms.size }, "bot: first sync done");
+  }
+
+  private startInfo: { restored: boolean; phases: Record<string, number>; mark: number } | null = null;
+
+  /**
+   * Profile and cross-signing, after `start`: the client can already send, so overdue timers
+   * need not wait for this (it is a check on a restart, and uploads keys on the first start).
+   */
+  async ensureIdentity(): Promise<void> {
     await this.ensureProfile();
     await this.ensureCrossSigning();
-    await this.snapshotter.writeNow();
-    this.log.info({ userId: this.userId, deviceId: this.deviceId, restoredStore: restored }, "bot: started");
+    await this.snapshotter!.writeNow();
+    const info = this.startInfo!;
+    info.phases.identity = Math.round(performance.now() - info.mark);
+    this.log.info({ userId: this.userId, deviceId: this.deviceId, restoredStore: info.restored, phasesMs: info.phases }, "bot: started");
   }
 
   /**
@@ -150,7 +186,7 @@ export class BotClient {
   private async fetchAfterFlush(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     if (MUST_FLUSH_FIRST.some((re) => re.test(url))) await this.snapshotter?.flushed();
-    return fetch(input, init);
+    return fetch(bustInitialSyncCache(input, url), init);
   }
 
   private async ensureProfile(): Promise<void> {
@@ -263,15 +299,13 @@ export class BotClient {
    * it from what they are sending, so a retry after a crash does not send twice.
    */
   async sendMessage(roomId: string, content: Record<string, unknown>, txnId: string, opts: { mustEncrypt: boolean }): Promise<string> {
-    const crypto = this.matrix.getCrypto()!;
     for (let i = 0; ; i++) {
       const room = this.matrix.getRoom(roomId);
-      const encrypted = room ? await crypto.isEncryptionEnabledInRoom(roomId) : false;
-      if (room && (encrypted || !opts.mustEncrypt)) break;
+      if (room && ((await this.ensureRoomEncryptor(roomId)) || !opts.mustEncrypt)) break;
+      this.log.debug({ roomId, knownRoom: Boolean(room), attempt: i }, "bot: waiting for the room's encryption state before sending");
       if (i >= 5) throw new RetryableError("room state not synced yet; refusing to send unencrypted");
       await this.nextSync(2000);
     }
-    await this.ensureRoomEncryptor(roomId);
     this.trimTimeline(roomId);
     try {
       const res = await this.matrix.sendEvent(roomId, sdk.EventType.RoomMessage, content as never, txnId);
@@ -394,23 +428,31 @@ export class BotClient {
 
   /**
    * matrix-js-sdk sets up a room's encryptor when its sync processes the room's m.room.encryption
-   * state; right after a restart that can still be pending when the inbox asks for a reply. Feed
-   * it the state event ourselves (idempotent), from the server if the client has not got it.
+   * state; right after a restart that can still be pending when the inbox or a timer wants to
+   * send. Feed it the state event ourselves (idempotent), from the server if the client has not
+   * got it. Returns whether the room is encrypted and ready to encrypt.
    */
-  private async ensureRoomEncryptor(roomId: string): Promise<void> {
+  private async ensureRoomEncryptor(roomId: string): Promise<boolean> {
     const crypto = this.matrix.getCrypto() as unknown as {
       onCryptoEvent?(room: sdk.Room, ev: sdk.MatrixEvent): Promise<void>;
       roomEncryptors?: Record<string, unknown>;
     };
-    if (crypto.roomEncryptors?.[roomId]) return;
+    if (crypto.roomEncryptors?.[roomId]) return true;
     const room = this.matrix.getRoom(roomId);
-    if (!room || !crypto.onCryptoEvent || !(await this.matrix.getCrypto()!.isEncryptionEnabledInRoom(roomId))) return;
+    if (!room || !crypto.onCryptoEvent) return false;
     let ev = room.currentState.getStateEvents(sdk.EventType.RoomEncryption, "");
     if (!ev) {
-      const content = await this.matrix.getStateEvent(roomId, sdk.EventType.RoomEncryption, "");
+      let content: Record<string, unknown>;
+      try {
+        content = await this.matrix.getStateEvent(roomId, sdk.EventType.RoomEncryption, "");
+      } catch (err) {
+        if ((err as { errcode?: string }).errcode === "M_NOT_FOUND") return false; // not an encrypted room
+        throw err;
+      }
       ev = new sdk.MatrixEvent({ type: sdk.EventType.RoomEncryption, state_key: "", room_id: roomId, content });
     }
     await crypto.onCryptoEvent(room, ev);
+    return Boolean(crypto.roomEncryptors?.[roomId]) || (await this.matrix.getCrypto()!.isEncryptionEnabledInRoom(roomId));
   }
 
   async stop(): Promise<void> {

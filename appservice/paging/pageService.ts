@@ -254,18 +254,21 @@ export class PageService {
       // At most once: a crash after claiming and before sending loses this SMS rather than doubling it.
       if (!(await store.claimNotification(page.id, step, userId, "sms"))) return;
       const text = `${this.urgencyWord(page.urgency).toUpperCase()} page ${page.number} from Rounds. Reply ${page.number} to acknowledge. Details are in the Rounds app.`;
+      let sent;
       try {
-        const sent = await sms.send(contact.phone, text);
-        await store.setNotification(page.id, step, userId, "sms", sent.status, sent.sid);
-        this.deps.metrics.smsSent.inc({ outcome: "sent" });
-        this.deps.log.info({ page: page.id, step, sid: sent.sid }, "page: SMS sent");
-        if (page.roomId) await this.deps.rooms.send(page.roomId, { body: `📱 Sent an SMS to ${userId} for page #${page.number}.`, notice: true }, `page:${page.id}:sms:${step}:${userId}`);
+        sent = await sms.send(contact.phone, text);
       } catch (err) {
         await store.setNotification(page.id, step, userId, "sms", "failed");
         this.deps.metrics.smsSent.inc({ outcome: "failed" });
         this.deps.log.error({ page: page.id, step, err: (err as Error).message }, "page: SMS failed");
         if (page.roomId) await this.deps.rooms.send(page.roomId, { body: `📱 Could not send an SMS to ${userId} for page #${page.number}: ${(err as Error).message}`, notice: true }, `page:${page.id}:smsfail:${step}:${userId}`);
+        await this.mirror((await store.get(page.id))!);
+        return;
       }
+      await store.setNotification(page.id, step, userId, "sms", sent.status, sent.sid);
+      this.deps.metrics.smsSent.inc({ outcome: "sent" });
+      this.deps.log.info({ page: page.id, step, sid: sent.sid }, "page: SMS sent");
+      if (page.roomId) await this.deps.rooms.send(page.roomId, { body: `📱 Sent an SMS to ${userId} for page #${page.number}.`, notice: true }, `page:${page.id}:sms:${step}:${userId}`);
       await this.mirror((await store.get(page.id))!);
     });
   }

@@ -21,7 +21,7 @@ const synapse = await startSynapse(join(devPaths.synapseDir, "homeserver.yaml"),
 console.log("[start] starting the Rounds appservice and bots ...");
 const env = devRoundsEnv(settings, secrets);
 const logFile = createWriteStream(join(devPaths.logs, "rounds.log"), { flags: "a" });
-const rounds = spawn(process.execPath, ["--no-deprecation", "--import", "tsx", join(repoRoot, "appservice", "main.ts")], {
+const rounds = spawn(process.execPath, ["--no-deprecation", join(repoRoot, "scripts", "appservice.mjs")], {
   env,
   stdio: ["ignore", "pipe", "pipe"],
 });

@@ -53,7 +53,7 @@ export class RoundsProcess {
   async start(extraEnv: Record<string, string> = {}): Promise<void> {
     if (!this.metricsPort) this.metricsPort = await freePort();
     this.stderr = "";
-    const child = spawn(process.execPath, ["--no-deprecation", "--import", "tsx", join(repoRoot, "appservice", "main.ts")], {
+    const child = spawn(process.execPath, ["--no-deprecation", join(repoRoot, "scripts", "appservice.mjs")], {
       env: { ...this.baseEnv(), ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });

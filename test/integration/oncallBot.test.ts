@@ -60,7 +60,7 @@ describe("on-call bot over E2EE (real Synapse)", function () {
 
     const helpId = await clinician.send(roomId, "!help");
     const help = await clinician.waitForNotice(roomId, botUserId, { after: helpId });
-    expect(help.body).to.contain("!oncall <service> — Who is on call now");
+    expect(help.body).to.contain("!oncall <service> [at <time>] — Who is on call");
     expect(help.body).to.contain("!help — Show this help");
   });
 

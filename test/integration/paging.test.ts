@@ -204,7 +204,8 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     const escalatedLog = s.rounds.waitForLog((l) => l.msg === "page: escalated" && l.page === state.id);
     await s.rounds.start();
     const fired = await escalatedLog;
-    expect((fired.time as number) - restartedAt, "ms from restart to the overdue escalation").to.be.at.most(5000);
+    const lateMs = (fired.time as number) - restartedAt;
+    expect(lateMs, "ms from restart to the overdue escalation").to.be.at.most(5000);
 
     const escalated = await liam.waitForMessage((b) => b.startsWith(`⬆️ Escalated urgent page #${number}`), { what: "the escalation" });
     expect(escalated.body).to.contain("crash drill");

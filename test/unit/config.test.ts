@@ -94,7 +94,7 @@ describe("configuration", function () {
     const busy = createServer();
     await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
     const port = String((busy.address() as { port: number }).port);
-    const r = spawnSync(process.execPath, ["--no-deprecation", "--import", "tsx", join(repoRoot, "appservice", "main.ts")], {
+    const r = spawnSync(process.execPath, ["--no-deprecation", join(repoRoot, "scripts", "appservice.mjs")], {
       env: { PATH: process.env.PATH, ...valid, ROUNDS_DATA_DIR: dir, ROUNDS_METRICS_PORT: port, LOG_LEVEL: "silent" },
       encoding: "utf8",
       timeout: 60_000,
@@ -105,7 +105,7 @@ describe("configuration", function () {
   });
 
   it("stops the appservice at start-up with a message naming the bad key", function () {
-    const r = spawnSync(process.execPath, ["--no-deprecation", "--import", "tsx", join(repoRoot, "appservice", "main.ts")], {
+    const r = spawnSync(process.execPath, ["--no-deprecation", join(repoRoot, "scripts", "appservice.mjs")], {
       env: { PATH: process.env.PATH, ...valid, ROUNDS_METRICS_PORT: "70000" },
       encoding: "utf8",
       timeout: 60_000,
