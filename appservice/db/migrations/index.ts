@@ -4,6 +4,7 @@ import * as m002 from "./002_oncall_schedule.js";
 import * as m003 from "./003_bot_devices.js";
 import * as m004 from "./004_schedule_layers.js";
 import * as m005 from "./005_paging.js";
+import * as m006 from "./006_calendar_feeds.js";
 
 /** Every migration, by its numbered name. Never edit one that has shipped; add the next number. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Knex.Migration> = {
   "003_bot_devices": m003,
   "004_schedule_layers": m004,
   "005_paging": m005,
+  "006_calendar_feeds": m006,
 };
