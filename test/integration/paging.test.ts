@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import ICAL from "ical.js";
 import { DateTime } from "luxon";
 import type { TestClinician } from "../harness/clinician.js";
 import { startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
@@ -189,6 +190,31 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     expect(await ask(wendy, s.dm, `!oncall cardiology at ${day} 13:00`)).to.contain(`primary: Dr Lena Primary (${lena.userId})`);
     expect(await ask(cora, request.roomId, "!myshifts 7")).to.match(/Cardiology primary: .* to .* \(Europe\/London\), covering/);
     expect(await ask(wendy, s.dm, "!oncall cardiology at noon-ish")).to.match(/^I couldn't read the time "noon-ish"/);
+  });
+
+  it("gives a clinician a private calendar link with their shifts; a new link revokes the old one", async function () {
+    const dm = await lena.openEncryptedDm(s.botUserId);
+    const ask = async (text: string) => (await lena.waitForNotice(dm, s.botUserId, { after: await lena.send(dm, text) })).body;
+    const first = /(http\S+\.ics)/.exec(await ask("!calendar"))![1]!;
+    expect(first.startsWith(`${s.rounds.url}/_rounds/calendar/v1/`)).to.equal(true);
+    const res = await fetch(first);
+    expect(res.status).to.equal(200);
+    expect(res.headers.get("content-type")).to.match(/^text\/calendar/);
+    const cal = new ICAL.Component(ICAL.parse(await res.text()));
+    const events = cal.getAllSubcomponents("vevent").map((e) => new ICAL.Event(e));
+    expect(events.length).to.be.greaterThan(0);
+    expect(events.map((e) => e.summary)).to.include("On call: Cardiology (primary)");
+    const now = Date.now();
+    expect(events.some((e) => e.startDate.toJSDate().getTime() <= now && now < e.endDate.toJSDate().getTime())).to.equal(true);
+
+    const second = /(http\S+\.ics)/.exec(await ask("!calendar new"))![1]!;
+    expect(second).to.not.equal(first);
+    expect((await fetch(first)).status).to.equal(404);
+    expect((await fetch(second)).status).to.equal(200);
+    expect(await ask("!calendar stop")).to.equal("Your calendar link no longer works.");
+    expect((await fetch(second)).status).to.equal(404);
+    expect((await fetch(`${s.rounds.url}/_rounds/calendar/v1/not-a-token.ics`)).status).to.equal(404);
+    expect(await ask("!calendar please")).to.match(/^Usage: !calendar/);
   });
 
   it("after kill -9 mid-escalation, the overdue step fires within 5 s of the restart, and only once", async function () {
