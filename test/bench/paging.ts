@@ -16,12 +16,15 @@ import { ms, progress, ratio, summary } from "./stats.js";
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const LATENCY_PAGES = num("BENCH_PAGES", 100);
 const WARMUP = num("BENCH_PAGE_WARMUP", 5);
-const ESCALATIONS = num("BENCH_ESCALATIONS", 200);
+const ESCALATION_PAGES = num("BENCH_ESCALATION_PAGES", 70);
+/** primary, backup, primary again, backup again (loops: 1): three escalation timers per page, then it runs out. */
+const ESCALATIONS_PER_PAGE = 3;
+const ESCALATIONS = ESCALATION_PAGES * ESCALATIONS_PER_PAGE;
 const ESCALATION_DELAY_S = num("BENCH_ESCALATION_DELAY_S", 3);
 const ESCALATION_CONCURRENCY = num("BENCH_ESCALATION_CONCURRENCY", 4);
 const BACKGROUND_PAGES = num("BENCH_BACKGROUND_PAGES", 50);
-const BACKGROUND_DELAY_S = num("BENCH_BACKGROUND_DELAY_S", 30);
-const THROUGHPUT_PAGES = num("BENCH_THROUGHPUT_PAGES", 100);
+const BACKGROUND_DELAY_S = num("BENCH_BACKGROUND_DELAY_S", 60);
+const THROUGHPUT_PAGES = num("BENCH_THROUGHPUT_PAGES", 60);
 const THROUGHPUT_BATCH = num("BENCH_THROUGHPUT_BATCH", 4);
 const TIMER_POLL_MS = 250; // what startPagingScenario sets ROUNDS_TIMER_POLL_MS to
 
@@ -272,40 +275,59 @@ async function bench(s: PagingScenario): Promise<string> {
   }
 
   // --- 2. escalation lateness --------------------------------------------------------------
-  progress(`paging 2/3: escalation lateness, ${ESCALATIONS} routine pages escalating after ${ESCALATION_DELAY_S} s, raised ${ESCALATION_CONCURRENCY} at a time`);
-  await importSchedule({ emergent: 600, urgent: 600, routine: ESCALATION_DELAY_S }, 0);
+  progress(`paging 2/3: escalation lateness, ${ESCALATION_PAGES} routine pages escalating ${ESCALATIONS_PER_PAGE} times each, every ${ESCALATION_DELAY_S} s, raised ${ESCALATION_CONCURRENCY} at a time`);
+  await importSchedule({ emergent: 600, urgent: 600, routine: ESCALATION_DELAY_S }, 1);
   const metricsText = async () => (await fetch(`http://127.0.0.1:${s.rounds.metricsPort}/metrics`)).text();
   const histBefore = histogram(await metricsText(), "rounds_timer_lateness_seconds", 'kind="page.escalate"');
   const phaseStart = Date.now();
-  const escalated = logCounter(s, (l) => l.msg === MSG_ESCALATED && l.fromStep === 0);
+  const deadlines = new Map<string, number>(); // `${page id}:${step}` -> deadline of that step's escalation timer
+  // Reads the pending timers' deadlines before they fire: after each page is raised (its answer comes
+  // after Rounds armed the timer) and after each escalation (which arms the next step's timer). Reads
+  // are coalesced; a step armed just after a read is picked up by the next one, seconds before it fires.
+  let reading: Promise<void> | null = null;
+  let again = false;
+  const readDeadlines = (): Promise<void> => {
+    if (reading) {
+      again = true;
+      return reading;
+    }
+    reading = (async () => {
+      do {
+        again = false;
+        const { timers } = await s.rounds.admin<{ timers: { kind: string; ref: string; step: string; dueAt: string }[] }>("/_rounds/admin/v1/timers");
+        for (const t of timers) if (t.kind === "page.escalate" && !deadlines.has(`${t.ref}:${t.step}`)) deadlines.set(`${t.ref}:${t.step}`, Date.parse(t.dueAt));
+      } while (again);
+    })().finally(() => (reading = null));
+    return reading;
+  };
+  const escalated = logCounter(s, (l) => {
+    if (l.msg !== MSG_ESCALATED) return false;
+    void readDeadlines().catch(() => undefined);
+    return true;
+  });
   const exhausted = logCounter(s, (l) => l.msg === MSG_EXHAUSTED);
   const timerFloor = sampleTimerFloor();
-  const deadlines = new Map<string, number>(); // page id -> deadline of its step-0 escalation timer
   const raisedAt = performance.now();
-  const readDeadlines = async () => {
-    const { timers } = await s.rounds.admin<{ timers: { kind: string; ref: string; step: string; dueAt: string }[] }>("/_rounds/admin/v1/timers");
-    for (const t of timers) if (t.kind === "page.escalate" && t.step === "0" && !deadlines.has(t.ref)) deadlines.set(t.ref, Date.parse(t.dueAt));
-  };
-  for (let i = 0; i < ESCALATIONS; i += ESCALATION_CONCURRENCY) {
-    const batch = Array.from({ length: Math.min(ESCALATION_CONCURRENCY, ESCALATIONS - i) }, async (_, j) => {
+  for (let i = 0; i < ESCALATION_PAGES; i += ESCALATION_CONCURRENCY) {
+    const batch = Array.from({ length: Math.min(ESCALATION_CONCURRENCY, ESCALATION_PAGES - i) }, async (_, j) => {
       await raise("routine", `e2-${i + j}`);
-      // The answer comes after Rounds armed the page's timer: read its deadline before it fires.
       await readDeadlines();
     });
     await Promise.all(batch);
-    if ((i + batch.length) % 50 === 0) progress(`paging 2/3: raised ${i + batch.length}/${ESCALATIONS} (${escalated.count} escalated so far)`);
+    const raised = i + batch.length;
+    if (raised % 20 === 0 || raised === ESCALATION_PAGES) progress(`paging 2/3: raised ${raised}/${ESCALATION_PAGES} pages (${escalated.count}/${ESCALATIONS} escalations so far)`);
   }
   const raiseSeconds = (performance.now() - raisedAt) / 1000;
   await escalated.reached(ESCALATIONS, 120_000 + ESCALATION_DELAY_S * 1000, "escalations");
-  progress(`paging 2/3: all ${ESCALATIONS} escalated; waiting for their last step to run out (so no timers leak into part 3)`);
-  await exhausted.reached(ESCALATIONS, 120_000 + ESCALATION_DELAY_S * 1000, "exhausted pages");
+  progress(`paging 2/3: all ${ESCALATIONS} escalations done; waiting for the pages to run out of steps (so no timers leak into part 3)`);
+  await exhausted.reached(ESCALATION_PAGES, 120_000 + ESCALATION_DELAY_S * 1000, "exhausted pages");
   const floorTimers = timerFloor.stop();
   const histAfter = histogram(await metricsText(), "rounds_timer_lateness_seconds", 'kind="page.escalate"');
   const lateness: number[] = [];
   let missing = 0;
   for (const l of s.rounds.logs) {
-    if (l.msg !== MSG_ESCALATED || l.fromStep !== 0 || Number(l.time) < phaseStart) continue;
-    const deadline = deadlines.get(String(l.page));
+    if (l.msg !== MSG_ESCALATED || Number(l.time) < phaseStart) continue;
+    const deadline = deadlines.get(`${String(l.page)}:${String(l.fromStep)}`);
     if (deadline === undefined) missing++;
     else lateness.push(Number(l.time) - deadline);
   }
@@ -378,12 +400,12 @@ Paging benchmark (E2EE, one Synapse, PGlite; SMS fallback off so only Matrix del
   !page -> lena's client has the page      p50 ${ms(p.p50)}   p99 ${ms(p.p99)}
   ratio page/floor                         p50 ${ratio(p.p50, f.p50)}   p99 ${ratio(p.p99, f.p99)}
  2. Escalation lateness: "page: escalated" log time minus the step's deadline (timer due_at from the admin API)
-    ${late.n} timers (${missing} whose deadline fired before it could be read, left out); ${ESCALATIONS} pages raised in ${raiseSeconds.toFixed(1)} s, delay ${ESCALATION_DELAY_S} s
+    ${late.n} timers (${missing} whose deadline fired before it could be read, left out); ${ESCALATION_PAGES} pages raised in ${raiseSeconds.toFixed(1)} s, ${ESCALATIONS_PER_PAGE} escalations each, ${ESCALATION_DELAY_S} s apart
   deadline -> escalation committed         p50 ${ms(late.p50)}   p99 ${ms(late.p99)}   max ${ms(late.max)}
   reference: timer poll interval           ${TIMER_POLL_MS} ms    ratio p99/poll ${ratio(late.p99, TIMER_POLL_MS)}
   reference: bare setTimeout lateness in the bench process, same window (${tf.n} samples)
                                            p50 ${ms(tf.p50)}   p99 ${ms(tf.p99)}   max ${ms(tf.max)}
-  Rounds' own fire lateness (rounds_timer_lateness_seconds{kind="page.escalate"}, ${hCount} timers incl. the exhausting last steps;
+  Rounds' own fire lateness (rounds_timer_lateness_seconds{kind="page.escalate"}, ${hCount} timers incl. each page's last, exhausting one;
   buckets only)                            mean ${ms(hMean)}   p50 ${bound(50)}   p99 ${bound(99)}
  3. Throughput while pages escalate (${openAtStart} open pages escalating every ${BACKGROUND_DELAY_S} s; ${escalationsDuring} escalations during the ${windowSeconds.toFixed(1)} s window)
   floor: client -> peer client messages    ${floorPerS.toFixed(2)} msg/s   (${THROUGHPUT_PAGES} in batches of ${THROUGHPUT_BATCH})
