@@ -6,7 +6,6 @@ import express from "express";
 import { Bot } from "../bots/bot.js";
 import { BotClient } from "../bots/botClient.js";
 import { BotDeviceStore } from "../bots/botDeviceStore.js";
-import { MatrixRoomWriter } from "../bots/matrixRoomWriter.js";
 import { ONCALL_BOT, oncallCommands } from "../bots/oncallBot.js";
 import { calendarCommands } from "../bots/calendarCommands.js";
 import { pagingCommands } from "../bots/pagingCommands.js";
@@ -14,7 +13,7 @@ import { scheduleCommands } from "../bots/scheduleCommands.js";
 import { migrate, openDatabase } from "./db/connect.js";
 import { adminRouter } from "./http/adminApi.js";
 import { appserviceRouter } from "./http/appserviceApi.js";
-import { errorHandler } from "./http/errors.js";
+import { ErrCode, errorHandler, sendError } from "./http/errors.js";
 import { healthRouter } from "./http/health.js";
 import { calendarFeedRouter } from "./http/calendarFeedApi.js";
 import { contactsAdminRouter } from "./http/contactsAdminApi.js";
@@ -30,8 +29,10 @@ import { OnCallStore } from "./oncall/oncallStore.js";
 import { CalendarFeeds } from "./oncall/calendarFeeds.js";
 import { SwapService } from "./oncall/swapService.js";
 import { SwapStore } from "./oncall/swapStore.js";
+import { MatrixRoomWriter } from "./matrix/roomWriter.js";
+import { ContactService } from "./paging/contactService.js";
 import { ContactStore } from "./paging/contactStore.js";
-import { PageService, TIMER_ESCALATE, TIMER_SMS } from "./paging/pageService.js";
+import { PageService, TIMER_DELIVER, TIMER_ESCALATE, TIMER_SMS } from "./paging/pageService.js";
 import { PageStore } from "./paging/pageStore.js";
 import { ShiftChangeService } from "./paging/shiftChange.js";
 import { TwilioSmsSender } from "./sms/twilioSms.js";
@@ -89,6 +90,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   const timers = new TimerStore(db);
   const timerWorker = new TimerWorker(timers, { pollMs: config.paging.timerPollMs }, log, metrics);
   const contacts = new ContactStore(db, config.paging.smsAfter);
+  const contactService = new ContactService(contacts);
   const sms = config.twilio
     ? new TwilioSmsSender({
         accountSid: config.twilio.accountSid,
@@ -115,6 +117,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   });
   timerWorker.on(TIMER_ESCALATE, (t) => pages.onEscalationTimer(t));
   timerWorker.on(TIMER_SMS, (t) => pages.onSmsTimer(t));
+  timerWorker.on(TIMER_DELIVER, (t) => pages.onDeliveryTimer(t));
   const feeds = new CalendarFeeds(db, oncall);
   const shifts = new ShiftChangeService({ db, oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
 
@@ -123,7 +126,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       identity: ONCALL_BOT,
       client: oncallClient,
       commands: () => {
-        const paging = pagingCommands(pages, contacts);
+        const paging = pagingCommands(pages, contactService);
         const swaps = new SwapService(oncall, new SwapStore(db), rooms);
         const table = oncallCommands([...scheduleCommands(oncall, swaps), ...calendarCommands(feeds, config.publicUrl), ...paging.commands]);
         table.reactionHandler = paging.onReaction;
@@ -154,14 +157,16 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       metrics,
     }),
   );
-  if (config.adminToken) app.use(contactsAdminRouter({ adminToken: config.adminToken, contacts, pages, timers, log }));
+  if (config.adminToken) app.use(contactsAdminRouter({ adminToken: config.adminToken, contacts: contactService, pages, timers, log }));
   if (config.twilio) {
+    // An SMS acknowledgement must be told in Matrix: until the bots can send, ask Twilio to retry.
+    app.use("/_rounds/twilio", (_req, res, next) => (botsReady ? next() : sendError(res, ErrCode.Unavailable, "Rounds is starting; try again in a few seconds")));
     app.use(
       twilioWebhookRouter({
         authToken: config.twilio.authToken,
         publicBaseUrl: config.publicUrl,
         onInbound: (msg) => pages.onInboundSms(msg.from, msg.body),
-        onStatus: (u) => pages.onSmsStatus(u.messageSid, u.status),
+        onStatus: (u) => pages.onSmsStatus(u.messageSid, u.status, u.errorCode),
         log,
       }),
     );

@@ -56,6 +56,11 @@ export class Metrics {
     labelNames: ["kind", "outcome"] as const,
     registers: [this.registry],
   });
+  readonly timersPending = new Gauge({
+    name: "rounds_timers_pending",
+    help: "Durable timers waiting to fire (checked hourly)",
+    registers: [this.registry],
+  });
   readonly pages = new Counter({
     name: "rounds_pages_total",
     help: "Page transitions, by service, urgency and the status reached",

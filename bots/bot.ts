@@ -35,7 +35,7 @@ export class Bot {
     const { type, content } = await this.client.decrypt(event);
     endPhase();
     this.log.debug({ eventId: event.event_id, type }, "bot: decrypted");
-    const ctx = { sender: event.sender, roomId: event.room_id, sentAt: new Date(event.origin_server_ts), eventId: event.event_id };
+    const ctx = { sender: event.sender, roomId: event.room_id, sentAt: new Date(event.origin_server_ts), eventId: event.event_id, encrypted: event.type === "m.room.encrypted" };
     const onError = (err: unknown) => this.log.error({ err, eventId: event.event_id }, "bot: command failed");
     let result;
     if (type === "m.reaction") {

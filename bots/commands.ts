@@ -20,6 +20,8 @@ export interface CommandContext {
   sentAt: Date;
   /** The command's event id: a retried command is recognised by it. */
   eventId?: string;
+  /** Whether the command arrived end-to-end encrypted; clinical text is refused otherwise. */
+  encrypted?: boolean;
 }
 
 /** A reaction on a message (e.g. ✅ on a page); returns a reply to post, or null for none. */
@@ -69,8 +71,9 @@ export class CommandTable {
       return reply === null ? null : { verb: "reaction", reply, outcome: "ok" };
     } catch (err) {
       if (err instanceof CommandError) return { verb: "reaction", reply: err.humanError, outcome: "user_error" };
+      // An acknowledgement must not be lost: the inbox retries the reaction.
       onError(err);
-      return { verb: "reaction", reply: "Sorry, something went wrong handling that reaction. Please try !ack instead.", outcome: "error" };
+      throw err;
     }
   }
 

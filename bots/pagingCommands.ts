@@ -1,5 +1,5 @@
 import { UnknownServiceError } from "../appservice/oncall/oncallService.js";
-import type { ContactStore, SmsRules } from "../appservice/paging/contactStore.js";
+import { ContactError, type ContactService } from "../appservice/paging/contactService.js";
 import { PageError, PageService } from "../appservice/paging/pageService.js";
 import { URGENCIES, type Urgency } from "../appservice/shared/events.js";
 import { CommandError, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
@@ -20,6 +20,15 @@ async function asCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
+async function asContact<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ContactError) throw new CommandError(`notify: ${err.message}`, err.message);
+    throw err;
+  }
+}
+
 function pageNumber(arg: string | undefined, usage: string): number | undefined {
   if (arg === undefined) return undefined;
   const n = Number(arg.replace(/^#/, ""));
@@ -32,6 +41,23 @@ function delayText(seconds: number | null): string {
   return seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
 }
 
+/** A word within two edits of an urgency name (a typo), but not the name itself. */
+function looksLikeUrgency(word: string): boolean {
+  const w = word.toLowerCase();
+  if (w.length < 4) return false;
+  return URGENCIES.some((u) => editDistance(w, u) <= 2);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
 /** Parses "90", "90s", "5m", "off" into seconds or null. */
 function parseDelay(word: string): number | null | undefined {
   if (/^(off|never|none)$/i.test(word)) return null;
@@ -42,7 +68,7 @@ function parseDelay(word: string): number | null | undefined {
 }
 
 /** The paging commands and the ✅ reaction: thin translations onto PageService. */
-export function pagingCommands(pages: PageService, contacts: ContactStore): { commands: Command[]; onReaction: ReactionHandler } {
+export function pagingCommands(pages: PageService, contacts: ContactService): { commands: Command[]; onReaction: ReactionHandler } {
   const raise = async (ctx: CommandContext, args: string[], broadcast: boolean): Promise<string> => {
     const usage = broadcast ? "!broadcast <service> [note]" : "!page <service> [emergent|urgent|routine] [note]";
     const [service, ...rest] = args;
@@ -52,6 +78,15 @@ export function pagingCommands(pages: PageService, contacts: ContactStore): { co
     if (!broadcast && maybe) {
       urgency = maybe;
       rest.shift();
+    } else if (!broadcast && rest[0] && looksLikeUrgency(rest[0])) {
+      // "emergnet" must not quietly become an urgent page with a 5-minute escalation.
+      throw new CommandError("misspelt urgency", `"${rest[0]}" looks like an urgency but is not one. Use emergent, urgent or routine, e.g. !page ${service} emergent ${rest.slice(1).join(" ")}`.trim());
+    }
+    if (rest.length > 0 && ctx.encrypted === false) {
+      throw new CommandError(
+        "note in an unencrypted room",
+        `I have not paged: this room is not end-to-end encrypted, so a note here is not private. Page from an encrypted room or a direct message with me, or without a note (!${broadcast ? "broadcast" : "page"} ${service}${broadcast ? "" : ` ${urgency}`}).`,
+      );
     }
     const result = await asCommand("page", () =>
       pages.trigger({
@@ -88,6 +123,7 @@ export function pagingCommands(pages: PageService, contacts: ContactStore): { co
       verb: "ack",
       usage: "!ack [page number]",
       summary: "Acknowledge a page (the open page in this room if no number); or react ✅ to it",
+      retryOnError: true,
       async run(ctx, args) {
         const number = pageNumber(args[0], "!ack [page number]");
         await asCommand("ack", () => pages.acknowledge({ by: ctx.sender, via: "command", number, roomId: ctx.roomId, at: ctx.sentAt }));
@@ -98,6 +134,7 @@ export function pagingCommands(pages: PageService, contacts: ContactStore): { co
       verb: "resolve",
       usage: "!resolve [page number]",
       summary: "Close a page once it is dealt with",
+      retryOnError: true,
       async run(ctx, args) {
         const number = pageNumber(args[0], "!resolve [page number]");
         const page = await asCommand("resolve", () => pages.resolve({ by: ctx.sender, number, roomId: ctx.roomId }));
@@ -112,11 +149,11 @@ export function pagingCommands(pages: PageService, contacts: ContactStore): { co
         const [what, a, b] = args;
         if (what === "phone") {
           if (a === "remove") {
-            await contacts.set(ctx.sender, { phone: null });
+            await contacts.update(ctx.sender, { phone: null });
             return "Your phone number is removed; you will get no SMS.";
           }
           if (!a || !/^\+[1-9]\d{6,14}$/.test(a)) throw new CommandError("bad phone", "Give your mobile number in international format, e.g. !notify phone +447700900123.");
-          await contacts.set(ctx.sender, { phone: a });
+          await asContact(() => contacts.update(ctx.sender, { phone: a }));
           return "Your phone number is saved. Rounds keeps it in its database only; SMS never carry patient details.";
         }
         if (what === "sms") {
@@ -125,7 +162,7 @@ export function pagingCommands(pages: PageService, contacts: ContactStore): { co
           if (!urgency || delay === undefined) {
             throw new CommandError("bad notify", `Usage: !notify sms <${URGENCIES.join("|")}> <seconds, e.g. 90 or 5m, or off>.`);
           }
-          await contacts.set(ctx.sender, { smsAfter: { [urgency]: delay } as Partial<SmsRules> });
+          await asContact(() => contacts.update(ctx.sender, { smsAfter: { [urgency]: delay } }));
         } else if (what !== undefined) {
           throw new CommandError("bad notify", "Usage: !notify, !notify sms <urgency> <delay|off>, or !notify phone <+number>|remove.");
         }

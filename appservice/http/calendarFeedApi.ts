@@ -10,7 +10,7 @@ export function calendarFeedRouter(deps: { feeds: CalendarFeeds; log: Logger }):
     const m = /^(.+)\.ics$/.exec(String(req.params.file));
     const body = m ? await deps.feeds.feed(m[1]!) : null;
     // The same answer for a malformed and an unknown secret: nothing to probe.
-    if (body === null) return sendError(res, ErrCode.NotFound, "no such calendar; ask the on-call bot for a new link with !myshifts calendar");
+    if (body === null) return sendError(res, ErrCode.NotFound, "no such calendar; ask the on-call bot for a new link with !calendar");
     res.type("text/calendar; charset=utf-8").set("cache-control", "private, max-age=300").send(body);
   });
   return router;

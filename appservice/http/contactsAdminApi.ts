@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import type { Logger } from "../logging.js";
-import type { ContactStore } from "../paging/contactStore.js";
+import { ContactError, type ContactService } from "../paging/contactService.js";
 import type { PageService } from "../paging/pageService.js";
 import type { TimerStore } from "../timers/timerStore.js";
 import { matrixUserId } from "../shared/events.js";
@@ -20,7 +20,7 @@ const ContactBody = z
  * Contacts and pages for IT and the coordinator (`rounds contact ...`, `rounds pages`). Phone
  * numbers go in and never come back out in full: answers show only the last digits.
  */
-export function contactsAdminRouter(deps: { adminToken: string; contacts: ContactStore; pages: PageService; timers: TimerStore; log: Logger }): Router {
+export function contactsAdminRouter(deps: { adminToken: string; contacts: ContactService; pages: PageService; timers: TimerStore; log: Logger }): Router {
   const router = express.Router();
   router.use("/_rounds/admin/v1/contacts", auth(deps.adminToken));
   router.use("/_rounds/admin/v1/pages", auth(deps.adminToken));
@@ -39,7 +39,13 @@ export function contactsAdminRouter(deps: { adminToken: string; contacts: Contac
       const i = body.error.issues[0]!;
       return sendError(res, ErrCode.BadJson, `${i.path.join(".") || "body"}: ${i.message}`);
     }
-    const c = await deps.contacts.set(user.data, body.data);
+    let c;
+    try {
+      c = await deps.contacts.update(user.data, body.data);
+    } catch (err) {
+      if (err instanceof ContactError) return sendError(res, ErrCode.BadJson, err.message);
+      throw err;
+    }
     deps.log.info({ userId: user.data }, "admin: contact updated");
     res.json(masked(c));
   });

@@ -5,7 +5,7 @@ import type { Metrics } from "../metrics.js";
 import type { EscalationPolicy, EscalationTarget } from "../oncall/escalationPolicy.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
-import type { SmsSender } from "../sms/smsSender.js";
+import { SmsSendError, type SmsSender } from "../sms/smsSender.js";
 import { StateType, URGENCIES, type PageState, type Urgency } from "../shared/events.js";
 import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import type { ContactStore } from "./contactStore.js";
@@ -40,6 +40,8 @@ export class PageError extends Error {
 export class NoCoverageError extends PageError {}
 
 export const TIMER_ESCALATE = "page.escalate";
+export const TIMER_DELIVER = "page.deliver";
+const DELIVERY_GRACE_MS = 90_000;
 export const TIMER_SMS = "page.sms";
 
 const VIA_TEXT = { reaction: "with ✅", command: "with !ack", sms: "by SMS reply" } as const;
@@ -98,6 +100,9 @@ export class PageService {
     at?: Date;
   }): Promise<{ page: Page; serviceName: string; targets: string[]; delaySeconds: number | null }> {
     const { store, oncall } = this.deps;
+    if (req.requester.slice(req.requester.indexOf(":") + 1) !== this.deps.options.serverName) {
+      throw new PageError("Paging is open to clinicians with an account on this hospital's server. Ask a colleague here to page, or call the switchboard.");
+    }
     const service = await oncall.findService(req.serviceQuery);
     const existing = req.originEventId ? await store.byOriginEvent(req.originEventId) : null;
     let page = existing;
@@ -111,17 +116,25 @@ export class PageService {
           `Nobody is on call for ${service.name} right now, at any escalation level. Call the switchboard. I have told the on-call coordinator about the gap.`,
         );
       }
-      page = await store.create({
+      const fields = {
         id: ulid(),
         serviceId: service.id,
-        kind: req.broadcast ? "broadcast" : "page",
+        kind: req.broadcast ? ("broadcast" as const) : ("page" as const),
         urgency: req.urgency,
         requester: req.requester,
         originRoomId: req.originRoomId,
         originEventId: req.originEventId,
         step: plan.step,
         targets: plan.targets,
+      };
+      // The command is retried by the inbox until delivery works; should that give up, the safety
+      // timer still delivers the page (without its text, which only the command carries).
+      page = await store.db.transaction(async (trx) => {
+        const created = await store.create(fields, trx);
+        await this.deps.timers.schedule(TIMER_DELIVER, created.id, "0", new Date(Date.now() + DELIVERY_GRACE_MS), trx);
+        return created;
       });
+      this.deps.wakeTimers();
       this.deps.metrics.pages.inc({ service: service.id, urgency: req.urgency, status: "triggered" });
       this.deps.log.info({ page: page.id, number: page.number, service: service.id, urgency: page.urgency, kind: page.kind }, "page: triggered");
     }
@@ -130,21 +143,25 @@ export class PageService {
   }
 
   /** Opens the room, posts the request, mirrors the state and arms the timers. Idempotent. */
-  private async deliverFirst(page: Page, serviceName: string, note: string): Promise<Page> {
+  private async deliverFirst(page: Page, serviceName: string, note: string | null): Promise<Page> {
     const { store, rooms } = this.deps;
     let roomId = page.roomId;
     if (!roomId) {
-      const firstTarget = page.targets[0]!;
-      const key = page.kind === "broadcast" ? `broadcast:${page.id}` : `page:${[page.requester, firstTarget].sort().join("|")}`;
-      roomId = await rooms.openRoom(key, { name: page.kind === "broadcast" ? `Broadcast: ${serviceName}` : "Rounds pages", members: [page.requester, ...page.targets] });
+      roomId = await rooms.openRoom(this.roomKey(page), { name: page.kind === "broadcast" ? `Broadcast: ${serviceName}` : "Rounds pages", members: [page.requester, ...page.targets] });
       await store.setRoom(page.id, roomId);
       page = { ...page, roomId };
     }
-    if (page.status !== "triggered") return page; // a retried command: already delivered
+    if (page.status !== "triggered") {
+      // A retried command, or the safety timer after it: delivered already; re-arming and
+      // mirroring are idempotent and close a crash right after delivery.
+      await this.armStep(page);
+      await this.mirror(page);
+      return page;
+    }
     const label = await this.stepLabel(page);
     const body = [
       `${this.urgencyBadge(page.urgency)} ${page.kind === "broadcast" ? "BROADCAST page" : "page"} #${page.number} for ${serviceName} (${label}) from ${page.requester}`,
-      note ? `Request: ${note}` : "Request: (no details given; ask the requester here)",
+      note ? `Request: ${note}` : note === null ? "Request: (the request text could not be delivered; ask the requester here)" : "Request: (no details given; ask the requester here)",
       `${page.targets.join(", ")}: react ✅ to this message or send !ack to acknowledge.`,
     ].join("\n");
     const eventId = await rooms.send(roomId, { body, mentions: page.targets }, `page:${page.id}:request`);
@@ -152,25 +169,53 @@ export class PageService {
       if (await store.claimNotification(page.id, page.step, u, "matrix")) await store.setNotification(page.id, page.step, u, "matrix", "sent", eventId);
     }
     const deadline = page.kind === "broadcast" ? null : new Date(Date.now() + (await this.delayFor(page)) * 1000);
-    await store.markNotified(page.id, deadline);
+    // Notified and its timers commit together: no crash can leave a notified page unescalated.
+    const timers = await this.timersFor({ ...page, deadlineAt: deadline });
+    await store.db.transaction(async (trx) => {
+      await store.markNotified(page.id, deadline, trx);
+      for (const t of timers) await this.deps.timers.schedule(t.kind, page.id, t.step, t.dueAt, trx);
+    });
+    this.deps.wakeTimers();
     this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "notified" });
     const fresh = (await store.get(page.id))!;
-    await this.armStep(fresh);
     await this.mirror(fresh);
     return fresh;
   }
 
-  /** Schedules the step's escalation and each target's SMS fallback. Re-arming is a no-op. */
-  private async armStep(page: Page, only?: string[]): Promise<void> {
-    const { timers } = this.deps;
-    if (page.deadlineAt && !page.exhausted && !only) await timers.schedule(TIMER_ESCALATE, page.id, String(page.step), page.deadlineAt);
+  /** The step's escalation and each target's SMS fallback, by their personal rules. */
+  private async timersFor(page: Page, only?: string[]): Promise<{ kind: string; step: string; dueAt: Date }[]> {
+    const out: { kind: string; step: string; dueAt: Date }[] = [];
+    if (page.deadlineAt && !page.exhausted && !only) out.push({ kind: TIMER_ESCALATE, step: String(page.step), dueAt: page.deadlineAt });
     for (const u of only ?? page.targets) {
       const contact = await this.deps.contacts.get(u);
       const after = contact.smsAfter[page.urgency];
       if (!contact.phone || after === null || !this.deps.sms) continue;
-      await timers.schedule(TIMER_SMS, page.id, `${page.step}:${u}`, new Date(Date.now() + after * 1000));
+      out.push({ kind: TIMER_SMS, step: `${page.step}:${u}`, dueAt: new Date(Date.now() + after * 1000) });
     }
+    return out;
+  }
+
+  /** Schedules the step's timers. Re-arming is a no-op: each (kind, page, step) exists once. */
+  private async armStep(page: Page, only?: string[]): Promise<void> {
+    if (!OPEN_STATUSES.includes(page.status)) return;
+    for (const t of await this.timersFor(page, only)) await this.deps.timers.schedule(t.kind, page.id, t.step, t.dueAt);
     this.deps.wakeTimers();
+  }
+
+  /** Timer: the page was raised but its command never finished delivering it. */
+  async onDeliveryTimer(timer: TimerRow): Promise<void> {
+    await this.lock.run(timer.ref, async () => {
+      const page = await this.deps.store.get(timer.ref);
+      if (!page || page.status !== "triggered") return;
+      this.deps.log.warn({ page: page.id }, "page: its command did not finish delivering it; delivering without the request text");
+      const service = await this.deps.oncall.serviceInfo(page.serviceId);
+      await this.deliverFirst(page, service.name, null);
+    });
+  }
+
+  /** The room a page opens: per requester/on-call pair, reused while only those two are in it. */
+  private roomKey(page: Page): string {
+    return page.kind === "broadcast" ? `broadcast:${page.id}` : `page:${[page.requester, page.notified[0]!].sort().join("|")}`;
   }
 
   /** Timer: the step's deadline passed. Moves to the next step with someone on call, or gives up loudly. */
@@ -180,7 +225,10 @@ export class PageService {
       const { store } = this.deps;
       let page = await store.get(timer.ref);
       if (!page || !OPEN_STATUSES.includes(page.status)) return;
-      if (page.step === fromStep && !page.exhausted) {
+      if (page.step === fromStep && page.exhausted) {
+        // A crash or failure after giving up and before saying so: say it now (idempotent).
+        await this.announceExhausted(page);
+      } else if (page.step === fromStep) {
         const policy = await this.deps.oncall.escalationPolicy(page.serviceId);
         const plan = await this.planFrom(page.serviceId, policy, fromStep + 1, new Date());
         if (!plan) {
@@ -207,6 +255,9 @@ export class PageService {
   private async deliverEscalation(page: Page, plan: StepPlan, fromStep: number, delay: number): Promise<void> {
     const { store, rooms } = this.deps;
     if (!page.roomId) throw new Error(`page ${page.id} has no room`);
+    // Others join the pair's room now: later pages between the pair get a fresh room, so
+    // this escalation's people never read them.
+    if (page.kind === "page") await rooms.retire(this.roomKey(page), page.roomId);
     await rooms.invite(page.roomId, plan.targets);
     const request = await this.requestText(page);
     const skipped = plan.skipped.length ? ` (${plan.skipped.join("; ")})` : "";
@@ -235,7 +286,7 @@ export class PageService {
         `page:${page.id}:exhausted`,
       );
     }
-    await this.warnCoordinators(page.serviceId, `Page #${page.number} (${this.urgencyWord(page.urgency)}) for ${page.serviceId} went through every escalation step without an acknowledgement. Requester: ${page.requester}.`, `exhausted:${page.id}`);
+    await this.warnCoordinators(page.serviceId, `Page #${page.number} (${this.urgencyWord(page.urgency)}) for ${page.serviceId} went through every escalation step without an acknowledgement. Requester: ${page.requester}.`, `exhausted:${page.id}`, { strict: true });
     await this.mirror((await this.deps.store.get(page.id))!);
     this.deps.log.warn({ page: page.id, service: page.serviceId }, "page: escalation exhausted; coordinators told");
   }
@@ -258,6 +309,11 @@ export class PageService {
       try {
         sent = await sms.send(contact.phone, text);
       } catch (err) {
+        if (err instanceof SmsSendError && err.retryable) {
+          // Twilio is down or busy: release the claim and let the timer try again with backoff.
+          await store.releaseNotification(page.id, step, userId, "sms");
+          throw err;
+        }
         await store.setNotification(page.id, step, userId, "sms", "failed");
         this.deps.metrics.smsSent.inc({ outcome: "failed" });
         this.deps.log.error({ page: page.id, step, err: (err as Error).message }, "page: SMS failed");
@@ -279,6 +335,11 @@ export class PageService {
     return this.lock.run(target.id, async () => {
       const { store } = this.deps;
       const page = (await store.get(target.id))!;
+      if (page.status === "acknowledged" && page.ackedBy === req.by && page.ackVia === req.via) {
+        // The same acknowledgement again: a retry after a failure part-way. Finish telling people.
+        await this.announceAck(page);
+        return page;
+      }
       if (page.status === "acknowledged" || page.status === "resolved") {
         throw new PageError(`Page #${page.number} was already acknowledged by ${page.ackedBy ?? "someone"}${page.ackedAt ? ` at ${await this.localTime(page.ackedAt, page.serviceId)}` : ""}.`);
       }
@@ -293,17 +354,23 @@ export class PageService {
       if (!(await store.acknowledge(page.id, req.by, req.via, at))) throw new PageError(`Page #${page.number} is no longer open.`);
       await this.deps.timers.cancelAll(TIMER_ESCALATE, page.id);
       await this.deps.timers.cancelAll(TIMER_SMS, page.id);
+      await this.deps.timers.cancelAll(TIMER_DELIVER, page.id);
       this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "acknowledged" });
       this.deps.log.info({ page: page.id, via: req.via }, "page: acknowledged");
       const acked = (await store.get(page.id))!;
-      const text = `✅ Page #${page.number} acknowledged by ${req.by} ${VIA_TEXT[req.via]} at ${await this.localTime(at, page.serviceId)}. No more notifications will be sent.`;
-      if (acked.roomId) await this.deps.rooms.send(acked.roomId, { body: text, mentions: [page.requester] }, `page:${page.id}:ack`);
-      if (acked.originRoomId && acked.originRoomId !== acked.roomId) {
-        await this.deps.rooms.send(acked.originRoomId, { body: text, mentions: [page.requester] }, `page:${page.id}:ack:origin`);
-      }
-      await this.mirror(acked);
+      await this.announceAck(acked);
       return acked;
     });
+  }
+
+  /** Tells the requester (in the page room and where they paged from) and mirrors the state. Idempotent. */
+  private async announceAck(page: Page): Promise<void> {
+    const text = `✅ Page #${page.number} acknowledged by ${page.ackedBy} ${VIA_TEXT[page.ackVia!]} at ${await this.localTime(page.ackedAt!, page.serviceId)}. No more notifications will be sent.`;
+    if (page.roomId) await this.deps.rooms.send(page.roomId, { body: text, mentions: [page.requester] }, `page:${page.id}:ack`);
+    if (page.originRoomId && page.originRoomId !== page.roomId) {
+      await this.deps.rooms.send(page.originRoomId, { body: text, mentions: [page.requester] }, `page:${page.id}:ack:origin`);
+    }
+    await this.mirror(page);
   }
 
   /** The requester, a responder or a coordinator closes the page. */
@@ -311,17 +378,22 @@ export class PageService {
     const target = await this.find(req, true);
     return this.lock.run(target.id, async () => {
       const { store } = this.deps;
-      const page = (await store.get(target.id))!;
-      if (page.status === "resolved") throw new PageError(`Page #${page.number} is already resolved.`);
+      let page = (await store.get(target.id))!;
+      if (page.status === "resolved" && page.resolvedBy !== req.by) throw new PageError(`Page #${page.number} is already resolved.`);
       const coordinators = await this.deps.oncall.coordinators(page.serviceId);
       if (req.by !== page.requester && !page.notified.includes(req.by) && !coordinators.includes(req.by)) {
         throw new PageError(`Only the requester, the people paged or the coordinator can resolve page #${page.number}.`);
       }
-      if (!(await store.resolve(page.id, req.by, new Date()))) throw new PageError(`Page #${page.number} is already resolved.`);
+      if (page.status !== "resolved") {
+        if (!(await store.resolve(page.id, req.by, new Date()))) throw new PageError(`Page #${page.number} is already resolved.`);
+        this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "resolved" });
+        page = (await store.get(page.id))!;
+      }
+      // Also on a retry after a failure part-way: these steps are idempotent.
       await this.deps.timers.cancelAll(TIMER_ESCALATE, page.id);
       await this.deps.timers.cancelAll(TIMER_SMS, page.id);
-      this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "resolved" });
-      const resolved = (await store.get(page.id))!;
+      await this.deps.timers.cancelAll(TIMER_DELIVER, page.id);
+      const resolved = page;
       if (resolved.roomId) await this.deps.rooms.send(resolved.roomId, { body: `Page #${page.number} resolved by ${req.by}.`, notice: true }, `page:${page.id}:resolved`);
       await this.mirror(resolved);
       return resolved;
@@ -351,14 +423,25 @@ export class PageService {
   }
 
   /** Twilio's delivery callback: recorded and mirrored as the page's delivery state. */
-  async onSmsStatus(messageSid: string, status: string): Promise<void> {
+  async onSmsStatus(messageSid: string, status: string, errorCode?: string): Promise<void> {
     const pageId = await this.deps.store.updateByExternalId(messageSid, status);
     if (!pageId) {
       this.deps.log.warn({ sid: messageSid }, "sms: status for an unknown message; ignored");
       return;
     }
     this.deps.metrics.smsSent.inc({ outcome: `status_${status}` });
-    await this.lock.run(pageId, async () => this.mirror((await this.deps.store.get(pageId))!));
+    await this.lock.run(pageId, async () => {
+      const page = (await this.deps.store.get(pageId))!;
+      if ((status === "undelivered" || status === "failed") && page.roomId && OPEN_STATUSES.includes(page.status)) {
+        const n = (await this.deps.store.notifications(pageId)).find((x) => x.externalId === messageSid);
+        await this.deps.rooms.send(
+          page.roomId,
+          { body: `📱 The SMS to ${n?.userId ?? "a clinician"} for page #${page.number} was not delivered${errorCode ? ` (Twilio error ${errorCode})` : ""}. Escalation continues as planned.`, notice: true },
+          `page:${page.id}:sms-undelivered:${messageSid}`,
+        );
+      }
+      await this.mirror(page);
+    });
   }
 
   /** Shift change: the outgoing on-call's open pages go to the incoming one, with a summary. */
@@ -368,10 +451,12 @@ export class PageService {
       if (!open.targets.includes(fromUser) || open.targets.includes(toUser)) continue;
       await this.lock.run(open.id, async () => {
         const page = (await this.deps.store.get(open.id))!;
-        if (!OPEN_STATUSES.includes(page.status) || !page.roomId) return;
+        // Re-checked under the lock: the page may have escalated or been acknowledged meanwhile.
+        if (!OPEN_STATUSES.includes(page.status) || !page.roomId || !page.targets.includes(fromUser) || page.targets.includes(toUser)) return;
         const targets = [...page.targets.filter((u) => u !== fromUser), toUser];
         const notified = [...new Set([...page.notified, toUser])];
-        if (!(await this.deps.store.addTargets(page.id, targets, notified))) return;
+        if (!(await this.deps.store.addTargets(page.id, page.step, targets, notified))) return;
+        if (page.kind === "page") await this.deps.rooms.retire(this.roomKey(page), page.roomId);
         await this.deps.rooms.invite(page.roomId, [toUser]);
         const request = await this.requestText(page);
         const summary = [
@@ -514,11 +599,13 @@ export class PageService {
     await this.deps.rooms.setState(page.roomId, StateType.Page, page.id, state);
   }
 
-  private async warnCoordinators(serviceId: string, text: string, key: string): Promise<void> {
+  /** Strict: a failure is thrown, so the timer that called retries (messages are keyed, sent once). */
+  private async warnCoordinators(serviceId: string, text: string, key: string, opts: { strict?: boolean } = {}): Promise<void> {
     for (const c of await this.deps.oncall.coordinators(serviceId)) {
       try {
-        await this.deps.notifier.tellUser(c, text, key);
+        await this.deps.notifier.tellUser(c, text, `${key}:${c}`);
       } catch (err) {
+        if (opts.strict) throw err;
         this.deps.log.error({ service: serviceId, err: (err as Error).message }, "page: could not warn a coordinator");
       }
     }

@@ -37,6 +37,13 @@ export interface NotificationRow {
   externalId: string | null;
 }
 
+const DELIVERY_ORDER = ["pending", "accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed"];
+/** How far along a delivery status is; final states rank highest. Unknown ones rank as "sent". */
+function deliveryRank(status: string): number {
+  const i = DELIVERY_ORDER.indexOf(status);
+  return i < 0 ? DELIVERY_ORDER.indexOf("sent") : Math.min(i, DELIVERY_ORDER.indexOf("delivered"));
+}
+
 const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
 const date = (v: unknown): Date | null => (v ? new Date(v as string) : null);
 
@@ -83,8 +90,8 @@ export class PageStore {
     originEventId: string | null;
     step: number;
     targets: string[];
-  }): Promise<Page> {
-    const [row] = await this.db("pages")
+  }, trx: Db = this.db): Promise<Page> {
+    const [row] = await trx("pages")
       .insert({
         id: p.id,
         service_id: p.serviceId,
@@ -143,10 +150,10 @@ export class PageStore {
   }
 
   /** triggered → notified, once, with the deadline of the first step. */
-  async markNotified(id: string, deadlineAt: Date | null): Promise<boolean> {
+  async markNotified(id: string, deadlineAt: Date | null, trx: Db = this.db): Promise<boolean> {
     return (
       affectedRows(
-        await this.db("pages").where({ id, status: "triggered" }).update({ status: "notified", deadline_at: deadlineAt, updated_at: new Date() }),
+        await trx("pages").where({ id, status: "triggered" }).update({ status: "notified", deadline_at: deadlineAt, updated_at: new Date() }),
       ) === 1
     );
   }
@@ -182,11 +189,11 @@ export class PageStore {
   }
 
   /** Adds people to the current step (shift hand-over) while the page is open. */
-  async addTargets(id: string, targets: string[], notified: string[]): Promise<boolean> {
+  async addTargets(id: string, step: number, targets: string[], notified: string[]): Promise<boolean> {
     return (
       affectedRows(
         await this.db("pages")
-          .where({ id })
+          .where({ id, step })
           .whereIn("status", OPEN_STATUSES)
           .update({ targets: JSON.stringify(targets), notified: JSON.stringify(notified), updated_at: new Date() }),
       ) === 1
@@ -225,6 +232,11 @@ export class PageStore {
     return rows.length === 1;
   }
 
+  /** Gives a claim back after a send that can be retried (e.g. the SMS provider was down). */
+  async releaseNotification(pageId: string, step: number, userId: string, channel: NotificationRow["channel"]): Promise<void> {
+    await this.db("page_notifications").where({ page_id: pageId, step, user_id: userId, channel, status: "pending" }).delete();
+  }
+
   async notification(pageId: string, step: number, userId: string, channel: NotificationRow["channel"]): Promise<NotificationRow | null> {
     const r = await this.db("page_notifications").where({ page_id: pageId, step, user_id: userId, channel }).first();
     return r ? { pageId: r.page_id, step: r.step, userId: r.user_id, channel: r.channel, status: r.status, externalId: r.external_id } : null;
@@ -240,7 +252,10 @@ export class PageStore {
   async updateByExternalId(externalId: string, status: string): Promise<string | null> {
     const row = await this.db("page_notifications").where({ external_id: externalId }).first();
     if (!row) return null;
-    await this.db("page_notifications").where({ id: row.id }).update({ status, updated_at: new Date() });
+    // Callbacks can arrive out of order: a late "sent" must not overwrite "delivered".
+    if (deliveryRank(status) >= deliveryRank(row.status)) {
+      await this.db("page_notifications").where({ id: row.id }).update({ status, updated_at: new Date() });
+    }
     return row.page_id as string;
   }
 

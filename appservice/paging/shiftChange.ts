@@ -31,32 +31,44 @@ export class ShiftChangeService {
   async check(now: Date = new Date()): Promise<{ changes: number }> {
     let changes = 0;
     for (const svc of await this.deps.oncall.listServices()) {
-      const answer = await this.deps.oncall.whoIsOnCall(svc.id, now);
-      const watched = await this.deps.db("shift_watch").where({ service_id: svc.id });
-      const levels = new Set([...answer.levels.map((l) => l.level), ...watched.map((w) => w.level as string)]);
-      for (const level of levels) {
-        const holder = answer.levels.find((l) => l.level === level) ?? null;
-        const row = watched.find((w) => w.level === level);
-        const current = holder?.userId ?? null;
-        if (!row) {
-          // First sight of this level: remember it; there is no hand-over to announce.
-          await this.deps.db("shift_watch").insert({ service_id: svc.id, level, user_id: current, since: now }).onConflict(["service_id", "level"]).ignore();
-          continue;
-        }
-        const previous = (row.user_id as string | null) ?? null;
-        if (previous === current) continue;
-        const claimed = affectedRows(
-          await this.deps.db("shift_watch")
-            .where({ service_id: svc.id, level })
-            .andWhere((q) => (previous === null ? q.whereNull("user_id") : q.where("user_id", previous)))
-            .update({ user_id: current, since: now }),
-        );
-        if (claimed !== 1) continue;
-        changes++;
-        await this.announce(answer.service, level, previous, holder, now);
+      try {
+        changes += await this.checkService(svc.id, now);
+      } catch (err) {
+        // One service's failure must not hold up the others; this one is retried next tick.
+        this.deps.log.error({ service: svc.id, err: (err as Error).message }, "shift change check failed for a service");
       }
     }
     return { changes };
+  }
+
+  private async checkService(serviceId: string, now: Date): Promise<number> {
+    let changes = 0;
+    const answer = await this.deps.oncall.whoIsOnCall(serviceId, now);
+    const watched = await this.deps.db("shift_watch").where({ service_id: serviceId });
+    const levels = new Set([...answer.levels.map((l) => l.level), ...watched.map((w) => w.level as string)]);
+    for (const level of levels) {
+      const holder = answer.levels.find((l) => l.level === level) ?? null;
+      const row = watched.find((w) => w.level === level);
+      const current = holder?.userId ?? null;
+      if (!row) {
+        // First sight of this level: remember it; there is no hand-over to announce.
+        await this.deps.db("shift_watch").insert({ service_id: serviceId, level, user_id: current, since: now }).onConflict(["service_id", "level"]).ignore();
+        continue;
+      }
+      const previous = (row.user_id as string | null) ?? null;
+      if (previous === current) continue;
+      // Announce first, then record: a failure or crash part-way is retried at the next tick, and
+      // the messages are keyed by the change, so nobody is told twice.
+      await this.announce(answer.service, level, previous, holder, new Date(row.since as string).getTime());
+      const recorded = affectedRows(
+        await this.deps.db("shift_watch")
+          .where({ service_id: serviceId, level })
+          .andWhere((q) => (previous === null ? q.whereNull("user_id") : q.where("user_id", previous)))
+          .update({ user_id: current, since: now }),
+      );
+      if (recorded === 1) changes++;
+    }
+    return changes;
   }
 
   private async announce(
@@ -64,10 +76,11 @@ export class ShiftChangeService {
     level: string,
     previous: string | null,
     holder: { userId: string; from: Date; until: Date } | null,
-    now: Date,
+    previousSince: number,
   ): Promise<void> {
     const { notifier, log } = this.deps;
-    const key = `shift:${service.id}:${level}:${now.getTime()}`;
+    // The change is named by who held the level since when, and who holds it now.
+    const key = `shift:${service.id}:${level}:${previous ?? "none"}@${previousSince}>${holder?.userId ?? "none"}`;
     const until = holder ? holder.until.toISOString().slice(0, 16).replace("T", " ") + " UTC" : "";
     log.info({ service: service.id, level, from: previous, to: holder?.userId ?? null }, "shift change");
     if (previous) {

@@ -20,6 +20,8 @@ export interface RoomWriter {
    */
   openRoom(key: string, opts: { name?: string; members: string[]; direct?: boolean }): Promise<string>;
   invite(roomId: string, userIds: string[]): Promise<void>;
+  /** Stops reusing the room for `key` (it has more members now); the next openRoom creates a new one. */
+  retire(key: string, roomId: string): Promise<void>;
   /** `txnKey` names what is being sent; the same key sends the same event once. Returns its event id. */
   send(roomId: string, message: RoomMessage, txnKey: string): Promise<string>;
   /** The body of a message the bot sent earlier, decrypted, or null if it cannot be read. */

@@ -174,6 +174,9 @@ function twilioConfig(e: z.infer<typeof EnvSchema>): RoundsConfig["twilio"] {
   const missing = Object.entries(keys).filter(([, v]) => !v).map(([k]) => k);
   if (missing.length === 3) return null;
   if (missing.length) throw new ConfigError(missing[0]!, `is required when any TWILIO_* setting is given (set ${missing.join(", ")}, or unset all to turn SMS off)`);
+  if (!e.ROUNDS_PUBLIC_URL) {
+    throw new ConfigError("ROUNDS_PUBLIC_URL", "is required with Twilio: the https URL where Twilio reaches Rounds for SMS replies and delivery receipts (webhook signatures are checked against it)");
+  }
   return { accountSid: e.TWILIO_ACCOUNT_SID!, authToken: e.TWILIO_AUTH_TOKEN!, from: e.TWILIO_FROM_NUMBER!, apiUrl: e.TWILIO_API_URL };
 }
 

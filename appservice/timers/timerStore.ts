@@ -63,6 +63,11 @@ export class TimerStore {
     return rows.map((r) => ({ id: String(r.id), kind: r.kind, ref: r.ref, step: r.step, dueAt: new Date(r.due_at), attempts: r.attempts }));
   }
 
+  /** Forgets timers that fired or were cancelled before `before`; pending and failed ones stay. */
+  async prune(before: Date): Promise<number> {
+    return affectedRows(await this.db("timers").whereIn("status", ["done", "cancelled"]).andWhere("due_at", "<", before).delete());
+  }
+
   async pendingCount(): Promise<number> {
     const row = await this.db("timers").where({ status: "pending" }).count({ n: "*" }).first();
     return Number(row?.n ?? 0);

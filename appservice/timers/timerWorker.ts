@@ -4,7 +4,10 @@ import type { TimerRow, TimerStore } from "./timerStore.js";
 
 export type TimerHandler = (timer: TimerRow) => Promise<void>;
 
-const MAX_ATTEMPTS = 6;
+const MAX_BACKOFF_MS = 30_000;
+const LOUD_AFTER_ATTEMPTS = 6;
+const PRUNE_EVERY_MS = 3600_000;
+const KEEP_FIRED_MS = 7 * 24 * 3600_000;
 
 /**
  * Fires due timers. It sleeps until the earliest deadline (re-read whenever a timer is
@@ -19,6 +22,7 @@ export class TimerWorker {
   private loop: Promise<void> | null = null;
   private again = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private lastPrune = 0;
 
   constructor(
     private readonly store: TimerStore,
@@ -53,28 +57,41 @@ export class TimerWorker {
   }
 
   private async run(): Promise<void> {
-    while (this.running && this.again) {
+    while (this.running) {
       this.again = false;
       try {
         for (const t of await this.store.due(new Date(), 100)) {
           if (!(await this.store.claim(t.id))) continue;
-          const p = this.fire(t).finally(() => this.inFlight.delete(p));
+          const p = this.fire(t)
+            .catch((err: unknown) => this.log.error({ err, timer: t.id, kind: t.kind }, "timers: could not record a timer's outcome; it is re-armed at the next start"))
+            .finally(() => this.inFlight.delete(p));
           this.inFlight.add(p);
         }
+        await this.housekeeping();
       } catch (err) {
         this.log.error({ err }, "timers: could not read due timers; retrying at the next poll");
       }
+      let wait = this.opts.pollMs;
+      try {
+        const next = await this.store.nextDueAt();
+        if (next) wait = Math.max(0, Math.min(wait, next.getTime() - Date.now()));
+      } catch {
+        // the poll retries
+      }
+      // A timer scheduled while we looked (wake() during the awaits) may be due sooner: look again.
+      if (this.again || wait === 0) continue;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.wake(), wait);
+      return;
     }
-    if (!this.running) return;
-    let wait = this.opts.pollMs;
-    try {
-      const next = await this.store.nextDueAt();
-      if (next) wait = Math.max(0, Math.min(wait, next.getTime() - Date.now()));
-    } catch {
-      // the poll retries
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), wait);
+  }
+
+  private async housekeeping(): Promise<void> {
+    if (Date.now() - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = Date.now();
+    const pruned = await this.store.prune(new Date(Date.now() - KEEP_FIRED_MS));
+    if (pruned) this.log.info({ pruned }, "timers: pruned old fired and cancelled timers");
+    this.metrics.timersPending.set(await this.store.pendingCount());
   }
 
   private async fire(t: TimerRow): Promise<void> {
@@ -89,15 +106,13 @@ export class TimerWorker {
       await this.store.done(t.id);
       this.metrics.timersFired.inc({ kind: t.kind, outcome: "done" });
     } catch (err) {
+      // A timer never gives up: an escalation must happen even after a long outage of the
+      // homeserver or the SMS provider. Backoff is capped, and persistent failure is loud.
       const attempts = t.attempts + 1;
       const message = (err as Error).message ?? String(err);
-      if (attempts >= MAX_ATTEMPTS) {
-        this.log.error({ kind: t.kind, timer: t.id, ref: t.ref, err: message }, "timers: handler kept failing; giving up");
-        this.metrics.timersFired.inc({ kind: t.kind, outcome: "failed" });
-        return this.store.fail(t.id, message);
-      }
-      const retryIn = 500 * 2 ** (attempts - 1);
-      this.log.warn({ kind: t.kind, timer: t.id, ref: t.ref, attempts, retryIn, err: message }, "timers: handler failed; will retry");
+      const retryIn = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (attempts - 1));
+      const level = attempts >= LOUD_AFTER_ATTEMPTS ? "error" : "warn";
+      this.log[level]({ kind: t.kind, timer: t.id, ref: t.ref, attempts, retryIn, err: message }, "timers: handler failed; will retry");
       this.metrics.timersFired.inc({ kind: t.kind, outcome: "retry" });
       await this.store.retryLater(t.id, attempts, new Date(Date.now() + retryIn), message);
     } finally {

@@ -9,6 +9,7 @@ import knexFactory, { type Knex } from "knex";
 import { migrations } from "../../appservice/db/migrations/index.js";
 import { SwapStore } from "../../appservice/oncall/swapStore.js";
 import { createThrowawayDatabase } from "../harness/postgres.js";
+import { ContactError, ContactService } from "../../appservice/paging/contactService.js";
 import { ContactStore } from "../../appservice/paging/contactStore.js";
 import { PageStore } from "../../appservice/paging/pageStore.js";
 import { TimerStore } from "../../appservice/timers/timerStore.js";
@@ -273,6 +274,12 @@ for (const backend of backends) {
       expect(await pages.updateByExternalId("SM123", "delivered")).to.equal("P-N");
       expect(await pages.updateByExternalId("SM-unknown", "delivered")).to.equal(null);
       expect((await pages.notification("P-N", 0, "@l1:x", "sms"))!.status).to.equal("delivered");
+      // A late "sent" callback does not undo "delivered".
+      await pages.updateByExternalId("SM123", "sent");
+      expect((await pages.notification("P-N", 0, "@l1:x", "sms"))!.status).to.equal("delivered");
+      // A claim given back after a retryable failure can be claimed again.
+      await pages.releaseNotification("P-N", 1, "@l1:x", "sms");
+      expect(await pages.claimNotification("P-N", 1, "@l1:x", "sms")).to.equal(true);
     });
 
     it("keeps timers unique per step, claims each once, and re-arms the ones a crash interrupted", async function () {
@@ -302,6 +309,23 @@ for (const backend of backends) {
       expect(await contacts.get("@c:x")).to.deep.equal({ userId: "@c:x", phone: "+15550001234", smsAfter: { emergent: 30, urgent: 45, routine: 600 } });
       expect((await contacts.byPhone("+15550001234"))!.userId).to.equal("@c:x");
       expect(await contacts.byPhone("+15550009999")).to.equal(null);
+    });
+
+    it("gives each phone number to one clinician and validates every change, changing nothing on error", async function () {
+      const contacts = new ContactService(new ContactStore(db, { emergent: 30, urgent: 120, routine: null }));
+      await contacts.update("@one:x", { phone: "+15550007777" });
+      const refuse = async (userId: string, change: Parameters<ContactService["update"]>[1], message: RegExp) => {
+        const err = await contacts.update(userId, change).then(() => null, (e: unknown) => e);
+        expect(err).to.be.instanceOf(ContactError);
+        expect((err as Error).message).to.match(message);
+      };
+      await refuse("@two:x", { phone: "+15550007777" }, /already on file for another clinician/);
+      await refuse("@two:x", { phone: "07700 900123" }, /international format/);
+      await refuse("@two:x", { smsAfter: { urgent: -1 } }, /whole seconds from 0/);
+      await refuse("@two:x", { smsAfter: { sometimes: 5 } }, /'sometimes' is not an urgency/);
+      await refuse("not-a-user", { phone: "+15550008888" }, /not a Matrix user id/);
+      expect((await contacts.get("@two:x")).phone).to.equal(null);
+      expect((await contacts.update("@one:x", { phone: "+15550007777", smsAfter: { routine: 0 } })).smsAfter.routine).to.equal(0);
     });
 
     it("remembers a bot's device id", async function () {

@@ -9,6 +9,7 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
   let wendy: TestClinician;
   let lena: TestClinician;
   let liam: TestClinician;
+  let firstPageRoom: string;
 
   before(async function () {
     s = await startPagingScenario();
@@ -44,6 +45,7 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     const escalated = await liam.waitForMessage((b) => b.startsWith(`⬆️ Escalated urgent page #${number}`), { what: "the escalation", timeoutMs: 30_000 });
     expect(escalated.body).to.contain(note);
     expect(escalated.roomId).to.equal(page.roomId);
+    firstPageRoom = page.roomId;
     const smsToLiam = await s.twilio.waitForMessage((m) => m.to === s.phones.liam, 20_000);
     expect(smsToLiam.body).to.not.contain("Chest");
 
@@ -78,6 +80,8 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     const reply = await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd });
     const number = Number(/Page #(\d+)/.exec(reply.body)![1]);
     const page = await lena.waitForMessage((b) => b.includes(`page #${number}`), { what: "the page" });
+    // The first page's room now has the escalation's backup in it: this page gets a fresh room.
+    expect(page.roomId).to.not.equal(firstPageRoom);
 
     // Both at once: the reaction and the command race; exactly one wins.
     const [, ackCmd] = await Promise.all([lena.react(page.roomId, page.event.getId()!, "✅"), lena.send(page.roomId, `!ack ${number}`)]);
@@ -96,6 +100,7 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     const ask = async (text: string) => (await wendy.waitForNotice(s.dm, s.botUserId, { after: await wendy.send(s.dm, text) })).body;
     expect(await ask("!page")).to.match(/^Usage: !page <service>/);
     expect(await ask("!page dermatology urgent rash")).to.contain('I don\'t know a service called "dermatology"');
+    expect(await ask("!page cardiology emergnet chest pain")).to.match(/^"emergnet" looks like an urgency but is not one/);
     expect(await ask("!ack 99999")).to.equal("There is no page #99999.");
     expect(await ask("!ack abc")).to.match(/^"abc" is not a page number/);
     expect(await ask("!ack")).to.match(/^There is no open page in this room/);

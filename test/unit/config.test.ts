@@ -45,7 +45,9 @@ describe("configuration", function () {
 
   it("takes Twilio settings as a set, and names the one missing from a partial set", function () {
     const twilio = { TWILIO_ACCOUNT_SID: `AC${"a".repeat(32)}`, TWILIO_AUTH_TOKEN: "0123456789abcdef0123", TWILIO_FROM_NUMBER: "+15005550006" };
-    expect(loadConfig({ ...valid, ...twilio }).twilio).to.deep.equal({ accountSid: twilio.TWILIO_ACCOUNT_SID, authToken: twilio.TWILIO_AUTH_TOKEN, from: "+15005550006", apiUrl: undefined });
+    expect(errorFor({ ...valid, ...twilio }).key).to.equal("ROUNDS_PUBLIC_URL");
+    expect(loadConfig({ ...valid, ...twilio, ROUNDS_PUBLIC_URL: "https://rounds.example.org/" }).publicUrl).to.equal("https://rounds.example.org");
+    expect(loadConfig({ ...valid, ...twilio, ROUNDS_PUBLIC_URL: "https://rounds.example.org" }).twilio).to.deep.equal({ accountSid: twilio.TWILIO_ACCOUNT_SID, authToken: twilio.TWILIO_AUTH_TOKEN, from: "+15005550006", apiUrl: undefined });
     const missing = errorFor({ ...valid, TWILIO_ACCOUNT_SID: twilio.TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN: twilio.TWILIO_AUTH_TOKEN });
     expect(missing.key).to.equal("TWILIO_FROM_NUMBER");
     expect(missing.message).to.contain("or unset all to turn SMS off");

@@ -66,7 +66,7 @@ export async function up(knex: Knex): Promise<void> {
   // Phone numbers and personal notification rules live here and nowhere else.
   await knex.schema.createTable("clinician_contacts", (t) => {
     t.string("user_id").primary();
-    t.string("phone"); // E.164
+    t.string("phone").unique(); // E.164; one clinician per number, or an SMS reply could ack as someone else
     t.jsonb("sms_after").notNullable(); // { emergent: seconds|null, urgent: ..., routine: ... }
     t.timestamp("updated_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });

@@ -1,11 +1,15 @@
 import { createHash } from "node:crypto";
-import type { Db } from "../appservice/db/connect.js";
-import type { Notifier } from "../appservice/ports/notifier.js";
-import type { RoomMessage, RoomWriter } from "../appservice/ports/roomWriter.js";
-import { StateType } from "../appservice/shared/events.js";
-import type { BotClient } from "./botClient.js";
+import type { BotClient } from "../../bots/botClient.js";
+import type { Db } from "../db/connect.js";
+import type { Notifier } from "../ports/notifier.js";
+import type { RoomMessage, RoomWriter } from "../ports/roomWriter.js";
+import { StateType } from "../shared/events.js";
 
-/** The room writer, acting as one bot. Rooms it opens are remembered in `bot_rooms` by purpose. */
+/**
+ * The Matrix side of the room-writer and notifier ports, acting as one bot's E2EE client. Rooms
+ * it opens are remembered in `bot_rooms` by purpose. It sits apart from the bots' inbox
+ * adapters: domain services write through it, never through the command handlers.
+ */
 export class MatrixRoomWriter implements RoomWriter, Notifier {
   private readonly opening = new Map<string, Promise<string>>();
 
@@ -37,6 +41,10 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     });
     await this.db("bot_rooms").insert({ purpose_key: key, room_id: roomId }).onConflict("purpose_key").merge();
     return roomId;
+  }
+
+  async retire(key: string, roomId: string): Promise<void> {
+    await this.db("bot_rooms").where({ purpose_key: key, room_id: roomId }).delete();
   }
 
   invite(roomId: string, userIds: string[]): Promise<void> {
