@@ -8,6 +8,7 @@
  *     against client -> client messages per second at the same concurrency.
  */
 import * as sdk from "matrix-js-sdk";
+import { StateType } from "../../appservice/shared/events.js";
 import { TestClinician } from "../harness/clinician.js";
 import { startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
 import type { LogLine } from "../harness/rounds.js";
@@ -281,9 +282,9 @@ async function bench(s: PagingScenario): Promise<string> {
   const histBefore = histogram(await metricsText(), "rounds_timer_lateness_seconds", 'kind="page.escalate"');
   const phaseStart = Date.now();
   const deadlines = new Map<string, number>(); // `${page id}:${step}` -> deadline of that step's escalation timer
-  // Reads the pending timers' deadlines before they fire: after each page is raised (its answer comes
-  // after Rounds armed the timer) and after each escalation (which arms the next step's timer). Reads
-  // are coalesced; a step armed just after a read is picked up by the next one, seconds before it fires.
+  // Reads the pending timers' deadlines before they fire: whenever the page state event changes in the
+  // requester's client (Rounds writes it right after arming a step's timer), after each page is raised
+  // and after each escalation. Reads are coalesced: a timer armed during a read is seen by the next one.
   let reading: Promise<void> | null = null;
   let again = false;
   const readDeadlines = (): Promise<void> => {
@@ -300,6 +301,10 @@ async function bench(s: PagingScenario): Promise<string> {
     })().finally(() => (reading = null));
     return reading;
   };
+  let watchState = true;
+  wendy.client.on(sdk.RoomStateEvent.Events, (ev) => {
+    if (watchState && ev.getType() === StateType.Page) void readDeadlines().catch(() => undefined);
+  });
   const escalated = logCounter(s, (l) => {
     if (l.msg !== MSG_ESCALATED) return false;
     void readDeadlines().catch(() => undefined);
@@ -322,6 +327,7 @@ async function bench(s: PagingScenario): Promise<string> {
   progress(`paging 2/3: all ${ESCALATIONS} escalations done; waiting for the pages to run out of steps (so no timers leak into part 3)`);
   await exhausted.reached(ESCALATION_PAGES, 120_000 + ESCALATION_DELAY_S * 1000, "exhausted pages");
   const floorTimers = timerFloor.stop();
+  watchState = false;
   const histAfter = histogram(await metricsText(), "rounds_timer_lateness_seconds", 'kind="page.escalate"');
   const lateness: number[] = [];
   let missing = 0;
