@@ -35,6 +35,7 @@ import { ContactStore } from "./paging/contactStore.js";
 import { PageService, TIMER_DELIVER, TIMER_ESCALATE, TIMER_SMS } from "./paging/pageService.js";
 import { PageStore } from "./paging/pageStore.js";
 import { ShiftChangeService } from "./paging/shiftChange.js";
+import { ShiftWatchStore } from "./paging/shiftWatchStore.js";
 import { TwilioSmsSender } from "./sms/twilioSms.js";
 import { startShiftCron } from "./timers/shiftCron.js";
 import { TimerStore } from "./timers/timerStore.js";
@@ -119,7 +120,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   timerWorker.on(TIMER_SMS, (t) => pages.onSmsTimer(t));
   timerWorker.on(TIMER_DELIVER, (t) => pages.onDeliveryTimer(t));
   const feeds = new CalendarFeeds(db, oncall);
-  const shifts = new ShiftChangeService({ db, oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
+  const shifts = new ShiftChangeService({ watch: new ShiftWatchStore(db), oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
 
   const botDefs = [
     {

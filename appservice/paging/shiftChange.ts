@@ -1,8 +1,7 @@
-import type { Db } from "../db/connect.js";
-import { affectedRows } from "../db/connect.js";
 import type { Logger } from "../logging.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { PageService } from "./pageService.js";
+import type { ShiftWatchStore } from "./shiftWatchStore.js";
 
 /** What shift-change handling needs from the on-call side; OnCallService provides it. */
 export interface ShiftDirectory {
@@ -25,7 +24,7 @@ export interface FatigueRule {
  */
 export class ShiftChangeService {
   constructor(
-    private readonly deps: { db: Db; oncall: ShiftDirectory; pages: PageService; notifier: Notifier; fatigue: FatigueRule; log: Logger },
+    private readonly deps: { watch: ShiftWatchStore; oncall: ShiftDirectory; pages: PageService; notifier: Notifier; fatigue: FatigueRule; log: Logger },
   ) {}
 
   async check(now: Date = new Date()): Promise<{ changes: number }> {
@@ -44,29 +43,23 @@ export class ShiftChangeService {
   private async checkService(serviceId: string, now: Date): Promise<number> {
     let changes = 0;
     const answer = await this.deps.oncall.whoIsOnCall(serviceId, now);
-    const watched = await this.deps.db("shift_watch").where({ service_id: serviceId });
-    const levels = new Set([...answer.levels.map((l) => l.level), ...watched.map((w) => w.level as string)]);
+    const watched = await this.deps.watch.levels(serviceId);
+    const levels = new Set([...answer.levels.map((l) => l.level), ...watched.map((w) => w.level)]);
     for (const level of levels) {
       const holder = answer.levels.find((l) => l.level === level) ?? null;
       const row = watched.find((w) => w.level === level);
       const current = holder?.userId ?? null;
       if (!row) {
         // First sight of this level: remember it; there is no hand-over to announce.
-        await this.deps.db("shift_watch").insert({ service_id: serviceId, level, user_id: current, since: now }).onConflict(["service_id", "level"]).ignore();
+        await this.deps.watch.remember(serviceId, level, current, now);
         continue;
       }
-      const previous = (row.user_id as string | null) ?? null;
+      const previous = row.userId;
       if (previous === current) continue;
       // Announce first, then record: a failure or crash part-way is retried at the next tick, and
       // the messages are keyed by the change, so nobody is told twice.
-      await this.announce(answer.service, level, previous, holder, new Date(row.since as string).getTime());
-      const recorded = affectedRows(
-        await this.deps.db("shift_watch")
-          .where({ service_id: serviceId, level })
-          .andWhere((q) => (previous === null ? q.whereNull("user_id") : q.where("user_id", previous)))
-          .update({ user_id: current, since: now }),
-      );
-      if (recorded === 1) changes++;
+      await this.announce(answer.service, level, previous, holder, row.since.getTime());
+      if (await this.deps.watch.record(serviceId, level, previous, current, now)) changes++;
     }
     return changes;
   }
@@ -104,12 +97,7 @@ export class ShiftChangeService {
     const hours = await this.deps.oncall.onCallHours(holder.userId, new Date(end.getTime() - windowHours * 3600_000), end);
     if (hours <= limitHours) return;
     const shiftKey = `${service.id}:${holder.from.toISOString()}`;
-    const inserted = await this.deps.db("fatigue_alerts")
-      .insert({ user_id: holder.userId, shift_key: shiftKey, hours })
-      .onConflict(["user_id", "shift_key"])
-      .ignore()
-      .returning("user_id");
-    if (inserted.length !== 1) return;
+    if (!(await this.deps.watch.claimFatigueAlert(holder.userId, shiftKey, hours))) return;
     this.deps.log.warn({ service: service.id, hours: Math.round(hours), limitHours }, "fatigue limit passed");
     for (const c of await this.deps.oncall.coordinators(service.id)) {
       await this.deps.notifier.tellUser(

@@ -12,6 +12,7 @@ import { createThrowawayDatabase } from "../harness/postgres.js";
 import { ContactError, ContactService } from "../../appservice/paging/contactService.js";
 import { ContactStore } from "../../appservice/paging/contactStore.js";
 import { PageStore } from "../../appservice/paging/pageStore.js";
+import { ShiftWatchStore } from "../../appservice/paging/shiftWatchStore.js";
 import { TimerStore } from "../../appservice/timers/timerStore.js";
 
 /** One contract suite, run against every backend Rounds supports. */
@@ -326,6 +327,21 @@ for (const backend of backends) {
       await refuse("not-a-user", { phone: "+15550008888" }, /not a Matrix user id/);
       expect((await contacts.get("@two:x")).phone).to.equal(null);
       expect((await contacts.update("@one:x", { phone: "+15550007777", smsAfter: { routine: 0 } })).smsAfter.routine).to.equal(0);
+    });
+
+    it("records each shift change once, and each fatigue warning once", async function () {
+      const watch = new ShiftWatchStore(db);
+      const t0 = new Date("2026-11-23T08:00:00Z");
+      await watch.remember("icu", "primary", "@a:x", t0);
+      await watch.remember("icu", "primary", "@z:x", t0);
+      expect(await watch.levels("icu")).to.deep.equal([{ level: "primary", userId: "@a:x", since: t0 }]);
+      const t1 = new Date("2026-11-24T08:00:00Z");
+      const both = await Promise.all([watch.record("icu", "primary", "@a:x", "@b:x", t1), watch.record("icu", "primary", "@a:x", "@b:x", t1)]);
+      expect(both.filter(Boolean)).to.have.length(1);
+      expect(await watch.record("icu", "primary", "@b:x", null, t1)).to.equal(true);
+      expect(await watch.record("icu", "primary", null, "@c:x", t1)).to.equal(true);
+      expect(await watch.claimFatigueAlert("@c:x", "icu:2026-11-24", 90)).to.equal(true);
+      expect(await watch.claimFatigueAlert("@c:x", "icu:2026-11-24", 90)).to.equal(false);
     });
 
     it("remembers a bot's device id", async function () {
