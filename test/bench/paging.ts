@@ -10,7 +10,7 @@
 import * as sdk from "matrix-js-sdk";
 import { StateType } from "../../appservice/shared/events.js";
 import { TestClinician } from "../harness/clinician.js";
-import { startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
+import { pagingSchedule, startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
 import type { LogLine } from "../harness/rounds.js";
 import { ms, progress, ratio, summary } from "./stats.js";
 
@@ -88,29 +88,6 @@ class Arrivals {
 
 const tagOf = (body: string) => /\[bench:([^\]]+)\]/.exec(body)?.[1] ?? null;
 const replyTo = (ev: sdk.MatrixEvent): string | null => ev.getContent()["m.relates_to"]?.["m.in_reply_to"]?.event_id ?? null;
-
-/** The paging schedule of startPagingScenario, with the escalation's delays and loops to taste. */
-function benchSchedule(u: { lena: string; liam: string; cora: string }, delays: { emergent: number; urgent: number; routine: number }, loops: number): string {
-  return `
-clinicians:
-  - { user: "${u.lena}", name: "Dr Lena Primary" }
-  - { user: "${u.liam}", name: "Dr Liam Backup" }
-services:
-  - id: cardiology
-    name: Cardiology
-    timezone: Europe/London
-    coordinator: "${u.cora}"
-    escalation:
-      steps: [ { level: primary }, { level: backup } ]
-      loops: ${loops}
-      delays: { emergent: ${delays.emergent}, urgent: ${delays.urgent}, routine: ${delays.routine} }
-    levels:
-      - level: primary
-        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["${u.lena}"] }
-      - level: backup
-        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["${u.liam}"] }
-`;
-}
 
 /** Counts matching Rounds log lines from now on; `reached(n)` resolves once n have been seen. */
 function logCounter(s: PagingScenario, match: (l: LogLine) => boolean) {
@@ -205,7 +182,7 @@ async function bench(s: PagingScenario): Promise<string> {
   const { wendy, lena, liam, cora } = s.people;
   const users = { lena: lena.userId, liam: liam.userId, cora: cora.userId };
   const importSchedule = (delays: { emergent: number; urgent: number; routine: number }, loops: number) =>
-    s.rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: benchSchedule(users, delays, loops), headers: { "content-type": "application/yaml" } });
+    s.rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: pagingSchedule(users, { delays, loops }), headers: { "content-type": "application/yaml" } });
   // Matrix delivery is what is measured here: no SMS fallback timers alongside.
   for (const who of [lena, liam]) {
     await s.rounds.admin(`/_rounds/admin/v1/contacts/${encodeURIComponent(who.userId)}`, {

@@ -9,7 +9,11 @@ export const TWILIO_SID = `AC${"0123456789abcdef".repeat(2)}`;
 export const TWILIO_TOKEN = "fake-twilio-auth-token-0123456789";
 
 /** A paging schedule: cardiology (primary lena, backup liam, coordinator cora) and a service with a gap. */
-export function pagingSchedule(u: { lena: string; liam: string; cora: string }, delays = { emergent: 3, urgent: 3, routine: 600 }): string {
+export function pagingSchedule(
+  u: { lena: string; liam: string; cora: string },
+  opts: { delays?: { emergent: number; urgent: number; routine: number }; loops?: number } = {},
+): string {
+  const delays = opts.delays ?? { emergent: 3, urgent: 3, routine: 600 };
   return `
 chains:
   stroke-seniors: ["${u.liam}"]
@@ -23,7 +27,7 @@ services:
     coordinator: "${u.cora}"
     escalation:
       steps: [ { level: primary }, { level: backup } ]
-      loops: 0
+      loops: ${opts.loops ?? 0}
       delays: { emergent: ${delays.emergent}, urgent: ${delays.urgent}, routine: ${delays.routine} }
     levels:
       - level: primary
