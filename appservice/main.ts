@@ -147,6 +147,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   if (config.adminToken) {
     app.use(scheduleAdminRouter({ adminToken: config.adminToken, oncall, log }));
     app.use(adminRouter({ adminToken: config.adminToken, oncall, inbox, wakeInbox: () => worker.wake(), log }));
+    app.use(contactsAdminRouter({ adminToken: config.adminToken, contacts: contactService, pages, timers, log }));
   }
   app.use(
     appserviceRouter({
@@ -158,7 +159,6 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       metrics,
     }),
   );
-  if (config.adminToken) app.use(contactsAdminRouter({ adminToken: config.adminToken, contacts: contactService, pages, timers, log }));
   if (config.twilio) {
     // An SMS acknowledgement must be told in Matrix: until the bots can send, ask Twilio to retry.
     app.use("/_rounds/twilio", (_req, res, next) => (botsReady ? next() : sendError(res, ErrCode.Unavailable, "Rounds is starting; try again in a few seconds")));

@@ -1,8 +1,8 @@
-import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import express, { type Router } from "express";
 import type { InboxStore } from "../inbox/inboxStore.js";
 import type { Logger } from "../logging.js";
 import { UnknownServiceError, type OnCallService } from "../oncall/oncallService.js";
-import { bearerToken, tokensMatch } from "./auth.js";
+import { requireAdminToken } from "./auth.js";
 import { ErrCode, sendError } from "./errors.js";
 
 /**
@@ -17,10 +17,7 @@ export function adminRouter(deps: {
   log: Logger;
 }): Router {
   const router = express.Router();
-  router.use("/_rounds/admin", (req: Request, res: Response, next: NextFunction) => {
-    if (!tokensMatch(bearerToken(req) ?? "", deps.adminToken)) return sendError(res, ErrCode.Forbidden, "bad or missing admin token");
-    next();
-  });
+  router.use("/_rounds/admin", requireAdminToken(deps.adminToken));
 
 
   router.get("/_rounds/admin/v1/oncall/:service", async (req, res) => {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Request } from "express";
+import type { NextFunction, Request, Response } from "express";
+import { ErrCode, sendError } from "./errors.js";
 
 /** Compares digests, so neither the length nor the content of a token leaks through timing. */
 export function tokensMatch(given: string, expected: string): boolean {
@@ -14,4 +15,12 @@ export function bearerToken(req: Request, allowQuery = false): string | undefine
   if (h?.startsWith("Bearer ")) return h.slice(7);
   const q = req.query.access_token;
   return allowQuery && typeof q === "string" ? q : undefined;
+}
+
+/** Middleware for the admin API: every admin router mounts it, so each is safe on its own. */
+export function requireAdminToken(adminToken: string) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!tokensMatch(bearerToken(req) ?? "", adminToken)) return sendError(res, ErrCode.Forbidden, "bad or missing admin token");
+    next();
+  };
 }

@@ -1,11 +1,11 @@
-import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import express, { type Router } from "express";
 import { z } from "zod";
 import type { Logger } from "../logging.js";
 import { ContactError, type ContactService } from "../paging/contactService.js";
 import type { PageService } from "../paging/pageService.js";
 import type { TimerStore } from "../timers/timerStore.js";
 import { matrixUserId } from "../shared/events.js";
-import { bearerToken, tokensMatch } from "./auth.js";
+import { requireAdminToken } from "./auth.js";
 import { ErrCode, sendError } from "./errors.js";
 
 const delay = z.union([z.number().int().min(0).max(86_400), z.null()]);
@@ -22,9 +22,7 @@ const ContactBody = z
  */
 export function contactsAdminRouter(deps: { adminToken: string; contacts: ContactService; pages: PageService; timers: TimerStore; log: Logger }): Router {
   const router = express.Router();
-  router.use("/_rounds/admin/v1/contacts", auth(deps.adminToken));
-  router.use("/_rounds/admin/v1/pages", auth(deps.adminToken));
-  router.use("/_rounds/admin/v1/timers", auth(deps.adminToken));
+  router.use(["/_rounds/admin/v1/contacts", "/_rounds/admin/v1/pages", "/_rounds/admin/v1/timers"], requireAdminToken(deps.adminToken));
 
   // Pending timers, for operators checking that nothing is stuck (ids and times only).
   router.get("/_rounds/admin/v1/timers", async (_req, res) => {
@@ -77,12 +75,6 @@ export function contactsAdminRouter(deps: { adminToken: string; contacts: Contac
   return router;
 }
 
-function auth(token: string) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (!tokensMatch(bearerToken(req) ?? "", token)) return sendError(res, ErrCode.Forbidden, "bad or missing admin token");
-    next();
-  };
-}
 
 function masked(c: { userId: string; phone: string | null; smsAfter: Record<string, number | null> }) {
   return { userId: c.userId, phone: c.phone ? `…${c.phone.slice(-3)}` : null, smsAfter: c.smsAfter };

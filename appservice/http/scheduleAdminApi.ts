@@ -6,7 +6,7 @@ import { UnknownServiceError, type OnCallService } from "../oncall/oncallService
 import { ScheduleConflictError, ScheduleNotFoundError, ScheduleRuleError } from "../oncall/scheduleErrors.js";
 import { ScheduleFileError } from "../oncall/scheduleFile.js";
 import { parseDateTime } from "../oncall/timeParsing.js";
-import { bearerToken, tokensMatch } from "./auth.js";
+import { requireAdminToken } from "./auth.js";
 import { ErrCode, sendError } from "./errors.js";
 
 /**
@@ -59,10 +59,7 @@ export function scheduleAdminRouter(deps: { adminToken: string; oncall: OnCallSe
   const rawText = express.text({ type: "*/*", limit: "2mb" });
   const json = express.json({ limit: "100kb" });
 
-  router.use("/_rounds/admin", (req: Request, res: Response, next: NextFunction) => {
-    if (!tokensMatch(bearerToken(req) ?? "", deps.adminToken)) return sendError(res, ErrCode.Forbidden, "bad or missing admin token");
-    next();
-  });
+  router.use("/_rounds/admin", requireAdminToken(deps.adminToken));
 
   /** Domain errors to status codes, in one place. */
   const handle =

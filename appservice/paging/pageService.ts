@@ -104,11 +104,11 @@ export class PageService {
       throw new PageError("Paging is open to clinicians with an account on this hospital's server. Ask a colleague here to page, or call the switchboard.");
     }
     const service = await oncall.findService(req.serviceQuery);
+    const policy = await oncall.escalationPolicy(service.id);
     const existing = req.originEventId ? await store.byOriginEvent(req.originEventId) : null;
     let page = existing;
     if (!page) {
       const at = req.at ?? new Date();
-      const policy = await oncall.escalationPolicy(service.id);
       const plan = req.broadcast ? await this.broadcastPlan(service.id, at) : await this.planFrom(service.id, policy, 0, at);
       if (!plan) {
         await this.warnCoordinators(service.id, `Nobody is on call for ${service.name} at any escalation step: ${req.requester} could not page it at ${await this.localTime(at, service.id)}. Please fix the schedule gap.`, `gap:${service.id}:${req.originEventId ?? at.getTime()}`);
@@ -138,12 +138,12 @@ export class PageService {
       this.deps.metrics.pages.inc({ service: service.id, urgency: req.urgency, status: "triggered" });
       this.deps.log.info({ page: page.id, number: page.number, service: service.id, urgency: page.urgency, kind: page.kind }, "page: triggered");
     }
-    const delivered = await this.lock.run(page.id, () => this.deliverFirst(page!, service.name, req.note));
-    return { page: delivered, serviceName: service.name, targets: delivered.targets, delaySeconds: delivered.kind === "broadcast" ? null : await this.delayFor(delivered) };
+    const delivered = await this.lock.run(page.id, () => this.deliverFirst(page!, service.name, req.note, policy));
+    return { page: delivered, serviceName: service.name, targets: delivered.targets, delaySeconds: delivered.kind === "broadcast" ? null : this.delayFor(delivered, policy) };
   }
 
   /** Opens the room, posts the request, mirrors the state and arms the timers. Idempotent. */
-  private async deliverFirst(page: Page, serviceName: string, note: string | null): Promise<Page> {
+  private async deliverFirst(page: Page, serviceName: string, note: string | null, policy: EscalationPolicy): Promise<Page> {
     const { store, rooms } = this.deps;
     let roomId = page.roomId;
     if (!roomId) {
@@ -155,10 +155,10 @@ export class PageService {
       // A retried command, or the safety timer after it: delivered already; re-arming and
       // mirroring are idempotent and close a crash right after delivery.
       await this.armStep(page);
-      await this.mirror(page);
+      await this.mirror(page, policy);
       return page;
     }
-    const label = await this.stepLabel(page);
+    const label = this.stepLabel(page, policy);
     const body = [
       `${this.urgencyBadge(page.urgency)} ${page.kind === "broadcast" ? "BROADCAST page" : "page"} #${page.number} for ${serviceName} (${label}) from ${page.requester}`,
       note ? `Request: ${note}` : note === null ? "Request: (the request text could not be delivered; ask the requester here)" : "Request: (no details given; ask the requester here)",
@@ -168,7 +168,7 @@ export class PageService {
     for (const u of page.targets) {
       if (await store.claimNotification(page.id, page.step, u, "matrix")) await store.setNotification(page.id, page.step, u, "matrix", "sent", eventId);
     }
-    const deadline = page.kind === "broadcast" ? null : new Date(Date.now() + (await this.delayFor(page)) * 1000);
+    const deadline = page.kind === "broadcast" ? null : new Date(Date.now() + this.delayFor(page, policy) * 1000);
     // Notified and its timers commit together: no crash can leave a notified page unescalated.
     const timers = await this.timersFor({ ...page, deadlineAt: deadline });
     await store.db.transaction(async (trx) => {
@@ -178,7 +178,7 @@ export class PageService {
     this.deps.wakeTimers();
     this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "notified" });
     const fresh = (await store.get(page.id))!;
-    await this.mirror(fresh);
+    await this.mirror(fresh, policy);
     return fresh;
   }
 
@@ -209,7 +209,7 @@ export class PageService {
       if (!page || page.status !== "triggered") return;
       this.deps.log.warn({ page: page.id }, "page: its command did not finish delivering it; delivering without the request text");
       const service = await this.deps.oncall.serviceInfo(page.serviceId);
-      await this.deliverFirst(page, service.name, null);
+      await this.deliverFirst(page, service.name, null, await this.deps.oncall.escalationPolicy(page.serviceId));
     });
   }
 
@@ -225,34 +225,33 @@ export class PageService {
       const { store } = this.deps;
       let page = await store.get(timer.ref);
       if (!page || !OPEN_STATUSES.includes(page.status)) return;
+      const policy = await this.deps.oncall.escalationPolicy(page.serviceId);
       if (page.step === fromStep && page.exhausted) {
         // A crash or failure after giving up and before saying so: say it now (idempotent).
         await this.announceExhausted(page);
       } else if (page.step === fromStep) {
-        const policy = await this.deps.oncall.escalationPolicy(page.serviceId);
         const plan = await this.planFrom(page.serviceId, policy, fromStep + 1, new Date());
         if (!plan) {
           if (await store.markExhausted(page.id, fromStep)) await this.announceExhausted(page);
           return;
         }
         const notified = [...new Set([...page.notified, ...plan.targets])];
-        const delay = await this.delayFor(page);
+        const delay = this.delayFor(page, policy);
         const advanced = await store.advance(page.id, fromStep, { step: plan.step, targets: plan.targets, notified, deadlineAt: new Date(Date.now() + delay * 1000) });
         if (!advanced) return; // acknowledged or moved on meanwhile
         this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "escalated" });
         this.deps.log.info({ page: page.id, fromStep, toStep: plan.step }, "page: escalated");
         page = (await store.get(page.id))!;
-        await this.deliverEscalation(page, plan, fromStep, delay);
+        await this.deliverEscalation(page, plan, fromStep, delay, policy);
       } else if (page.step > fromStep) {
         // A crash between advancing and notifying: finish the step (each send is idempotent).
-        const policy = await this.deps.oncall.escalationPolicy(page.serviceId);
         const plan = this.describeStep(policy, page.step, page.targets);
-        await this.deliverEscalation(page, plan, fromStep, await this.delayFor(page));
+        await this.deliverEscalation(page, plan, fromStep, this.delayFor(page, policy), policy);
       }
     });
   }
 
-  private async deliverEscalation(page: Page, plan: StepPlan, fromStep: number, delay: number): Promise<void> {
+  private async deliverEscalation(page: Page, plan: StepPlan, fromStep: number, delay: number, policy: EscalationPolicy): Promise<void> {
     const { store, rooms } = this.deps;
     if (!page.roomId) throw new Error(`page ${page.id} has no room`);
     // Others join the pair's room now: later pages between the pair get a fresh room, so
@@ -262,7 +261,7 @@ export class PageService {
     const request = await this.requestText(page);
     const skipped = plan.skipped.length ? ` (${plan.skipped.join("; ")})` : "";
     const body = [
-      `⬆️ Escalated ${this.urgencyWord(page.urgency)} page #${page.number} to ${plan.label}: ${plan.targets.join(", ")}. Nobody acknowledged within ${this.humanDelay(delay)}${skipped}.`,
+      `⬆️ Escalated ${page.urgency} page #${page.number} to ${plan.label}: ${plan.targets.join(", ")}. Nobody acknowledged within ${this.humanDelay(delay)}${skipped}.`,
       request ? `Request: ${request}` : "",
       `${plan.targets.join(", ")}: react ✅ or send !ack to acknowledge.`,
     ]
@@ -273,7 +272,7 @@ export class PageService {
       if (await store.claimNotification(page.id, page.step, u, "matrix")) await store.setNotification(page.id, page.step, u, "matrix", "sent", eventId);
     }
     await this.armStep(page);
-    await this.mirror(page);
+    await this.mirror(page, policy);
   }
 
   private async announceExhausted(page: Page): Promise<void> {
@@ -286,7 +285,7 @@ export class PageService {
         `page:${page.id}:exhausted`,
       );
     }
-    await this.warnCoordinators(page.serviceId, `Page #${page.number} (${this.urgencyWord(page.urgency)}) for ${page.serviceId} went through every escalation step without an acknowledgement. Requester: ${page.requester}.`, `exhausted:${page.id}`, { strict: true });
+    await this.warnCoordinators(page.serviceId, `Page #${page.number} (${page.urgency}) for ${page.serviceId} went through every escalation step without an acknowledgement. Requester: ${page.requester}.`, `exhausted:${page.id}`, { strict: true });
     await this.mirror((await this.deps.store.get(page.id))!);
     this.deps.log.warn({ page: page.id, service: page.serviceId }, "page: escalation exhausted; coordinators told");
   }
@@ -304,7 +303,7 @@ export class PageService {
       if (!contact.phone) return;
       // At most once: a crash after claiming and before sending loses this SMS rather than doubling it.
       if (!(await store.claimNotification(page.id, step, userId, "sms"))) return;
-      const text = `${this.urgencyWord(page.urgency).toUpperCase()} page ${page.number} from Rounds. Reply ${page.number} to acknowledge. Details are in the Rounds app.`;
+      const text = `${page.urgency.toUpperCase()} page ${page.number} from Rounds. Reply ${page.number} to acknowledge. Details are in the Rounds app.`;
       let sent;
       try {
         sent = await sms.send(contact.phone, text);
@@ -461,7 +460,7 @@ export class PageService {
         const request = await this.requestText(page);
         const summary = [
           `🔁 Shift change: ${fromUser} hands page #${page.number} to ${toUser}.`,
-          `Summary: ${this.urgencyWord(page.urgency)} ${page.kind} for ${page.serviceId}, raised by ${page.requester} at ${await this.localTime(page.createdAt, page.serviceId)}, ${page.status === "escalated" ? `escalated (step ${page.step + 1})` : "notified"}, not yet acknowledged.`,
+          `Summary: ${page.urgency} ${page.kind} for ${page.serviceId}, raised by ${page.requester} at ${await this.localTime(page.createdAt, page.serviceId)}, ${page.status === "escalated" ? `escalated (step ${page.step + 1})` : "notified"}, not yet acknowledged.`,
           request ? `Request: ${request}` : "",
           `${toUser}: react ✅ or send !ack to acknowledge.`,
         ]
@@ -547,13 +546,12 @@ export class PageService {
     return step >= passes ? `the fallback (${base})` : `step ${step + 1}, ${base}`;
   }
 
-  private async stepLabel(page: Page): Promise<string> {
+  private stepLabel(page: Page, policy: EscalationPolicy): string {
     if (page.kind === "broadcast") return "every level";
-    return this.describeStep(await this.deps.oncall.escalationPolicy(page.serviceId), page.step, page.targets).label;
+    return this.describeStep(policy, page.step, page.targets).label;
   }
 
-  private async delayFor(page: Page): Promise<number> {
-    const policy = await this.deps.oncall.escalationPolicy(page.serviceId);
+  private delayFor(page: Page, policy: EscalationPolicy): number {
     return policy.delaysSeconds[page.urgency] ?? this.deps.options.delaysSeconds[page.urgency];
   }
 
@@ -571,8 +569,9 @@ export class PageService {
   }
 
   /** Writes the page's state event from the database row: the database is the truth. */
-  private async mirror(page: Page): Promise<void> {
+  private async mirror(page: Page, known?: EscalationPolicy): Promise<void> {
     if (!page.roomId) return;
+    const policy = known ?? (await this.deps.oncall.escalationPolicy(page.serviceId));
     const delivery: Record<string, Record<string, string>> = {};
     for (const n of await this.deps.store.notifications(page.id)) (delivery[n.userId] ??= {})[n.channel] = n.status;
     const state: PageState = {
@@ -583,7 +582,7 @@ export class PageService {
       urgency: page.urgency,
       status: page.status,
       step: page.step,
-      level: await this.stepLabel(page),
+      level: this.stepLabel(page, policy),
       requester: page.requester,
       targets: page.targets,
       notified: page.notified,
@@ -615,10 +614,6 @@ export class PageService {
   private async localTime(at: Date, serviceId: string): Promise<string> {
     const zone = await this.deps.oncall.serviceInfo(serviceId).then((s) => s.timezone, () => "UTC");
     return DateTime.fromJSDate(at, { zone }).toFormat("HH:mm:ss ZZZZ");
-  }
-
-  private urgencyWord(u: Urgency): string {
-    return u;
   }
 
   private urgencyBadge(u: Urgency): string {
