@@ -408,6 +408,48 @@ export class BotClient {
     }
   }
 
+  /** Reads and decrypts any event of a room the bot is in; null if it cannot be read (no key, gone, not in the room). */
+  async readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown> } | null> {
+    try {
+      const raw = await this.matrix.fetchRoomEvent(roomId, eventId);
+      const ev = new sdk.MatrixEvent(raw);
+      await this.matrix.decryptEventIfNeeded(ev);
+      if (ev.isDecryptionFailure()) {
+        // The sender's key may still be on its way as a to-device message.
+        await this.nextSync(2000);
+        await this.matrix.decryptEventIfNeeded(ev, { isRetry: true });
+      }
+      if (ev.isDecryptionFailure()) return null;
+      return { type: ev.getType(), sender: ev.getSender() ?? "", content: ev.getContent() };
+    } catch {
+      return null;
+    }
+  }
+
+  /** A user's membership of a room, from the server's current state (not our possibly stale view). */
+  async membership(roomId: string, userId: string): Promise<string | null> {
+    try {
+      const content = await this.matrix.getStateEvent(roomId, sdk.EventType.RoomMember, userId);
+      return typeof content.membership === "string" ? content.membership : null;
+    } catch (err) {
+      if ((err as { errcode?: string }).errcode === "M_NOT_FOUND") return null;
+      throw err;
+    }
+  }
+
+  /** Sends any room event type; like sendMessage, never in plaintext where the room must be encrypted. */
+  async sendRoomEvent(roomId: string, type: string, content: Record<string, unknown>, txnId: string): Promise<string> {
+    if (!(await this.ensureRoomEncryptor(roomId))) throw new RetryableError("room encryption not set up yet; refusing to send unencrypted");
+    const res = await this.matrix.sendEvent(roomId, type as never, content as never, txnId);
+    return res.event_id;
+  }
+
+  /** Uploads bytes (already encrypted by the caller) and returns the mxc:// URL. */
+  async upload(bytes: Uint8Array, name: string): Promise<string> {
+    const res = await this.matrix.uploadContent(new Blob([bytes as BlobPart], { type: "application/octet-stream" }), { name, type: "application/octet-stream", includeFilename: false });
+    return res.content_uri;
+  }
+
   async setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<void> {
     await this.matrix.sendStateEvent(roomId, type as never, content as never, stateKey);
   }

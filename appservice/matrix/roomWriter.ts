@@ -2,8 +2,13 @@ import { createHash } from "node:crypto";
 import type { BotClient } from "../../bots/botClient.js";
 import type { Db } from "../db/connect.js";
 import type { Notifier } from "../ports/notifier.js";
-import type { RoomMessage, RoomWriter } from "../ports/roomWriter.js";
-import { StateType } from "../shared/events.js";
+import type { RoomMessage, RoomWidget, RoomWriter } from "../ports/roomWriter.js";
+import { encryptAttachment } from "../shared/attachmentCrypto.js";
+import { StateType, WidgetStateType } from "../shared/events.js";
+
+function txnIdFor(txnKey: string): string {
+  return `rounds-${createHash("sha256").update(txnKey).digest("base64url").slice(0, 32)}`;
+}
 
 /**
  * The Matrix side of the room-writer and notifier ports, acting as one bot's E2EE client. Rooms
@@ -37,7 +42,8 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
       name: opts.name,
       invite: opts.members,
       direct: opts.direct ?? false,
-      botOnlyStateTypes: Object.values(StateType),
+      // Widgets too: a clinician must not be able to swap the pinned widget for another page.
+      botOnlyStateTypes: [...Object.values(StateType), ...Object.values(WidgetStateType)],
     });
     await this.db("bot_rooms").insert({ purpose_key: key, room_id: roomId }).onConflict("purpose_key").merge();
     return roomId;
@@ -59,8 +65,57 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
       "m.mentions": { user_ids: mentions },
     };
     if (message.references) content["m.relates_to"] = { rel_type: "m.reference", event_id: message.references };
-    const txnId = `rounds-${createHash("sha256").update(txnKey).digest("base64url").slice(0, 32)}`;
-    return this.bot.sendMessage(roomId, content, txnId, { mustEncrypt: true });
+    return this.bot.sendMessage(roomId, content, txnIdFor(txnKey), { mustEncrypt: true });
+  }
+
+  sendEvent(roomId: string, type: string, content: Record<string, unknown>, txnKey: string): Promise<string> {
+    return this.bot.sendRoomEvent(roomId, type, content, txnIdFor(txnKey));
+  }
+
+  async sendFile(roomId: string, file: { name: string; mimetype: string; bytes: Uint8Array; body?: string }, txnKey: string): Promise<string> {
+    // A retried send must not upload again under a new key: remember the upload per txn key.
+    const uploaded = await this.db("bot_uploads").where({ txn_key: txnIdFor(txnKey) }).first();
+    let encrypted: Record<string, unknown>;
+    if (uploaded) encrypted = JSON.parse(uploaded.file_json);
+    else {
+      const { ciphertext, info } = await encryptAttachment(file.bytes);
+      const url = await this.bot.upload(ciphertext, "attachment");
+      encrypted = { ...info, url };
+      await this.db("bot_uploads").insert({ txn_key: txnIdFor(txnKey), file_json: JSON.stringify(encrypted) }).onConflict("txn_key").ignore();
+    }
+    const eventId = await this.resendFile(roomId, { name: file.name, mimetype: file.mimetype, size: file.bytes.byteLength, file: encrypted, body: file.body }, txnKey);
+    await this.db("bot_uploads").where({ txn_key: txnIdFor(txnKey) }).delete();
+    return eventId;
+  }
+
+  resendFile(roomId: string, file: { name: string; mimetype: string; size: number; file: Record<string, unknown>; body?: string }, txnKey: string): Promise<string> {
+    const msgtype = file.mimetype.startsWith("image/") ? "m.image" : "m.file";
+    const content = { msgtype, body: file.body ?? file.name, filename: file.name, info: { mimetype: file.mimetype, size: file.size }, file: file.file };
+    return this.bot.sendMessage(roomId, content, txnIdFor(`file:${txnKey}`), { mustEncrypt: true });
+  }
+
+  readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown> } | null> {
+    return this.bot.readEvent(roomId, eventId);
+  }
+
+  membership(roomId: string, userId: string): Promise<string | null> {
+    return this.bot.membership(roomId, userId);
+  }
+
+  async installWidget(roomId: string, widget: RoomWidget): Promise<void> {
+    await this.bot.setState(roomId, WidgetStateType.Widget, widget.id, {
+      id: widget.id,
+      type: "m.custom",
+      name: widget.name,
+      url: widget.url,
+      data: widget.data ?? {},
+      creatorUserId: this.bot.userId,
+      waitForIframeLoad: true,
+    });
+    // Pinned at the top of the room, as Element's layout state describes.
+    await this.bot.setState(roomId, WidgetStateType.Layout, "", {
+      widgets: { [widget.id]: { container: "top", index: 0, width: 100, height: widget.heightPercent ?? 40 } },
+    });
   }
 
   readMessage(roomId: string, eventId: string): Promise<string | null> {

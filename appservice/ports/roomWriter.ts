@@ -27,4 +27,31 @@ export interface RoomWriter {
   /** The body of a message the bot sent earlier, decrypted, or null if it cannot be read. */
   readMessage(roomId: string, eventId: string): Promise<string | null>;
   setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<void>;
+  /** Sends a custom room event (encrypted), e.g. a relayed structured request. Same key, same event. */
+  sendEvent(roomId: string, type: string, content: Record<string, unknown>, txnKey: string): Promise<string>;
+  /**
+   * Encrypts `bytes` as an attachment (AES-CTR, as the spec's EncryptedFile), uploads the
+   * ciphertext and posts it as an m.file message in the (encrypted) room. Same key, same event.
+   */
+  sendFile(roomId: string, file: { name: string; mimetype: string; bytes: Uint8Array; body?: string }, txnKey: string): Promise<string>;
+  /** Posts an already-encrypted attachment again (e.g. a relayed request's files), by its EncryptedFile. */
+  resendFile(roomId: string, file: { name: string; mimetype: string; size: number; file: Record<string, unknown> }, txnKey: string): Promise<string>;
+  /** Any event in a room the bot is in, decrypted; null if it cannot be read. */
+  readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown> } | null>;
+  /** The user's membership in the room as the bot sees it ("join", "invite", ...), or null. */
+  membership(roomId: string, userId: string): Promise<string | null>;
+  /** Installs (or updates) a widget in the room and pins it at the top (Element's layout). */
+  installWidget(roomId: string, widget: RoomWidget): Promise<void>;
+}
+
+export interface RoomWidget {
+  /** Stable per room and purpose, e.g. "rounds-consult". */
+  id: string;
+  name: string;
+  /** Absolute URL; may use Element's $matrix_* template variables. */
+  url: string;
+  /** Widget-specific data (no PHI: it is unencrypted state). */
+  data?: Record<string, unknown>;
+  /** Height of the pinned container, in percent of the room view. */
+  heightPercent?: number;
 }

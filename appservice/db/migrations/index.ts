@@ -5,6 +5,7 @@ import * as m003 from "./003_bot_devices.js";
 import * as m004 from "./004_schedule_layers.js";
 import * as m005 from "./005_paging.js";
 import * as m006 from "./006_calendar_feeds.js";
+import * as m007 from "./007_widgets.js";
 
 /** Every migration, by its numbered name. Never edit one that has shipped; add the next number. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Knex.Migration> = {
   "004_schedule_layers": m004,
   "005_paging": m005,
   "006_calendar_feeds": m006,
+  "007_widgets": m007,
 };

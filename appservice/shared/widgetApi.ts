@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { BillingInputSchema, CONSULT_OUTCOMES, roomId, type ConsultState } from "./events.js";
+
+/**
+ * The appservice's widget HTTP API, shared by the server (appservice/http/widgetApi.ts) and the
+ * widgets. A widget exchanges its OpenID token at `POST {WIDGET_API_PREFIX}/v1/exchange_openid`
+ * ({ openIdToken, matrixServer } → { token, userId }) and sends `Authorization: Bearer <token>`
+ * on every other call. Every call that acts on a consult names the room it is made from, and the
+ * caller must be joined to that room. Errors are `{ errcode, error }` with a plain-language error.
+ */
+export const WIDGET_API_PREFIX = "/_rounds/widget/api";
+/** Where the built widgets are served, one folder per widget: `${WIDGET_PATH}/consult/`. */
+export const WIDGET_PATH = "/_rounds/widgets";
+
+export const WidgetRoute = {
+  services: "/v1/consult/services",
+  specialists: "/v1/consult/services/:service/specialists",
+  createConsult: "/v1/consult/requests",
+  consult: "/v1/consult/consults/:id",
+  accept: "/v1/consult/consults/:id/accept",
+  decline: "/v1/consult/consults/:id/decline",
+  start: "/v1/consult/consults/:id/start",
+  complete: "/v1/consult/consults/:id/complete",
+  cancel: "/v1/consult/consults/:id/cancel",
+  feedback: "/v1/consult/consults/:id/feedback",
+  mine: "/v1/consult/mine",
+  metrics: "/v1/consult/metrics",
+} as const;
+
+export function routePath(route: string, params: Record<string, string> = {}): string {
+  return route.replace(/:([a-z]+)/g, (_, k: string) => encodeURIComponent(params[k] ?? ""));
+}
+
+/** Create a consult from the encrypted request event the widget just sent in `room_id`. */
+export const CreateConsultBody = z.object({ room_id: roomId, event_id: z.string().regex(/^\$/, "must be an event id") });
+export const RoomScopedBody = z.object({ room_id: roomId });
+export const AcceptBody = RoomScopedBody.extend({
+  /** Expected response time; the urgency's default when omitted. */
+  expected_minutes: z.number().int().min(5).max(7 * 24 * 60).optional(),
+});
+/** The reason is clinical; the server posts it encrypted in the consult room and keeps no copy. */
+export const DeclineBody = RoomScopedBody.extend({ reason: z.string().trim().min(3, "give a reason for declining").max(1000) });
+export const CompleteBody = RoomScopedBody.extend({
+  /** The encrypted `health.rounds.consult.report` event with the structured report fields. */
+  report_event_id: z.string().regex(/^\$/, "must be an event id"),
+  billing: BillingInputSchema,
+});
+export const CancelBody = RoomScopedBody.extend({ reason: z.string().trim().max(1000).optional() });
+export const FeedbackBody = RoomScopedBody.extend({
+  rating: z.number().int().min(1, "rate from 1 to 5").max(5, "rate from 1 to 5"),
+  outcome: z.enum(CONSULT_OUTCOMES),
+});
+
+/** A consult as the API shows it: the state event's fields plus what only the database knows. */
+export type ConsultView = ConsultState & {
+  room_id: string;
+  /** Billing suggestion, once completed: a suggestion only, with its rationale. */
+  billing_suggestion: { code: string; description: string; rationale: string } | null;
+  rating: number | null;
+  outcome: (typeof CONSULT_OUTCOMES)[number] | null;
+  /** Seconds from request to acceptance / completion, when reached. */
+  time_to_accept_s: number | null;
+  time_to_complete_s: number | null;
+};
+
+export interface ServicesResponse {
+  services: { id: string; name: string }[];
+}
+export interface SpecialistsResponse {
+  service: string;
+  specialists: { user_id: string; available: boolean }[];
+}
+export interface ConsultResponse {
+  consult: ConsultView;
+}
+export interface MineResponse {
+  incoming: ConsultView[];
+  outgoing: ConsultView[];
+  /** Completed, cancelled or fully declined consults the user took part in, newest first. */
+  archive: ConsultView[];
+}
+export interface ResponseTimes {
+  count: number;
+  p50_s: number | null;
+  p90_s: number | null;
+}
+export interface MetricsResponse {
+  since: string;
+  services: { service: string; accept: ResponseTimes; complete: ResponseTimes }[];
+}
+export interface ApiErrorBody {
+  errcode: string;
+  error: string;
+}
