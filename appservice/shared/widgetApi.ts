@@ -65,6 +65,10 @@ export type ConsultView = ConsultState & {
 
 export interface ServicesResponse {
   services: { id: string; name: string }[];
+  /** Largest attachment a consult request accepts (ROUNDS_CONSULT_MAX_ATTACHMENT_MB). */
+  max_attachment_bytes: number;
+  /** Default expected response time per urgency, for the accept form. */
+  expected_response_minutes: Record<"emergent" | "urgent" | "routine", number>;
 }
 export interface SpecialistsResponse {
   service: string;
