@@ -86,4 +86,29 @@ export class Metrics {
     });
     return app;
   }
+
+  // Consults: labels are service ids and transition names only.
+  readonly consultTimeToAccept = new Histogram({
+    name: "rounds_consult_time_to_accept_seconds",
+    help: "Time from a consult request to its acceptance, by service",
+    labelNames: ["service"] as const,
+    buckets: CONSULT_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly consultTimeToComplete = new Histogram({
+    name: "rounds_consult_time_to_complete_seconds",
+    help: "Time from a consult request to its completed report, by service",
+    labelNames: ["service"] as const,
+    buckets: CONSULT_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly consultTransitions = new Counter({
+    name: "rounds_consult_transitions_total",
+    help: "Consult transitions (requested, escalated, exhausted, declined, accepted, started, completed, cancelled, overdue), by service",
+    labelNames: ["service", "transition"] as const,
+    registers: [this.registry],
+  });
 }
+
+/** 30 s to 2 days: emergent consults are accepted in minutes, routine ones answered within days. */
+const CONSULT_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800];
