@@ -1,7 +1,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".venv/", ".rounds/", "dist/", "vendor/"] },
+  { ignores: ["node_modules/", ".venv/", ".rounds/", "dist/", "widgets/dist/", "vendor/"] },
   ...tseslint.configs.recommended,
   {
     rules: {

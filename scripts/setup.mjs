@@ -5,7 +5,7 @@
 // inputs have not changed, so a second run takes seconds.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,6 +50,25 @@ if (!upToDate("npm", npmHash) || !existsSync(node24)) {
 const v = spawnSync(node24, ["--version"], { encoding: "utf8" });
 const major = Number(/^v(\d+)/.exec(v.stdout ?? "")?.[1] ?? 0);
 if (major < 22) fail(`node_modules/.bin/node reports '${v.stdout?.trim()}'; Rounds needs Node >= 22. Delete node_modules and run again.`);
+
+// 1b. The Element widgets, built by Vite into widgets/dist for the appservice to serve. Rebuilt
+// when a widget source, a shared definition they import, or the locked dependencies change.
+const widgetFiles = [
+  ...readdirSync(join(root, "widgets"), { recursive: true })
+    .map((f) => `widgets/${f}`.replaceAll("\\", "/"))
+    .filter((f) => !f.startsWith("widgets/dist/") && statSync(join(root, f)).isFile()),
+  ...readdirSync(join(root, "appservice", "shared")).filter((f) => f.endsWith(".ts")).map((f) => `appservice/shared/${f}`),
+  "package-lock.json",
+].sort();
+const widgetHash = hashOf(...widgetFiles) + createHash("sha256").update(widgetFiles.join("\n")).digest("hex");
+const widgetsBuilt = ["consult", "consults"].every((w) => existsSync(join(root, "widgets", "dist", w, "index.html")));
+if (!upToDate("widgets", widgetHash) || !widgetsBuilt) {
+  step("building the Element widgets (Vite)...");
+  const t = Date.now();
+  run(node24, [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "widgets/vite.config.ts", "--logLevel", "warn"], "widget build");
+  remember("widgets", widgetHash);
+  step(`  widgets built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+} else step("widgets up to date");
 
 // 2. Synapse, pinned, in a project venv.
 const venvPy = join(root, ".venv", "bin", "python");

@@ -1,0 +1,193 @@
+import { expect } from "chai";
+import type { ConsultReportContent, ConsultRequestContent, ConsultState } from "../../appservice/shared/events.js";
+import type { ConsultView } from "../../appservice/shared/widgetApi.js";
+import { ApiError } from "../../widgets/lib/apiFetch.js";
+import type { ConsultApi } from "../../widgets/lib/consultApi.js";
+import { ConsultApp, type ConsultRoomActions } from "../../widgets/consult/ConsultApp.js";
+import { button, click, deferred, field, fill, mount, queryButton, settle, text, useDom } from "./dom.js";
+import { CARDIO, CARDIO2, NOW, REQUESTER, ROOM, consultState, consultView, fakeApi } from "./fixtures.js";
+
+const REQUEST: ConsultRequestContent = {
+  service: "cardiology",
+  urgency: "urgent",
+  patient_ref: "Encounter/abc-42",
+  question: "Question for the consultant: anticoagulate before the procedure?",
+  history: "AF, CKD 3",
+  consult_id: "01JCONSULT",
+  attachments: [
+    {
+      name: "ecg.pdf",
+      mimetype: "application/pdf",
+      size: 204800,
+      file: { url: "mxc://rounds.test/abc", key: { kty: "oct", alg: "A256CTR", k: "k", key_ops: ["encrypt", "decrypt"], ext: true }, iv: "iv", hashes: { sha256: "h" }, v: "v2" },
+    },
+  ],
+};
+
+describe("consult widget", function () {
+  useDom();
+
+  /** Renders the app as `viewer` sees `state`; the API's view of the consult matches the state. */
+  async function show(state: ConsultState, viewer: string, impl: Partial<ConsultApi> = {}, extra: { view?: Partial<ConsultView>; report?: ConsultReportContent; room?: Partial<ConsultRoomActions> } = {}) {
+    const fake = fakeApi({ consult: async () => ({ consult: consultView({ ...state, ...extra.view }) }), ...impl });
+    const room: ConsultRoomActions = { sendReport: async () => "$report1", ...extra.room };
+    const root = await mount(
+      <ConsultApp api={fake.api} roomId={ROOM} viewer={viewer} room={room} consult={state} request={{ eventId: "$request", content: REQUEST }} report={extra.report ?? null} />,
+    );
+    return { ...fake, root };
+  }
+
+  it("shows status, deadline and the decrypted request with its attachments", async function () {
+    const { root } = await show(consultState({ accept_by_ts: NOW - 3 * 60_000, overdue: true }), "@someone:rounds.test");
+    const t = text(root);
+    expect(t).to.include("Consult #7 · cardiology");
+    expect(t).to.include("Urgent");
+    expect(t).to.include("Waiting for a specialist to accept");
+    expect(t).to.include(`${CARDIO} (asked now)`);
+    expect(t).to.match(/Accept by.*overdue by 3 min/);
+    expect(t).to.include("Encounter/abc-42");
+    expect(t).to.include("anticoagulate before the procedure?");
+    expect(t).to.include("ecg.pdf PDF, 200 kB");
+    expect(queryButton(root, "Accept")).to.equal(null);
+    expect(queryButton(root, "Cancel consult")).to.equal(null);
+  });
+
+  it("lets the asked specialist accept with the urgency's default response time", async function () {
+    const accepted = consultView({ status: "accepted", consultant: CARDIO, accepted_ts: NOW, expected_response_minutes: 45 });
+    const { root, callsTo } = await show(consultState(), CARDIO, { accept: async () => ({ consult: accepted }) });
+    const minutes = field(root, "Expected response time (minutes)");
+    expect(minutes.value).to.equal("60");
+    await fill(minutes, "45");
+    await click(button(root, "Accept"));
+    expect(callsTo("accept")).to.deep.equal([["01JCONSULT", { room_id: ROOM, expected_minutes: 45 }]]);
+    // The API's answer shows at once, before the state event arrives.
+    expect(text(root)).to.include("You accepted this consult");
+    expect(queryButton(root, "Start consult")).to.not.equal(null);
+  });
+
+  it("requires a reason to decline, then sends it", async function () {
+    const next = consultView({ candidates: [CARDIO, CARDIO2], declined_by: [CARDIO] });
+    const { root, callsTo } = await show(consultState(), CARDIO, { decline: async () => ({ consult: next }) });
+    await click(button(root, "Decline"));
+    expect(text(root)).to.include("Give a reason for declining.");
+    expect(callsTo("decline")).to.have.length(0);
+    await fill(field(root, "Reason for declining"), "Not my subspecialty; ask electrophysiology");
+    await click(button(root, "Decline"));
+    expect(callsTo("decline")).to.deep.equal([["01JCONSULT", { room_id: ROOM, reason: "Not my subspecialty; ask electrophysiology" }]]);
+    expect(text(root)).to.include("You declined this consult.");
+    expect(queryButton(root, "Accept")).to.equal(null);
+  });
+
+  it("disables the buttons while a call runs and shows the API's error as is", async function () {
+    const pending = deferred<{ consult: ConsultView }>();
+    const { root } = await show(consultState(), CARDIO, { accept: () => pending.promise });
+    await click(button(root, "Accept"));
+    expect(button(root, "Accept").disabled).to.equal(true);
+    expect(button(root, "Decline").disabled).to.equal(true);
+    expect(text(root)).to.include("Accepting…");
+    pending.reject(new ApiError(409, "RND_CONSULT_INVALID_TRANSITION", "Dr Lee accepted this consult a moment ago."));
+    await settle();
+    expect(text(root)).to.include("Dr Lee accepted this consult a moment ago.");
+    expect(button(root, "Accept").disabled).to.equal(false);
+  });
+
+  it("rejects an expected response time outside the allowed range", async function () {
+    const { root, callsTo } = await show(consultState(), CARDIO);
+    await fill(field(root, "Expected response time (minutes)"), "2");
+    await click(button(root, "Accept"));
+    expect(text(root)).to.include("Enter whole minutes, from 5 to 10080 (one week).");
+    expect(callsTo("accept")).to.have.length(0);
+  });
+
+  it("lets the consultant start, then complete with an encrypted report and billing inputs", async function () {
+    const state = consultState({ status: "accepted", consultant: CARDIO, accepted_ts: NOW, respond_by_ts: NOW + 3_600_000 });
+    const started = consultView({ ...state, status: "in_progress", started_ts: NOW });
+    const sent: ConsultReportContent[] = [];
+    let completeAttempts = 0;
+    const { root, callsTo } = await show(
+      state,
+      CARDIO,
+      {
+        start: async () => ({ consult: started }),
+        complete: async () => {
+          if (++completeAttempts === 1) throw new ApiError(404, "M_NOT_FOUND", "Rounds cannot read that report yet. Wait a moment and try again.");
+          return { consult: consultView({ ...started, status: "completed", completed_ts: NOW }) };
+        },
+      },
+      { room: { sendReport: async (c) => (sent.push(c), "$report1") } },
+    );
+    expect(text(root)).to.match(/Respond by.*in 1 h/);
+    await click(button(root, "Start consult"));
+    expect(callsTo("start")).to.deep.equal([["01JCONSULT", { room_id: ROOM }]]);
+
+    await click(button(root, "Complete consult"));
+    const t = text(root);
+    for (const msg of ["Findings are required.", "An assessment is required.", "Recommendations are required.", "Choose the consult type.", "Choose the setting.", "Choose the complexity.", "Enter the minutes you spent, from 1 to 1440."]) {
+      expect(t).to.include(msg);
+    }
+    expect(sent).to.have.length(0);
+
+    await fill(field(root, "Findings"), "Rate-controlled AF");
+    await fill(field(root, "Assessment"), "Low bleeding risk");
+    await fill(field(root, "Recommendations"), "Hold apixaban 48 h before");
+    await fill(field<HTMLSelectElement>(root, "Consult type"), "initial");
+    await fill(field<HTMLSelectElement>(root, "Setting"), "inpatient");
+    await fill(field<HTMLSelectElement>(root, "Complexity"), "moderate");
+    await fill(field(root, "Time spent (minutes)"), "35");
+    await click(button(root, "Complete consult"));
+    expect(text(root)).to.include("Rounds cannot read that report yet. Wait a moment and try again.");
+    await click(button(root, "Complete consult"));
+
+    // One report event, reused by the retry; the API gets only its id and the billing inputs.
+    expect(sent).to.have.length(1);
+    expect(sent[0]).to.deep.include({ consult_id: "01JCONSULT", findings: "Rate-controlled AF", follow_up: "" });
+    expect(sent[0]!["m.relates_to"]).to.deep.equal({ rel_type: "m.reference", event_id: "$request" });
+    const billing = { consult_type: "initial", setting: "inpatient", complexity: "moderate", minutes: 35 };
+    expect(callsTo("complete")).to.deep.equal([
+      ["01JCONSULT", { room_id: ROOM, report_event_id: "$report1", billing }],
+      ["01JCONSULT", { room_id: ROOM, report_event_id: "$report1", billing }],
+    ]);
+  });
+
+  it("lets the requester cancel an open consult, with an optional reason", async function () {
+    const { root, callsTo } = await show(consultState(), REQUESTER, { cancel: async () => ({ consult: consultView({ status: "cancelled", cancelled_ts: NOW }) }) });
+    expect(queryButton(root, "Accept")).to.equal(null);
+    await click(button(root, "Cancel consult"));
+    expect(callsTo("cancel")).to.deep.equal([["01JCONSULT", { room_id: ROOM }]]);
+    expect(text(root)).to.include("Cancelled");
+    expect(queryButton(root, "Cancel consult")).to.equal(null);
+  });
+
+  const completed = () => consultState({ status: "completed", consultant: CARDIO, accepted_ts: NOW - 3_600_000, started_ts: NOW - 3_000_000, completed_ts: NOW, report_event_id: "$report1" });
+  const suggestion = { code: "99253", description: "Inpatient consultation, moderate", rationale: "Initial inpatient consult of moderate complexity." };
+  const report: ConsultReportContent = { consult_id: "01JCONSULT", findings: "Rate-controlled AF", assessment: "Low bleeding risk", recommendations: "Hold apixaban 48 h before", follow_up: "" };
+
+  it("shows everyone the report and the billing suggestion, labelled as a suggestion", async function () {
+    const { root } = await show(completed(), "@nurse:rounds.test", {}, { view: { billing_suggestion: suggestion }, report });
+    const t = text(root);
+    expect(t).to.include("Hold apixaban 48 h before");
+    expect(t).to.include("Billing suggestion");
+    expect(t).to.include("A suggestion only");
+    expect(t).to.include("99253 — Inpatient consultation, moderate");
+    expect(t).to.include("Why: Initial inpatient consult of moderate complexity.");
+    expect(queryButton(root, "Send feedback")).to.equal(null);
+  });
+
+  it("asks the requester for feedback once the consult is completed", async function () {
+    const { root, callsTo } = await show(
+      completed(),
+      REQUESTER,
+      { feedback: async () => ({ consult: consultView({ ...completed(), rating: 5, outcome: "advice_followed", billing_suggestion: suggestion }) }) },
+      { view: { billing_suggestion: suggestion }, report },
+    );
+    await click(button(root, "Send feedback"));
+    expect(text(root)).to.include("Rate from 1 to 5.");
+    expect(text(root)).to.include("Choose what happened after the consult.");
+    await fill(field<HTMLSelectElement>(root, "Rating"), "5");
+    await fill(field<HTMLSelectElement>(root, "Outcome"), "advice_followed");
+    await click(button(root, "Send feedback"));
+    expect(callsTo("feedback")).to.deep.equal([["01JCONSULT", { room_id: ROOM, rating: 5, outcome: "advice_followed" }]]);
+    expect(text(root)).to.include("Requester's feedback: 5 of 5, advice followed.");
+    expect(queryButton(root, "Send feedback")).to.equal(null);
+  });
+});

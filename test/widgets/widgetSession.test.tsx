@@ -1,0 +1,195 @@
+import { expect } from "chai";
+import type { IRoomEvent } from "matrix-widget-api";
+import { ConsultEventType, StateType } from "../../appservice/shared/events.js";
+import { consultCapabilities, consultWatch } from "../../widgets/consult/capabilities.js";
+import { mountWidget } from "../../widgets/lib/mountWidget.js";
+import { connectWidget } from "../../widgets/lib/widgetSession.js";
+import type { WidgetParams } from "../../widgets/lib/widgetParams.js";
+import { installDom, setUrl } from "./dom.js";
+import { ROOM, consultState } from "./fixtures.js";
+
+interface Message {
+  api: "fromWidget" | "toWidget";
+  widgetId: string;
+  requestId: string;
+  action: string;
+  data: Record<string, unknown>;
+  response?: Record<string, unknown>;
+}
+
+/**
+ * Element's side of the postMessage channel, reduced to what the session uses: it answers the
+ * widget's requests and sends its own, as ClientWidgetApi does with update_state (MSC2762).
+ */
+class FakeElement {
+  readonly fromWidget: Message[] = [];
+  private seq = 0;
+  constructor(
+    private readonly versions: string[],
+    private readonly timeline: IRoomEvent[],
+    private readonly openId: Record<string, unknown> = { state: "blocked" },
+  ) {}
+
+  postMessage = (msg: Message, origin: string) => {
+    expect(origin).to.equal("https://element.example");
+    this.fromWidget.push(msg);
+    if (msg.api !== "fromWidget" || msg.response) return;
+    const response =
+      msg.action === "supported_api_versions"
+        ? { supported_versions: this.versions }
+        : msg.action === "org.matrix.msc2876.read_events"
+          ? { events: this.timeline.filter((e) => e.type === msg.data.type) }
+          : msg.action === "get_openid"
+            ? this.openId
+            : {};
+    setTimeout(() => this.deliver({ ...msg, response }), 0);
+  };
+
+  private deliver(data: Message) {
+    window.dispatchEvent(new window.MessageEvent("message", { data }));
+  }
+
+  /** What Element does once the iframe has loaded: offer capabilities, then say which were approved. */
+  async approveAll(): Promise<void> {
+    const caps = await this.request("capabilities", {});
+    await this.request("notify_capabilities", { requested: caps.capabilities, approved: caps.capabilities });
+  }
+
+  /** Sends a request to the widget and resolves with its reply. */
+  async request(action: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const requestId = `host-${++this.seq}`;
+    this.deliver({ api: "toWidget", widgetId: "rounds-consult", requestId, action, data });
+    for (let i = 0; i < 100; i++) {
+      const reply = this.fromWidget.find((m) => m.requestId === requestId && m.response);
+      if (reply) return reply.response!;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    throw new Error(`no reply to ${action}`);
+  }
+}
+
+describe("widget session with Element", function () {
+  let restore: () => Promise<void>;
+  const g = globalThis as Record<string, unknown>;
+  const logged: unknown[] = [];
+  const log = console.log;
+  before(function () {
+    console.log = (...args: unknown[]) => logged.push(args);
+    restore = installDom();
+    // The transport listens on its global scope, as it does in a browser frame.
+    g.addEventListener = window.addEventListener.bind(window);
+    g.removeEventListener = window.removeEventListener.bind(window);
+  });
+  after(async function () {
+    console.log = log;
+    delete g.addEventListener;
+    delete g.removeEventListener;
+    delete g.parent;
+    await restore();
+  });
+
+  const params: WidgetParams = { widgetId: "rounds-consult", parentOrigin: "https://element.example", roomId: ROOM, userId: null, theme: "light" };
+  const event = (type: string, content: Record<string, unknown>, extra: Partial<IRoomEvent> = {}): IRoomEvent => ({
+    type,
+    content,
+    sender: "@rounds-consult:rounds.test",
+    event_id: `$${type}`,
+    room_id: ROOM,
+    origin_server_ts: 1,
+    unsigned: {},
+    ...extra,
+  });
+
+  it("negotiates its capabilities, takes update_state pushes, and reads past events of its own room", async function () {
+    const request = event(ConsultEventType.Request, { service: "cardiology", urgency: "urgent", patient_ref: "Patient/1", question: "A question?" });
+    const host = new FakeElement(["0.0.2", "org.matrix.msc2871", "org.matrix.msc2762_update_state"], [request]);
+    g.parent = host;
+    const themes: string[] = [];
+    const session = connectWidget(params, consultCapabilities(ROOM), consultWatch, (t) => themes.push(t));
+
+    await host.approveAll();
+    await session.ready;
+    const offered = host.fromWidget.find((m) => m.action === "capabilities" && m.response);
+    expect(offered?.response?.capabilities).to.deep.equal(consultCapabilities(ROOM));
+
+    const state = event(StateType.Consult, consultState(), { state_key: "01JCONSULT" });
+    expect(await host.request("update_state", { state: [state] })).to.deep.equal({});
+    expect(session.feed.stateOf(StateType.Consult)).to.have.length(1);
+
+    await session.load();
+    const reads = host.fromWidget.filter((m) => m.action === "org.matrix.msc2876.read_events" && !m.response);
+    expect(reads.map((m) => [m.data.type, m.data.room_ids])).to.deep.equal([
+      [ConsultEventType.Request, [ROOM]],
+      [ConsultEventType.Report, [ROOM]],
+    ]);
+    expect(session.feed.eventsOf(ConsultEventType.Request).map((e) => e.event_id)).to.deep.equal([request.event_id]);
+
+    // Live events and theme changes are acknowledged too, never left to the library's "unsupported" reply.
+    const report = event(ConsultEventType.Report, { consult_id: "01JCONSULT", findings: "f", assessment: "a", recommendations: "r" });
+    expect(await host.request("send_event", report as unknown as Record<string, unknown>)).to.deep.equal({});
+    expect(session.feed.eventsOf(ConsultEventType.Report)).to.have.length(1);
+    expect(await host.request("theme_change", { name: "dark" })).to.deep.equal({});
+    expect(themes).to.deep.equal(["dark"]);
+
+    // Replies carry no copy of the event, and nothing the widget posts is logged.
+    const reportReply = host.fromWidget.find((m) => m.action === "send_event" && m.response);
+    expect(reportReply?.data).to.deep.equal({});
+    expect(logged).to.deep.equal([]);
+  });
+
+  describe("start-up messages", function () {
+    const page = (query: string) => `https://rounds.example/_rounds/widgets/consult/index.html${query}`;
+    const inElement = `?roomId=${encodeURIComponent(ROOM)}&theme=light&widgetId=rounds-consult&parentUrl=${encodeURIComponent("https://element.example/")}`;
+    const fetchBefore = globalThis.fetch;
+    let app: HTMLElement;
+    beforeEach(function () {
+      app = document.createElement("div");
+      document.body.append(app);
+    });
+    afterEach(function () {
+      globalThis.fetch = fetchBefore;
+      app.remove();
+      delete g.parent;
+    });
+    const open = (url: string, host: FakeElement | null) => {
+      setUrl(url);
+      if (host) g.parent = host;
+      Object.defineProperty(window, "parent", { value: host ?? window, configurable: true });
+      return mountWidget(app, { capabilities: consultCapabilities, watch: consultWatch, app: ({ viewer }) => <p>Signed in as {viewer}</p> });
+    };
+
+    it("says where to open the widget when it is not in Element", async function () {
+      await open(page(""), null);
+      expect(app.textContent).to.include("Open this widget from a Rounds room in Element.");
+    });
+
+    it("shows the API's reason when the OpenID exchange fails, and renders once it succeeds", async function () {
+      const creds = { state: "allowed", access_token: "oid", matrix_server_name: "rounds.test", token_type: "Bearer", expires_in: 3600 };
+      let answer = new Response(JSON.stringify({ errcode: "M_UNAUTHORIZED", error: "The Matrix OpenID token was not accepted by its homeserver." }), { status: 401 });
+      globalThis.fetch = async () => answer;
+      let host = new FakeElement(["org.matrix.msc2871"], [], creds);
+      let started = open(page(inElement), host);
+      expect(app.textContent).to.include("Connecting to Element");
+      await host.approveAll();
+      await started;
+      expect(app.textContent).to.include("Could not sign in to Rounds");
+      expect(app.textContent).to.include("The Matrix OpenID token was not accepted by its homeserver.");
+
+      answer = new Response(JSON.stringify({ token: "t", userId: "@a:rounds.test" }), { status: 200 });
+      host = new FakeElement(["org.matrix.msc2871"], [], creds);
+      started = open(page(inElement), host);
+      await host.approveAll();
+      await started;
+      expect(app.textContent).to.equal("Signed in as @a:rounds.test");
+    });
+
+    it("names the capabilities Element refused", async function () {
+      const host = new FakeElement(["org.matrix.msc2871"], []);
+      const started = open(page(inElement), host);
+      const caps = await host.request("capabilities", {});
+      await host.request("notify_capabilities", { requested: caps.capabilities, approved: (caps.capabilities as string[]).slice(0, 4) });
+      await started;
+      expect(app.textContent).to.include(`Element did not grant what this widget needs (org.matrix.msc2762.timeline:${ROOM}, org.matrix.msc4039.download_file).`);
+    });
+  });
+});

@@ -1,0 +1,80 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { ConsultAttachment, ConsultReportContent } from "../../appservice/shared/events.js";
+import type { ConsultView } from "../../appservice/shared/widgetApi.js";
+import type { ConsultApi } from "../lib/consultApi.js";
+import { ErrorNote, errorText } from "../lib/forms.js";
+import { useNow } from "../lib/hooks.js";
+import { CandidateActions } from "./CandidateActions.js";
+import { CompletedView } from "./CompletedView.js";
+import { ConsultantActions } from "./ConsultantActions.js";
+import { ConsultSummary } from "./ConsultSummary.js";
+import { RequestDetails } from "./RequestDetails.js";
+import { RequesterActions } from "./RequesterActions.js";
+import { isOpen, rolesOf } from "./roles.js";
+import type { ConsultRoomData } from "./roomData.js";
+
+/** What the widget does in its room through Element; a fake in tests. */
+export interface ConsultRoomActions {
+  sendReport: (content: ConsultReportContent) => Promise<string>;
+  /** Absent when the client cannot download files for widgets. */
+  download?: ((attachment: ConsultAttachment) => Promise<Blob>) | undefined;
+}
+
+export interface ConsultAppProps extends ConsultRoomData {
+  api: ConsultApi;
+  roomId: string;
+  viewer: string;
+  room: ConsultRoomActions;
+}
+
+/**
+ * The consult room's widget. The state event drives what is shown; an API answer stands in for it
+ * from an action until the next state event arrives, and also brings what only the database knows
+ * (billing suggestion, rating).
+ */
+export function ConsultApp({ api, roomId, viewer, room, consult, request, report }: ConsultAppProps) {
+  const now = useNow();
+  const [fromApi, setFromApi] = useState<{ view: ConsultView; basis: typeof consult } | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const latest = useRef(consult);
+  latest.current = consult;
+  const keep = (view: ConsultView) => setFromApi({ view, basis: latest.current });
+
+  useEffect(() => {
+    if (!consult) return;
+    api
+      .consult(consult.id, roomId)
+      .then((r) => {
+        keep(r.consult);
+        setLoadError(null);
+      })
+      .catch((err: unknown) => setLoadError(`Could not load this consult's details: ${errorText(err)}`));
+  }, [api, roomId, consult?.id, consult?.status]);
+
+  if (!consult) {
+    return (
+      <main>
+        <p class="muted" role="status">
+          Waiting for the consult's details from the room…
+        </p>
+      </main>
+    );
+  }
+  const view = fromApi && fromApi.view.id === consult.id ? fromApi.view : null;
+  const shown = view && fromApi?.basis === consult ? view : consult;
+  const roles = rolesOf(shown, viewer);
+  const props = { api, roomId, consult: shown, onView: keep };
+
+  return (
+    <main>
+      <ConsultSummary consult={shown} now={now} />
+      <ErrorNote message={loadError} />
+      {roles.candidate && <CandidateActions {...props} />}
+      {shown.declined_by.includes(viewer) && isOpen(shown) && <p class="muted">You declined this consult.</p>}
+      {roles.consultant && <ConsultantActions {...props} sendReport={room.sendReport} requestEventId={request?.eventId ?? null} />}
+      {roles.requester && <RequesterActions {...props} view={view} />}
+      {shown.status === "completed" && <CompletedView report={report} view={view} />}
+      <RequestDetails request={request?.content ?? null} download={room.download} />
+    </main>
+  );
+}

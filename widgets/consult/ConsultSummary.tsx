@@ -1,0 +1,93 @@
+import type { ConsultState } from "../../appservice/shared/events.js";
+import { formatDuration, formatRelative, formatTime } from "../lib/format.js";
+import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
+
+function Deadline({ label, ts, now }: { label: string; ts: number; now: number }) {
+  const late = ts < now;
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>
+        {formatTime(ts, now)} ({late ? <strong class="badge overdue">overdue by {formatDuration((now - ts) / 1000)}</strong> : formatRelative(ts, now)})
+      </dd>
+    </>
+  );
+}
+
+/** Status, people and deadlines: the workflow metadata of the room's state event. */
+export function ConsultSummary({ consult, now }: { consult: ConsultState; now: number }) {
+  const current = consult.status === "requested" ? consult.candidates.at(-1) : undefined;
+  return (
+    <section aria-label="Consult status">
+      <h1>
+        Consult #{consult.number} · {consult.service} <span class={`badge ${consult.urgency}`}>{URGENCY_LABEL[consult.urgency]}</span>{" "}
+        {consult.overdue && <span class="badge overdue">Overdue</span>}
+      </h1>
+      <p>
+        <strong>Status:</strong> <span data-status={consult.status}>{STATUS_LABEL[consult.status]}</span>
+      </p>
+      {consult.exhausted && consult.status === "requested" && (
+        <p class="error-note">No specialist is left to ask; the service coordinators and the requester were told.</p>
+      )}
+      <dl class="facts">
+        <dt>Requested by</dt>
+        <dd>
+          {consult.requester} at {formatTime(consult.created_ts, now)}
+        </dd>
+        {consult.candidates.length > 0 && (
+          <>
+            <dt>Asked</dt>
+            <dd>
+              {consult.candidates
+                .map((c) => (consult.declined_by.includes(c) ? `${c} (declined)` : c === current ? `${c} (asked now)` : c))
+                .join(", ")}
+            </dd>
+          </>
+        )}
+        {consult.consultant && (
+          <>
+            <dt>Consultant</dt>
+            <dd>{consult.consultant}</dd>
+          </>
+        )}
+        {consult.care_team.length > 0 && (
+          <>
+            <dt>Care team</dt>
+            <dd>{consult.care_team.join(", ")}</dd>
+          </>
+        )}
+        {consult.status === "requested" && consult.accept_by_ts !== null && <Deadline label="Accept by" ts={consult.accept_by_ts} now={now} />}
+        {consult.accepted_ts !== null && (
+          <>
+            <dt>Accepted</dt>
+            <dd>
+              {formatTime(consult.accepted_ts, now)}
+              {consult.expected_response_minutes !== null && `, response expected within ${consult.expected_response_minutes} min`}
+            </dd>
+          </>
+        )}
+        {(consult.status === "accepted" || consult.status === "in_progress") && consult.respond_by_ts !== null && (
+          <Deadline label="Respond by" ts={consult.respond_by_ts} now={now} />
+        )}
+        {consult.started_ts !== null && (
+          <>
+            <dt>Started</dt>
+            <dd>{formatTime(consult.started_ts, now)}</dd>
+          </>
+        )}
+        {consult.completed_ts !== null && (
+          <>
+            <dt>Completed</dt>
+            <dd>{formatTime(consult.completed_ts, now)}</dd>
+          </>
+        )}
+        {consult.cancelled_ts !== null && (
+          <>
+            <dt>Cancelled</dt>
+            <dd>{formatTime(consult.cancelled_ts, now)}</dd>
+          </>
+        )}
+      </dl>
+    </section>
+  );
+}

@@ -1,0 +1,55 @@
+import { useState } from "preact/hooks";
+import { CancelBody, FeedbackBody, type ConsultView } from "../../appservice/shared/widgetApi.js";
+import { ActionRow, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
+import type { ActionProps } from "./actionProps.js";
+import { OUTCOME_OPTIONS, RATING_OPTIONS } from "./billingOptions.js";
+import { isOpen } from "./roles.js";
+
+function CancelForm({ api, roomId, consult, onView }: ActionProps) {
+  const [reason, setReason] = useState("");
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const action = useAction();
+  const cancel = (e: Event) => {
+    e.preventDefault();
+    const parsed = CancelBody.safeParse(reason.trim() ? { room_id: roomId, reason } : { room_id: roomId });
+    if (!parsed.success) return setErrors(fieldErrors(parsed.error));
+    setErrors({});
+    void action.run("Cancelling…", async () => onView((await api.cancel(consult.id, parsed.data)).consult));
+  };
+  return (
+    <form aria-label="Cancel the consult" onSubmit={cancel} noValidate>
+      <h2>No longer needed?</h2>
+      <TextField id="cancel-reason" label="Reason for cancelling (optional)" rows={2} value={reason} onValue={setReason} error={errors.reason} />
+      <ActionRow label="Cancel consult" kind="danger" busy={action.busy} error={action.error} />
+    </form>
+  );
+}
+
+function FeedbackForm({ api, roomId, consult, onView }: ActionProps) {
+  const [rating, setRating] = useState("");
+  const [outcome, setOutcome] = useState("");
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const action = useAction();
+  const send = (e: Event) => {
+    e.preventDefault();
+    const parsed = FeedbackBody.safeParse({ room_id: roomId, rating: rating ? Number(rating) : Number.NaN, outcome });
+    if (!parsed.success) return setErrors(fieldErrors(parsed.error, { rating: "Rate from 1 to 5.", outcome: "Choose what happened after the consult." }));
+    setErrors({});
+    void action.run("Sending feedback…", async () => onView((await api.feedback(consult.id, parsed.data)).consult));
+  };
+  return (
+    <form aria-label="Feedback" onSubmit={send} noValidate>
+      <h2>How did this consult help?</h2>
+      <SelectField id="feedback-rating" label="Rating" placeholder="Choose…" options={RATING_OPTIONS} value={rating} onValue={setRating} error={errors.rating} />
+      <SelectField id="feedback-outcome" label="Outcome" placeholder="Choose…" options={OUTCOME_OPTIONS} value={outcome} onValue={setOutcome} error={errors.outcome} />
+      <ActionRow label="Send feedback" busy={action.busy} error={action.error} />
+    </form>
+  );
+}
+
+/** The requester may cancel an open consult, and rate a completed one once. */
+export function RequesterActions(props: ActionProps & { view: ConsultView | null }) {
+  if (isOpen(props.consult)) return <CancelForm {...props} />;
+  if (props.consult.status === "completed" && props.view && props.view.rating === null) return <FeedbackForm {...props} />;
+  return null;
+}

@@ -1,0 +1,112 @@
+import { useEffect, useState } from "preact/hooks";
+import { CONSULT_STATUSES, type ConsultStatus } from "../../appservice/shared/events.js";
+import type { ConsultView, MetricsResponse, MineResponse } from "../../appservice/shared/widgetApi.js";
+import type { ConsultApi } from "../lib/consultApi.js";
+import { ErrorNote, errorText } from "../lib/forms.js";
+import { formatOptionalDuration, formatTime } from "../lib/format.js";
+import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
+import { ResponseTimes } from "./ResponseTimes.js";
+
+function ConsultItem({ consult, now }: { consult: ConsultView; now: number }) {
+  const who = consult.consultant ?? consult.candidates.at(-1);
+  return (
+    <li>
+      <strong>
+        #{consult.number} {consult.service}
+      </strong>{" "}
+      <span class={`badge ${consult.urgency}`}>{URGENCY_LABEL[consult.urgency]}</span> {consult.overdue && <span class="badge overdue">Overdue</span>}
+      <br />
+      <span class="muted">
+        {consult.requester}
+        {who && ` → ${who}`} · requested {formatTime(consult.created_ts, now)} · time to accept {formatOptionalDuration(consult.time_to_accept_s)} · time to
+        complete {formatOptionalDuration(consult.time_to_complete_s)}
+      </span>
+    </li>
+  );
+}
+
+/** A direction's consults under one heading per status, in workflow order. */
+function ByStatus({ title, consults, now }: { title: string; consults: ConsultView[]; now: number }) {
+  const groups = CONSULT_STATUSES.map((status): [ConsultStatus, ConsultView[]] => [status, consults.filter((c) => c.status === status)]).filter(
+    ([, list]) => list.length > 0,
+  );
+  return (
+    <section aria-label={title}>
+      <h2>{title}</h2>
+      {groups.length === 0 && <p class="muted">None open.</p>}
+      {groups.map(([status, list]) => (
+        <div key={status}>
+          <h3>
+            {STATUS_LABEL[status]} ({list.length})
+          </h3>
+          <ul class="plain">
+            {list.map((c) => (
+              <ConsultItem key={c.id} consult={c} now={now} />
+            ))}
+          </ul>
+        </div>
+      ))}
+    </section>
+  );
+}
+
+/** The clinician's consults: incoming and outgoing by status, past ones in the archive. */
+export function MyConsults({ api, refreshKey = 0 }: { api: Pick<ConsultApi, "mine" | "metrics">; refreshKey?: number }) {
+  const [mine, setMine] = useState<MineResponse | null>(null);
+  const [metrics, setMetrics] = useState<MetricsResponse | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loadedAt, setLoadedAt] = useState(() => Date.now());
+
+  const load = () => {
+    api
+      .mine()
+      .then((m) => {
+        setMine(m);
+        setError(null);
+        setLoadedAt(Date.now());
+      })
+      .catch((err: unknown) => setError(errorText(err)));
+    // Response times are a nicety: without them the dashboard still works.
+    api
+      .metrics()
+      .then(setMetrics)
+      .catch(() => undefined);
+  };
+  useEffect(() => {
+    load();
+    const timer = setInterval(load, 60_000);
+    return () => clearInterval(timer);
+  }, [api, refreshKey]);
+
+  return (
+    <div>
+      <div class="buttons">
+        <button type="button" onClick={load}>
+          Refresh
+        </button>
+      </div>
+      <ErrorNote message={error} />
+      {!mine && !error && (
+        <p class="muted" role="status">
+          Loading your consults…
+        </p>
+      )}
+      {mine && (
+        <>
+          <ByStatus title="Incoming" consults={mine.incoming} now={loadedAt} />
+          <ByStatus title="Outgoing" consults={mine.outgoing} now={loadedAt} />
+          <section aria-label="Archive">
+            <h2>Archive</h2>
+            {mine.archive.length === 0 && <p class="muted">No past consults.</p>}
+            <ul class="plain">
+              {mine.archive.map((c) => (
+                <ConsultItem key={c.id} consult={c} now={loadedAt} />
+              ))}
+            </ul>
+          </section>
+        </>
+      )}
+      {metrics && <ResponseTimes metrics={metrics} />}
+    </div>
+  );
+}

@@ -1,0 +1,222 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import {
+  ConsultRequestContentSchema,
+  URGENCIES,
+  matrixUserId,
+  type ConsultAttachment,
+  type ConsultRequestContent,
+} from "../../appservice/shared/events.js";
+import type { ConsultView, ServicesResponse, SpecialistsResponse } from "../../appservice/shared/widgetApi.js";
+import type { ConsultApi } from "../lib/consultApi.js";
+import { ActionRow, ErrorNote, SelectField, TextField, errorText, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
+import { URGENCY_LABEL } from "../lib/labels.js";
+import { AttachmentsField, type PickedFile } from "./AttachmentsField.js";
+import { insertTemplate, isBareTemplate } from "./questionTemplate.js";
+
+/** What the form does in its room through Element; a fake in tests. */
+export interface RequestRoomActions {
+  /** Encrypts one file in the browser and uploads the ciphertext. */
+  uploadAttachment: (file: File, mimetype: ConsultAttachment["mimetype"]) => Promise<ConsultAttachment>;
+  /** Sends the request as an encrypted room event here; returns its event id. */
+  sendRequest: (content: ConsultRequestContent) => Promise<string>;
+}
+
+export interface NewConsultFormProps {
+  api: Pick<ConsultApi, "services" | "specialists" | "createConsult">;
+  roomId: string;
+  room: RequestRoomActions;
+  onCreated?: (consult: ConsultView) => void;
+}
+
+const EMPTY = { service: "", urgency: "", preferred: "", careTeam: "", patientRef: "", question: "", history: "" };
+type Draft = typeof EMPTY;
+
+function careTeamList(text: string): string[] {
+  return text.split(/[\s,;]+/).filter(Boolean);
+}
+
+/** The request content without attachments, or the errors to show beside the fields. */
+function validate(draft: Draft): { content: ConsultRequestContent } | { errors: FieldErrors } {
+  const careTeam = careTeamList(draft.careTeam);
+  const parsed = ConsultRequestContentSchema.safeParse({
+    service: draft.service,
+    urgency: draft.urgency,
+    preferred_specialist: draft.preferred || undefined,
+    care_team: careTeam.length ? careTeam : undefined,
+    patient_ref: draft.patientRef.trim(),
+    question: draft.question,
+    history: draft.history.trim() || undefined,
+  });
+  const errors: FieldErrors = parsed.success ? {} : fieldErrors(parsed.error, { service: "Choose the service to consult." });
+  if (errors.care_team) {
+    const bad = careTeam.filter((id) => !matrixUserId.safeParse(id).success);
+    errors.care_team = bad.length ? `Not a Matrix user id: ${bad.join(", ")}. Use ids like @name:hospital.org.` : errors.care_team;
+  }
+  if (!errors.question && draft.question.trim() && isBareTemplate(draft.question)) errors.question = "Answer the template's prompts before sending.";
+  if (!parsed.success || Object.keys(errors).length) return { errors };
+  return { content: parsed.data };
+}
+
+/** The new-consult form: validated, attachments encrypted and uploaded, the request sent encrypted, then the consult created. */
+export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormProps) {
+  const [services, setServices] = useState<ServicesResponse | null>(null);
+  const [servicesError, setServicesError] = useState<string | null>(null);
+  const [specialists, setSpecialists] = useState<SpecialistsResponse["specialists"]>([]);
+  const [draft, setDraft] = useState<Draft>(EMPTY);
+  const [files, setFiles] = useState<PickedFile[]>([]);
+  const [fileProblems, setFileProblems] = useState<string[]>([]);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [sentNote, setSentNote] = useState<string | null>(null);
+  // A request sent by a creation that then failed is reused while the form is unchanged.
+  const sent = useRef<{ key: string; eventId: string } | null>(null);
+  const action = useAction();
+
+  const loadServices = () => {
+    setServicesError(null);
+    api
+      .services()
+      .then(setServices)
+      .catch((err: unknown) => setServicesError(errorText(err)));
+  };
+  useEffect(loadServices, [api]);
+
+  useEffect(() => {
+    setSpecialists([]);
+    if (!draft.service) return;
+    let current = true;
+    api
+      .specialists(draft.service)
+      .then((r) => current && setSpecialists(r.specialists))
+      .catch(() => undefined);
+    return () => {
+      current = false;
+    };
+  }, [api, draft.service]);
+
+  const set = (k: keyof Draft) => (value: string) => {
+    setSentNote(null);
+    setDraft((d) => ({ ...d, [k]: value, ...(k === "service" ? { preferred: "" } : {}) }));
+  };
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    setSentNote(null);
+    const checked = validate(draft);
+    if ("errors" in checked) {
+      setErrors(checked.errors);
+      action.setError("Check the fields marked above.");
+      return;
+    }
+    setErrors({});
+    const key = JSON.stringify([draft, files.map((f) => [f.file.name, f.file.size, f.file.lastModified])]);
+    void action.run("Preparing…", async (step) => {
+      let eventId = sent.current?.key === key ? sent.current.eventId : null;
+      if (!eventId) {
+        const attachments: ConsultAttachment[] = [];
+        for (const [i, { file, mimetype }] of files.entries()) {
+          step(`Encrypting and uploading ${file.name} (${i + 1} of ${files.length})…`);
+          attachments.push(await room.uploadAttachment(file, mimetype));
+        }
+        const content = ConsultRequestContentSchema.parse({ ...checked.content, ...(attachments.length ? { attachments } : {}) });
+        step("Sending the encrypted request…");
+        eventId = await room.sendRequest(content);
+        sent.current = { key, eventId };
+      }
+      step("Creating the consult…");
+      const { consult } = await api.createConsult({ room_id: roomId, event_id: eventId });
+      const candidate = consult.candidates.at(-1);
+      setSentNote(
+        candidate ? `Consult #${consult.number} sent to ${candidate}.` : `Consult #${consult.number} created; no specialist is available yet, the coordinators were told.`,
+      );
+      sent.current = null;
+      setDraft(EMPTY);
+      setFiles([]);
+      setFileProblems([]);
+      onCreated?.(consult);
+    });
+  };
+
+  if (!services) {
+    return servicesError ? (
+      <div>
+        <ErrorNote message={servicesError} />
+        <button type="button" onClick={loadServices}>
+          Try again
+        </button>
+      </div>
+    ) : (
+      <p class="muted" role="status">
+        Loading services…
+      </p>
+    );
+  }
+  const busy = action.busy !== null;
+  return (
+    <form aria-label="New consult" onSubmit={submit} noValidate>
+      <SelectField
+        id="service"
+        label="Service"
+        placeholder="Choose a service…"
+        options={services.services.map((s) => ({ value: s.id, label: s.name }))}
+        value={draft.service}
+        onValue={set("service")}
+        error={errors.service}
+        disabled={busy}
+      />
+      <SelectField
+        id="urgency"
+        label="Urgency"
+        placeholder="Choose urgency…"
+        options={URGENCIES.map((u) => ({ value: u, label: URGENCY_LABEL[u] }))}
+        value={draft.urgency}
+        onValue={set("urgency")}
+        error={errors.urgency}
+        disabled={busy}
+      />
+      <SelectField
+        id="preferred"
+        label="Preferred specialist (optional)"
+        hint="Otherwise the service's on-call specialist is asked."
+        placeholder="Whoever is on call"
+        options={specialists.map((s) => ({ value: s.user_id, label: `${s.user_id} (${s.available ? "available" : "not available"})` }))}
+        value={draft.preferred}
+        onValue={set("preferred")}
+        error={errors.preferred_specialist}
+        disabled={busy || !draft.service}
+      />
+      <TextField
+        id="care-team"
+        label="Care team members (optional)"
+        hint="Matrix ids separated by commas, e.g. @resident:hospital.org. They are invited to the consult room."
+        value={draft.careTeam}
+        onValue={set("careTeam")}
+        error={errors.care_team}
+        disabled={busy}
+      />
+      <TextField
+        id="patient-ref"
+        label="Patient or encounter reference"
+        hint="The FHIR id from the record, e.g. Patient/123 or Encounter/abc-42."
+        placeholder="Encounter/…"
+        value={draft.patientRef}
+        onValue={set("patientRef")}
+        error={errors.patient_ref}
+        disabled={busy}
+      />
+      <TextField id="question" label="Clinical question" rows={6} value={draft.question} onValue={set("question")} error={errors.question} disabled={busy} />
+      <div class="buttons">
+        <button type="button" disabled={busy} onClick={() => set("question")(insertTemplate(draft.question))}>
+          Insert question template
+        </button>
+      </div>
+      <TextField id="history" label="Relevant history (optional)" rows={4} value={draft.history} onValue={set("history")} error={errors.history} disabled={busy} />
+      <AttachmentsField files={files} onFiles={setFiles} problems={fileProblems} onProblems={setFileProblems} maxBytes={services.max_attachment_bytes} disabled={busy} />
+      <ActionRow label="Send consult request" busy={action.busy} error={action.error} />
+      {sentNote && (
+        <p class="success-note" role="status">
+          {sentNote}
+        </p>
+      )}
+    </form>
+  );
+}

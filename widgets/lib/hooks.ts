@@ -1,0 +1,19 @@
+import { useEffect, useState } from "preact/hooks";
+import type { RoomFeed } from "./roomFeed.js";
+
+/** A counter that moves whenever the feed changes: a dependency for selectors over it. */
+export function useFeedVersion(feed: RoomFeed): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => feed.subscribe(() => setVersion((v) => v + 1)), [feed]);
+  return version;
+}
+
+/** The current time, refreshed every `everyMs`, so deadlines count down on screen. */
+export function useNow(everyMs = 30_000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}

@@ -1,0 +1,76 @@
+import { render, type ComponentChild } from "preact";
+import { ApiError } from "./apiFetch.js";
+import { ApiSession } from "./apiSession.js";
+import { httpConsultApi, type ConsultApi } from "./consultApi.js";
+import { connectWidget, missingCapabilities, type RoomWatch, type WidgetSession } from "./widgetSession.js";
+import { readWidgetParams, type Theme } from "./widgetParams.js";
+
+export interface WidgetContext {
+  session: WidgetSession;
+  api: ConsultApi;
+  /** The Matrix user the API verified through OpenID. */
+  viewer: string;
+}
+
+export interface WidgetDefinition {
+  capabilities: (roomId: string) => string[];
+  watch: RoomWatch;
+  app: (ctx: WidgetContext) => ComponentChild;
+}
+
+function applyTheme(theme: Theme): void {
+  document.documentElement.dataset.theme = theme;
+}
+
+function Notice({ title, text, busy }: { title: string; text: string; busy?: boolean }) {
+  return (
+    <main class="notice">
+      <div role={busy ? "status" : "alert"}>
+        <h1>{title}</h1>
+        <p>{text}</p>
+      </div>
+    </main>
+  );
+}
+
+/**
+ * Start-up shared by the widgets: read the URL, ask Element for the capabilities, wait for its
+ * answer, prove who the viewer is (OpenID → API session), then render the app.
+ */
+export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Promise<void> {
+  const params = readWidgetParams(window.location.href, window.parent !== window);
+  if (!params) {
+    render(<Notice title="Rounds" text="Open this widget from a Rounds room in Element." />, root);
+    return;
+  }
+  applyTheme(params.theme);
+  const capabilities = def.capabilities(params.roomId);
+  const session = connectWidget(params, capabilities, def.watch, applyTheme);
+  render(<Notice busy title="Connecting to Element…" text="If Element asks, allow the permissions this Rounds widget needs." />, root);
+
+  await session.ready;
+  const missing = missingCapabilities(session.api, capabilities);
+  if (missing.length > 0) {
+    render(
+      <Notice
+        title="Permissions needed"
+        text={`Element did not grant what this widget needs (${missing.join(", ")}). Reload the widget and allow its permissions.`}
+      />,
+      root,
+    );
+    return;
+  }
+
+  // Past events load beside the sign-in; live ones keep arriving either way.
+  session.load().catch((err: unknown) => console.warn("Rounds: could not read the room's earlier events:", err instanceof Error ? err.message : err));
+  const apiSession = new ApiSession(() => session.api.requestOpenIDConnectToken());
+  let viewer: string;
+  try {
+    viewer = await apiSession.signIn();
+  } catch (err) {
+    const why = err instanceof ApiError ? err.message : "Element did not confirm your identity.";
+    render(<Notice title="Could not sign in to Rounds" text={`${why} Reload the widget; if it keeps failing, contact your Rounds administrator.`} />, root);
+    return;
+  }
+  render(def.app({ session, api: httpConsultApi(apiSession), viewer }), root);
+}

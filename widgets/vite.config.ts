@@ -1,0 +1,28 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+/**
+ * One page per widget. The appservice serves `dist/` at /_rounds/widgets/, beside the widget API,
+ * so the widgets call the API same-origin. JSX comes from tsconfig (preact's automatic runtime).
+ */
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  root: here("."),
+  base: "/_rounds/widgets/",
+  publicDir: false,
+  clearScreen: false,
+  build: {
+    outDir: here("dist"),
+    emptyOutDir: true,
+    target: "es2022",
+    rolldownOptions: {
+      input: {
+        consult: here("consult/index.html"),
+        consults: here("consults/index.html"),
+      },
+      // The code both widgets share (widget API, Preact, zod schemas) is one cacheable file.
+      output: { chunkFileNames: "assets/shared-[hash].js", assetFileNames: "assets/widget-[hash][extname]" },
+    },
+  },
+});
