@@ -106,6 +106,9 @@ if (!upToDate("pip", pyHash)) {
   remember("pip", pyHash);
 } else step("Synapse venv up to date");
 
+// 2b. Chromium for the browser tests (Debian's package; installs it when running as root).
+if (forTests) run(process.execPath, [join(root, "scripts", "ensure-chromium.mjs")], "Chromium for the browser tests");
+
 // 3. Secrets, registration and homeserver config (TypeScript, on Node 24).
 if (!forTests) {
   run(node24, ["--no-deprecation", "--import", "tsx", join(root, "appservice", "setup", "devSetup.ts")], "config generation");

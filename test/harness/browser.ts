@@ -1,0 +1,194 @@
+// Real-browser widget tests: one Chromium per test run, and a host page that runs a widget the way
+// Element does (ClientWidgetApi, widget in an iframe on its own origin), with a driver backed by
+// a test clinician's real E2EE Matrix client. See test/browser/widgetHost.test.ts for its use.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from "playwright-core";
+import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+import { bundleForBrowser } from "../browser/host/bundle.js";
+import { ClientDriver } from "../browser/host/clientDriver.js";
+import { knownRooms, startLiveFeed } from "../browser/host/liveFeed.js";
+import type { HostConfig, HostEvent, HostTimings, HostUpdate, WidgetDefinition } from "../browser/host/protocol.js";
+import { serveStatic, type StaticServer } from "../browser/host/staticServer.js";
+import type { TestClinician } from "./clinician.js";
+
+export type { WidgetDefinition } from "../browser/host/protocol.js";
+
+// DESIGN §3: Debian's Chromium; `npx playwright install` cannot download here.
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+export interface OpenWidgetOptions {
+  clinician: TestClinician;
+  /** The room the widget lives in (Element locks a room widget to its room). */
+  roomId: string;
+  widget: WidgetDefinition;
+  capabilities?: { deny?: readonly string[] };
+  /** Whether the clinician lets the widget have an OpenID token; default allow. */
+  openId?: "allow" | "block";
+  theme?: "light" | "dark";
+  language?: string;
+  /** How long to wait for capability negotiation to finish; default 30 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface WidgetTimings extends HostTimings {
+  /** iframe created → ClientWidgetApi "ready" (capabilities negotiated), in ms. */
+  iframeToReadyMs: number;
+}
+
+export interface WidgetHandle {
+  page: Page;
+  /** The widget's iframe: `handle.frame.getByLabel("Clinical question").waitFor()` waits for its UI. */
+  frame: Frame;
+  /** The URL the iframe loaded, after template substitution and widgetId/parentUrl. */
+  url: string;
+  /** Every capability the widget asked for, in its order, across negotiation rounds. */
+  requestedCapabilities(): Promise<string[]>;
+  approvedCapabilities(): Promise<string[]>;
+  timings: WidgetTimings;
+  /** Console lines of the host page and the widget, for a failing test's message. */
+  consoleMessages(): string[];
+  close(): Promise<void>;
+}
+
+let browser: Promise<Browser> | null = null;
+let hostServer: Promise<StaticServer> | null = null;
+
+export function chromiumPath(): string {
+  const path = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+  if (!existsSync(path)) throw new Error(`Chromium not found at ${path}: run \`node scripts/ensure-chromium.mjs\` (or npm test, which runs it) or set CHROMIUM_PATH`);
+  return path;
+}
+
+/** The run's one Chromium, launched on first use. */
+export function sharedBrowser(): Promise<Browser> {
+  browser ??= chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
+  return browser;
+}
+
+function host(): Promise<StaticServer> {
+  hostServer ??= (async () => {
+    const script = await bundleForBrowser(join(repoRoot, "test", "browser", "host", "hostPage.ts"), "widget-host");
+    const html = '<!doctype html><html><head><meta charset="utf-8"><title>Rounds widget host</title>' +
+      "<style>body{margin:0}iframe{border:0;width:100vw;height:100vh;display:block}</style></head>" +
+      '<body><script src="/host.js"></script></body></html>';
+    return serveStatic("localhost", {
+      "/": { contentType: "text/html; charset=utf-8", body: html },
+      "/host.js": { contentType: "text/javascript; charset=utf-8", body: script },
+    });
+  })();
+  return hostServer;
+}
+
+export async function closeBrowser(): Promise<void> {
+  const [b, h] = [browser, hostServer];
+  browser = hostServer = null;
+  await Promise.all([b?.then((x) => x.close()), h?.then((x) => x.close())]);
+}
+
+// A root-level hook: the first spec that imports this module registers it, so Chromium lives for
+// the whole run and closes at its end. (If the run is killed, playwright kills Chromium on exit.)
+if (typeof after === "function") after(closeBrowser);
+
+/** The widgets installed in the room's state, as Element finds them (legacy and stable types). */
+export function installedWidgets(clinician: TestClinician, roomId: string): WidgetDefinition[] {
+  const state = clinician.client.getRoom(roomId)?.currentState;
+  const events = ["im.vector.modular.widgets", "m.widget"].flatMap((type) => state?.getStateEvents(type) ?? []);
+  return events.flatMap((e) => {
+    const c = e.getContent();
+    if (typeof c.id !== "string" || typeof c.url !== "string") return []; // `{}` means removed
+    return [{ id: c.id, url: c.url, type: c.type, name: c.name, data: c.data, waitForIframeLoad: c.waitForIframeLoad }];
+  });
+}
+
+async function displayName(t: TestClinician, roomId: string): Promise<string> {
+  const member = t.client.getRoom(roomId)?.getMember(t.userId)?.rawDisplayName;
+  if (member && member !== t.userId) return member;
+  return (await t.client.getProfileInfo(t.userId).catch(() => ({ displayname: undefined }))).displayname ?? t.userId;
+}
+
+function within<T>(promise: Promise<T>, ms: number, why: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why())), ms)));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Opens `widget` in its own browser context for `clinician` in `roomId`, and resolves once
+ * capability negotiation has finished (ClientWidgetApi "ready"). The widget's own UI may still be
+ * loading: wait for it through `frame`.
+ */
+export async function openWidget(opts: OpenWidgetOptions): Promise<WidgetHandle> {
+  const { client } = opts.clinician;
+  const [b, server] = await Promise.all([sharedBrowser(), host()]);
+  const context: BrowserContext = await b.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const lines: string[] = [];
+  page.on("console", (m) => lines.push(`[${m.type()}] ${m.text()}`));
+  page.on("pageerror", (e) => lines.push(`[pageerror] ${e.message}`));
+
+  const driver = new ClientDriver(client, opts.roomId, { deny: opts.capabilities?.deny ?? [], openId: opts.openId ?? "allow" });
+  let settle!: { ready: (t: HostTimings) => void; fail: (e: Error) => void };
+  const ready = new Promise<HostTimings>((resolve, reject) => (settle = { ready: resolve, fail: reject }));
+  ready.catch(() => {}); // a failure may come before it is awaited below; it is still seen there
+  // Bindings reach every frame; only the host page may use them, or a widget could skip ClientWidgetApi.
+  await page.exposeBinding("roundsDriver", ({ frame }, method: string, args: unknown[]) =>
+    frame === page.mainFrame() ? driver.call(method, args) : { ok: false, message: "not the host page" },
+  );
+  await page.exposeBinding("roundsHostEvent", ({ frame }, ev: HostEvent) => {
+    if (frame !== page.mainFrame()) return;
+    if (ev.kind === "ready") settle.ready(ev.timings);
+    else settle.fail(new Error(ev.message));
+  });
+
+  let stopFeed = (): void => {};
+  const close = async (): Promise<void> => {
+    stopFeed();
+    await context.close();
+  };
+  try {
+    await page.goto(`${server.origin}/`);
+    const config: HostConfig = {
+      widget: opts.widget,
+      roomId: opts.roomId,
+      userId: opts.clinician.userId,
+      displayName: await displayName(opts.clinician, opts.roomId),
+      deviceId: client.getDeviceId() ?? "",
+      baseUrl: client.baseUrl,
+      theme: opts.theme ?? "light",
+      language: opts.language ?? "en",
+      knownRooms: knownRooms(client),
+    };
+    const url = await page.evaluate((c) => window.roundsHost.open(c), config);
+    const frame = await (await page.waitForSelector("iframe#widget", { state: "attached" })).contentFrame();
+    if (!frame) throw new Error("the widget iframe has no frame");
+
+    // Updates go to the page one at a time, in sync order.
+    let queue = Promise.resolve();
+    let open = true;
+    const push = (u: HostUpdate): void => {
+      queue = queue.then(() => (open ? page.evaluate((x) => window.roundsHost.update(x), u) : undefined)).catch(() => {});
+    };
+    const stop = startLiveFeed(client, push);
+    stopFeed = () => {
+      open = false;
+      stop();
+    };
+
+    const readyMs = opts.readyTimeoutMs ?? 30_000;
+    const t = await within(ready, readyMs, () => `widget ${opts.widget.id} was not ready within ${readyMs} ms (${url})\n${lines.join("\n")}`);
+    return {
+      page,
+      frame,
+      url,
+      requestedCapabilities: async () => [...driver.requested],
+      approvedCapabilities: async () => [...driver.approved],
+      timings: { ...t, iframeToReadyMs: t.readyMs - t.iframeCreatedMs },
+      consoleMessages: () => [...lines],
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
