@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import type { MetricsResponse, ResponseTimes } from "./shared/widgetApi.js";
 import { registerUser } from "./setup/adminApi.js";
 import { devSecrets, devSettings } from "./setup/devEnvironment.js";
 
@@ -39,6 +40,9 @@ const USAGE = `Usage: npm run rounds -- <command>
   contact show <user>
   pages
       Open pages: number, service, urgency, status, step and who is notified (no content).
+  consults metrics [--since <date>]
+      Consult response times per service: p50 and p90 time to accept and to complete
+      (default: the last 30 days).
   dead-letters list
       Events the appservice gave up on, with the error (no content).
   dead-letters replay <event id>
@@ -48,6 +52,8 @@ Talks to the stack started by 'npm start'. Override with ROUNDS_HOMESERVER_URL,
 ROUNDS_APPSERVICE_URL, ROUNDS_ADMIN_TOKEN and ROUNDS_REGISTRATION_SHARED_SECRET.`;
 
 class UsageError extends Error {}
+
+const minutes = (s: number | null) => (s === null ? "-" : s < 120 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
 
 function readText(path: string): string {
   try {
@@ -109,6 +115,7 @@ async function main(argv: string[]): Promise<void> {
       from: { type: "string" },
       to: { type: "string" },
       days: { type: "string" },
+      since: { type: "string" },
       out: { type: "string" },
       phone: { type: "string" },
       emergent: { type: "string" },
@@ -275,6 +282,14 @@ async function main(argv: string[]): Promise<void> {
       const next = p.exhausted ? "every step tried" : p.deadlineAt ? `escalates at ${p.deadlineAt}` : "no escalation";
       console.log(`#${p.number}  ${p.service}  ${p.urgency}  ${p.status} (step ${p.step + 1})  to ${p.targets.join(", ")}; ${next}`);
     }
+    return;
+  }
+  if (cmd === "consults" && sub === "metrics") {
+    const since = values.since ? `?since=${encodeURIComponent(values.since)}` : "";
+    const r = (await admin(`/_rounds/admin/v1/consults/metrics${since}`)) as MetricsResponse;
+    if (r.services.length === 0) return console.log(`No consults since ${r.since}.`);
+    const t = (x: ResponseTimes) => (x.count ? `p50 ${minutes(x.p50_s)}, p90 ${minutes(x.p90_s)} (n=${x.count})` : "none yet");
+    for (const m of r.services) console.log(`${m.service}: accept ${t(m.accept)}; complete ${t(m.complete)}`);
     return;
   }
   if (cmd === "dead-letters" && sub === "list") {

@@ -21,7 +21,7 @@ export class Bot {
 
   async handle(event: ClientEvent): Promise<void> {
     if (event.type === "m.room.member" && event.state_key === this.client.userId) return this.onOwnMembership(event);
-    if (event.type !== "m.room.message" && event.type !== "m.room.encrypted" && event.type !== "m.reaction") return;
+    if (event.type !== "m.room.message" && event.type !== "m.room.encrypted" && event.type !== "m.reaction" && !this.commands.eventHandlers.has(event.type)) return;
     // Ignore ourselves and every other Rounds bot, so bots never talk to each other in a loop.
     if (event.sender === this.client.userId || /^@rounds_/.test(event.sender)) return;
     if (!this.client.isJoined(event.room_id)) {
@@ -44,12 +44,15 @@ export class Bot {
       const rel = reaction.data["m.relates_to"];
       endPhase = phase.startTimer({ phase: "command" });
       result = await this.commands.reaction(ctx, rel.event_id, rel.key, onError);
-    } else {
-      if (type !== "m.room.message") return;
+    } else if (type === "m.room.message") {
       const text = TextMessageContentSchema.safeParse(content);
       if (!text.success || text.data.msgtype !== "m.text") return;
       endPhase = phase.startTimer({ phase: "command" });
-      result = await this.commands.dispatch(text.data.body, ctx, onError);
+      result = await this.commands.dispatch(text.data.body, { ...ctx, body: text.data.body }, onError);
+    } else {
+      // A structured event from a widget, e.g. a consult request; ignored unless the table handles it.
+      endPhase = phase.startTimer({ phase: "command" });
+      result = await this.commands.event(ctx, type, content, onError);
     }
     endPhase();
     if (!result) return;

@@ -22,10 +22,18 @@ export interface CommandContext {
   eventId?: string;
   /** Whether the command arrived end-to-end encrypted; clinical text is refused otherwise. */
   encrypted?: boolean;
+  /** The whole message, line breaks kept, for commands with multi-line input. */
+  body?: string;
 }
 
 /** A reaction on a message (e.g. ✅ on a page); returns a reply to post, or null for none. */
 export type ReactionHandler = (ctx: CommandContext, targetEventId: string, key: string) => Promise<string | null>;
+
+/** A decrypted custom event a bot acts on (e.g. a widget's structured request); returns a reply or null. */
+export interface EventHandler {
+  type: string;
+  handle(ctx: CommandContext, content: Record<string, unknown>): Promise<string | null>;
+}
 
 export interface Command {
   verb: string;
@@ -48,6 +56,7 @@ export interface CommandResult {
 export class CommandTable {
   private readonly commands = new Map<string, Command>();
   reactionHandler: ReactionHandler | null = null;
+  readonly eventHandlers = new Map<string, EventHandler>();
 
   constructor(
     readonly botName: string,
@@ -72,6 +81,20 @@ export class CommandTable {
     } catch (err) {
       if (err instanceof CommandError) return { verb: "reaction", reply: err.humanError, outcome: "user_error" };
       // An acknowledgement must not be lost: the inbox retries the reaction.
+      onError(err);
+      throw err;
+    }
+  }
+
+  /** Runs the handler for a custom event type; null when there is none. Unexpected failures are retried by the inbox. */
+  async event(ctx: CommandContext, type: string, content: Record<string, unknown>, onError: (err: unknown) => void): Promise<CommandResult | null> {
+    const handler = this.eventHandlers.get(type);
+    if (!handler) return null;
+    try {
+      const reply = await handler.handle(ctx, content);
+      return reply === null ? null : { verb: type, reply, outcome: "ok" };
+    } catch (err) {
+      if (err instanceof CommandError) return { verb: type, reply: err.humanError, outcome: "user_error" };
       onError(err);
       throw err;
     }
