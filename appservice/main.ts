@@ -7,18 +7,27 @@ import { Bot } from "../bots/bot.js";
 import { BotClient } from "../bots/botClient.js";
 import { BotDeviceStore } from "../bots/botDeviceStore.js";
 import { ONCALL_BOT, oncallCommands } from "../bots/oncallBot.js";
+import { CONSULT_BOT, consultCommandTable } from "../bots/consultBot.js";
+import { consultCommands } from "../bots/consultCommands.js";
 import { calendarCommands } from "../bots/calendarCommands.js";
 import { pagingCommands } from "../bots/pagingCommands.js";
 import { scheduleCommands } from "../bots/scheduleCommands.js";
+import { ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND } from "./consult/consultService.js";
+import { ConsultStore } from "./consult/consultStore.js";
 import { migrate, openDatabase } from "./db/connect.js";
 import { adminRouter } from "./http/adminApi.js";
 import { appserviceRouter } from "./http/appserviceApi.js";
 import { ErrCode, errorHandler, sendError } from "./http/errors.js";
 import { healthRouter } from "./http/health.js";
 import { calendarFeedRouter } from "./http/calendarFeedApi.js";
+import { consultAdminRouter } from "./http/consultAdminApi.js";
 import { contactsAdminRouter } from "./http/contactsAdminApi.js";
 import { scheduleAdminRouter } from "./http/scheduleAdminApi.js";
 import { twilioWebhookRouter } from "./http/twilioWebhooks.js";
+import { widgetApiApp } from "./http/widgetApi.js";
+import { widgetFilesRouter, widgetUrl } from "./http/widgetFiles.js";
+import { WidgetSessionStore } from "./http/widgetSessionStore.js";
+import { WIDGET_API_PREFIX } from "./shared/widgetApi.js";
 import { dispatchTo } from "./inbox/dispatch.js";
 import { InboxStore } from "./inbox/inboxStore.js";
 import { InboxWorker } from "./inbox/inboxWorker.js";
@@ -42,6 +51,10 @@ import { TimerStore } from "./timers/timerStore.js";
 import { TimerWorker } from "./timers/timerWorker.js";
 import { ConfigError, loadConfig, type RoundsConfig } from "./shared/config.js";
 import { waitForHomeserver } from "./setup/synapseProcess.js";
+
+function perUrgency<T, U>(r: Record<"emergent" | "urgent" | "routine", T>, f: (v: T) => U): Record<"emergent" | "urgent" | "routine", U> {
+  return { emergent: f(r.emergent), urgent: f(r.urgent), routine: f(r.routine) };
+}
 
 export interface RunningRounds {
   stop(): Promise<void>;
@@ -119,6 +132,27 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   timerWorker.on(TIMER_ESCALATE, (t) => pages.onEscalationTimer(t));
   timerWorker.on(TIMER_SMS, (t) => pages.onSmsTimer(t));
   timerWorker.on(TIMER_DELIVER, (t) => pages.onDeliveryTimer(t));
+  // Consults act in Matrix as the consult bot: the consult rooms, their widgets and state.
+  const consultClient = newBotClient(CONSULT_BOT);
+  const consultRooms = new MatrixRoomWriter(consultClient, db);
+  const consults = new ConsultService({
+    store: new ConsultStore(db),
+    oncall,
+    timers,
+    wakeTimers: () => timerWorker.wake(),
+    rooms: consultRooms,
+    notifier: consultRooms,
+    options: {
+      // The service counts in minutes; tests and eager deployments want seconds.
+      acceptMinutes: perUrgency(config.consult.acceptSeconds, (s) => s / 60),
+      expectedResponseMinutes: config.consult.expectedResponseMinutes,
+      consultWidgetUrl: widgetUrl(config.publicUrl, "consult"),
+    },
+    log,
+    metrics,
+  });
+  timerWorker.on(TIMER_CONSULT_ACCEPT, (t) => consults.onAcceptDeadline(t));
+  timerWorker.on(TIMER_CONSULT_RESPOND, (t) => consults.onResponseDeadline(t));
   const feeds = new CalendarFeeds(db, oncall);
   const shifts = new ShiftChangeService({ watch: new ShiftWatchStore(db), oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
 
@@ -134,6 +168,17 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
         return table;
       },
     },
+    {
+      identity: CONSULT_BOT,
+      client: consultClient,
+      commands: () => {
+        const c = consultCommands(consults, consultRooms, { dashboardWidgetUrl: widgetUrl(config.publicUrl, "consults") });
+        const table = consultCommandTable(c.commands);
+        table.reactionHandler = c.onReaction;
+        table.eventHandlers.set(c.onRequestEvent.type, c.onRequestEvent);
+        return table;
+      },
+    },
   ].filter((b) => config.bots.includes(b.identity.name));
   const bots = botDefs.map((def) => new Bot(def.client, def.commands(), { serverName: config.serverName, log, metrics }));
   const botUserIds = new Set(bots.map((b) => b.client.userId));
@@ -143,11 +188,22 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   const app = express();
   app.disable("x-powered-by");
   app.use(calendarFeedRouter({ feeds, log }));
+  app.use(widgetFilesRouter({ dir: config.widgets.dir, log }));
+  // The widget API needs the consult bot (memberships, the widgets' encrypted events): until it
+  // runs, widgets are asked to retry.
+  let widgetApi: express.Express | null = null;
+  app.use(WIDGET_API_PREFIX, (req, res, next) => {
+    if (!widgetApi) return sendError(res, ErrCode.Unavailable, "Rounds is starting; try again in a few seconds");
+    // The sub-app routes on the full path.
+    req.url = req.originalUrl;
+    widgetApi(req, res, next);
+  });
   app.use(healthRouter({ db, homeserverUrl: config.homeserverUrl, botsReady: () => botsReady }));
   if (config.adminToken) {
     app.use(scheduleAdminRouter({ adminToken: config.adminToken, oncall, log }));
     app.use(adminRouter({ adminToken: config.adminToken, oncall, inbox, wakeInbox: () => worker.wake(), log }));
     app.use(contactsAdminRouter({ adminToken: config.adminToken, contacts: contactService, pages, timers, log }));
+    app.use(consultAdminRouter({ adminToken: config.adminToken, consults }));
   }
   app.use(
     appserviceRouter({
@@ -180,11 +236,26 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   // The ping only speeds up Synapse's resend of what it queued; nothing waits for its answer.
   void pingHomeserver(config, log);
   await cryptoReady;
-  for (const bot of bots) await bot.client.start();
+  await Promise.all(bots.map((bot) => bot.client.start()));
   // Overdue timers (e.g. escalations that fell due while we were down) fire as soon as the bots can send.
   await timerWorker.start();
   for (const bot of bots) await bot.client.ensureIdentity();
   botsReady = true;
+  if (config.bots.includes(CONSULT_BOT.name)) {
+    widgetApi = await widgetApiApp({
+      consults,
+      oncall,
+      rooms: consultRooms,
+      sessions: new WidgetSessionStore(db),
+      serverName: config.serverName,
+      homeserverUrl: config.homeserverUrl,
+      rateLimitPerMinute: config.widgets.rateLimitPerMinute,
+      sessionSeconds: config.widgets.sessionSeconds,
+      maxAttachmentBytes: config.consult.maxAttachmentBytes,
+      expectedResponseMinutes: config.consult.expectedResponseMinutes,
+      log,
+    });
+  }
   const shiftTask = config.bots.includes(ONCALL_BOT.name) ? startShiftCron(config.paging.shiftCheckCron, shifts, log) : null;
   if (config.inbox.paused) log.warn("inbox processing is paused (ROUNDS_INBOX_PAUSED=1): events are stored, not handled");
   else worker.start();

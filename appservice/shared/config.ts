@@ -50,8 +50,8 @@ const EnvSchema = z.object({
   ROUNDS_ADMIN_TOKEN: z.string().min(32, "must be at least 32 characters (the token for the admin API and CLI)").optional(),
   ROUNDS_BOTS: z
     .string()
-    .regex(/^[a-z]+(,[a-z]+)*$/, "must be a comma-separated list of bot names, e.g. oncall")
-    .default("oncall"),
+    .regex(/^[a-z]+(,[a-z]+)*$/, "must be a comma-separated list of bot names, e.g. oncall,consult")
+    .default("oncall,consult"),
   ROUNDS_INBOX_MAX_ATTEMPTS: positiveInt.default(8),
   ROUNDS_INBOX_RETRY_BASE_MS: positiveInt.default(500),
   ROUNDS_INBOX_POLL_MS: positiveInt.default(1000),
@@ -71,6 +71,21 @@ const EnvSchema = z.object({
     .default("* * * * *"),
   ROUNDS_FATIGUE_WINDOW_HOURS: positiveInt.default(168),
   ROUNDS_FATIGUE_LIMIT_HOURS: positiveInt.default(80),
+  /** Seconds a consult candidate has to accept or decline before the consult escalates. */
+  ROUNDS_CONSULT_ACCEPT_EMERGENT: positiveInt.default(300),
+  ROUNDS_CONSULT_ACCEPT_URGENT: positiveInt.default(900),
+  ROUNDS_CONSULT_ACCEPT_ROUTINE: positiveInt.default(7200),
+  /** Default expected response time a consultant commits to on accepting, per urgency. */
+  ROUNDS_CONSULT_RESPONSE_EMERGENT_MINUTES: positiveInt.default(30),
+  ROUNDS_CONSULT_RESPONSE_URGENT_MINUTES: positiveInt.default(240),
+  ROUNDS_CONSULT_RESPONSE_ROUTINE_MINUTES: positiveInt.default(2880),
+  ROUNDS_CONSULT_MAX_ATTACHMENT_MB: positiveInt.max(1024, "must be at most 1024 (MB)").default(25),
+  /** Where the built widgets are (npm start and npm test build them). */
+  ROUNDS_WIDGETS_DIR: z.string().min(1, "must be a directory path").default("widgets/dist"),
+  /** Widget API calls allowed per session (or address) per minute. */
+  ROUNDS_WIDGET_RATE_LIMIT: positiveInt.default(120),
+  /** Lifetime in seconds of a widget API session made from an OpenID token. */
+  ROUNDS_WIDGET_SESSION_SECONDS: positiveInt.max(86_400, "must be at most 86400 (a day)").default(3600),
   /** Where Twilio reaches the appservice; webhook signatures are checked against this URL. */
   ROUNDS_PUBLIC_URL: url.optional(),
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be a Twilio account SID (AC followed by 32 hex digits)").optional(),
@@ -115,6 +130,12 @@ export interface RoundsConfig {
     shiftCheckCron: string;
     fatigue: { windowHours: number; limitHours: number };
   };
+  consult: {
+    acceptSeconds: Record<Urgency, number>;
+    expectedResponseMinutes: Record<Urgency, number>;
+    maxAttachmentBytes: number;
+  };
+  widgets: { dir: string; rateLimitPerMinute: number; sessionSeconds: number };
   publicUrl: string;
   /** Unset: SMS fallback is off, and pages notify in Matrix only. */
   twilio: { accountSid: string; authToken: string; from: string; apiUrl?: string } | null;
@@ -162,6 +183,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shiftCheckCron: e.ROUNDS_SHIFT_CHECK_CRON,
       fatigue: { windowHours: e.ROUNDS_FATIGUE_WINDOW_HOURS, limitHours: e.ROUNDS_FATIGUE_LIMIT_HOURS },
     },
+    consult: {
+      acceptSeconds: { emergent: e.ROUNDS_CONSULT_ACCEPT_EMERGENT, urgent: e.ROUNDS_CONSULT_ACCEPT_URGENT, routine: e.ROUNDS_CONSULT_ACCEPT_ROUTINE },
+      expectedResponseMinutes: {
+        emergent: e.ROUNDS_CONSULT_RESPONSE_EMERGENT_MINUTES,
+        urgent: e.ROUNDS_CONSULT_RESPONSE_URGENT_MINUTES,
+        routine: e.ROUNDS_CONSULT_RESPONSE_ROUTINE_MINUTES,
+      },
+      maxAttachmentBytes: e.ROUNDS_CONSULT_MAX_ATTACHMENT_MB * 1024 * 1024,
+    },
+    widgets: { dir: e.ROUNDS_WIDGETS_DIR, rateLimitPerMinute: e.ROUNDS_WIDGET_RATE_LIMIT, sessionSeconds: e.ROUNDS_WIDGET_SESSION_SECONDS },
     publicUrl: e.ROUNDS_PUBLIC_URL ?? `http://${e.ROUNDS_BIND_ADDRESS}:${e.ROUNDS_APPSERVICE_PORT}`,
     twilio: twilioConfig(e),
     registration: loadRegistration(e.ROUNDS_REGISTRATION_FILE),
@@ -180,7 +211,7 @@ function twilioConfig(e: z.infer<typeof EnvSchema>): RoundsConfig["twilio"] {
   return { accountSid: e.TWILIO_ACCOUNT_SID!, authToken: e.TWILIO_AUTH_TOKEN!, from: e.TWILIO_FROM_NUMBER!, apiUrl: e.TWILIO_API_URL };
 }
 
-export const KNOWN_BOTS = ["oncall"];
+export const KNOWN_BOTS = ["oncall", "consult"];
 
 function loadRegistration(file: string): RoundsConfig["registration"] {
   if (!existsSync(file)) {
