@@ -17,6 +17,7 @@ import {
   type Urgency,
 } from "../appservice/shared/events.js";
 import type { ConsultView } from "../appservice/shared/widgetApi.js";
+import { unknownServiceReply } from "./serviceErrors.js";
 import { CommandError, type Command, type CommandContext, type EventHandler, type ReactionHandler } from "./commands.js";
 
 const ACCEPT_KEYS = ["✅", "✅️", "✔️", "☑️"];
@@ -39,10 +40,7 @@ async function asCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     if (err instanceof ConsultError) throw new CommandError(`${what}: ${err.code}`, err.humanMessage);
-    if (err instanceof UnknownServiceError) {
-      const known = err.known.map((s) => `${s.id} (${s.name})`).join(", ");
-      throw new CommandError(`${what}: unknown service`, known ? `I don't know a service called "${err.query}". Known services: ${known}.` : "No services are set up yet.");
-    }
+    if (err instanceof UnknownServiceError) throw unknownServiceReply(err, what);
     throw err;
   }
 }

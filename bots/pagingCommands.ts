@@ -2,6 +2,7 @@ import { UnknownServiceError } from "../appservice/oncall/oncallService.js";
 import { ContactError, type ContactService } from "../appservice/paging/contactService.js";
 import { PageError, PageService } from "../appservice/paging/pageService.js";
 import { URGENCIES, type Urgency } from "../appservice/shared/events.js";
+import { unknownServiceReply } from "./serviceErrors.js";
 import { CommandError, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
 
 const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
@@ -12,10 +13,7 @@ async function asCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     if (err instanceof PageError) throw new CommandError(`${what}: ${err.message}`, err.message);
-    if (err instanceof UnknownServiceError) {
-      const known = err.known.map((s) => `${s.id} (${s.name})`).join(", ");
-      throw new CommandError(`${what}: unknown service`, known ? `I don't know a service called "${err.query}". Known services: ${known}.` : "No on-call services are set up yet.");
-    }
+    if (err instanceof UnknownServiceError) throw unknownServiceReply(err, what);
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import { UnknownServiceError, type OnCallService } from "../appservice/oncall/on
 import { ScheduleConflictError, ScheduleRuleError } from "../appservice/oncall/scheduleErrors.js";
 import type { SwapService } from "../appservice/oncall/swapService.js";
 import type { SwapRequest } from "../appservice/oncall/swapStore.js";
+import { unknownServiceReply } from "./serviceErrors.js";
 import { CommandError, type Command, type CommandContext } from "./commands.js";
 
 /**
@@ -25,15 +26,7 @@ async function plainErrors<T>(fn: () => Promise<T>, query = ""): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof UnknownServiceError) {
-      const known = err.known.map((s) => `${s.id} (${s.name})`).join(", ");
-      throw new CommandError(
-        `unknown service`,
-        known
-          ? `I don't know a service called "${query || err.query}". Known services: ${known}.`
-          : `No on-call services are set up yet. A coordinator can import a schedule with: npm run rounds -- schedule import <file.yaml>`,
-      );
-    }
+    if (err instanceof UnknownServiceError) throw unknownServiceReply(err, "schedule", query || err.query);
     if (err instanceof ScheduleConflictError) {
       throw new CommandError("schedule conflict", `That would clash with the schedule, so nothing changed:\n${err.conflicts.map((c) => `- ${c.message}`).join("\n")}`);
     }
