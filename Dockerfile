@@ -8,6 +8,9 @@ COPY appservice ./appservice
 COPY bots ./bots
 COPY scripts/appservice.mjs ./scripts/
 COPY tsconfig.json ./
+# The widgets are built here and served by the appservice (Vite is a runtime dependency for this).
+COPY widgets ./widgets
+RUN node node_modules/vite/bin/vite.js build --config widgets/vite.config.ts
 # The start script bundles the TypeScript here at each start.
 RUN mkdir -p node_modules/.cache/rounds && chown node node_modules/.cache/rounds
 USER node

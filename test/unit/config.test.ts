@@ -31,7 +31,7 @@ describe("configuration", function () {
     const c = loadConfig(valid);
     expect(c.homeserverUrl).to.equal("http://127.0.0.1:8008");
     expect(c.appservicePort).to.equal(9100);
-    expect(c.bots).to.deep.equal(["oncall"]);
+    expect(c.bots).to.deep.equal(["oncall", "consult"]);
     expect(c.registration.hsToken).to.equal("bbbbbbbbbbbbbbbbbbbb");
   });
 
@@ -41,6 +41,18 @@ describe("configuration", function () {
     expect(c.paging.smsAfter).to.deep.equal({ emergent: 30, urgent: 120, routine: 600 });
     expect(c.twilio).to.equal(null);
     expect(c.publicUrl).to.equal("http://127.0.0.1:9100");
+  });
+
+  it("has consult and widget defaults, and names a bad consult or widget setting", function () {
+    const c = loadConfig(valid);
+    expect(c.consult.acceptSeconds).to.deep.equal({ emergent: 300, urgent: 900, routine: 7200 });
+    expect(c.consult.expectedResponseMinutes).to.deep.equal({ emergent: 30, urgent: 240, routine: 2880 });
+    expect(c.consult.maxAttachmentBytes).to.equal(25 * 1024 * 1024);
+    expect(c.widgets).to.deep.equal({ dir: "widgets/dist", rateLimitPerMinute: 120, sessionSeconds: 3600 });
+    expect(errorFor({ ...valid, ROUNDS_CONSULT_ACCEPT_URGENT: "0" }).key).to.equal("ROUNDS_CONSULT_ACCEPT_URGENT");
+    expect(errorFor({ ...valid, ROUNDS_CONSULT_MAX_ATTACHMENT_MB: "2048" }).message).to.contain("at most 1024");
+    expect(errorFor({ ...valid, ROUNDS_WIDGET_SESSION_SECONDS: "soon" }).key).to.equal("ROUNDS_WIDGET_SESSION_SECONDS");
+    expect(errorFor({ ...valid, ROUNDS_BOTS: "oncall,consults" }).message).to.contain("known: oncall, consult");
   });
 
   it("takes Twilio settings as a set, and names the one missing from a partial set", function () {
