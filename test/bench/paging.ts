@@ -42,7 +42,7 @@ interface Arrival {
  * Timestamps decrypted messages on one client as they arrive, by a key taken from the message
  * (one listener, so waiting costs the same for floor and page samples however long the timeline).
  */
-class Arrivals {
+export class Arrivals {
   private readonly arrived = new Map<string, Arrival>();
   private readonly waiting = new Map<string, (a: Arrival) => void>();
 

@@ -3,19 +3,21 @@
  * E2EE both ways) against a floor measured in the same run through the same Synapse: a plain
  * matrix-js-sdk client that echoes each message, also E2EE both ways. Reports p50/p99 and ratios.
  * Then the paging benchmarks (./paging.ts): page delivery, escalation lateness, throughput.
- * BENCH_PARTS=oncall or BENCH_PARTS=paging runs one of the two; counts are set by BENCH_* (see each file).
+ * Then consult delivery (./consults.ts). BENCH_PARTS=oncall,paging,consult picks parts; counts are
+ * set by BENCH_* (see each file).
  */
 import * as sdk from "matrix-js-sdk";
 import { TestClinician } from "../harness/clinician.js";
 import { stopHomeserver } from "../harness/homeserver.js";
 import { startBotScenario } from "../harness/scenario.js";
 import { removeTempDirs } from "../harness/tempDir.js";
+import { runConsultBench } from "./consults.js";
 import { runPagingBench } from "./paging.js";
 import { ms, percentile } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
 const WARMUP = 10;
-const PARTS = (process.env.BENCH_PARTS ?? "oncall,paging").split(",");
+const PARTS = (process.env.BENCH_PARTS ?? "oncall,paging,consult").split(",");
 
 /** Runs warm-up plus n iterations, printing progress every 50. */
 async function repeat(label: string, n: number, once: (i: number) => Promise<void>): Promise<void> {
@@ -45,6 +47,7 @@ const stats = (s: number[]) => ({ p50: percentile(s, 50), p99: percentile(s, 99)
 async function main(): Promise<void> {
   if (PARTS.includes("oncall")) await oncallBench();
   if (PARTS.includes("paging")) console.log(await runPagingBench());
+  if (PARTS.includes("consult")) console.log(await runConsultBench());
   await stopHomeserver();
   removeTempDirs();
   process.exit(0);
