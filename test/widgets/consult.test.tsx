@@ -5,7 +5,7 @@ import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
 import { ConsultApp, type ConsultRoomActions } from "../../widgets/consult/ConsultApp.js";
 import { button, click, deferred, field, fill, mount, queryButton, settle, text, useDom } from "./dom.js";
-import { CARDIO, CARDIO2, NOW, REQUESTER, ROOM, consultState, consultView, fakeApi } from "./fixtures.js";
+import { CARDIO, CARDIO2, NOW, REQUESTER, ROOM, consultState, consultView, fakeApi, pinClockToNow } from "./fixtures.js";
 
 const REQUEST: ConsultRequestContent = {
   service: "cardiology",
@@ -25,6 +25,7 @@ const REQUEST: ConsultRequestContent = {
 };
 
 describe("consult widget", function () {
+  pinClockToNow();
   useDom();
 
   /** Renders the app as `viewer` sees `state`; the API's view of the consult matches the state. */

@@ -8,11 +8,12 @@ import { NewConsultForm, type RequestRoomActions } from "../../widgets/consults/
 import { QUESTION_TEMPLATE } from "../../widgets/consults/questionTemplate.js";
 import { act } from "preact/test-utils";
 import { button, click, field, fill, mount, queryButton, settle, text, useDom } from "./dom.js";
-import { CARDIO, CARDIO2, NOW, REQUESTER, SERVICES, consultView, fakeApi } from "./fixtures.js";
+import { CARDIO, CARDIO2, NOW, REQUESTER, SERVICES, consultView, fakeApi, pinClockToNow } from "./fixtures.js";
 
 const DM_ROOM = "!dm:rounds.test";
 
 describe("consults widget: new consult", function () {
+  pinClockToNow();
   useDom("https://rounds.example/_rounds/widgets/consults/index.html");
 
   function fakeRoom() {
@@ -174,6 +175,7 @@ describe("consults widget: new consult", function () {
 });
 
 describe("consults widget: my consults", function () {
+  pinClockToNow();
   useDom();
 
   it("groups incoming and outgoing consults by status, with response times, and lists the archive", async function () {

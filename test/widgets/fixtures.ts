@@ -81,3 +81,17 @@ export function fakeApi(impl: Partial<ConsultApi> = {}) {
   const callsTo = (name: keyof ConsultApi) => calls.filter((c) => c.name === name).map((c) => c.args);
   return { api, calls, callsTo };
 }
+
+/**
+ * Pins Date.now to NOW for each test: relative times ("overdue by 3 min") are rendered from the
+ * clock, and mocha loads these fixtures long before a full run reaches the widget tests.
+ */
+export function pinClockToNow(): void {
+  const real = Date.now;
+  beforeEach(() => {
+    Date.now = () => NOW;
+  });
+  afterEach(() => {
+    Date.now = real;
+  });
+}
