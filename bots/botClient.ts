@@ -327,7 +327,13 @@ export class BotClient {
    * needs power 100, so only the bot can write workflow state. Returns once the client has
    * synced the room, so the first message can be encrypted for the invitees.
    */
-  async createEncryptedRoom(opts: { name?: string; invite: string[]; direct: boolean; botOnlyStateTypes: string[] }): Promise<string> {
+  async createEncryptedRoom(opts: {
+    name?: string;
+    invite: string[];
+    direct: boolean;
+    botOnlyStateTypes: string[];
+    initialState?: { type: string; stateKey: string; content: Record<string, unknown> }[];
+  }): Promise<string> {
     // From room version 12 the creator holds unlimited power and must not be listed in `users`.
     const version = await this.defaultRoomVersion();
     const creatorImplicit = Number.parseInt(version, 10) >= 12;
@@ -341,6 +347,7 @@ export class BotClient {
         { type: "m.room.encryption", state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } },
         // Invitees read the messages sent before they join (a page arrives before the tap).
         { type: "m.room.history_visibility", state_key: "", content: { history_visibility: "invited" } },
+        ...(opts.initialState ?? []).map((e) => ({ type: e.type, state_key: e.stateKey, content: e.content })),
       ],
       power_level_content_override: {
         users: creatorImplicit ? {} : { [this.userId]: 100 },

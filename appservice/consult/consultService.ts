@@ -163,26 +163,33 @@ export class ConsultService {
   private async deliverFirst(c: Consult, known: ConsultRequestContent | null): Promise<Consult> {
     const { rooms, store } = this.deps;
     const s = await this.said(c.serviceId);
+    const widget = { id: "rounds-consult", name: "Consult", url: this.deps.options.consultWidgetUrl, data: { consult_id: c.id } };
     let roomId = c.roomId;
     if (!roomId) {
+      // The room is created with its widget pinned and its state set: one request, not four, before
+      // the candidate is rung. (A room found again after a crash was created the same way.)
       const members = [...new Set([c.requester, c.candidates[0]!, ...c.careTeam])];
-      roomId = await rooms.openRoom(`consult:${c.id}`, { name: `Consult ${c.number} · ${s.serviceName}`, members });
+      const initialState = [...rooms.widgetState(widget), { type: StateType.Consult, stateKey: c.id, content: ConsultStateSchema.parse(this.stateOf(c)) }];
+      roomId = await rooms.openRoom(`consult:${c.id}`, { name: `Consult ${c.number} · ${s.serviceName}`, members, initialState });
       await store.setRoom(c.id, roomId);
+      c = (await store.get(c.id))!;
+    } else {
+      await rooms.installWidget(roomId, widget);
+      c = (await store.get(c.id))!;
+      await this.mirror(c);
     }
-    await rooms.installWidget(roomId, { id: "rounds-consult", name: "Consult", url: this.deps.options.consultWidgetUrl, data: { consult_id: c.id } });
-    c = (await store.get(c.id))!;
-    await this.mirror(c);
     const content = known ?? (await this.recoverRequest(c));
-    if (content) {
-      if (!c.requestEventId) {
-        const eventId = await rooms.sendEvent(roomId, ConsultEventType.Request, { ...content, consult_id: c.id }, `consult:${c.id}:request`);
-        await store.setRequestEvent(c.id, eventId);
-      }
-      for (const [i, a] of (content.attachments ?? []).entries()) await rooms.resendFile(roomId, a, `consult:${c.id}:request:file:${i}`);
-    }
+    // Ring the candidate first; the structured copy for the widget and the files follow.
     const body = say.requestMessage(c, s, content, this.deps.options.acceptMinutes[c.urgency]);
     const eventId = await rooms.send(roomId, { body, mentions: [c.candidates[0]!] }, `consult:${c.id}:request:message`);
     await store.recordPrompt(c.id, 0, eventId);
+    if (content) {
+      if (!c.requestEventId) {
+        const relayed = await rooms.sendEvent(roomId, ConsultEventType.Request, { ...content, consult_id: c.id }, `consult:${c.id}:request`);
+        await store.setRequestEvent(c.id, relayed);
+      }
+      for (const [i, a] of (content.attachments ?? []).entries()) await rooms.resendFile(roomId, a, `consult:${c.id}:request:file:${i}`);
+    }
     this.deps.log.info({ consult: c.id, room: roomId, candidate: c.candidates[0] }, "consult: delivered");
     return (await store.get(c.id))!;
   }

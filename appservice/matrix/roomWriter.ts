@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { BotClient } from "../../bots/botClient.js";
 import type { Db } from "../db/connect.js";
 import type { Notifier } from "../ports/notifier.js";
-import type { RoomMessage, RoomWidget, RoomWriter } from "../ports/roomWriter.js";
+import type { OpenRoomOptions, RoomMessage, RoomWidget, RoomWriter } from "../ports/roomWriter.js";
 import { encryptAttachment } from "../shared/attachmentCrypto.js";
 import { StateType, WidgetStateType } from "../shared/events.js";
 
@@ -23,7 +23,7 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     private readonly db: Db,
   ) {}
 
-  async openRoom(key: string, opts: { name?: string; members: string[]; direct?: boolean }): Promise<string> {
+  async openRoom(key: string, opts: OpenRoomOptions): Promise<string> {
     // Concurrent pages between the same pair share one creation.
     const pending = this.opening.get(key);
     if (pending) return pending.then(async (roomId) => (await this.invite(roomId, opts.members), roomId));
@@ -32,7 +32,7 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     return p;
   }
 
-  private async findOrCreate(key: string, opts: { name?: string; members: string[]; direct?: boolean }): Promise<string> {
+  private async findOrCreate(key: string, opts: OpenRoomOptions): Promise<string> {
     const row = await this.db("bot_rooms").where({ purpose_key: key }).first();
     if (row && this.bot.isJoined(row.room_id)) {
       await this.bot.invite(row.room_id, opts.members);
@@ -42,6 +42,7 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
       name: opts.name,
       invite: opts.members,
       direct: opts.direct ?? false,
+      initialState: opts.initialState ?? [],
       // Widgets too: a clinician must not be able to swap the pinned widget for another page.
       botOnlyStateTypes: [...Object.values(StateType), ...Object.values(WidgetStateType)],
     });
@@ -103,19 +104,23 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
   }
 
   async installWidget(roomId: string, widget: RoomWidget): Promise<void> {
-    await this.bot.setState(roomId, WidgetStateType.Widget, widget.id, {
-      id: widget.id,
-      type: "m.custom",
-      name: widget.name,
-      url: widget.url,
-      data: widget.data ?? {},
-      creatorUserId: this.bot.userId,
-      waitForIframeLoad: true,
-    });
-    // Pinned at the top of the room, as Element's layout state describes.
-    await this.bot.setState(roomId, WidgetStateType.Layout, "", {
-      widgets: { [widget.id]: { container: "top", index: 0, width: 100, height: widget.heightPercent ?? 40 } },
-    });
+    for (const e of this.widgetState(widget)) await this.bot.setState(roomId, e.type, e.stateKey, e.content);
+  }
+
+  widgetState(widget: RoomWidget): { type: string; stateKey: string; content: Record<string, unknown> }[] {
+    return [
+      {
+        type: WidgetStateType.Widget,
+        stateKey: widget.id,
+        content: { id: widget.id, type: "m.custom", name: widget.name, url: widget.url, data: widget.data ?? {}, creatorUserId: this.bot.userId, waitForIframeLoad: true },
+      },
+      // Pinned at the top of the room, as Element's layout state describes.
+      {
+        type: WidgetStateType.Layout,
+        stateKey: "",
+        content: { widgets: { [widget.id]: { container: "top", index: 0, width: 100, height: widget.heightPercent ?? 40 } } },
+      },
+    ];
   }
 
   readMessage(roomId: string, eventId: string): Promise<string | null> {

@@ -13,12 +13,20 @@ export interface RoomMessage {
   references?: string;
 }
 
+export interface OpenRoomOptions {
+  name?: string;
+  members: string[];
+  direct?: boolean;
+  /** State the room is created with (one request instead of one per event); unencrypted, so no PHI. */
+  initialState?: { type: string; stateKey: string; content: Record<string, unknown> }[];
+}
+
 export interface RoomWriter {
   /**
    * The encrypted room for `key` (e.g. one requester/on-call pair), created on first use with
    * these members invited and reused afterwards; members missing from a reused room are invited.
    */
-  openRoom(key: string, opts: { name?: string; members: string[]; direct?: boolean }): Promise<string>;
+  openRoom(key: string, opts: OpenRoomOptions): Promise<string>;
   invite(roomId: string, userIds: string[]): Promise<void>;
   /** Stops reusing the room for `key` (it has more members now); the next openRoom creates a new one. */
   retire(key: string, roomId: string): Promise<void>;
@@ -42,6 +50,8 @@ export interface RoomWriter {
   membership(roomId: string, userId: string): Promise<string | null>;
   /** Installs (or updates) a widget in the room and pins it at the top (Element's layout). */
   installWidget(roomId: string, widget: RoomWidget): Promise<void>;
+  /** The state events that install a widget, to create a room with it already pinned. */
+  widgetState(widget: RoomWidget): { type: string; stateKey: string; content: Record<string, unknown> }[];
 }
 
 export interface RoomWidget {

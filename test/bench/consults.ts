@@ -43,6 +43,10 @@ export async function runConsultBench(): Promise<string> {
       `  floor    p50 ${ms(fs.p50)}  p99 ${ms(fs.p99)}  (one E2EE message, same two clients)`,
       `  ratio    p50 ${ratio(cs.p50, fs.p50)}  p99 ${ratio(cs.p99, fs.p99)}`,
     ].join("\n");
+  } catch (err) {
+    process.stderr.write(`[bench] consults failed: ${(err as Error).stack}\n`);
+    s.rounds.dumpLogs(40);
+    throw err;
   } finally {
     await s.stop();
   }

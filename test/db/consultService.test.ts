@@ -10,7 +10,7 @@ import { Metrics } from "../../appservice/metrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import type { Notifier } from "../../appservice/ports/notifier.js";
-import type { RoomMessage, RoomWidget, RoomWriter } from "../../appservice/ports/roomWriter.js";
+import type { OpenRoomOptions, RoomMessage, RoomWidget, RoomWriter } from "../../appservice/ports/roomWriter.js";
 import { ConsultEventType, ConsultStateSchema, StateType, type ConsultRequestContent } from "../../appservice/shared/events.js";
 import type { ConsultView } from "../../appservice/shared/widgetApi.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
@@ -27,6 +27,9 @@ interface StoredEvent {
   sender: string;
   content: Record<string, unknown>;
 }
+
+/** The fake's stand-in for a widget's state in a room's initial state. */
+const FAKE_WIDGET_TYPE = "test.widget";
 
 class RecordingRooms implements RoomWriter {
   /** Every write, in order; reads are not recorded. */
@@ -73,9 +76,10 @@ class RecordingRooms implements RoomWriter {
     return this.calls.filter((c) => c.roomId === roomId && (!method || c.method === method));
   }
 
-  async openRoom(key: string, opts: { name?: string; members: string[] }): Promise<string> {
+  async openRoom(key: string, opts: OpenRoomOptions): Promise<string> {
     this.check("openRoom");
     let roomId = this.roomsByKey.get(key);
+    const created = !roomId;
     if (!roomId) {
       roomId = `!room${++this.n}:x.org`;
       this.roomsByKey.set(key, roomId);
@@ -83,7 +87,18 @@ class RecordingRooms implements RoomWriter {
     }
     for (const m of opts.members) this.members.get(roomId)!.add(m);
     this.calls.push({ method: "openRoom", roomId, args: { key, name: opts.name, members: opts.members } });
+    // A new room gets its initial state: recorded as the widget installs and state writes it replaces.
+    for (const e of created ? (opts.initialState ?? []) : []) {
+      if (e.type === FAKE_WIDGET_TYPE) this.calls.push({ method: "installWidget", roomId, args: { ...e.content } });
+      else {
+        this.state.set(`${roomId}|${e.type}|${e.stateKey}`, structuredClone(e.content));
+        this.calls.push({ method: "setState", roomId, args: { type: e.type, stateKey: e.stateKey, content: structuredClone(e.content) } });
+      }
+    }
     return roomId;
+  }
+  widgetState(widget: RoomWidget): { type: string; stateKey: string; content: Record<string, unknown> }[] {
+    return [{ type: FAKE_WIDGET_TYPE, stateKey: widget.id, content: { ...widget } }];
   }
   async invite(roomId: string, userIds: string[]): Promise<void> {
     this.check("invite");
@@ -611,7 +626,7 @@ for (const backend of backends) {
       const c = content();
       const source = { roomId: "!ward:x.org", eventId: `$request${++seq}` };
       rooms.seed(source.roomId, source.eventId, c);
-      rooms.failNext("installWidget");
+      rooms.failNext("send");
       await svc.request({ requester: REQUESTER, content: c, source }).catch(() => undefined);
       const id = (await db("consults").where({ source_event_id: source.eventId }).first()).id as string;
       await fire(TIMER_CONSULT_ACCEPT, id, "deliver:0");

@@ -43,7 +43,10 @@ export class TestClinician {
   /** Joins every room this clinician is invited to, as a person would accept a DM. */
   acceptInvites(): void {
     this.client.on(sdk.RoomMemberEvent.Membership, (_ev, member) => {
-      if (member.userId === this.userId && member.membership === "invite") void this.client.joinRoom(member.roomId);
+      if (member.userId !== this.userId || member.membership !== "invite") return;
+      // The join itself is what matters; a failure after it (e.g. the crypto's bookkeeping of a
+      // pending key bundle) is reported, not left to crash the run.
+      this.client.joinRoom(member.roomId).catch((err: Error) => process.stderr.write(`${this.userId}: joinRoom ${member.roomId}: ${err.message}\n`));
     });
   }
 
