@@ -147,6 +147,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       acceptMinutes: perUrgency(config.consult.acceptSeconds, (s) => s / 60),
       expectedResponseMinutes: config.consult.expectedResponseMinutes,
       consultWidgetUrl: widgetUrl(config.publicUrl, "consult"),
+      maxAttachmentBytes: config.consult.maxAttachmentBytes,
     },
     log,
     metrics,

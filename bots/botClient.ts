@@ -416,7 +416,7 @@ export class BotClient {
   }
 
   /** Reads and decrypts any event of a room the bot is in; null if it cannot be read (no key, gone, not in the room). */
-  async readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown> } | null> {
+  async readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown>; encrypted: boolean } | null> {
     try {
       const raw = await this.matrix.fetchRoomEvent(roomId, eventId);
       const ev = new sdk.MatrixEvent(raw);
@@ -427,7 +427,7 @@ export class BotClient {
         await this.matrix.decryptEventIfNeeded(ev, { isRetry: true });
       }
       if (ev.isDecryptionFailure()) return null;
-      return { type: ev.getType(), sender: ev.getSender() ?? "", content: ev.getContent() };
+      return { type: ev.getType(), sender: ev.getSender() ?? "", content: ev.getContent(), encrypted: ev.isEncrypted() };
     } catch {
       return null;
     }
@@ -439,7 +439,8 @@ export class BotClient {
       const content = await this.matrix.getStateEvent(roomId, sdk.EventType.RoomMember, userId);
       return typeof content.membership === "string" ? content.membership : null;
     } catch (err) {
-      if ((err as { errcode?: string }).errcode === "M_NOT_FOUND") return null;
+      // Not found, or a room the bot is not in: either way we cannot vouch for the membership.
+      if (["M_NOT_FOUND", "M_FORBIDDEN"].includes((err as { errcode?: string }).errcode ?? "")) return null;
       throw err;
     }
   }

@@ -216,9 +216,10 @@ export function consultCommands(
   const onRequestEvent: EventHandler = {
     type: ConsultEventType.Request,
     async handle(ctx, content) {
+      if (content.consult_id !== undefined) return null; // our own relay into a consult room
+      requireEncrypted(ctx, "sent the consult request");
       const parsed = ConsultRequestContentSchema.safeParse(content);
       if (!parsed.success) throw new CommandError("bad consult request event", `I could not read that consult request: ${parsed.error.issues[0]!.message}.`);
-      if (parsed.data.consult_id) return null; // our own relay into a consult room
       const c = await asCommand("consult request", () => consults.request({ requester: ctx.sender, content: parsed.data, source: { roomId: ctx.roomId, eventId: ctx.eventId ?? "" } }));
       return `Consult #${c.number} sent to ${c.candidates.at(-1)} (${c.service}, ${c.urgency}). It is discussed in https://matrix.to/#/${c.room_id}.`;
     },

@@ -53,6 +53,8 @@ export interface ConsultOptions {
   expectedResponseMinutes: Record<Urgency, number>;
   /** URL of the consult widget (Element template vars allowed), installed in each consult room. */
   consultWidgetUrl: string;
+  /** Largest attachment a request may carry; unset means no limit. */
+  maxAttachmentBytes?: number;
 }
 
 export interface ConsultDeps {
@@ -101,6 +103,12 @@ export class ConsultService {
     if (!matrixUserId.safeParse(input.requester).success) throw new ConsultError("invalid_input", "The requester must be a Matrix user such as @alice:example.org.");
     if (!input.source?.roomId || !input.source.eventId) throw new ConsultError("invalid_input", "The request must name the room and event it was sent as.");
     const content = parsed.data;
+    const max = this.deps.options.maxAttachmentBytes;
+    // Checked here, so every way in (widget API, inbox, command) refuses alike. The file name stays
+    // out of the message: it may name the patient.
+    if (max && content.attachments?.some((a) => a.size > max)) {
+      throw new ConsultError("invalid_input", `An attachment is larger than ${Math.round(max / 1048576)} MB, so the consult was not sent. Attach a smaller file, or share it another way.`);
+    }
     if (content.preferred_specialist === input.requester) {
       throw new ConsultError("invalid_input", "You named yourself as the preferred specialist. Name a colleague, or leave it empty to reach whoever is on call.");
     }
@@ -182,7 +190,6 @@ export class ConsultService {
     // Ring the candidate first; the structured copy for the widget and the files follow.
     const body = say.requestMessage(c, s, content, this.deps.options.acceptMinutes[c.urgency]);
     const eventId = await rooms.send(roomId, { body, mentions: [c.candidates[0]!] }, `consult:${c.id}:request:message`);
-    await store.recordPrompt(c.id, 0, eventId);
     if (content) {
       if (!c.requestEventId) {
         const relayed = await rooms.sendEvent(roomId, ConsultEventType.Request, { ...content, consult_id: c.id }, `consult:${c.id}:request`);
@@ -190,6 +197,9 @@ export class ConsultService {
       }
       for (const [i, a] of (content.attachments ?? []).entries()) await rooms.resendFile(roomId, a, `consult:${c.id}:request:file:${i}`);
     }
+    // Delivered only once everything is in the room: a failure before this line is retried whole
+    // (each send is keyed, so the ring is not repeated).
+    await store.recordPrompt(c.id, 0, eventId);
     this.deps.log.info({ consult: c.id, room: roomId, candidate: c.candidates[0] }, "consult: delivered");
     return (await store.get(c.id))!;
   }

@@ -46,6 +46,32 @@ class WidgetApiError extends Error {
   }
 }
 
+/** A shared address (a ward behind one NAT) carries several users: allow it this many users' worth. */
+const ADDRESS_LIMIT_FACTOR = 5;
+
+/** Calls per key per window; enough for one process (sessions are per user, limits are per minute). */
+class FixedWindowLimit {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+
+  take(key: string, now = Date.now()): boolean {
+    const w = this.windows.get(key);
+    if (!w || now - w.start >= this.windowMs) {
+      if (this.windows.size > 10_000) this.prune(now);
+      this.windows.set(key, { start: now, count: 1 });
+      return true;
+    }
+    return ++w.count <= this.max;
+  }
+
+  private prune(now: number): void {
+    for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
+  }
+}
+
 const CONSULT_ERROR_STATUS: Record<ConsultError["code"], number> = {
   not_found: 404,
   forbidden: 403,
@@ -96,14 +122,17 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
     // Our own homeserver is reached directly; other servers (a referring clinic's) through
     // federation discovery, with private addresses refused by the library.
     openIdOverride: { [deps.serverName]: new URL(deps.homeserverUrl) },
+    // Before authentication only the address is known (a header would be the caller's choice of
+    // bucket): a generous limit per address caps OpenID exchanges and token guessing; each user's
+    // own limit is applied once their session is known (below).
     ratelimit: {
       windowMs: 60_000,
-      max: deps.rateLimitPerMinute,
-      // Per session where there is one, so a ward behind one NAT address is not limited as one user.
-      keyGenerator: (req: Request) => req.header("authorization") ?? req.ip ?? "unknown",
+      max: deps.rateLimitPerMinute * ADDRESS_LIMIT_FACTOR,
+      keyGenerator: (req: Request) => req.ip ?? "unknown",
       validate: false,
     },
   });
+  const perUser = new FixedWindowLimit(deps.rateLimitPerMinute, 60_000);
 
   const route = (method: "get" | "post", path: string, handler: (userId: string, req: Request) => Promise<unknown>) =>
     api.addRoute(method, path, async (preq, res: Response) => {
@@ -111,6 +140,7 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
       const req = preq.expressReq as Request;
       try {
         if (!userId) throw new WidgetApiError(401, "M_UNAUTHORIZED", "This call needs a widget session.");
+        if (!perUser.take(userId)) throw new WidgetApiError(429, "M_LIMIT_EXCEEDED", "Too many requests from this widget. Wait a minute and try again.");
         res.json(await handler(userId, req));
         deps.log.info({ route: path, userId, outcome: "ok" }, "widget api");
       } catch (err) {
@@ -132,6 +162,7 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
 
   /** The caller must be joined to the room the call is made from. */
   const requireJoined = async (roomId: string, userId: string) => {
+    if (!roomId) throw new WidgetApiError(409, "M_NOT_FOUND", "This consult's room is still being set up. Try again in a moment.");
     if ((await deps.rooms.membership(roomId, userId)) !== "join") {
       throw new WidgetApiError(403, "M_FORBIDDEN", "You are not a member of this room, so you cannot act on its consult.");
     }
@@ -149,7 +180,13 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
     max_attachment_bytes: deps.maxAttachmentBytes,
     expected_response_minutes: deps.expectedResponseMinutes,
   }));
-  route("get", WidgetRoute.specialists, async (_u, req) => deps.consults.specialists(String(req.params.service)));
+  /** Staffing (who is on shift, response times) is for this hospital's own users, not the federation. */
+  const requireLocal = (userId: string) => {
+    if (userId.slice(userId.indexOf(":") + 1) !== deps.serverName) {
+      throw new WidgetApiError(403, "M_FORBIDDEN", "Only this hospital's own staff can see its specialists and response times. You can still request a consult.");
+    }
+  };
+  route("get", WidgetRoute.specialists, async (userId, req) => (requireLocal(userId), deps.consults.specialists(String(req.params.service))));
 
   route("post", WidgetRoute.createConsult, async (userId, req) => {
     const body = parse(CreateConsultBody, req.body);
@@ -158,9 +195,8 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
     if (!event) throw new WidgetApiError(404, "M_NOT_FOUND", "Rounds cannot read that request yet. Wait a moment and try again.");
     if (event.type !== ConsultEventType.Request) throw new WidgetApiError(400, "M_BAD_JSON", "That event is not a consult request.");
     if (event.sender !== userId) throw new WidgetApiError(403, "M_FORBIDDEN", "You can only submit consult requests you sent yourself.");
+    if (!event.encrypted) throw new WidgetApiError(400, "M_BAD_JSON", "That request was not end-to-end encrypted, so it was not sent. Send consults from an encrypted room.");
     const content = parse(ConsultRequestContentSchema, event.content);
-    const tooBig = content.attachments?.find((a) => a.size > deps.maxAttachmentBytes);
-    if (tooBig) throw new WidgetApiError(400, "M_TOO_LARGE", `The attachment "${tooBig.name}" is larger than ${Math.round(deps.maxAttachmentBytes / 1048576)} MB.`);
     return { consult: await deps.consults.request({ requester: userId, content, source: { roomId: body.room_id, eventId: body.event_id } }) };
   });
 
@@ -189,7 +225,7 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
     const c = await consultInRoom(String(req.params.id), body.room_id, userId);
     const event = await deps.rooms.readEvent(body.room_id, body.report_event_id);
     if (!event) throw new WidgetApiError(404, "M_NOT_FOUND", "Rounds cannot read that report yet. Wait a moment and try again.");
-    if (event.type !== ConsultEventType.Report || event.sender !== userId) {
+    if (event.type !== ConsultEventType.Report || event.sender !== userId || !event.encrypted) {
       throw new WidgetApiError(400, "M_BAD_JSON", "That event is not a consult report you sent.");
     }
     const report = parse(ConsultReportContentSchema, event.content);
@@ -207,7 +243,8 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
     return { consult: await deps.consults.feedback(c.id, userId, { rating: body.rating, outcome: body.outcome }) };
   });
   route("get", WidgetRoute.mine, async (userId) => deps.consults.forUser(userId));
-  route("get", WidgetRoute.metrics, async (_u, req) => {
+  route("get", WidgetRoute.metrics, async (userId, req) => {
+    requireLocal(userId);
     const raw = typeof req.query.since === "string" ? req.query.since : null;
     const since = raw ? new Date(raw) : new Date(Date.now() - 30 * 86_400_000);
     if (Number.isNaN(since.getTime())) throw new WidgetApiError(400, "M_BAD_JSON", "since: must be an ISO date such as 2026-11-01");

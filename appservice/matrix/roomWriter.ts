@@ -95,7 +95,7 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     return this.bot.sendMessage(roomId, content, txnIdFor(`file:${txnKey}`), { mustEncrypt: true });
   }
 
-  readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown> } | null> {
+  readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown>; encrypted: boolean } | null> {
     return this.bot.readEvent(roomId, eventId);
   }
 

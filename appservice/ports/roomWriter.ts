@@ -45,7 +45,7 @@ export interface RoomWriter {
   /** Posts an already-encrypted attachment again (e.g. a relayed request's files), by its EncryptedFile. */
   resendFile(roomId: string, file: { name: string; mimetype: string; size: number; file: Record<string, unknown> }, txnKey: string): Promise<string>;
   /** Any event in a room the bot is in, decrypted; null if it cannot be read. */
-  readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown> } | null>;
+  readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown>; encrypted: boolean } | null>;
   /** The user's membership in the room as the bot sees it ("join", "invite", ...), or null. */
   membership(roomId: string, userId: string): Promise<string | null>;
   /** Installs (or updates) a widget in the room and pins it at the top (Element's layout). */

@@ -132,9 +132,9 @@ class RecordingRooms implements RoomWriter {
     this.check("resendFile");
     return this.put(roomId, "m.room.message", { msgtype: "m.file", body: file.name, info: { mimetype: file.mimetype, size: file.size }, file: file.file }, txnKey, "resendFile");
   }
-  async readEvent(_roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown> } | null> {
+  async readEvent(_roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown>; encrypted: boolean } | null> {
     const e = this.events.get(eventId);
-    return e ? { type: e.type, sender: e.sender, content: structuredClone(e.content) } : null;
+    return e ? { type: e.type, sender: e.sender, content: structuredClone(e.content), encrypted: true } : null;
   }
   async membership(roomId: string, userId: string): Promise<string | null> {
     return this.members.get(roomId)?.has(userId) ? "join" : null;

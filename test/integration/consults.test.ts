@@ -235,6 +235,46 @@ describe("specialist consultations by chat and widget API (real Synapse, E2EE cl
     expect(statuses.at(-1), statuses.join(",")).to.equal(429);
   });
 
+  it("refuses an oversized attachment on every path, without naming the file, and makes no consult", async function () {
+    const before = (await (await s.widgetSession(wendy)).call("GET", WidgetRoute.mine)).json as { outgoing: unknown[] };
+    const huge = {
+      service: "cardiology",
+      urgency: "routine",
+      patient_ref: PHI.ref,
+      question: "Please review the attached angiogram series",
+      attachments: [
+        {
+          name: "angio.dcm",
+          mimetype: "application/dicom",
+          size: 26 * 1024 * 1024,
+          file: { url: "mxc://rounds.test/abc", key: { kty: "oct", alg: "A256CTR", k: "a2V5", key_ops: ["encrypt", "decrypt"], ext: true }, iv: "aXY", hashes: { sha256: "aGFzaA" }, v: "v2" },
+        },
+      ],
+    };
+    const { event_id } = await wendy.client.sendEvent(s.dm, "health.rounds.consult.request" as never, huge as never);
+    const api = await s.widgetSession(wendy);
+    const refused = await api.call("POST", WidgetRoute.createConsult, { room_id: s.dm, event_id });
+    expect(refused.status).to.equal(400);
+    expect(String(refused.json.error)).to.match(/^An attachment is larger than 25 MB/).and.not.contain("angio");
+    // The inbox sees the same event and refuses it too, saying why.
+    const notice = await wendy.waitForNotice(s.dm, s.consultBot, { after: event_id });
+    expect(notice.body).to.match(/larger than 25 MB/);
+
+    const after = (await api.call("GET", WidgetRoute.mine)).json as { outgoing: unknown[] };
+    expect(after.outgoing.length).to.equal(before.outgoing.length);
+  });
+
+  it("limits token guessing per address, whatever Authorization header each call carries", async function () {
+    // 60 a minute per user here, so 300 per address before authentication.
+    const statuses: number[] = [];
+    for (let i = 0; i < 320 && !statuses.includes(429); i++) {
+      const res = await fetch(`${s.rounds.url}/_rounds/widget/api${WidgetRoute.mine}`, { headers: { authorization: `Bearer guess-${i}` } });
+      statuses.push(res.status);
+    }
+    expect(statuses[0]).to.equal(401);
+    expect(statuses.at(-1)).to.equal(429);
+  });
+
   it("leaves no clinical text of any consult in Synapse's database", async function () {
     for (const f of [s.hs.dbFile, `${s.hs.dbFile}-wal`].filter(existsSync)) {
       const bytes = readFileSync(f);

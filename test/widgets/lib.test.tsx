@@ -129,35 +129,35 @@ describe("consult room data", function () {
   before(() => (console.warn = (...args: unknown[]) => warnings.push(args)));
   after(() => (console.warn = warn));
 
-  it("follows the consult state, the relayed request and the report the completion named", function () {
+  it("follows the consult state, the bot's relayed request and the consultant's report, ignoring forgeries", function () {
     const feed = new RoomFeed(ROOM);
     let changes = 0;
     feed.subscribe(() => changes++);
     expect(readConsultRoom(feed)).to.deep.equal({ consult: null, request: null, report: null });
 
-    feed.addState([ev(StateType.Consult, consultState(), { state_key: "01JCONSULT" }), ev(StateType.Consult, { id: "bad" }, { state_key: "02" })]);
+    const intruder = { sender: "@care-team:rounds.test" };
+    const consultant = { sender: "@cardio:rounds.test" };
+    feed.addState([ev(StateType.Consult, consultState({ status: "in_progress", consultant: consultant.sender }), { state_key: "01JCONSULT" }), ev(StateType.Consult, { id: "bad" }, { state_key: "02" })]);
     feed.addEvents([
       ev(ConsultEventType.Request, { service: "cardiology", urgency: "urgent", patient_ref: "Patient/1", question: "Is this a question?", consult_id: "other" }),
       ev(ConsultEventType.Request, { service: "cardiology", urgency: "urgent", patient_ref: "Patient/1", question: "The relayed question?", consult_id: "01JCONSULT" }, { event_id: "$relayed" }),
       ev(ConsultEventType.Request, { question: "invalid" }),
-      ev(ConsultEventType.Report, report({ findings: "final" }), { event_id: "$final" }),
-      ev(ConsultEventType.Report, report({ findings: "later draft" })),
+      ev(ConsultEventType.Report, report({ findings: "draft" }), consultant),
+      ev(ConsultEventType.Report, report({ findings: "final" }), { event_id: "$final", ...consultant }),
       ev("m.room.message", { body: "hi" }, { room_id: "!elsewhere:rounds.test" }),
+      // Anyone in the room can send these (power levels cannot guard encrypted events): ignored.
+      ev(ConsultEventType.Request, { service: "cardiology", urgency: "urgent", patient_ref: "Patient/666", question: "A forged question here?", consult_id: "01JCONSULT" }, intruder),
+      ev(ConsultEventType.Report, report({ findings: "forged" }), intruder),
     ]);
-    let data = readConsultRoom(feed);
+    const data = readConsultRoom(feed);
     expect(data.consult?.number).to.equal(7);
     expect(data.request).to.deep.include({ eventId: "$relayed" });
     expect(data.request?.content.question).to.equal("The relayed question?");
-    expect(data.report?.findings).to.equal("later draft");
-
-    feed.addState([ev(StateType.Consult, consultState({ status: "completed", report_event_id: "$final" }), { state_key: "01JCONSULT" })]);
-    data = readConsultRoom(feed);
-    expect(data.consult?.status).to.equal("completed");
     expect(data.report?.findings).to.equal("final");
-    expect(changes).to.equal(3);
+    expect(changes).to.equal(2);
 
     // Invalid events are dropped with one log line each, naming the event and nothing of its content.
-    expect(warnings).to.deep.equal([["Rounds: ignoring an invalid event $e2"], ["Rounds: ignoring an invalid event $e5"]]);
+    expect(warnings.map((w) => String(w[0]))).to.deep.equal(["Rounds: ignoring an invalid event $e2", `Rounds: ignoring an invalid event $e${n - 5}`]);
 
     // Content {} removes the state.
     feed.addState([ev(StateType.Consult, {}, { state_key: "01JCONSULT" })]);

@@ -29,27 +29,33 @@ function valid<T>(parse: (c: unknown) => { success: true; data: T } | { success:
 }
 
 export function readConsultRoom(feed: RoomFeed): ConsultRoomData {
-  // One consult per consult room; should there ever be more, the newest one is shown.
-  const consult =
+  // One consult per consult room; should there ever be more, the newest one is shown. Only the
+  // bot can write this state (power levels), so its sender is the bot.
+  const current =
     feed
       .stateOf(StateType.Consult)
-      .map((ev) => valid((c) => ConsultStateSchema.safeParse(c), ev.event_id, ev.content))
-      .filter((c): c is ConsultState => c !== null)
-      .sort((a, b) => b.created_ts - a.created_ts)[0] ?? null;
+      .map((ev) => ({ sender: ev.sender, state: valid((c) => ConsultStateSchema.safeParse(c), ev.event_id, ev.content) }))
+      .filter((c): c is { sender: string; state: ConsultState } => c.state !== null)
+      .sort((a, b) => b.state.created_ts - a.state.created_ts)[0] ?? null;
+  const consult = current?.state ?? null;
 
+  // Room events are encrypted, so power levels cannot say who may send them: anyone in the room
+  // could post a request or report with this consult's id. Trust only the bot's relay of the
+  // request and the consultant's own report.
   const requests = feed
     .eventsOf(ConsultEventType.Request)
+    .filter((ev) => current !== null && ev.sender === current.sender)
     .map((ev) => ({ eventId: ev.event_id, content: valid((c) => ConsultRequestContentSchema.safeParse(c), ev.event_id, ev.content) }))
     .filter((r): r is { eventId: string; content: ConsultRequestContent } => r.content !== null);
-  // The bot's relay carries the consult id; a request without one is a fallback only.
-  const request = requests.findLast((r) => consult && r.content.consult_id === consult.id) ?? requests.findLast((r) => !r.content.consult_id) ?? null;
+  const request = requests.findLast((r) => consult !== null && r.content.consult_id === consult.id) ?? null;
 
   const reports = feed
     .eventsOf(ConsultEventType.Report)
-    .map((ev) => ({ eventId: ev.event_id, content: valid((c) => ConsultReportContentSchema.safeParse(c), ev.event_id, ev.content) }))
-    .filter((r) => r.content !== null && r.content.consult_id === consult?.id);
-  // The report the completion named wins over drafts sent by a completion that failed.
-  const report = (reports.find((r) => r.eventId === consult?.report_event_id) ?? reports.at(-1))?.content ?? null;
+    .filter((ev) => consult?.consultant != null && ev.sender === consult.consultant)
+    .map((ev) => valid((c) => ConsultReportContentSchema.safeParse(c), ev.event_id, ev.content))
+    .filter((r): r is ConsultReportContent => r !== null && r.consult_id === consult?.id);
+  // The last report the consultant sent is the one the completion read (a failed completion's draft comes before it).
+  const report = reports.at(-1) ?? null;
 
   return { consult, request, report };
 }
