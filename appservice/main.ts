@@ -12,7 +12,7 @@ import { consultCommands } from "../bots/consultCommands.js";
 import { calendarCommands } from "../bots/calendarCommands.js";
 import { pagingCommands } from "../bots/pagingCommands.js";
 import { scheduleCommands } from "../bots/scheduleCommands.js";
-import { ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND } from "./consult/consultService.js";
+import { ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND, TIMER_CONSULT_SETTLE } from "./consult/consultService.js";
 import { ConsultStore } from "./consult/consultStore.js";
 import { migrate, openDatabase } from "./db/connect.js";
 import { adminRouter } from "./http/adminApi.js";
@@ -154,6 +154,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   });
   timerWorker.on(TIMER_CONSULT_ACCEPT, (t) => consults.onAcceptDeadline(t));
   timerWorker.on(TIMER_CONSULT_RESPOND, (t) => consults.onResponseDeadline(t));
+  timerWorker.on(TIMER_CONSULT_SETTLE, (t) => consults.onSettle(t));
   const feeds = new CalendarFeeds(db, oncall);
   const shifts = new ShiftChangeService({ watch: new ShiftWatchStore(db), oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
 

@@ -37,6 +37,12 @@ export { ConsultError } from "./consultErrors.js";
 
 export const TIMER_CONSULT_ACCEPT = "consult.accept";
 export const TIMER_CONSULT_RESPOND = "consult.respond";
+/**
+ * Armed in the same transaction as a transition, and cancelled once its state and messages are
+ * out: if the process dies in between, the timer finishes them after the restart.
+ */
+export const TIMER_CONSULT_SETTLE = "consult.settle";
+const SETTLE_AFTER_MS = 30_000;
 
 /** consult.accept steps "deliver:<n>" check that step n was delivered (a safety net for a crash mid-way). */
 const DELIVER_PREFIX = "deliver:";
@@ -343,6 +349,7 @@ export class ConsultService {
         if (!(await store.accept(c.id, { consultant: actor, via: opts.via ?? "command", at, expectedMinutes, respondBy }, trx))) return false;
         await this.deps.timers.cancelAll(TIMER_CONSULT_ACCEPT, c.id, trx);
         await this.deps.timers.schedule(TIMER_CONSULT_RESPOND, c.id, "0", respondBy, trx);
+        await this.armSettle(c.id, trx);
         return true;
       });
       const accepted = (await store.get(c.id))!;
@@ -352,6 +359,7 @@ export class ConsultService {
       this.deps.metrics.consultTimeToAccept.observe({ service: c.serviceId }, secondsBetween(c.createdAt, at));
       this.deps.log.info({ consult: c.id, consultant: actor, via: accepted.acceptedVia }, "consult: accepted");
       await this.announceAccepted(accepted);
+      await this.settled(c.id);
       return this.view(accepted);
     });
   }
@@ -360,6 +368,14 @@ export class ConsultService {
     const s = await this.said(c.serviceId);
     await this.deps.rooms.send(c.roomId!, { body: say.acceptedMessage(c, s), mentions: [c.requester] }, `consult:${c.id}:accepted`);
     await this.mirror(c);
+  }
+
+  private async announceDeclinedAll(declined: Consult, lastActor: string): Promise<void> {
+    const s = await this.said(declined.serviceId);
+    const coordinators = await this.deps.oncall.coordinators(declined.serviceId);
+    await this.deps.rooms.send(declined.roomId!, { body: say.declinedAllRoomMessage(declined, lastActor, coordinators), mentions: [declined.requester] }, `consult:${declined.id}:declined`);
+    await this.tellCoordinators(declined.serviceId, say.declinedAllDm(declined, s), `consult:${declined.id}:declined`);
+    await this.mirror(declined);
   }
 
   /** The current candidate cannot take it: the reason goes to the room only, and the next candidate is asked. */
@@ -400,11 +416,8 @@ export class ConsultService {
       this.count(c, "declined");
       this.deps.log.warn({ consult: c.id, by: actor, service: c.serviceId }, "consult: declined by the last candidate");
       const declined = (await store.get(c.id))!;
-      const s = await this.said(c.serviceId);
-      const coordinators = await this.deps.oncall.coordinators(c.serviceId);
-      await this.deps.rooms.send(c.roomId!, { body: say.declinedAllRoomMessage(declined, actor, coordinators), mentions: [c.requester] }, `consult:${c.id}:declined`);
-      await this.tellCoordinators(c.serviceId, say.declinedAllDm(declined, s), `consult:${c.id}:declined`);
-      await this.mirror(declined);
+      await this.announceDeclinedAll(declined, actor);
+      await this.settled(c.id);
       return this.view(declined);
     });
   }
@@ -483,6 +496,7 @@ export class ConsultService {
       this.deps.metrics.consultTimeToComplete.observe({ service: c.serviceId }, secondsBetween(c.createdAt, at));
       this.deps.log.info({ consult: c.id, billingCode: suggestion.code }, "consult: completed");
       await this.mirror(completed);
+      await this.settled(c.id);
       return this.view(completed);
     });
   }
@@ -513,6 +527,7 @@ export class ConsultService {
       this.count(cancelled, "cancelled");
       this.deps.log.info({ consult: c.id, by: actor }, "consult: cancelled");
       await this.mirror(cancelled);
+      await this.settled(c.id);
       return this.view(cancelled);
     });
   }
@@ -663,7 +678,33 @@ export class ConsultService {
       if (!(await update(trx))) return false;
       await this.deps.timers.cancelAll(TIMER_CONSULT_ACCEPT, id, trx);
       await this.deps.timers.cancelAll(TIMER_CONSULT_RESPOND, id, trx);
+      await this.armSettle(id, trx);
       return true;
+    });
+  }
+
+  private armSettle(id: string, trx: Db): Promise<void> {
+    return this.deps.timers.schedule(TIMER_CONSULT_SETTLE, id, ulid(), new Date(this.now().getTime() + SETTLE_AFTER_MS), trx);
+  }
+
+  /** The transition's effects are out: the settle timer is not needed. */
+  private async settled(id: string): Promise<void> {
+    await this.deps.timers.cancelAll(TIMER_CONSULT_SETTLE, id);
+  }
+
+  /**
+   * Finishes what a transition committed but may not have said: the state event, and the messages
+   * that follow the commit. Every message is keyed, so what was already sent is not sent again.
+   */
+  async onSettle(timer: TimerRow): Promise<void> {
+    const c = await this.deps.store.get(timer.ref);
+    if (!c?.roomId) return;
+    await this.lock.run(c.id, async () => {
+      const now = (await this.deps.store.get(c.id))!;
+      if (now.status === "accepted" || now.status === "in_progress") await this.announceAccepted(now);
+      else if (now.status === "declined") await this.announceDeclinedAll(now, now.declinedBy.at(-1) ?? now.requester);
+      else await this.mirror(now);
+      this.deps.log.info({ consult: c.id, status: now.status }, "consult: settled after an interruption");
     });
   }
 

@@ -3,7 +3,7 @@ import knexFactory from "knex";
 import { pino } from "pino";
 import { Writable } from "node:stream";
 import { BILLING_HEADING } from "../../appservice/consult/consultReport.js";
-import { ConsultError, ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND } from "../../appservice/consult/consultService.js";
+import { ConsultError, ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND, TIMER_CONSULT_SETTLE } from "../../appservice/consult/consultService.js";
 import { ConsultStore } from "../../appservice/consult/consultStore.js";
 import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { Metrics } from "../../appservice/metrics.js";
@@ -281,7 +281,7 @@ for (const backend of backends) {
     const fire = async (kind: string, ref: string, step: string) => {
       const t = await timer(kind, ref, step);
       if (t.dueAt > clock) clock = new Date(t.dueAt.getTime());
-      await (kind === TIMER_CONSULT_ACCEPT ? svc.onAcceptDeadline(t) : svc.onResponseDeadline(t));
+      await (kind === TIMER_CONSULT_ACCEPT ? svc.onAcceptDeadline(t) : kind === TIMER_CONSULT_SETTLE ? svc.onSettle(t) : svc.onResponseDeadline(t));
     };
     const row = async (id: string) => db("consults").where({ id }).first();
     const stateOf = (v: ConsultView) => rooms.state.get(`${v.room_id}|${StateType.Consult}|${v.id}`)!;
@@ -453,6 +453,32 @@ for (const backend of backends) {
       for (const d of dms) expect(d.text).to.equal(`Consult #${view.number} (urgent) for Nephrology was declined and nobody else is available to take it.`);
       expect(await db("timers").where({ ref: view.id, status: "pending" })).to.have.length(0);
       await refusedUnchanged(view.id, () => svc.accept(view.id, "@neph1:x.org"), "invalid_transition", /declined and is closed/);
+    });
+
+    it("finishes a transition's state and messages after a crash between commit and announcement", async function () {
+      const pendingSettle = async (id: string) => db("timers").where({ kind: TIMER_CONSULT_SETTLE, ref: id, status: "pending" });
+      // The last candidate declines; the process dies before the requester, coordinators and state hear of it.
+      const { view } = await ask({ service: "nephrology" });
+      const toldBefore = notifier.told.length;
+      // The decline's own message goes first (it carries the reason): let it through and fail the next one.
+      const sendOnce = rooms.send.bind(rooms);
+      let sends = 0;
+      rooms.send = async (...args) => (++sends === 2 ? Promise.reject(new Error("simulated crash after commit")) : sendOnce(...args));
+      await svc.decline(view.id, "@neph1:x.org", REASONS[1]!).catch(() => undefined);
+      rooms.send = sendOnce;
+      expect((await row(view.id)).status).to.equal("declined");
+      expect(stateOf(view).status).to.equal("requested");
+      const [settle] = await pendingSettle(view.id);
+      expect(settle, "a settle timer armed with the decline").to.not.equal(undefined);
+      await fire(TIMER_CONSULT_SETTLE, view.id, settle.step);
+      expect(stateOf(view).status).to.equal("declined");
+      expect(rooms.messages(view.room_id).at(-1)!.body).to.contain(`Consult #${view.number} is declined`);
+      expect(notifier.told.slice(toldBefore).map((d) => d.userId)).to.have.members(["@nephcoord:x.org", "@rota:x.org"]);
+
+      // A transition whose effects all went out cancels its settle timer.
+      const { view: other } = await ask();
+      await svc.accept(other.id, "@cardio1:x.org");
+      expect(await pendingSettle(other.id)).to.have.length(0);
     });
 
     it("escalates on each missed accept deadline, then tells everyone nobody is left; earlier candidates may still accept", async function () {
