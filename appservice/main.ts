@@ -49,6 +49,7 @@ import { TwilioSmsSender } from "./sms/twilioSms.js";
 import { startShiftCron } from "./timers/shiftCron.js";
 import { TimerStore } from "./timers/timerStore.js";
 import { TimerWorker } from "./timers/timerWorker.js";
+import { AtRest } from "./shared/atRest.js";
 import { ConfigError, loadConfig, type RoundsConfig } from "./shared/config.js";
 import { waitForHomeserver } from "./setup/synapseProcess.js";
 
@@ -100,7 +101,8 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
 
   // Paging acts in Matrix as the on-call bot: its rooms, its DMs, its state events.
   const oncallClient = newBotClient(ONCALL_BOT);
-  const rooms = new MatrixRoomWriter(oncallClient, db);
+  const atRest = new AtRest(config.cryptoStorePassphrase, "bot uploads");
+  const rooms = new MatrixRoomWriter(oncallClient, db, atRest);
   const timers = new TimerStore(db);
   const timerWorker = new TimerWorker(timers, { pollMs: config.paging.timerPollMs }, log, metrics);
   const contacts = new ContactStore(db, config.paging.smsAfter);
@@ -134,7 +136,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   timerWorker.on(TIMER_DELIVER, (t) => pages.onDeliveryTimer(t));
   // Consults act in Matrix as the consult bot: the consult rooms, their widgets and state.
   const consultClient = newBotClient(CONSULT_BOT);
-  const consultRooms = new MatrixRoomWriter(consultClient, db);
+  const consultRooms = new MatrixRoomWriter(consultClient, db, atRest);
   const consults = new ConsultService({
     store: new ConsultStore(db),
     oncall,

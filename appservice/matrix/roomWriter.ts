@@ -3,6 +3,7 @@ import type { BotClient } from "../../bots/botClient.js";
 import type { Db } from "../db/connect.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { OpenRoomOptions, RoomMessage, RoomWidget, RoomWriter } from "../ports/roomWriter.js";
+import type { AtRest } from "../shared/atRest.js";
 import { encryptAttachment } from "../shared/attachmentCrypto.js";
 import { StateType, WidgetStateType } from "../shared/events.js";
 
@@ -21,6 +22,8 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
   constructor(
     private readonly bot: BotClient,
     private readonly db: Db,
+    /** Seals what is kept between an upload and its message: the file's key would open the file. */
+    private readonly atRest: AtRest,
   ) {}
 
   async openRoom(key: string, opts: OpenRoomOptions): Promise<string> {
@@ -77,12 +80,12 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     // A retried send must not upload again under a new key: remember the upload per txn key.
     const uploaded = await this.db("bot_uploads").where({ txn_key: txnIdFor(txnKey) }).first();
     let encrypted: Record<string, unknown>;
-    if (uploaded) encrypted = JSON.parse(uploaded.file_json);
+    if (uploaded) encrypted = JSON.parse(this.atRest.open(uploaded.file_json));
     else {
       const { ciphertext, info } = await encryptAttachment(file.bytes);
       const url = await this.bot.upload(ciphertext, "attachment");
       encrypted = { ...info, url };
-      await this.db("bot_uploads").insert({ txn_key: txnIdFor(txnKey), file_json: JSON.stringify(encrypted) }).onConflict("txn_key").ignore();
+      await this.db("bot_uploads").insert({ txn_key: txnIdFor(txnKey), file_json: this.atRest.seal(JSON.stringify(encrypted)) }).onConflict("txn_key").ignore();
     }
     const eventId = await this.resendFile(roomId, { name: file.name, mimetype: file.mimetype, size: file.bytes.byteLength, file: encrypted, body: file.body }, txnKey);
     await this.db("bot_uploads").where({ txn_key: txnIdFor(txnKey) }).delete();

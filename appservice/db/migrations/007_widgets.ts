@@ -9,8 +9,8 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("created_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
   // An attachment the bot uploaded, by the send it belongs to: a retried send reuses the upload.
-  // The JSON holds the mxc URL and the file's key, which the room's encryption otherwise protects,
-  // so rows are deleted once the message is sent.
+  // The JSON holds the mxc URL and the file's key, so it is sealed (AES-GCM, key from config) and
+  // the row is deleted once the message is sent.
   await knex.schema.createTable("bot_uploads", (t) => {
     t.string("txn_key").primary();
     t.text("file_json").notNullable();
