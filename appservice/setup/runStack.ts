@@ -78,5 +78,8 @@ Next steps (in another terminal):
   2. Load a schedule:       npm run rounds -- schedule import appservice/oncall/example-schedule.yaml
   3. Open Element (element-config/README.md) with homeserver ${synapseUrl}, sign in,
      start a direct message with @rounds_oncall:${settings.serverName} and send: !oncall cardiology
+  4. Consults: a direct message with @rounds_consult:${settings.serverName}, send: !consult
+     (your Consults room opens with the consult widget; widgets are served from
+     http://127.0.0.1:${settings.appservicePort}/_rounds/widgets/)
 
 Press Ctrl-C to stop.`);

@@ -56,10 +56,15 @@ describe("npm start: the whole stack on embedded defaults", function () {
     expect(output).to.contain(`health: http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/health`);
     expect(output).to.contain("PGlite, embedded");
     expect(output).to.contain("@rounds_oncall:rounds.local");
+    expect(output).to.contain("@rounds_consult:rounds.local");
 
     const health = await fetch(`http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/health`);
     expect(health.status).to.equal(200);
     expect((await health.json()).checks).to.deep.equal({ database: true, homeserver: true, bots: true });
+    // The built widgets are served from the appservice's origin.
+    const widget = await fetch(`http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/_rounds/widgets/consult/index.html`);
+    expect(widget.status).to.equal(200);
+    expect(widget.headers.get("content-type")).to.match(/^text\/html/);
 
     stack.kill("SIGINT");
     const [code] = await once(stack, "exit");
