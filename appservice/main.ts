@@ -184,7 +184,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       },
     },
   ].filter((b) => config.bots.includes(b.identity.name));
-  const bots = botDefs.map((def) => new Bot(def.client, def.commands(), { serverName: config.serverName, log, metrics }));
+  const bots = botDefs.map((def) => new Bot(def.client, def.commands(), { serverName: config.serverName, partnerServers: def.identity === CONSULT_BOT ? config.partnerServers : [], log, metrics }));
   const botUserIds = new Set(bots.map((b) => b.client.userId));
   let botsReady = false;
 

@@ -14,7 +14,8 @@ export class Bot {
   constructor(
     readonly client: BotClient,
     private readonly commands: CommandTable,
-    private readonly deps: { serverName: string; log: Logger; metrics: Metrics },
+    /** partnerServers: other homeservers (e.g. a referring clinic's) whose users the bot serves. */
+    private readonly deps: { serverName: string; partnerServers?: string[]; log: Logger; metrics: Metrics },
   ) {
     this.log = deps.log.child({ bot: commands.botName });
   }
@@ -65,13 +66,13 @@ export class Bot {
     this.log.info({ eventId: event.event_id, roomId: event.room_id, command: result.verb, outcome: result.outcome }, "bot: answered command");
   }
 
-  /** Accepts invites from clinicians on our own homeserver; federated invites wait for policy. */
+  /** Accepts invites from clinicians on our own homeserver and on configured partner homeservers. */
   private async onOwnMembership(event: ClientEvent): Promise<void> {
     const member = MemberContentSchema.safeParse(event.content);
     if (!member.success) return;
     if (member.data.membership !== "invite") return this.client.noteMembership(event.room_id, member.data.membership);
     const senderServer = event.sender.slice(event.sender.indexOf(":") + 1);
-    if (senderServer !== this.deps.serverName) {
+    if (senderServer !== this.deps.serverName && !(this.deps.partnerServers ?? []).includes(senderServer)) {
       this.log.info({ roomId: event.room_id, senderServer }, "bot: ignored an invite from another homeserver");
       return;
     }

@@ -80,6 +80,11 @@ const EnvSchema = z.object({
   ROUNDS_CONSULT_RESPONSE_URGENT_MINUTES: positiveInt.default(240),
   ROUNDS_CONSULT_RESPONSE_ROUTINE_MINUTES: positiveInt.default(2880),
   ROUNDS_CONSULT_MAX_ATTACHMENT_MB: positiveInt.max(1024, "must be at most 1024 (MB)").default(25),
+  /** Homeservers of partner organisations (e.g. referring clinics) whose clinicians may request consults. */
+  ROUNDS_PARTNER_SERVERS: z
+    .string()
+    .regex(/^[a-zA-Z0-9.-]+(:\d+)?(,[a-zA-Z0-9.-]+(:\d+)?)*$/, "must be a comma-separated list of homeserver names, e.g. clinic.example.org,gp.example.net")
+    .optional(),
   /** Where the built widgets are (npm start and npm test build them). */
   ROUNDS_WIDGETS_DIR: z.string().min(1, "must be a directory path").default("widgets/dist"),
   /** Widget API calls allowed per session (or address) per minute. */
@@ -136,6 +141,7 @@ export interface RoundsConfig {
     maxAttachmentBytes: number;
   };
   widgets: { dir: string; rateLimitPerMinute: number; sessionSeconds: number };
+  partnerServers: string[];
   publicUrl: string;
   /** Unset: SMS fallback is off, and pages notify in Matrix only. */
   twilio: { accountSid: string; authToken: string; from: string; apiUrl?: string } | null;
@@ -192,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       maxAttachmentBytes: e.ROUNDS_CONSULT_MAX_ATTACHMENT_MB * 1024 * 1024,
     },
+    partnerServers: e.ROUNDS_PARTNER_SERVERS ? e.ROUNDS_PARTNER_SERVERS.split(",") : [],
     widgets: { dir: e.ROUNDS_WIDGETS_DIR, rateLimitPerMinute: e.ROUNDS_WIDGET_RATE_LIMIT, sessionSeconds: e.ROUNDS_WIDGET_SESSION_SECONDS },
     publicUrl: e.ROUNDS_PUBLIC_URL ?? `http://${e.ROUNDS_BIND_ADDRESS}:${e.ROUNDS_APPSERVICE_PORT}`,
     twilio: twilioConfig(e),

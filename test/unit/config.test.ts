@@ -53,6 +53,9 @@ describe("configuration", function () {
     expect(errorFor({ ...valid, ROUNDS_CONSULT_MAX_ATTACHMENT_MB: "2048" }).message).to.contain("at most 1024");
     expect(errorFor({ ...valid, ROUNDS_WIDGET_SESSION_SECONDS: "soon" }).key).to.equal("ROUNDS_WIDGET_SESSION_SECONDS");
     expect(errorFor({ ...valid, ROUNDS_BOTS: "oncall,consults" }).message).to.contain("known: oncall, consult");
+    expect(c.partnerServers).to.deep.equal([]);
+    expect(loadConfig({ ...valid, ROUNDS_PARTNER_SERVERS: "clinic.example.org,localhost:8448" }).partnerServers).to.deep.equal(["clinic.example.org", "localhost:8448"]);
+    expect(errorFor({ ...valid, ROUNDS_PARTNER_SERVERS: "clinic.example.org; gp.example" }).key).to.equal("ROUNDS_PARTNER_SERVERS");
   });
 
   it("takes Twilio settings as a set, and names the one missing from a partial set", function () {
