@@ -543,7 +543,7 @@ for (const backend of backends) {
         const accepted = rooms.messages(view.room_id).filter((m) => m.body.includes("accepted consult"));
         expect(accepted).to.have.length(1);
         expect(accepted[0]!.body).to.contain(`${v.consultant} accepted consult #${view.number}`);
-        expect(accepted[0]!.body).to.contain(minutes === 240 ? "within 4 h" : "within 60 min");
+        expect(accepted[0]!.body).to.contain(minutes === 240 ? "within 4 h" : "within 1 h");
         expect(accepted[0]!.mentions).to.deep.equal([REQUESTER]);
       }
     });
