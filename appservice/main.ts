@@ -47,7 +47,7 @@ import { ShiftChangeService } from "./paging/shiftChange.js";
 import { ShiftWatchStore } from "./paging/shiftWatchStore.js";
 import { TwilioSmsSender } from "./sms/twilioSms.js";
 import { startShiftCron } from "./timers/shiftCron.js";
-import { TimerStore } from "./timers/timerStore.js";
+import { TimerStore, type TimerRow } from "./timers/timerStore.js";
 import { TimerWorker } from "./timers/timerWorker.js";
 import { AtRest } from "./shared/atRest.js";
 import { ConfigError, loadConfig, type RoundsConfig } from "./shared/config.js";
@@ -131,9 +131,15 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
     log,
     metrics,
   });
-  timerWorker.on(TIMER_ESCALATE, (t) => pages.onEscalationTimer(t));
-  timerWorker.on(TIMER_SMS, (t) => pages.onSmsTimer(t));
-  timerWorker.on(TIMER_DELIVER, (t) => pages.onDeliveryTimer(t));
+  const botStarted = new Map<string, Promise<void>>();
+  /** A timer handler that first waits for the bot it acts through (see the start order below). */
+  const after = (bot: string, handler: (t: TimerRow) => Promise<void>) => async (t: TimerRow) => {
+    await botStarted.get(bot);
+    await handler(t);
+  };
+  timerWorker.on(TIMER_ESCALATE, after(ONCALL_BOT.name, (t) => pages.onEscalationTimer(t)), { priority: 1 });
+  timerWorker.on(TIMER_SMS, after(ONCALL_BOT.name, (t) => pages.onSmsTimer(t)));
+  timerWorker.on(TIMER_DELIVER, after(ONCALL_BOT.name, (t) => pages.onDeliveryTimer(t)));
   // Consults act in Matrix as the consult bot: the consult rooms, their widgets and state.
   const consultClient = newBotClient(CONSULT_BOT);
   const consultRooms = new MatrixRoomWriter(consultClient, db, atRest);
@@ -154,9 +160,9 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
     log,
     metrics,
   });
-  timerWorker.on(TIMER_CONSULT_ACCEPT, (t) => consults.onAcceptDeadline(t));
-  timerWorker.on(TIMER_CONSULT_RESPOND, (t) => consults.onResponseDeadline(t));
-  timerWorker.on(TIMER_CONSULT_SETTLE, (t) => consults.onSettle(t));
+  timerWorker.on(TIMER_CONSULT_ACCEPT, after(CONSULT_BOT.name, (t) => consults.onAcceptDeadline(t)));
+  timerWorker.on(TIMER_CONSULT_RESPOND, after(CONSULT_BOT.name, (t) => consults.onResponseDeadline(t)));
+  timerWorker.on(TIMER_CONSULT_SETTLE, after(CONSULT_BOT.name, (t) => consults.onSettle(t)));
   const feeds = new CalendarFeeds(db, oncall);
   const shifts = new ShiftChangeService({ watch: new ShiftWatchStore(db), oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
 
@@ -240,9 +246,16 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   // The ping only speeds up Synapse's resend of what it queued; nothing waits for its answer.
   void pingHomeserver(config, log);
   await cryptoReady;
-  await Promise.all(bots.map((bot) => bot.client.start()));
-  // Overdue timers (e.g. escalations that fell due while we were down) fire as soon as the bots can send.
+  // Bots start one after another, the on-call bot first: an overdue escalation after a crash needs
+  // only that bot, and two crypto start-ups at once would slow both. Each workflow's timers wait
+  // for their own bot, so the timers run from the start.
+  let previous: Promise<void> = Promise.resolve();
+  for (const [i, bot] of bots.entries()) {
+    previous = previous.then(() => bot.client.start());
+    botStarted.set(botDefs[i]!.identity.name, previous);
+  }
   await timerWorker.start();
+  await previous;
   for (const bot of bots) await bot.client.ensureIdentity();
   botsReady = true;
   if (config.bots.includes(CONSULT_BOT.name)) {

@@ -298,7 +298,10 @@ export class PageService {
     await this.lock.run(timer.ref, async () => {
       const { store, sms } = this.deps;
       const page = await store.get(timer.ref);
-      if (!page || !OPEN_STATUSES.includes(page.status) || !page.targets.includes(userId) || !sms) return;
+      if (!page || !OPEN_STATUSES.includes(page.status) || !sms) return;
+      // Still this user's step, or an SMS that fell due before the page moved on (after a restart,
+      // the overdue escalation goes first, but the SMS that was due earlier is still owed).
+      if (!page.targets.includes(userId) && !(page.notified.includes(userId) && (await this.smsFellDueFirst(page.id, step, timer.dueAt)))) return;
       const contact = await this.deps.contacts.get(userId);
       if (!contact.phone) return;
       // At most once: a crash after claiming and before sending loses this SMS rather than doubling it.
@@ -326,6 +329,11 @@ export class PageService {
       if (page.roomId) await this.deps.rooms.send(page.roomId, { body: `📱 Sent an SMS to ${userId} for page #${page.number}.`, notice: true }, `page:${page.id}:sms:${step}:${userId}`);
       await this.mirror((await store.get(page.id))!);
     });
+  }
+
+  private async smsFellDueFirst(pageId: string, step: number, smsDueAt: Date): Promise<boolean> {
+    const escalationDue = await this.deps.timers.dueAtOf(TIMER_ESCALATE, pageId, String(step));
+    return escalationDue !== null && smsDueAt.getTime() < escalationDue.getTime();
   }
 
   /** Acknowledges by page number, by the reacted message, or the one open page in the room. */

@@ -58,6 +58,12 @@ export class TimerStore {
     return affectedRows(await this.db("timers").where({ status: "running" }).update({ status: "pending" }));
   }
 
+  /** When a timer (in any status) was due, or null if there is none. */
+  async dueAtOf(kind: string, ref: string, step: string): Promise<Date | null> {
+    const row = await this.db("timers").where({ kind, ref, step }).first();
+    return row ? new Date(row.due_at) : null;
+  }
+
   async pending(): Promise<TimerRow[]> {
     const rows = await this.db("timers").where({ status: "pending" }).orderBy("due_at").limit(1000);
     return rows.map((r) => ({ id: String(r.id), kind: r.kind, ref: r.ref, step: r.step, dueAt: new Date(r.due_at), attempts: r.attempts }));

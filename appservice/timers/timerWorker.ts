@@ -17,6 +17,7 @@ const KEEP_FIRED_MS = 7 * 24 * 3600_000;
  */
 export class TimerWorker {
   private readonly handlers = new Map<string, TimerHandler>();
+  private readonly priorities = new Map<string, number>();
   private running = false;
   private timer: NodeJS.Timeout | null = null;
   private loop: Promise<void> | null = null;
@@ -31,8 +32,13 @@ export class TimerWorker {
     private readonly metrics: Metrics,
   ) {}
 
-  on(kind: string, handler: TimerHandler): void {
+  /**
+   * `priority`: among timers due together (a backlog after a restart), higher goes first, so an
+   * overdue escalation is not queued behind the same page's SMS bookkeeping.
+   */
+  on(kind: string, handler: TimerHandler, opts: { priority?: number } = {}): void {
     this.handlers.set(kind, handler);
+    this.priorities.set(kind, opts.priority ?? 0);
   }
 
   async start(): Promise<void> {
@@ -60,7 +66,8 @@ export class TimerWorker {
     while (this.running) {
       this.again = false;
       try {
-        for (const t of await this.store.due(new Date(), 100)) {
+        const due = (await this.store.due(new Date(), 100)).sort((a, b) => (this.priorities.get(b.kind) ?? 0) - (this.priorities.get(a.kind) ?? 0));
+        for (const t of due) {
           if (!(await this.store.claim(t.id))) continue;
           const p = this.fire(t)
             .catch((err: unknown) => this.log.error({ err, timer: t.id, kind: t.kind }, "timers: could not record a timer's outcome; it is re-armed at the next start"))
