@@ -35,7 +35,10 @@ export class TestClinician {
       };
       client.on(sdk.ClientEvent.Sync, onSync);
     });
-    await client.startClient({ initialSyncLimit: 5 });
+    // matrix-js-sdk uses this as the sync filter's timeline limit for every sync, not only the
+    // first: with a small one, a burst of events (a consult completing) is a gappy sync that resets
+    // the live timeline, and a widget reading the room no longer sees what came before. 20, as Element.
+    await client.startClient({ initialSyncLimit: 20 });
     await ready;
     return new TestClinician(client, u.userId);
   }
