@@ -1,11 +1,11 @@
 import { expect } from "chai";
-import knexFactory from "knex";
+import { backends } from "../harness/backends.js";
 import { pino } from "pino";
 import { Writable } from "node:stream";
 import { BILLING_HEADING } from "../../appservice/consult/consultReport.js";
 import { ConsultError, ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND, TIMER_CONSULT_SETTLE } from "../../appservice/consult/consultService.js";
 import { ConsultStore } from "../../appservice/consult/consultStore.js";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { migrate, type Db } from "../../appservice/db/connect.js";
 import { Metrics } from "../../appservice/metrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
@@ -14,7 +14,6 @@ import type { OpenRoomOptions, RoomMessage, RoomWidget, RoomWriter } from "../..
 import { ConsultEventType, ConsultStateSchema, StateType, type ConsultRequestContent } from "../../appservice/shared/events.js";
 import type { ConsultView } from "../../appservice/shared/widgetApi.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
-import { createThrowawayDatabase } from "../harness/postgres.js";
 
 /**
  * The consult domain service down to the database, on every backend. Matrix is a recording
@@ -158,29 +157,6 @@ class RecordingNotifier implements Notifier {
   }
 }
 
-const backends: { name: string; open(): Promise<{ db: Db; close(): Promise<void> }> }[] = [
-  {
-    name: "PGlite (embedded default)",
-    async open() {
-      const db = openMemoryDatabase();
-      return { db, close: () => db.destroy() };
-    },
-  },
-  {
-    name: "Postgres (127.0.0.1:5432, throwaway database)",
-    async open() {
-      const pg = await createThrowawayDatabase();
-      const db = knexFactory({ client: "pg", connection: pg.url });
-      return {
-        db,
-        async close() {
-          await db.destroy();
-          await pg.drop();
-        },
-      };
-    },
-  },
-];
 
 const SCHEDULE = `
 coordinators: ["@rota:x.org"]

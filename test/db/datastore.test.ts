@@ -1,44 +1,19 @@
 import { expect } from "chai";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { backends } from "../harness/backends.js";
+import { migrate, type Db } from "../../appservice/db/connect.js";
 import { InboxStore } from "../../appservice/inbox/inboxStore.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { parseScheduleFile } from "../../appservice/oncall/scheduleFile.js";
 import type { ClientEvent } from "../../appservice/shared/events.js";
 import { BotDeviceStore } from "../../bots/botDeviceStore.js";
-import knexFactory, { type Knex } from "knex";
+import type { Knex } from "knex";
 import { migrations } from "../../appservice/db/migrations/index.js";
 import { SwapStore } from "../../appservice/oncall/swapStore.js";
-import { createThrowawayDatabase } from "../harness/postgres.js";
 import { ContactError, ContactService } from "../../appservice/paging/contactService.js";
 import { ContactStore } from "../../appservice/paging/contactStore.js";
 import { PageStore } from "../../appservice/paging/pageStore.js";
 import { ShiftWatchStore } from "../../appservice/paging/shiftWatchStore.js";
 import { TimerStore } from "../../appservice/timers/timerStore.js";
-
-/** One contract suite, run against every backend Rounds supports. */
-const backends: { name: string; open(): Promise<{ db: Db; close(): Promise<void> }> }[] = [
-  {
-    name: "PGlite (embedded default)",
-    async open() {
-      const db = openMemoryDatabase();
-      return { db, close: () => db.destroy() };
-    },
-  },
-  {
-    name: "Postgres (127.0.0.1:5432, throwaway database)",
-    async open() {
-      const pg = await createThrowawayDatabase();
-      const db = knexFactory({ client: "pg", connection: pg.url });
-      return {
-        db,
-        async close() {
-          await db.destroy();
-          await pg.drop();
-        },
-      };
-    },
-  },
-];
 
 const event = (id: string, room = "!r:x"): ClientEvent => ({
   event_id: `$${id}`,
