@@ -1,12 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { registerUser } from "../../appservice/setup/adminApi.js";
 import { writeRegistration } from "../../appservice/setup/registration.js";
 import { generateSecrets, writeFileAtomic } from "../../appservice/setup/secrets.js";
 import { repoRoot, writeSynapseConfig } from "../../appservice/setup/synapseConfig.js";
 import { startSynapse, type RunningSynapse } from "../../appservice/setup/synapseProcess.js";
-import type { TestHomeserver } from "./homeserver.js";
+import { testUserRegistrar, type TestHomeserver } from "./homeserver.js";
 import { freePort } from "./ports.js";
 import { killOnExit } from "./processes.js";
 import { tempDir } from "./tempDir.js";
@@ -25,7 +24,6 @@ export interface Federation {
   stop(): Promise<void>;
 }
 
-let userCounter = 0;
 
 function selfSignedCertificate(dir: string): { cert: string; key: string } {
   const cert = join(dir, "tls.crt");
@@ -86,12 +84,7 @@ async function startFederatedHomeserver(opts: { label: string; fedPort: number; 
     secrets,
     registrationFile,
     appservicePort,
-    register: (localpart, displayname) =>
-      registerUser(url, secrets.registrationSharedSecret, {
-        localpart: `${localpart}${++userCounter}x${process.pid}`,
-        password: `pw-${localpart}-${userCounter}-secret`,
-        displayname,
-      }),
+    register: testUserRegistrar(url, secrets.registrationSharedSecret),
     stop: () => synapse.stop(),
   };
 }

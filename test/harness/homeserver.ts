@@ -27,6 +27,16 @@ let userCounter = 0;
  * The run's real Synapse (SQLite, relaxed rate limits, shared-secret registration) on free
  * loopback ports, with the Rounds registration pointing at a port reserved for the appservice.
  */
+/** Registers test users with unique localparts (name + counter + pid) through the shared-secret API. */
+export function testUserRegistrar(url: string, sharedSecret: string): TestHomeserver["register"] {
+  return (localpart, displayname) =>
+    registerUser(url, sharedSecret, {
+      localpart: `${localpart}${++userCounter}x${process.pid}`,
+      password: `pw-${localpart}-${userCounter}-secret`,
+      displayname,
+    });
+}
+
 export function getHomeserver(): Promise<TestHomeserver> {
   if (running) return Promise.resolve(running.hs);
   starting ??= (async () => {
@@ -60,12 +70,7 @@ export function getHomeserver(): Promise<TestHomeserver> {
       secrets,
       registrationFile,
       appservicePort,
-      register: (localpart, displayname) =>
-        registerUser(url, secrets.registrationSharedSecret, {
-          localpart: `${localpart}${++userCounter}x${process.pid}`,
-          password: `pw-${localpart}-${userCounter}-secret`,
-          displayname,
-        }),
+      register: testUserRegistrar(url, secrets.registrationSharedSecret),
     };
     running = { hs, synapse };
     return hs;
