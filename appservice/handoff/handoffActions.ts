@@ -1,0 +1,77 @@
+import type { HandoffItemContent, HandoffUnit, IncidentCategory } from "../shared/events.js";
+import type { HandoffMetricsResponse, HandoffView, MyHandoffsResponse } from "../shared/handoffApi.js";
+
+/** An encrypted event a widget sent in a handoff room, as the handoff bot read it. */
+export interface SentEvent {
+  roomId: string;
+  eventId: string;
+  type: string;
+  sender: string;
+  content: Record<string, unknown>;
+  encrypted: boolean;
+}
+
+/** The item sections a text command gives: a new patient's whole item, or the sections an edit replaces. */
+export type ItemSections = Partial<Omit<HandoffItemContent, "handoff_id" | "entry_id" | "version" | "replaces" | "template" | "presented_by">>;
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  refs: Record<string, unknown>;
+}
+
+/**
+ * What the adapters (bot commands, widget API, admin API, timers) may ask of the handoff domain
+ * service. Every method validates its input and throws HandoffError with a plain-language
+ * message when it refuses; a refusal changes nothing. `txnKey` names a text command's event, so a
+ * retried command sends each event once.
+ */
+export interface HandoffActions {
+  // Units
+  saveUnit(input: unknown): Promise<HandoffUnit>;
+  listUnits(): Promise<HandoffUnit[]>;
+  unitOfRoom(roomId: string): Promise<HandoffUnit | null>;
+
+  // Lifecycle
+  start(input: { actor: string; incoming: string; unit?: string; sourceRoomId: string; scheduledFor?: Date }): Promise<HandoffView>;
+  get(id: string): Promise<HandoffView>;
+  /** The open handoff of a handoff room, else its latest; null when the room is not a handoff room. */
+  inRoom(roomId: string): Promise<HandoffView | null>;
+
+  // Events a widget sent (the widget API and the inbox both deliver them; each is recorded once)
+  recordItem(actor: string, event: SentEvent): Promise<HandoffView>;
+  recordReadBack(actor: string, event: SentEvent): Promise<HandoffView>;
+  recordQuestion(actor: string, event: SentEvent): Promise<HandoffView>;
+  recordAnswer(actor: string, event: SentEvent): Promise<HandoffView>;
+
+  // The same steps for text-only clients: the bot sends the encrypted event on the clinician's behalf
+  /** A new patient (no entryNumber) or an edit of patient `entryNumber` replacing the given sections. */
+  presentItem(id: string, actor: string, input: { entryNumber?: number; sections: ItemSections }, txnKey: string): Promise<HandoffView>;
+  readBack(id: string, actor: string, entryNumber: number, summary: string, txnKey: string): Promise<HandoffView>;
+  ask(id: string, actor: string, entryNumber: number, text: string, txnKey: string): Promise<HandoffView>;
+  answer(id: string, actor: string, questionNumber: number, text: string, txnKey: string): Promise<HandoffView>;
+  /** The current version of patient `entryNumber`, decrypted by the bot, for `!handoff show`. */
+  readItem(id: string, entryNumber: number): Promise<HandoffItemContent | null>;
+
+  removeEntry(id: string, actor: string, entryId: string): Promise<HandoffView>;
+  reorder(id: string, actor: string, entryIds: string[]): Promise<HandoffView>;
+  setChecklist(id: string, actor: string, index: number, done: boolean): Promise<HandoffView>;
+  /** An override needs a reason: an encrypted note event the widget sent, or text the bot posts encrypted. */
+  signOff(id: string, actor: string, override?: { noteEventId: string } | { reason: string; txnKey: string }): Promise<HandoffView>;
+  cancel(id: string, actor: string, note?: { noteEventId: string } | { reason: string; txnKey: string }): Promise<HandoffView>;
+  reportIncident(
+    id: string,
+    actor: string,
+    input: { entryId: string; category: IncidentCategory; note?: { noteEventId: string } | { description: string; txnKey: string } },
+  ): Promise<{ handoff: HandoffView; incident: number }>;
+
+  // Tasks and overviews
+  forUser(userId: string): Promise<MyHandoffsResponse>;
+  /** Marks an open task the actor owns as done. */
+  completeTask(handoffId: string, actor: string, taskId: string): Promise<HandoffView>;
+  /** The task's text, read back from its encrypted item (for the owner's own encrypted room). */
+  taskText(handoffId: string, taskId: string): Promise<string | null>;
+  quality(since: Date, unit?: string): Promise<HandoffMetricsResponse>;
+  audit(id: string): Promise<AuditEntry[]>;
+}
