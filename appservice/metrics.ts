@@ -108,6 +108,39 @@ export class Metrics {
     labelNames: ["service", "transition"] as const,
     registers: [this.registry],
   });
+
+  // Handoffs: labels are unit ids and transition names only.
+  readonly handoffDuration = new Histogram({
+    name: "rounds_handoff_duration_seconds",
+    help: "Time from a handoff's start to both sign-offs, by unit",
+    labelNames: ["unit"] as const,
+    buckets: [60, 180, 300, 600, 900, 1200, 1800, 2700, 3600, 7200],
+    registers: [this.registry],
+  });
+  readonly handoffPatients = new Counter({
+    name: "rounds_handoff_patients_total",
+    help: "Patients handed over in completed handoffs, by unit and whether they were read back",
+    labelNames: ["unit", "read_back"] as const,
+    registers: [this.registry],
+  });
+  readonly handoffQuestions = new Counter({
+    name: "rounds_handoff_questions_total",
+    help: "Questions asked in handoffs, by unit",
+    labelNames: ["unit"] as const,
+    registers: [this.registry],
+  });
+  readonly handoffOverrides = new Counter({
+    name: "rounds_handoff_overrides_total",
+    help: "Sign-offs that overrode a missing read-back, an open question or the checklist, by unit",
+    labelNames: ["unit"] as const,
+    registers: [this.registry],
+  });
+  readonly handoffTransitions = new Counter({
+    name: "rounds_handoff_transitions_total",
+    help: "Handoff transitions (started, signed_off, completed, cancelled, overdue, escalated), by unit",
+    labelNames: ["unit", "transition"] as const,
+    registers: [this.registry],
+  });
 }
 
 /** 30 s to 2 days: emergent consults are accepted in minutes, routine ones answered within days. */

@@ -445,6 +445,18 @@ export class BotClient {
     }
   }
 
+  /** Whether the homeserver knows the user (a profile lookup; over federation for other servers). */
+  async userExists(userId: string): Promise<boolean> {
+    try {
+      await this.matrix.getProfileInfo(userId);
+      return true;
+    } catch (err) {
+      // Synapse answers 404 for unknown users; a user with no profile at all is rare enough to refuse.
+      if (["M_NOT_FOUND", "M_UNKNOWN", "M_INVALID_PARAM"].includes((err as { errcode?: string }).errcode ?? "")) return false;
+      throw err;
+    }
+  }
+
   /** Sends any room event type; like sendMessage, never in plaintext where the room must be encrypted. */
   async sendRoomEvent(roomId: string, type: string, content: Record<string, unknown>, txnId: string): Promise<string> {
     if (!(await this.ensureRoomEncryptor(roomId))) throw new RetryableError("room encryption not set up yet; refusing to send unencrypted");

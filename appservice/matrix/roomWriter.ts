@@ -106,6 +106,10 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     return this.bot.membership(roomId, userId);
   }
 
+  userExists(userId: string): Promise<boolean> {
+    return this.bot.userExists(userId);
+  }
+
   async installWidget(roomId: string, widget: RoomWidget): Promise<void> {
     for (const e of this.widgetState(widget)) await this.bot.setState(roomId, e.type, e.stateKey, e.content);
   }
