@@ -1,0 +1,501 @@
+import { DateTime } from "luxon";
+import type { HandoffActions, SentEvent } from "../appservice/handoff/handoffActions.js";
+import { HandoffError } from "../appservice/handoff/handoffErrors.js";
+import type { RoomWriter } from "../appservice/ports/roomWriter.js";
+import {
+  FHIR_CONTEXT_REFERENCE,
+  HandoffEventType,
+  INCIDENT_CATEGORIES,
+  matrixUserId,
+  type HandoffItemContent,
+  type IncidentCategory,
+} from "../appservice/shared/events.js";
+import type { HandoffEntryView, HandoffView, MyHandoffsResponse } from "../appservice/shared/handoffApi.js";
+import { CommandError, type Command, type CommandContext, type EventHandler } from "./commands.js";
+import { parseItemSections, sectionHint, type ParsedItemSections } from "./handoffSections.js";
+
+const USAGE = [
+  "!handoff — open your Handoffs room, with the handoff widget pinned",
+  "!handoff start [unit] @incoming — start a handoff to the incoming clinician; its room opens with the widget pinned",
+  "In the handoff room:",
+  "!handoff add <Patient/…|Encounter/…> [label, e.g. bed 4], then one section per line (S:, B:, A:, R: or Severity:, Summary:, Actions:, Awareness:; and Alert:, Med:, Task: <text> [@owner] [due HH:MM], If: <x> then <y>, Code:, Events:) — present a patient",
+  "!handoff edit <n>, then the sections to replace, one per line — change patient n",
+  "!handoff remove <n> — take patient n off the list",
+  "!handoff move <n> <position> — reorder the list",
+  "!handoff list — the patients, read-backs and open questions",
+  "!handoff show <n> — patient n's handoff in full",
+  "!handoff readback <n> <summary in your own words> — read back patient n",
+  "!handoff question <n> <question> — ask about patient n",
+  "!handoff answer <q> <answer> — answer question q",
+  "!handoff check <i> / !handoff uncheck <i> — tick or untick checklist item i",
+  "!handoff status — what is done and what is left",
+  "!handoff signoff — sign off; !handoff signoff override <reason> — sign off with items outstanding",
+  "!handoff cancel [reason] — cancel the handoff",
+  `!handoff incident <n> <${INCIDENT_CATEGORIES.join("|")}> [what happened] — report a handoff problem with patient n`,
+  "Anywhere:",
+  "!handoff tasks — your open handoff tasks",
+  "!handoff done <n> — mark task n of that list done",
+];
+
+/** Domain refusals become plain-language replies; anything else is a real failure for the log. */
+async function asCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof HandoffError) throw new CommandError(`${what}: ${err.code}`, err.humanMessage);
+    throw err;
+  }
+}
+
+function requireEncrypted(ctx: CommandContext, what: string): void {
+  if (!ctx.encrypted) {
+    throw new CommandError(
+      "clinical text in an unencrypted room",
+      `I have not ${what}: this room is not end-to-end encrypted, so clinical text here is not private. Use the handoff room (Rounds opens it encrypted) or the handoff widget.`,
+    );
+  }
+}
+
+/** The message's lines; line 1 is the command itself. `args` follow the sub-command `verb`. */
+function messageLines(ctx: CommandContext, verb: string, args: string[]): string[] {
+  return (ctx.body ?? ["!handoff", verb, ...args].join(" ")).trim().split(/\r?\n/);
+}
+
+/**
+ * The message's text after its first `words` words (`!handoff` and the sub-command count), line
+ * breaks kept. `args` are the words after the sub-command, for a context without the body.
+ */
+function textAfter(ctx: CommandContext, args: string[], words: number): string {
+  if (ctx.body === undefined) return args.slice(words - 2).join(" ").trim();
+  const body = ctx.body.trim();
+  const word = /\S+/g;
+  let end = 0;
+  for (let i = 0; i < words; i++) {
+    const m = word.exec(body);
+    if (!m) return "";
+    end = m.index + m[0].length;
+  }
+  return body.slice(end).trim();
+}
+
+/** The key a retried command is recognised by: its event id. */
+function txnKey(ctx: CommandContext): string {
+  return ctx.eventId ?? `${ctx.roomId}:${ctx.sender}:${ctx.sentAt.getTime()}`;
+}
+
+function positiveNumber(word: string | undefined): number | undefined {
+  const m = word?.match(/^#?(\d{1,6})$/);
+  return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
+}
+
+/** "14:30 UTC" today, "Tue 3 Mar 07:00 GMT" on another day, in the unit's zone. */
+function clock(ts: number, zone: string, now: Date): string {
+  let t = DateTime.fromMillis(ts, { zone });
+  if (!t.isValid) t = DateTime.fromMillis(ts, { zone: "UTC" });
+  return t.hasSame(DateTime.fromJSDate(now, { zone: t.zone }), "day") ? t.toFormat("HH:mm ZZZZ") : t.toFormat("ccc d LLL HH:mm ZZZZ");
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function indent(text: string, by = "   "): string {
+  return text.replace(/\n/g, `\n${by}`);
+}
+
+const STEP_HINT = "Use !handoff readback <n> …, !handoff answer <q> … and !handoff check <i>.";
+
+/** What stands between the handoff and its sign-off, as next steps. */
+function nextSteps(v: HandoffView): string {
+  if (v.status === "completed") return `Handoff #${v.number} is complete.`;
+  if (v.status === "cancelled") return `Handoff #${v.number} was cancelled.`;
+  if (v.entries.length === 0) return "Next: present the first patient (!handoff add Patient/… or the widget).";
+  const o = v.outstanding;
+  const todo = [
+    ...(o.missing_read_back.length ? [`read back patient${o.missing_read_back.length > 1 ? "s" : ""} ${o.missing_read_back.join(", ")} (!handoff readback <n> …)`] : []),
+    ...(o.open_questions.length ? [`answer question${o.open_questions.length > 1 ? "s" : ""} ${o.open_questions.map((q) => `#${q}`).join(", ")} (!handoff answer <q> …)`] : []),
+    ...(o.checklist.length ? [`tick ${plural(o.checklist.length, "checklist item")} (!handoff check <i>; !handoff status lists them)`] : []),
+  ];
+  if (todo.length) return `Before sign-off: ${todo.join("; ")}.`;
+  const waiting = [v.outgoing, v.incoming].filter((u) => !v.signed_off_by.includes(u));
+  return `Ready for sign-off: ${waiting.join(" and ")} (!handoff signoff).`;
+}
+
+/** The n-th patient of the handoff, or a plain refusal. */
+function entry(v: HandoffView, word: string | undefined, usage: string): HandoffEntryView {
+  const n = positiveNumber(word);
+  if (n === undefined) throw new CommandError("missing patient number", `Which patient? Give their number from !handoff list, e.g. ${usage}.`);
+  const e = v.entries.find((x) => x.number === n);
+  if (!e) {
+    throw new CommandError(
+      "no such patient",
+      v.entries.length ? `Handoff #${v.number} has no patient ${n}: it has ${plural(v.entries.length, "patient")}. Send !handoff list to see them.` : `Handoff #${v.number} has no patients yet.`,
+    );
+  }
+  return e;
+}
+
+function openQuestions(v: HandoffView, entryId: string): number[] {
+  return v.questions.filter((q) => q.entry_id === entryId && !q.answer_event_id).map((q) => q.number);
+}
+
+/** Patient n's item in full, for the encrypted handoff room: alerts first, then the template's fields. */
+export function renderItem(v: HandoffView, e: HandoffEntryView, item: HandoffItemContent, zone: string, now: Date): string {
+  const lines: string[] = [];
+  lines.push(`Patient ${e.number} — ${item.patient_ref}${item.label ? ` · ${item.label}` : ""} (version ${e.version}, presented by ${item.presented_by ?? e.presented_by})`);
+  for (const a of item.critical_alerts ?? []) lines.push(`⚠️ CRITICAL: ${indent(a)}`);
+  if (item.code_status) lines.push(`Code status: ${indent(item.code_status)}`);
+  if (item.sbar) {
+    lines.push(`S — Situation: ${indent(item.sbar.situation)}`);
+    lines.push(`B — Background: ${indent(item.sbar.background)}`);
+    lines.push(`A — Assessment: ${indent(item.sbar.assessment)}`);
+    lines.push(`R — Recommendation: ${indent(item.sbar.recommendation)}`);
+  }
+  if (item.ipass) {
+    lines.push(`Illness severity: ${item.ipass.illness_severity.toUpperCase()}`);
+    lines.push(`Patient summary: ${indent(item.ipass.patient_summary)}`);
+    lines.push(`Action list: ${indent(item.ipass.action_list)}`);
+    lines.push(`Situation awareness: ${indent(item.ipass.situation_awareness)}`);
+  }
+  if (item.medication_changes?.length) {
+    lines.push("💊 MEDICATION CHANGES:");
+    for (const m of item.medication_changes) lines.push(`  💊 ${indent(m, "     ")}`);
+  }
+  if (item.tasks?.length) {
+    lines.push("Tasks:");
+    for (const t of item.tasks) {
+      const tracked = v.tasks.find((x) => x.task_id === t.id);
+      const owner = tracked?.owner ?? t.owner ?? v.outgoing;
+      const due = tracked ? tracked.due_ts : (t.due_ts ?? null);
+      const state = tracked?.status === "done" ? "✓ done" : tracked?.status === "removed" ? "removed" : "☐";
+      lines.push(`  ${state} ${indent(t.text, "     ")} — ${owner}${due ? `, due ${clock(due, zone, now)}` : ""}`);
+    }
+  }
+  if (item.contingencies?.length) {
+    lines.push("Contingencies:");
+    for (const c of item.contingencies) lines.push(`  • If ${indent(c.if, "    ")} then ${indent(c.then, "    ")}`);
+  }
+  if (item.recent_events) lines.push(`Recent events: ${indent(item.recent_events)}`);
+  lines.push(e.read_back ? `Read back ✓${e.readback_by ? ` by ${e.readback_by}` : ""}${e.readback_ts ? ` at ${clock(e.readback_ts, zone, now)}` : ""}.` : `Not read back yet: !handoff readback ${e.number} <summary in your own words>.`);
+  const open = openQuestions(v, e.entry_id);
+  if (open.length) lines.push(`Open questions: ${open.map((q) => `#${q}`).join(", ")}.`);
+  return lines.join("\n");
+}
+
+/** The user's open tasks in the order `!handoff tasks` numbers them: by due time (none last), then handoff. */
+function sortedTasks(mine: MyHandoffsResponse): MyHandoffsResponse["tasks"] {
+  return [...mine.tasks].sort((a, b) => (a.due_ts ?? Infinity) - (b.due_ts ?? Infinity) || a.handoff_number - b.handoff_number);
+}
+
+const RECORDERS = [
+  { type: HandoffEventType.Item, what: "record item", method: "recordItem" },
+  { type: HandoffEventType.ReadBack, what: "record read-back", method: "recordReadBack" },
+  { type: HandoffEventType.Question, what: "record question", method: "recordQuestion" },
+  { type: HandoffEventType.Answer, what: "record answer", method: "recordAnswer" },
+] as const;
+
+/**
+ * The handoff bot's commands, for clinicians without the widget, and the handlers for the
+ * encrypted events the widget sends: thin translations onto HandoffActions.
+ */
+export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opts: { dashboardWidgetUrl: string }): { commands: Command[]; eventHandlers: EventHandler[] } {
+  const zoneOf = async (unit: string): Promise<string> => (await handoffs.listUnits()).find((u) => u.id === unit)?.timezone ?? "UTC";
+
+  /** The handoff of the room the command is sent in. */
+  const here = async (ctx: CommandContext): Promise<HandoffView> => {
+    const v = await asCommand("handoff in room", () => handoffs.inRoom(ctx.roomId));
+    if (!v) {
+      throw new CommandError(
+        "not a handoff room",
+        "Send this in the handoff room (the room with the handoff widget pinned). To begin a handoff, send !handoff start @incoming (the incoming clinician's Matrix id).",
+      );
+    }
+    return v;
+  };
+
+  const openDashboard = async (ctx: CommandContext): Promise<string> => {
+    const widget = { id: "rounds-handoffs", name: "Handoffs", url: opts.dashboardWidgetUrl, heightPercent: 60 };
+    const roomId = await rooms.openRoom(`handoffs:${ctx.sender}`, { name: "Handoffs", members: [ctx.sender], direct: true, initialState: rooms.widgetState(widget) });
+    return `Your Handoffs room is ready: https://matrix.to/#/${roomId}. The Handoffs widget pinned there starts handoffs and lists yours and your tasks.`;
+  };
+
+  const verbs: Record<string, (ctx: CommandContext, args: string[]) => Promise<string>> = {
+    async start(ctx, args) {
+      const example = "e.g. !handoff start @bob:example.org, or !handoff start 4west @bob:example.org to name the unit";
+      if (args.length === 0 || args.length > 2) throw new CommandError("bad start", `Name the incoming clinician by Matrix id, ${example}.`);
+      // Either order: "start 4west @bob:x.org" or "start @bob:x.org 4west".
+      const i = args.length === 2 && args[0]!.startsWith("@") && !args[1]!.startsWith("@") ? 0 : args.length - 1;
+      const incoming = args[i]!;
+      if (!matrixUserId.safeParse(incoming).success) {
+        throw new CommandError("bad incoming user", `The incoming clinician must be a Matrix user id such as @bob:example.org (${example}).`);
+      }
+      const unit = args.length === 2 ? args[1 - i]!.toLowerCase() : undefined;
+      const v = await asCommand("start", () => handoffs.start({ actor: ctx.sender, incoming, unit, sourceRoomId: ctx.roomId }));
+      const zone = await zoneOf(v.unit);
+      return (
+        `Handoff #${v.number} (${v.unit_name || v.unit}) started: ${v.outgoing} hands over to ${v.incoming}. Complete it by ${clock(v.deadline_ts, zone, ctx.sentAt)}.\n` +
+        `The handoff room is open, with the handoff widget pinned: https://matrix.to/#/${v.room_id}. Present each patient there (the widget, or !handoff add), then both sign off.`
+      );
+    },
+
+    async add(ctx, args) {
+      const v = await here(ctx);
+      requireEncrypted(ctx, "added the patient");
+      const [first = "", ...rest] = messageLines(ctx, "add", args);
+      const [, , ref, ...label] = first.trim().split(/\s+/);
+      const hint = `!handoff add Patient/123 bed 4, then ${sectionHint(v.template)}`;
+      if (!ref || !FHIR_CONTEXT_REFERENCE.test(ref)) {
+        throw new CommandError("missing patient reference", `Start with the patient's FHIR reference (Patient/… or Encounter/…): ${hint}.`);
+      }
+      const labelText = label.join(" ");
+      if (labelText.length > 100) throw new CommandError("label too long", "The label after the patient reference is too long (at most 100 characters); use a short one such as the bed.");
+      const parsed = parseItemSections(rest, v.template, { now: ctx.sentAt, timezone: await zoneOf(v.unit), idSeed: txnKey(ctx), firstLine: 2 });
+      if (parsed.errors.length) throw new CommandError("bad item sections", `I have not added the patient: ${parsed.errors.join("; ")}. Write ${hint}.`);
+      const sections: ParsedItemSections & { patient_ref: string; label?: string } = { patient_ref: ref, ...(labelText ? { label: labelText } : {}), ...parsed.sections };
+      const after = await asCommand("present item", () => handoffs.presentItem(v.id, ctx.sender, { sections }, txnKey(ctx)));
+      const added = after.entries.find((e) => !v.entries.some((b) => b.entry_id === e.entry_id)) ?? after.entries.at(-1);
+      return `Patient ${added?.number ?? after.entries.length} added to handoff #${after.number} (${plural(after.entries.length, "patient")}). ${after.incoming} reads it back: !handoff readback ${added?.number ?? "<n>"} <summary in your own words>, or in the widget.`;
+    },
+
+    async edit(ctx, args) {
+      const v = await here(ctx);
+      requireEncrypted(ctx, "changed the patient");
+      const [first = "", ...rest] = messageLines(ctx, "edit", args);
+      const e = entry(v, first.trim().split(/\s+/)[2], "!handoff edit 2, then R: … on a new line");
+      const current = await asCommand("read item", () => handoffs.readItem(v.id, e.number));
+      const parsed = parseItemSections(rest, v.template, { mode: "edit", current: current ?? undefined, now: ctx.sentAt, timezone: await zoneOf(v.unit), idSeed: txnKey(ctx), firstLine: 2 });
+      if (parsed.errors.length) throw new CommandError("bad item sections", `I have not changed patient ${e.number}: ${parsed.errors.join("; ")}.`);
+      if (Object.keys(parsed.sections).length === 0) {
+        throw new CommandError("nothing to edit", `Nothing to change: after !handoff edit ${e.number}, write the sections to replace on new lines (${sectionHint(v.template)}).`);
+      }
+      const after = await asCommand("edit item", () => handoffs.presentItem(v.id, ctx.sender, { entryNumber: e.number, sections: parsed.sections }, txnKey(ctx)));
+      const now = after.entries.find((x) => x.entry_id === e.entry_id);
+      return `Patient ${now?.number ?? e.number} changed (version ${now?.version ?? e.version + 1}).${now && !now.read_back ? ` ${after.incoming} reads the new version back: !handoff readback ${now.number} <summary>.` : ""}`;
+    },
+
+    async remove(ctx, args) {
+      const v = await here(ctx);
+      const e = entry(v, args[0], "!handoff remove 3");
+      const after = await asCommand("remove entry", () => handoffs.removeEntry(v.id, ctx.sender, e.entry_id));
+      return `Patient ${e.number} is off handoff #${after.number}; ${plural(after.entries.length, "patient")} left, renumbered (!handoff list).`;
+    },
+
+    async move(ctx, args) {
+      const v = await here(ctx);
+      const e = entry(v, args[0], "!handoff move 3 1");
+      const to = positiveNumber(args[1]);
+      if (to === undefined || to > v.entries.length) {
+        throw new CommandError("bad position", `Say where patient ${e.number} goes: a position from 1 to ${v.entries.length}, e.g. !handoff move ${e.number} 1.`);
+      }
+      const order = [...v.entries].sort((a, b) => a.number - b.number).map((x) => x.entry_id);
+      order.splice(order.indexOf(e.entry_id), 1);
+      order.splice(to - 1, 0, e.entry_id);
+      await asCommand("reorder", () => handoffs.reorder(v.id, ctx.sender, order));
+      return `Patient ${e.number} is now number ${to}; the others moved up or down (!handoff list).`;
+    },
+
+    async list(ctx) {
+      const v = await here(ctx);
+      const head = `Handoff #${v.number} (${v.unit_name || v.unit}, ${v.status}): ${v.outgoing} → ${v.incoming}.`;
+      if (v.entries.length === 0) return `${head}\nNo patients yet. Present one with !handoff add Patient/… or in the widget.`;
+      const lines = [...v.entries]
+        .sort((a, b) => a.number - b.number)
+        .map((e) => {
+          const open = openQuestions(v, e.entry_id);
+          return `${e.number}. ${e.read_back ? "✓ read back" : "✗ not read back"}${open.length ? `, open question${open.length > 1 ? "s" : ""} ${open.map((q) => `#${q}`).join(", ")}` : ""}`;
+        });
+      return `${head}\n${lines.join("\n")}\nSend !handoff show <n> for a patient's handoff. ${nextSteps(v)}`;
+    },
+
+    async show(ctx, args) {
+      const v = await here(ctx);
+      requireEncrypted(ctx, "shown the patient (my reply would not be private)");
+      const e = entry(v, args[0], "!handoff show 2");
+      const item = await asCommand("read item", () => handoffs.readItem(v.id, e.number));
+      if (!item) throw new CommandError("item unreadable", `I could not read patient ${e.number}'s handoff just now. Try again in a moment, or open it in the handoff widget.`);
+      return renderItem(v, e, item, await zoneOf(v.unit), ctx.sentAt);
+    },
+
+    async readback(ctx, args) {
+      const v = await here(ctx);
+      requireEncrypted(ctx, "recorded the read-back");
+      const e = entry(v, args[0], "!handoff readback 2 <summary in your own words>");
+      const summary = textAfter(ctx, args, 3);
+      if (!summary) throw new CommandError("missing read-back", `Read patient ${e.number} back in your own words: !handoff readback ${e.number} <summary>.`);
+      const after = await asCommand("read back", () => handoffs.readBack(v.id, ctx.sender, e.number, summary, txnKey(ctx)));
+      const done = after.entries.filter((x) => x.read_back).length;
+      return `Patient ${e.number} read back (${done} of ${after.entries.length}). ${nextSteps(after)}`;
+    },
+
+    async question(ctx, args) {
+      const v = await here(ctx);
+      requireEncrypted(ctx, "asked the question");
+      const e = entry(v, args[0], "!handoff question 2 <your question>");
+      const text = textAfter(ctx, args, 3);
+      if (!text) throw new CommandError("missing question", `Write the question after the patient number: !handoff question ${e.number} <your question>.`);
+      const after = await asCommand("ask", () => handoffs.ask(v.id, ctx.sender, e.number, text, txnKey(ctx)));
+      const q = after.questions.find((x) => !v.questions.some((b) => b.number === x.number)) ?? after.questions.at(-1);
+      const who = ctx.sender === after.outgoing ? after.incoming : after.outgoing;
+      return `Question ${q ? `#${q.number} ` : ""}on patient ${e.number} asked. ${who} answers with !handoff answer ${q?.number ?? "<q>"} <answer>.`;
+    },
+
+    async answer(ctx, args) {
+      const v = await here(ctx);
+      requireEncrypted(ctx, "recorded the answer");
+      const q = positiveNumber(args[0]);
+      if (q === undefined) throw new CommandError("missing question number", "Which question? Give its number, e.g. !handoff answer 1 <answer> (!handoff list shows the open ones).");
+      const text = textAfter(ctx, args, 3);
+      if (!text) throw new CommandError("missing answer", `Write the answer after the question number: !handoff answer ${q} <answer>.`);
+      const after = await asCommand("answer", () => handoffs.answer(v.id, ctx.sender, q, text, txnKey(ctx)));
+      return `Question #${q} answered. ${nextSteps(after)}`;
+    },
+
+    check: (ctx, args) => checklist(ctx, args, true),
+    uncheck: (ctx, args) => checklist(ctx, args, false),
+
+    async status(ctx) {
+      const v = await here(ctx);
+      const zone = await zoneOf(v.unit);
+      const read = v.entries.filter((e) => e.read_back).length;
+      const open = v.questions.filter((q) => !q.answer_event_id).length;
+      const ticked = v.checklist.filter((c) => c.done).length;
+      const o = v.outstanding;
+      const lines = [
+        `Handoff #${v.number} (${v.unit_name || v.unit}) is ${v.status}: ${v.outgoing} hands over to ${v.incoming}.`,
+        `Patients: ${v.entries.length}, read back ${read} of ${v.entries.length}. Questions: ${open} open of ${v.questions.length}. Checklist: ${ticked} of ${v.checklist.length} ticked.`,
+        `Signed off: ${v.signed_off_by.length ? v.signed_off_by.join(", ") : "nobody yet"}.`,
+      ];
+      if (v.status !== "completed" && v.status !== "cancelled") {
+        lines.push(`Deadline: ${clock(v.deadline_ts, zone, ctx.sentAt)}${v.overdue ? " — overdue" : ""}${v.escalated_to.length ? `; the charge role was told (${v.escalated_to.join(", ")})` : ""}.`);
+        const left = [
+          ...(o.missing_read_back.length ? [`patient${o.missing_read_back.length > 1 ? "s" : ""} ${o.missing_read_back.join(", ")} not read back`] : []),
+          ...(o.open_questions.length ? [`question${o.open_questions.length > 1 ? "s" : ""} ${o.open_questions.map((q) => `#${q}`).join(", ")} not answered`] : []),
+          ...o.checklist.map((label) => `checklist item ${v.checklist.findIndex((c) => c.label === label) + 1} "${label}" not ticked`),
+        ];
+        // What is left, with the checklist named; else who still signs off.
+        lines.push(left.length ? `Still to do: ${left.join("; ")}. ${STEP_HINT}` : nextSteps(v));
+      } else lines.push(nextSteps(v));
+      return lines.join("\n");
+    },
+
+    async signoff(ctx, args) {
+      const v = await here(ctx);
+      let override: { reason: string; txnKey: string } | undefined;
+      if (args[0]?.toLowerCase() === "override") {
+        const reason = textAfter(ctx, args, 3);
+        if (!reason) throw new CommandError("missing override reason", "Say why you sign off with items outstanding: !handoff signoff override <reason>.");
+        requireEncrypted(ctx, "signed off");
+        override = { reason, txnKey: txnKey(ctx) };
+      } else if (args.length) {
+        throw new CommandError("bad signoff", "Send !handoff signoff, or !handoff signoff override <reason> to sign off with items outstanding.");
+      }
+      const after = await asCommand("sign off", () => handoffs.signOff(v.id, ctx.sender, override));
+      if (after.status === "completed") return `Handoff #${after.number} is complete: both of you signed off${after.overridden ? " (with an override)" : ""}.`;
+      const waiting = [after.outgoing, after.incoming].filter((u) => !after.signed_off_by.includes(u));
+      return `You signed off handoff #${after.number}${override ? " with an override" : ""}. Waiting for ${waiting.join(" and ") || "the other clinician"} to sign off (!handoff signoff).`;
+    },
+
+    async cancel(ctx, args) {
+      const v = await here(ctx);
+      const reason = textAfter(ctx, args, 2);
+      if (reason) requireEncrypted(ctx, "cancelled the handoff");
+      const after = await asCommand("cancel", () => handoffs.cancel(v.id, ctx.sender, reason ? { reason, txnKey: txnKey(ctx) } : undefined));
+      return `Handoff #${after.number} is cancelled.`;
+    },
+
+    async incident(ctx, args) {
+      const v = await here(ctx);
+      const e = entry(v, args[0], `!handoff incident 2 omission <what happened>`);
+      const category = args[1]?.toLowerCase().replace(/-/g, "_");
+      if (!category || !(INCIDENT_CATEGORIES as readonly string[]).includes(category)) {
+        throw new CommandError("bad incident category", `Name the kind of problem, one of: ${INCIDENT_CATEGORIES.join(", ")}. For example: !handoff incident ${e.number} omission <what happened>.`);
+      }
+      const description = textAfter(ctx, args, 4);
+      if (description) requireEncrypted(ctx, "reported the incident");
+      const done = await asCommand("incident", () =>
+        handoffs.reportIncident(v.id, ctx.sender, {
+          entryId: e.entry_id,
+          category: category as IncidentCategory,
+          ...(description ? { note: { description, txnKey: txnKey(ctx) } } : {}),
+        }),
+      );
+      return `Thank you: incident ${done.incident} (${category.replace(/_/g, " ")}) recorded for patient ${e.number} of handoff #${done.handoff.number}.`;
+    },
+
+    async tasks(ctx) {
+      const mine = await asCommand("my tasks", () => handoffs.forUser(ctx.sender));
+      const tasks = sortedTasks(mine);
+      if (tasks.length === 0) return "You have no open handoff tasks.";
+      const handoffsById = new Map([...mine.active, ...mine.recent].map((h) => [h.id, h]));
+      const zones = new Map((await handoffs.listUnits()).map((u) => [u.id, u.timezone]));
+      const lines: string[] = [];
+      for (const [i, t] of tasks.entries()) {
+        const h = handoffsById.get(t.handoff_id);
+        const zone = (h && zones.get(h.unit)) ?? "UTC";
+        const patient = h?.entries.find((e) => e.entry_id === t.entry_id)?.number;
+        const text = ctx.encrypted ? await asCommand("task text", () => handoffs.taskText(t.handoff_id, t.task_id)) : null;
+        const what = ctx.encrypted ? (text === null ? " — (I could not read its text; it is in the handoff room)" : ` — ${indent(text, "     ")}`) : "";
+        lines.push(`${i + 1}. Handoff #${t.handoff_number}${patient ? `, patient ${patient}` : ""}, ${t.due_ts ? `due ${clock(t.due_ts, zone, ctx.sentAt)}` : "no due time"}${what}`);
+      }
+      const footer = ctx.encrypted
+        ? "Mark one done with !handoff done <n>."
+        : "I left out the task texts: this room is not end-to-end encrypted. Send !handoff tasks in an encrypted room (your Handoffs room: send !handoff) to see them. Mark one done with !handoff done <n>.";
+      return `Your open handoff tasks:\n${lines.join("\n")}\n${footer}`;
+    },
+
+    async done(ctx, args) {
+      const n = positiveNumber(args[0]);
+      if (n === undefined) throw new CommandError("missing task number", "Which task? Give its number from !handoff tasks, e.g. !handoff done 1.");
+      const tasks = sortedTasks(await asCommand("my tasks", () => handoffs.forUser(ctx.sender)));
+      const t = tasks[n - 1];
+      if (!t) {
+        throw new CommandError("no such task", tasks.length ? `You have ${plural(tasks.length, "open task")}; send !handoff tasks to see their numbers.` : "You have no open handoff tasks.");
+      }
+      await asCommand("complete task", () => handoffs.completeTask(t.handoff_id, ctx.sender, t.task_id));
+      return `Task ${n} (handoff #${t.handoff_number}) is done. Send !handoff tasks for the ones left.`;
+    },
+  };
+
+  async function checklist(ctx: CommandContext, args: string[], done: boolean): Promise<string> {
+    const v = await here(ctx);
+    if (v.checklist.length === 0) return `Handoff #${v.number} has no checklist.`;
+    const i = positiveNumber(args[0]);
+    const items = v.checklist.map((c, k) => `${k + 1}. ${c.done ? "☑" : "☐"} ${c.label}`).join("\n");
+    if (i === undefined || i > v.checklist.length) {
+      throw new CommandError("bad checklist item", `Give the number of a checklist item, e.g. !handoff ${done ? "check" : "uncheck"} 1. The checklist:\n${items}`);
+    }
+    const after = await asCommand("checklist", () => handoffs.setChecklist(v.id, ctx.sender, i - 1, done));
+    const ticked = after.checklist.filter((c) => c.done).length;
+    return `${done ? "☑ Ticked" : "☐ Unticked"} "${after.checklist[i - 1]?.label ?? v.checklist[i - 1]!.label}" (${ticked} of ${after.checklist.length} done). ${nextSteps(after)}`;
+  }
+
+  const handoff: Command = {
+    verb: "handoff",
+    usage: "!handoff [start | add | edit | remove | move | list | show | readback | question | answer | check | uncheck | status | signoff | cancel | incident | tasks | done]",
+    summary: `Shift handoffs (SBAR or I-PASS):\n  ${USAGE.join("\n  ")}`,
+    // A presented patient or a read-back must not be lost to a passing failure: the inbox retries
+    // the whole event, and each step is keyed by the command's event id, so it happens once.
+    retryOnError: true,
+    async run(ctx, args) {
+      const [first, ...rest] = args;
+      if (!first) return openDashboard(ctx);
+      const verb = Object.hasOwn(verbs, first.toLowerCase()) ? verbs[first.toLowerCase()] : undefined;
+      if (!verb) throw new CommandError("unknown handoff command", "That is not a handoff command. Send !help to see them.");
+      return verb(ctx, rest);
+    },
+  };
+
+  // The widget's encrypted events: the same path as its API calls, so a closed widget loses nothing.
+  // Recording is idempotent (a duplicate is quiet); the widget shows the result, so no reply, unless refused.
+  const eventHandlers: EventHandler[] = RECORDERS.map(({ type, what, method }) => ({
+    type,
+    async handle(ctx, content) {
+      if (!ctx.eventId) return null;
+      const event: SentEvent = { roomId: ctx.roomId, eventId: ctx.eventId, type, sender: ctx.sender, content, encrypted: !!ctx.encrypted };
+      await asCommand(what, () => handoffs[method](ctx.sender, event));
+      return null;
+    },
+  }));
+
+  return { commands: [handoff], eventHandlers };
+}
