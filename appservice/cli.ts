@@ -1,5 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { parse, stringify } from "yaml";
+import type { HandoffMetricsResponse } from "./shared/handoffApi.js";
 import type { MetricsResponse, ResponseTimes } from "./shared/widgetApi.js";
 import { registerUser } from "./setup/adminApi.js";
 import { devSecrets, devSettings } from "./setup/devEnvironment.js";
@@ -43,6 +45,16 @@ const USAGE = `Usage: npm run rounds -- <command>
   consults metrics [--since <date>]
       Consult response times per service: p50 and p90 time to accept and to complete
       (default: the last 30 days).
+  handoffs unit set <file.yaml|file.json>
+      Add or change a unit's handoff settings: template (sbar|ipass), checklist, shift
+      times, mode, deadline, charge role, unit room (see docs/handoffs.md).
+  handoffs units
+      The units and their settings.
+  handoffs metrics [--since <date>] [--unit <id>]
+      Handoff quality per unit: duration, share read back, questions, overrides
+      (default: the last 30 days).
+  handoffs audit <number>
+      Who presented, read back, asked, answered, signed off and overrode (references only).
   dead-letters list
       Events the appservice gave up on, with the error (no content).
   dead-letters replay <event id>
@@ -116,6 +128,7 @@ async function main(argv: string[]): Promise<void> {
       to: { type: "string" },
       days: { type: "string" },
       since: { type: "string" },
+      unit: { type: "string" },
       out: { type: "string" },
       phone: { type: "string" },
       emergent: { type: "string" },
@@ -290,6 +303,50 @@ async function main(argv: string[]): Promise<void> {
     if (r.services.length === 0) return console.log(`No consults since ${r.since}.`);
     const t = (x: ResponseTimes) => (x.count ? `p50 ${minutes(x.p50_s)}, p90 ${minutes(x.p90_s)} (n=${x.count})` : "none yet");
     for (const m of r.services) console.log(`${m.service}: accept ${t(m.accept)}; complete ${t(m.complete)}`);
+    return;
+  }
+  if (cmd === "handoffs" && sub === "unit" && arg === "set") {
+    const file = positionals[3];
+    if (!file) throw new UsageError("handoffs unit set needs a YAML or JSON file with the unit's settings");
+    let unit: Record<string, unknown>;
+    try {
+      unit = parse(readText(file)) as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`'${file}' is not valid YAML or JSON: ${(err as Error).message}`);
+    }
+    if (!unit || typeof unit !== "object" || typeof unit.id !== "string") throw new UsageError(`'${file}' must hold one unit with an id, e.g. id: 4west`);
+    const r = (await admin(`/_rounds/admin/v1/handoff/units/${encodeURIComponent(unit.id)}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(unit),
+    })) as { unit: { id: string; name: string; template: string } };
+    return console.log(`Saved unit ${r.unit.id} (${r.unit.name}, ${r.unit.template === "ipass" ? "I-PASS" : "SBAR"}).`);
+  }
+  if (cmd === "handoffs" && sub === "units") {
+    const r = (await admin("/_rounds/admin/v1/handoff/units")) as { units: Record<string, unknown>[] };
+    if (r.units.length === 0) return console.log("No units yet. Add one with: npm run rounds -- handoffs unit set <file.yaml>");
+    return console.log(stringify(r.units).trimEnd());
+  }
+  if (cmd === "handoffs" && sub === "metrics") {
+    const q = new URLSearchParams();
+    if (values.since) q.set("since", values.since);
+    if (values.unit) q.set("unit", values.unit);
+    const r = (await admin(`/_rounds/admin/v1/handoffs/metrics${q.size ? `?${q}` : ""}`)) as HandoffMetricsResponse;
+    if (r.units.length === 0) return console.log(`No handoffs since ${r.since}.`);
+    const pct = (x: number | null) => (x === null ? "-" : `${Math.round(x * 100)}%`);
+    for (const u of r.units) {
+      console.log(
+        `${u.unit}: ${u.handoffs} completed; duration p50 ${minutes(u.duration_p50_s)}, p90 ${minutes(u.duration_p90_s)}; read back ${pct(u.read_back_share)}; questions/handoff ${u.questions_per_handoff?.toFixed(1) ?? "-"}; overrides ${u.overrides}; overdue ${u.overdue}`,
+      );
+    }
+    return;
+  }
+  if (cmd === "handoffs" && sub === "audit") {
+    if (!arg || !/^\d+$/.test(arg)) throw new UsageError("handoffs audit needs a handoff number, e.g. handoffs audit 12");
+    const r = (await admin(`/_rounds/admin/v1/handoffs/${arg}/audit`)) as { handoff: { number: number; unit: string; status: string; outgoing: string; incoming: string }; audit: { at: string; actor: string; action: string; refs: Record<string, unknown> }[] };
+    console.log(`Handoff #${r.handoff.number} on ${r.handoff.unit}: ${r.handoff.outgoing} to ${r.handoff.incoming}, ${r.handoff.status}`);
+    for (const a of r.audit) console.log(`${a.at}  ${a.action.padEnd(17)} ${a.actor}  ${JSON.stringify(a.refs)}`);
     return;
   }
   if (cmd === "dead-letters" && sub === "list") {

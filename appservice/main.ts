@@ -9,11 +9,24 @@ import { BotDeviceStore } from "../bots/botDeviceStore.js";
 import { ONCALL_BOT, oncallCommands } from "../bots/oncallBot.js";
 import { CONSULT_BOT, consultCommandTable } from "../bots/consultBot.js";
 import { consultCommands } from "../bots/consultCommands.js";
+import { HANDOFF_BOT, handoffCommandTable } from "../bots/handoffBot.js";
+import { handoffCommands } from "../bots/handoffCommands.js";
 import { calendarCommands } from "../bots/calendarCommands.js";
 import { pagingCommands } from "../bots/pagingCommands.js";
 import { scheduleCommands } from "../bots/scheduleCommands.js";
 import { ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND, TIMER_CONSULT_SETTLE } from "./consult/consultService.js";
 import { ConsultStore } from "./consult/consultStore.js";
+import {
+  HandoffService,
+  TIMER_HANDOFF_DEADLINE,
+  TIMER_HANDOFF_ESCALATE,
+  TIMER_HANDOFF_REPORT,
+  TIMER_HANDOFF_SETTLE,
+  TIMER_HANDOFF_TASK,
+} from "./handoff/handoffService.js";
+import { HandoffStore } from "./handoff/handoffStore.js";
+import { handoffAdminRouter } from "./http/handoffAdminApi.js";
+import { startHandoffCron } from "./timers/handoffCron.js";
 import { migrate, openDatabase } from "./db/connect.js";
 import { adminRouter } from "./http/adminApi.js";
 import { appserviceRouter } from "./http/appserviceApi.js";
@@ -163,6 +176,32 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   timerWorker.on(TIMER_CONSULT_ACCEPT, after(CONSULT_BOT.name, (t) => consults.onAcceptDeadline(t)));
   timerWorker.on(TIMER_CONSULT_RESPOND, after(CONSULT_BOT.name, (t) => consults.onResponseDeadline(t)));
   timerWorker.on(TIMER_CONSULT_SETTLE, after(CONSULT_BOT.name, (t) => consults.onSettle(t)));
+  // Handoffs act in Matrix as the handoff bot: the handoff rooms, their widgets and state.
+  const handoffClient = newBotClient(HANDOFF_BOT);
+  const handoffRooms = new MatrixRoomWriter(handoffClient, db, atRest);
+  const handoffs = new HandoffService({
+    store: new HandoffStore(db),
+    oncall,
+    timers,
+    wakeTimers: () => timerWorker.wake(),
+    rooms: handoffRooms,
+    notifier: handoffRooms,
+    userExists: (u) => handoffRooms.userExists(u),
+    options: {
+      deadlineMinutes: config.handoff.deadlineMinutes,
+      escalateAfterMinutes: config.handoff.escalateAfterMinutes,
+      handoffWidgetUrl: widgetUrl(config.publicUrl, "handoff"),
+      unitWidgetUrl: widgetUrl(config.publicUrl, "handoffs"),
+      botUserId: handoffClient.userId,
+    },
+    log,
+    metrics,
+  });
+  timerWorker.on(TIMER_HANDOFF_DEADLINE, after(HANDOFF_BOT.name, (t) => handoffs.onDeadline(t)));
+  timerWorker.on(TIMER_HANDOFF_ESCALATE, after(HANDOFF_BOT.name, (t) => handoffs.onEscalate(t)));
+  timerWorker.on(TIMER_HANDOFF_REPORT, after(HANDOFF_BOT.name, (t) => handoffs.onReport(t)));
+  timerWorker.on(TIMER_HANDOFF_SETTLE, after(HANDOFF_BOT.name, (t) => handoffs.onSettle(t)));
+  timerWorker.on(TIMER_HANDOFF_TASK, after(HANDOFF_BOT.name, (t) => handoffs.onTaskDue(t)));
   const feeds = new CalendarFeeds(db, oncall);
   const shifts = new ShiftChangeService({ watch: new ShiftWatchStore(db), oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
 
@@ -186,6 +225,16 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
         const table = consultCommandTable(c.commands);
         table.reactionHandler = c.onReaction;
         table.eventHandlers.set(c.onRequestEvent.type, c.onRequestEvent);
+        return table;
+      },
+    },
+    {
+      identity: HANDOFF_BOT,
+      client: handoffClient,
+      commands: () => {
+        const c = handoffCommands(handoffs, handoffRooms, { dashboardWidgetUrl: widgetUrl(config.publicUrl, "handoffs") });
+        const table = handoffCommandTable(c.commands);
+        for (const h of c.eventHandlers) table.eventHandlers.set(h.type, h);
         return table;
       },
     },
@@ -214,6 +263,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
     app.use(adminRouter({ adminToken: config.adminToken, oncall, inbox, wakeInbox: () => worker.wake(), log }));
     app.use(contactsAdminRouter({ adminToken: config.adminToken, contacts: contactService, pages, timers, log }));
     app.use(consultAdminRouter({ adminToken: config.adminToken, consults }));
+    app.use(handoffAdminRouter({ adminToken: config.adminToken, handoffs }));
   }
   app.use(
     appserviceRouter({
@@ -258,8 +308,9 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   await previous;
   for (const bot of bots) await bot.client.ensureIdentity();
   botsReady = true;
-  if (config.bots.includes(CONSULT_BOT.name)) {
+  if (config.bots.includes(CONSULT_BOT.name) || config.bots.includes(HANDOFF_BOT.name)) {
     widgetApi = await widgetApiApp({
+      handoffs: config.bots.includes(HANDOFF_BOT.name) ? { service: handoffs, rooms: handoffRooms } : undefined,
       consults,
       oncall,
       rooms: consultRooms,
@@ -274,6 +325,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
     });
   }
   const shiftTask = config.bots.includes(ONCALL_BOT.name) ? startShiftCron(config.paging.shiftCheckCron, shifts, log) : null;
+  const handoffTask = config.bots.includes(HANDOFF_BOT.name) ? startHandoffCron(config.handoff.shiftCron, handoffs, log) : null;
   if (config.inbox.paused) log.warn("inbox processing is paused (ROUNDS_INBOX_PAUSED=1): events are stored, not handled");
   else worker.start();
   log.info({ bots: [...botUserIds] }, "Rounds is running");
@@ -281,6 +333,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   return {
     async stop() {
       await shiftTask?.stop();
+      await handoffTask?.stop();
       await timerWorker.stop();
       await worker.stop();
       server.close();

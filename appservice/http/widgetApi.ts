@@ -18,6 +18,8 @@ import {
   type ConsultView,
   type ServicesResponse,
 } from "../shared/widgetApi.js";
+import { HandoffError, type HandoffService } from "../handoff/handoffService.js";
+import { handoffWidgetRoutes } from "./handoffWidgetRoutes.js";
 import type { WidgetSessionStore } from "./widgetSessionStore.js";
 
 export interface WidgetApiDeps {
@@ -25,6 +27,8 @@ export interface WidgetApiDeps {
   oncall: OnCallService;
   /** The consult bot's view of Matrix: memberships and the encrypted events widgets sent. */
   rooms: RoomWriter;
+  /** The handoff workflow, when its bot runs: its service and the handoff bot's view of Matrix. */
+  handoffs?: { service: HandoffService; rooms: RoomWriter };
   sessions: WidgetSessionStore;
   serverName: string;
   homeserverUrl: string;
@@ -36,7 +40,7 @@ export interface WidgetApiDeps {
 }
 
 /** A refusal with a status and a plain-language message the widget shows as is. */
-class WidgetApiError extends Error {
+export class WidgetApiError extends Error {
   constructor(
     readonly status: number,
     readonly errcode: string,
@@ -81,7 +85,19 @@ const CONSULT_ERROR_STATUS: Record<ConsultError["code"], number> = {
   nobody_available: 409,
 };
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+const HANDOFF_ERROR_STATUS: Record<HandoffError["code"], number> = {
+  not_found: 404,
+  forbidden: 403,
+  invalid_transition: 409,
+  invalid_input: 400,
+  sign_off_blocked: 409,
+  unknown_unit: 404,
+  unknown_user: 404,
+};
+
+export type WidgetRouteAdder = (method: "get" | "post", path: string, handler: (userId: string, req: Request) => Promise<unknown>) => void;
+
+export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const r = schema.safeParse(body ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
@@ -134,7 +150,7 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
   });
   const perUser = new FixedWindowLimit(deps.rateLimitPerMinute, 60_000);
 
-  const route = (method: "get" | "post", path: string, handler: (userId: string, req: Request) => Promise<unknown>) =>
+  const route: WidgetRouteAdder = (method, path, handler) =>
     api.addRoute(method, path, async (preq, res: Response) => {
       const userId = preq.userId;
       const req = preq.expressReq as Request;
@@ -149,7 +165,9 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
             ? err
             : err instanceof ConsultError
               ? new WidgetApiError(CONSULT_ERROR_STATUS[err.code], `RND_CONSULT_${err.code.toUpperCase()}`, err.humanMessage)
-              : null;
+              : err instanceof HandoffError
+                ? new WidgetApiError(HANDOFF_ERROR_STATUS[err.code], `RND_HANDOFF_${err.code.toUpperCase()}`, err.humanMessage)
+                : null;
         if (!e) {
           deps.log.error({ err, route: path, userId }, "widget api: failed");
           res.status(500).json({ errcode: "M_UNKNOWN", error: "Something went wrong in Rounds. Try again; if it keeps failing, tell the Rounds administrators." });
@@ -159,6 +177,10 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
         res.status(e.status).json({ errcode: e.errcode, error: e.message });
       }
     });
+
+  if (deps.handoffs) {
+    handoffWidgetRoutes(route, { handoffs: deps.handoffs.service, rooms: deps.handoffs.rooms, serverName: deps.serverName });
+  }
 
   /** The caller must be joined to the room the call is made from. */
   const requireJoined = async (roomId: string, userId: string) => {

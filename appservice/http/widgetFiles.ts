@@ -6,7 +6,7 @@ import { WIDGET_PATH } from "../shared/widgetApi.js";
 import { ErrCode, sendError } from "./errors.js";
 
 /** The widget names Vite builds, one folder each. */
-export const WIDGETS = ["consult", "consults"] as const;
+export const WIDGETS = ["consult", "consults", "handoff", "handoffs"] as const;
 export type WidgetName = (typeof WIDGETS)[number];
 
 /**

@@ -50,8 +50,8 @@ const EnvSchema = z.object({
   ROUNDS_ADMIN_TOKEN: z.string().min(32, "must be at least 32 characters (the token for the admin API and CLI)").optional(),
   ROUNDS_BOTS: z
     .string()
-    .regex(/^[a-z]+(,[a-z]+)*$/, "must be a comma-separated list of bot names, e.g. oncall,consult")
-    .default("oncall,consult"),
+    .regex(/^[a-z]+(,[a-z]+)*$/, "must be a comma-separated list of bot names, e.g. oncall,consult,handoff")
+    .default("oncall,consult,handoff"),
   ROUNDS_INBOX_MAX_ATTEMPTS: positiveInt.default(8),
   ROUNDS_INBOX_RETRY_BASE_MS: positiveInt.default(500),
   ROUNDS_INBOX_POLL_MS: positiveInt.default(1000),
@@ -80,6 +80,12 @@ const EnvSchema = z.object({
   ROUNDS_CONSULT_RESPONSE_URGENT_MINUTES: positiveInt.default(240),
   ROUNDS_CONSULT_RESPONSE_ROUTINE_MINUTES: positiveInt.default(2880),
   ROUNDS_CONSULT_MAX_ATTACHMENT_MB: positiveInt.max(1024, "must be at most 1024 (MB)").default(25),
+  /** Minutes a handoff has to be signed off by both, for units that set no deadline of their own. */
+  ROUNDS_HANDOFF_DEADLINE_MINUTES: positiveInt.max(1440, "must be at most 1440 (a day)").default(15),
+  /** Minutes after the overdue reminder before the unit's charge role is told. */
+  ROUNDS_HANDOFF_ESCALATE_AFTER_MINUTES: positiveInt.max(1440, "must be at most 1440 (a day)").default(5),
+  /** How often (cron) the units' shift changes are checked to start scheduled handoffs. */
+  ROUNDS_HANDOFF_SHIFT_CRON: z.string().refine((v) => cron.validate(v), "must be a cron expression such as '* * * * *'").default("* * * * *"),
   /** Homeservers of partner organisations (e.g. referring clinics) whose clinicians may request consults. */
   ROUNDS_PARTNER_SERVERS: z
     .string()
@@ -140,6 +146,7 @@ export interface RoundsConfig {
     expectedResponseMinutes: Record<Urgency, number>;
     maxAttachmentBytes: number;
   };
+  handoff: { deadlineMinutes: number; escalateAfterMinutes: number; shiftCron: string };
   widgets: { dir: string; rateLimitPerMinute: number; sessionSeconds: number };
   partnerServers: string[];
   publicUrl: string;
@@ -198,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       maxAttachmentBytes: e.ROUNDS_CONSULT_MAX_ATTACHMENT_MB * 1024 * 1024,
     },
+    handoff: { deadlineMinutes: e.ROUNDS_HANDOFF_DEADLINE_MINUTES, escalateAfterMinutes: e.ROUNDS_HANDOFF_ESCALATE_AFTER_MINUTES, shiftCron: e.ROUNDS_HANDOFF_SHIFT_CRON },
     partnerServers: e.ROUNDS_PARTNER_SERVERS ? e.ROUNDS_PARTNER_SERVERS.split(",") : [],
     widgets: { dir: e.ROUNDS_WIDGETS_DIR, rateLimitPerMinute: e.ROUNDS_WIDGET_RATE_LIMIT, sessionSeconds: e.ROUNDS_WIDGET_SESSION_SECONDS },
     publicUrl: e.ROUNDS_PUBLIC_URL ?? `http://${e.ROUNDS_BIND_ADDRESS}:${e.ROUNDS_APPSERVICE_PORT}`,
@@ -218,7 +226,7 @@ function twilioConfig(e: z.infer<typeof EnvSchema>): RoundsConfig["twilio"] {
   return { accountSid: e.TWILIO_ACCOUNT_SID!, authToken: e.TWILIO_AUTH_TOKEN!, from: e.TWILIO_FROM_NUMBER!, apiUrl: e.TWILIO_API_URL };
 }
 
-export const KNOWN_BOTS = ["oncall", "consult"];
+export const KNOWN_BOTS = ["oncall", "consult", "handoff"];
 
 function loadRegistration(file: string): RoundsConfig["registration"] {
   if (!existsSync(file)) {
