@@ -20,6 +20,8 @@ export default defineConfig({
       input: {
         consult: here("consult/index.html"),
         consults: here("consults/index.html"),
+        handoff: here("handoff/index.html"),
+        handoffs: here("handoffs/index.html"),
       },
       // The code both widgets share (widget API, Preact, zod schemas) is one cacheable file.
       output: { chunkFileNames: "assets/shared-[hash].js", assetFileNames: "assets/widget-[hash][extname]" },

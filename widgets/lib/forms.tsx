@@ -54,7 +54,7 @@ interface TextProps extends FieldShell {
   value: string;
   onValue: (value: string) => void;
   placeholder?: string;
-  type?: "text" | "number";
+  type?: "text" | "number" | "datetime-local";
   /** Rows of a multi-line field; a single line when absent. */
   rows?: number;
   disabled?: boolean;
@@ -74,7 +74,8 @@ export function TextField({ value, onValue, placeholder, type = "text", rows, di
           onInput: (e: Event) => onValue((e.currentTarget as HTMLInputElement | HTMLTextAreaElement).value),
         };
         if (rows) return <textarea rows={rows} {...common} />;
-        return type === "number" ? <input type="number" inputMode="numeric" {...common} /> : <input type="text" {...common} />;
+        if (type === "number") return <input type="number" inputMode="numeric" {...common} />;
+        return type === "datetime-local" ? <input type="datetime-local" {...common} /> : <input type="text" {...common} />;
       }}
     </Field>
   );

@@ -8,6 +8,8 @@ import { readWidgetParams, type Theme } from "./widgetParams.js";
 export interface WidgetContext {
   session: WidgetSession;
   api: ConsultApi;
+  /** The signed-in API session, for widgets with their own API client (handoffs). */
+  apiSession: ApiSession;
   /** The Matrix user the API verified through OpenID. */
   viewer: string;
 }
@@ -72,5 +74,5 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
     render(<Notice title="Could not sign in to Rounds" text={`${why} Reload the widget; if it keeps failing, contact your Rounds administrator.`} />, root);
     return;
   }
-  render(def.app({ session, api: httpConsultApi(apiSession), viewer }), root);
+  render(def.app({ session, api: httpConsultApi(apiSession), apiSession, viewer }), root);
 }

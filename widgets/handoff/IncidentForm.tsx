@@ -1,0 +1,83 @@
+import { useState } from "preact/hooks";
+import { HandoffEventType, HandoffNoteContentSchema, INCIDENT_CATEGORIES } from "../../appservice/shared/events.js";
+import { IncidentBody, type HandoffEntryView } from "../../appservice/shared/handoffApi.js";
+import { ActionRow, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
+import { INCIDENT_LABEL } from "../lib/handoffLabels.js";
+import { reference, type ActionProps } from "./actionProps.js";
+import { useSendOnce } from "./useSendOnce.js";
+
+/**
+ * Reports a handoff incident about one patient: a category (a workflow fact the server keeps) and,
+ * if given, a description, which is free text and so travels as an encrypted note.
+ */
+export function IncidentForm({ api, roomId, handoff, room, onView, entry }: ActionProps & { entry: HandoffEntryView }) {
+  const [open, setOpen] = useState(false);
+  const [category, setCategory] = useState("");
+  const [description, setDescription] = useState("");
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [reported, setReported] = useState<string | null>(null);
+  const once = useSendOnce();
+  const action = useAction();
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    setReported(null);
+    const body = IncidentBody.safeParse({ room_id: roomId, entry_id: entry.entry_id, category });
+    const note = description.trim()
+      ? HandoffNoteContentSchema.safeParse({ handoff_id: handoff.id, kind: "incident", text: description, entry_id: entry.entry_id, ...reference(handoff.anchor_event_id) })
+      : null;
+    const errs: FieldErrors = { ...(body.success ? {} : fieldErrors(body.error, { category: "Choose what went wrong." })), ...(note?.success === false ? { description: "Keep the description under 4000 characters." } : {}) };
+    setErrors(errs);
+    if (!body.success || note?.success === false) return;
+    const noteContent = note?.data as Record<string, unknown> | undefined;
+    void action.run(noteContent ? "Sending the encrypted description…" : "Reporting the incident…", async (step) => {
+      const noteEventId = noteContent ? await once.send(noteContent, () => room.send(HandoffEventType.Note, noteContent)) : undefined;
+      step("Reporting the incident…");
+      const res = await api.incidents(handoff.id, { ...body.data, ...(noteEventId ? { note_event_id: noteEventId } : {}) });
+      once.done();
+      onView(res.handoff);
+      setReported(res.incident ? `Incident #${res.incident} reported. The unit's reviewers were told.` : "Incident reported. The unit's reviewers were told.");
+      setCategory("");
+      setDescription("");
+      setOpen(false);
+    });
+  };
+
+  return (
+    <div class="incident">
+      <button type="button" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
+        {open ? "Close the incident report" : "Report an incident"}
+      </button>
+      {reported && (
+        <p class="success-note" role="status">
+          {reported}
+        </p>
+      )}
+      {open && (
+        <form aria-label={`Report an incident about patient ${entry.number}`} onSubmit={submit} noValidate class="panel">
+          <SelectField
+            id={`incident-${entry.entry_id}-category`}
+            label="What went wrong"
+            placeholder="Choose…"
+            options={INCIDENT_CATEGORIES.map((c) => ({ value: c, label: INCIDENT_LABEL[c] }))}
+            value={category}
+            onValue={setCategory}
+            error={errors.category}
+            disabled={action.busy !== null}
+          />
+          <TextField
+            id={`incident-${entry.entry_id}-description`}
+            label="What happened (optional)"
+            hint="Sent encrypted in this room; the unit's reviewers get a link only."
+            rows={3}
+            value={description}
+            onValue={setDescription}
+            error={errors.description}
+            disabled={action.busy !== null}
+          />
+          <ActionRow label="Report incident" busy={action.busy} error={action.error} />
+        </form>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,68 @@
+import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
+import { formatTime } from "../lib/format.js";
+import type { EntryProps } from "./actionProps.js";
+import { EntryControls } from "./EntryControls.js";
+import { IncidentForm } from "./IncidentForm.js";
+import { ItemDetails } from "./ItemDetails.js";
+import { ItemForm } from "./ItemForm.js";
+import { ItemHistory } from "./ItemHistory.js";
+import { QuestionForm } from "./QuestionForm.js";
+import { QuestionList } from "./QuestionList.js";
+import { ReadBackForm } from "./ReadBackForm.js";
+import { ReadBackStatus } from "./ReadBackStatus.js";
+import { isOpen, rolesOf } from "./roles.js";
+
+export interface PatientEntryProps extends EntryProps {
+  entry: HandoffEntryView;
+  editing: boolean;
+  onEditing: (on: boolean) => void;
+  onMoveUp: (() => void) | null;
+  onMoveDown: (() => void) | null;
+  /** A reorder of the list is running. */
+  ordering: boolean;
+}
+
+/** One patient: the current version of the item, its read-back and questions, and what the viewer may do about it. */
+export function PatientEntry(props: PatientEntryProps) {
+  const { handoff, content, viewer, now, entry, editing, onEditing } = props;
+  const item = content.items.get(entry.item_event_id);
+  const roles = rolesOf(handoff, viewer);
+  const open = isOpen(handoff);
+  const title = item ? `${entry.number}. ${item.label ? `${item.label} · ` : ""}${item.patient_ref}` : `${entry.number}. Patient`;
+
+  return (
+    <section aria-label={`Patient ${entry.number}`} class="patient">
+      <h3>{title}</h3>
+      <p class="muted">
+        {entry.version > 1 ? `Version ${entry.version}, edited ${formatTime(entry.presented_ts, now)}` : `Presented ${formatTime(entry.presented_ts, now)}`}
+        {entry.presented_by !== handoff.outgoing && ` by ${entry.presented_by}`}
+      </p>
+      {editing && item ? (
+        <ItemForm {...props} editing={{ entry, item }} onDone={() => onEditing(false)} />
+      ) : (
+        <>
+          {item ? (
+            <ItemDetails item={item} outgoing={handoff.outgoing} tasks={handoff.tasks.filter((t) => t.entry_id === entry.entry_id)} now={now} />
+          ) : (
+            <p class="muted">Element has not loaded this patient's details yet, so they cannot be shown here.</p>
+          )}
+          <ItemHistory entry={entry} content={content} outgoing={handoff.outgoing} now={now} />
+          {roles.outgoing && open && (
+            <EntryControls
+              {...props}
+              onMoveUp={props.onMoveUp}
+              onMoveDown={props.onMoveDown}
+              onEdit={item ? () => onEditing(true) : null}
+              disabled={props.ordering}
+            />
+          )}
+        </>
+      )}
+      <ReadBackStatus entry={entry} content={content} now={now} />
+      {roles.incoming && open && !entry.read_back && <ReadBackForm {...props} entry={entry} />}
+      <QuestionList {...props} entry={entry} />
+      {roles.incoming && open && <QuestionForm {...props} entry={entry} />}
+      {roles.participant && <IncidentForm {...props} entry={entry} />}
+    </section>
+  );
+}

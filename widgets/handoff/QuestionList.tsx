@@ -1,0 +1,50 @@
+import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
+import { formatTime } from "../lib/format.js";
+import type { EntryProps } from "./actionProps.js";
+import { AnswerForm } from "./AnswerForm.js";
+import { isOpen, rolesOf } from "./roles.js";
+
+const NOT_LOADED = "Element has not loaded this message yet.";
+
+/** One patient's questions with their answers; an open one can be answered by either participant. */
+export function QuestionList(props: EntryProps & { entry: HandoffEntryView }) {
+  const { handoff, content, viewer, now, entry } = props;
+  const questions = handoff.questions.filter((q) => q.entry_id === entry.entry_id);
+  if (questions.length === 0) return null;
+  const canAnswer = rolesOf(handoff, viewer).participant && isOpen(handoff);
+  return (
+    <div role="group" aria-label="Questions" class="questions">
+      <strong>Questions</strong>
+      <ul class="plain">
+        {questions.map((q) => {
+          const answer = q.answer_event_id ? content.answers.get(q.answer_event_id) : undefined;
+          return (
+            <li key={q.event_id}>
+              <p>
+                <strong>Question {q.number}</strong> <span class="muted">from {q.asked_by} at {formatTime(q.asked_ts, now)}</span>
+              </p>
+              <p class="prose">{content.questions.get(q.event_id)?.text ?? NOT_LOADED}</p>
+              {q.answer_event_id ? (
+                <p class="answer">
+                  <strong>Answer</strong>{" "}
+                  <span class="muted">
+                    from {q.answered_by}
+                    {q.answered_ts !== null && ` at ${formatTime(q.answered_ts, now)}`}:
+                  </span>{" "}
+                  <span class="prose">{answer?.text ?? NOT_LOADED}</span>
+                </p>
+              ) : (
+                <>
+                  <p>
+                    <span class="badge open-question">Not answered yet</span>
+                  </p>
+                  {canAnswer && <AnswerForm {...props} question={q} />}
+                </>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}

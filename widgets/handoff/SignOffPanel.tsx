@@ -1,0 +1,97 @@
+import { useState } from "preact/hooks";
+import { HandoffEventType, HandoffNoteContentSchema } from "../../appservice/shared/events.js";
+import { ActionRow, TextField, useAction, type FieldErrors } from "../lib/forms.js";
+import { formatTime } from "../lib/format.js";
+import { reference, type ActionProps } from "./actionProps.js";
+import { outstandingLines } from "./outstanding.js";
+import type { HandoffContent } from "./roomData.js";
+import { isOpen, rolesOf } from "./roles.js";
+import { useSendOnce } from "./useSendOnce.js";
+
+const MIN_REASON = 5;
+
+/**
+ * Each participant signs off. While something is outstanding the plain sign-off is not offered:
+ * signing anyway is an override, which needs a reason (an encrypted note the server reads).
+ */
+export function SignOffPanel(props: ActionProps & { viewer: string; content: HandoffContent; now: number }) {
+  const { api, roomId, handoff, room, onView, viewer, content, now } = props;
+  const [reason, setReason] = useState("");
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const once = useSendOnce();
+  const action = useAction();
+  const signed = handoff.sign_offs.find((s) => s.user_id === viewer) ?? null;
+  const others = [handoff.outgoing, handoff.incoming].filter((u) => u !== viewer && !handoff.signed_off_by.includes(u));
+  const missing = outstandingLines(handoff.outstanding);
+  const canSign = rolesOf(handoff, viewer).participant && isOpen(handoff) && !signed && !handoff.signed_off_by.includes(viewer);
+
+  const signOff = () => void action.run("Signing off…", async () => onView((await api.signOff(handoff.id, { room_id: roomId })).handoff));
+
+  const override = (e: Event) => {
+    e.preventDefault();
+    const note = HandoffNoteContentSchema.safeParse({ handoff_id: handoff.id, kind: "override", text: reason, ...reference(handoff.anchor_event_id) });
+    if (reason.trim().length < MIN_REASON || !note.success) return setErrors({ reason: `Give the reason for overriding (at least ${MIN_REASON} characters).` });
+    setErrors({});
+    const noteContent = note.data as Record<string, unknown>;
+    void action.run("Sending the encrypted reason…", async (step) => {
+      const eventId = await once.send(noteContent, () => room.send(HandoffEventType.Note, noteContent));
+      step("Signing off…");
+      onView((await api.signOff(handoff.id, { room_id: roomId, override_event_id: eventId })).handoff);
+      once.done();
+    });
+  };
+
+  return (
+    <section aria-label="Sign off">
+      <h2>Sign off</h2>
+      {handoff.sign_offs.length > 0 && (
+        <ul class="plain">
+          {handoff.sign_offs.map((s) => (
+            <li key={s.user_id}>
+              Signed off by {s.user_id} at {formatTime(s.ts, now)}
+              {s.override_event_id && (
+                <>
+                  {" "}
+                  <strong class="badge overdue">override</strong>{" "}
+                  <span class="prose">{content.notes.get(s.override_event_id)?.text ?? "(reason not loaded yet)"}</span>
+                </>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {signed && isOpen(handoff) && others.length > 0 && <p class="muted">Waiting for {others.join(" and ")} to sign off.</p>}
+      {canSign && missing.length === 0 && (
+        <>
+          <p>Every patient is read back, every question answered and the checklist done.</p>
+          <ActionRow label="Sign off" busy={action.busy} error={action.error} onClick={signOff} />
+        </>
+      )}
+      {canSign && missing.length > 0 && (
+        <form aria-label="Sign off anyway" onSubmit={override} noValidate>
+          <div role="group" aria-label="Not ready to sign off" class="outstanding">
+            <p>
+              <strong>Not ready to sign off:</strong>
+            </p>
+            <ul>
+              {missing.map((line) => (
+                <li key={line}>{line}</li>
+              ))}
+            </ul>
+          </div>
+          <TextField
+            id="override-reason"
+            label="Reason for signing off anyway"
+            hint="Sent encrypted in this room and kept with the handoff's record."
+            rows={2}
+            value={reason}
+            onValue={setReason}
+            error={errors.reason}
+            disabled={action.busy !== null}
+          />
+          <ActionRow label="Sign off anyway (override)" kind="danger" busy={action.busy} error={action.error} />
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,104 @@
+import type { IRoomEvent } from "matrix-widget-api";
+import {
+  HandoffAnswerContentSchema,
+  HandoffEventType,
+  HandoffItemContentSchema,
+  HandoffNoteContentSchema,
+  HandoffQuestionContentSchema,
+  HandoffReadBackContentSchema,
+  HandoffStateSchema,
+  StateType,
+  type HandoffAnswerContent,
+  type HandoffItemContent,
+  type HandoffNoteContent,
+  type HandoffQuestionContent,
+  type HandoffReadBackContent,
+  type HandoffState,
+} from "../../appservice/shared/events.js";
+import type { RoomFeed } from "../lib/roomFeed.js";
+
+/** The decrypted content of the handoff's trusted events, by event id. The server's view says which ones count. */
+export interface HandoffContent {
+  items: ReadonlyMap<string, HandoffItemContent>;
+  readBacks: ReadonlyMap<string, HandoffReadBackContent>;
+  questions: ReadonlyMap<string, HandoffQuestionContent>;
+  answers: ReadonlyMap<string, HandoffAnswerContent>;
+  notes: ReadonlyMap<string, HandoffNoteContent>;
+}
+
+/** What the handoff widget reads from its room, validated with the shared schemas. */
+export interface HandoffRoomData {
+  handoff: HandoffState | null;
+  /** A new id means the bot rewrote the state, so the widget reloads the server's view. */
+  stateEventId: string | null;
+  content: HandoffContent;
+}
+
+/** The handoff bot's user; it sends events on behalf of clinicians on text-only clients. */
+export const HANDOFF_BOT_PREFIX = "@rounds_handoff:";
+
+const warned = new Set<string>();
+
+/** Invalid events are dropped, as everywhere in Rounds; only their ids are logged (no PHI), once. */
+function valid<T>(parse: (c: unknown) => { success: true; data: T } | { success: false }, eventId: string, content: unknown): T | null {
+  const r = parse(content);
+  if (r.success) return r.data;
+  if (!warned.has(eventId)) console.warn(`Rounds: ignoring an invalid event ${eventId}`);
+  warned.add(eventId);
+  return null;
+}
+
+const serverOf = (userId: string) => userId.slice(userId.indexOf(":") + 1);
+const isOpen = (h: HandoffState) => h.status !== "completed" && h.status !== "cancelled";
+
+export function readHandoffRoom(feed: RoomFeed): HandoffRoomData {
+  // One handoff per handoff room; should there be more, the open one, else the newest. Only the
+  // bot can write this state (power levels), so its sender is the bot.
+  const current =
+    feed
+      .stateOf(StateType.Handoff)
+      .map((ev) => ({ ev, state: valid((c) => HandoffStateSchema.safeParse(c), ev.event_id, ev.content) }))
+      .filter((c): c is { ev: IRoomEvent; state: HandoffState } => c.state !== null)
+      .sort((a, b) => Number(isOpen(b.state)) - Number(isOpen(a.state)) || b.state.created_ts - a.state.created_ts)[0] ?? null;
+  if (!current) return { handoff: null, stateEventId: null, content: { items: new Map(), readBacks: new Map(), questions: new Map(), answers: new Map(), notes: new Map() } };
+  const h = current.state;
+
+  // Room events are encrypted, so power levels cannot say who may send them: anyone in the room
+  // could post an item or a read-back for this handoff. Trust only the participants, and the bot
+  // when it speaks for one of them (presented_by / by). The bot writes the state, or is the
+  // handoff bot of the same server.
+  const stateSender = current.ev.sender;
+  const isBot = (sender: string) => sender === stateSender || (sender.startsWith(HANDOFF_BOT_PREFIX) && serverOf(sender) === serverOf(stateSender));
+  const participants = [h.outgoing, h.incoming];
+  /** The clinician an event speaks for: its sender, or whom the bot names. */
+  const actsFor = (sender: string, by: string | undefined, allowed: string[]) => {
+    const actor = by ?? sender;
+    return allowed.includes(actor) && (sender === actor || isBot(sender));
+  };
+
+  function collect<T extends { handoff_id: string }>(
+    type: string,
+    parse: (c: unknown) => { success: true; data: T } | { success: false },
+    trusted: (sender: string, c: T) => boolean,
+  ): Map<string, T> {
+    const out = new Map<string, T>();
+    for (const ev of feed.eventsOf(type)) {
+      const c = valid(parse, ev.event_id, ev.content);
+      if (c && c.handoff_id === h.id && trusted(ev.sender, c)) out.set(ev.event_id, c);
+    }
+    return out;
+  }
+
+  return {
+    handoff: h,
+    stateEventId: current.ev.event_id,
+    content: {
+      // The bot relays items of text-only clients without presented_by being anyone but the outgoing.
+      items: collect(HandoffEventType.Item, (c) => HandoffItemContentSchema.safeParse(c), (s, c) => (s === h.outgoing || isBot(s)) && (c.presented_by ?? h.outgoing) === h.outgoing),
+      readBacks: collect(HandoffEventType.ReadBack, (c) => HandoffReadBackContentSchema.safeParse(c), (s, c) => actsFor(s, c.by, [h.incoming])),
+      questions: collect(HandoffEventType.Question, (c) => HandoffQuestionContentSchema.safeParse(c), (s, c) => actsFor(s, c.by, participants)),
+      answers: collect(HandoffEventType.Answer, (c) => HandoffAnswerContentSchema.safeParse(c), (s, c) => actsFor(s, c.by, participants)),
+      notes: collect(HandoffEventType.Note, (c) => HandoffNoteContentSchema.safeParse(c), (s, c) => actsFor(s, c.by, participants)),
+    },
+  };
+}

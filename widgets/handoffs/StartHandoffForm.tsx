@@ -1,0 +1,115 @@
+import { useEffect, useState } from "preact/hooks";
+import { StartHandoffBody, type HandoffView, type UnitsResponse } from "../../appservice/shared/handoffApi.js";
+import { ActionRow, ErrorNote, SelectField, TextField, errorText, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
+import type { HandoffApi } from "../lib/handoffApi.js";
+import { TEMPLATE_LABEL } from "../lib/handoffLabels.js";
+import { roomLink } from "../lib/matrixTo.js";
+
+export interface StartHandoffFormProps {
+  api: Pick<HandoffApi, "units" | "start">;
+  /** The room the dashboard is pinned in; the server starts the handoff from it. */
+  roomId: string;
+  viewer: string;
+  onStarted?: (handoff: HandoffView) => void;
+}
+
+const WORDING: FieldErrors = { incoming: "Enter the incoming clinician's Matrix id, like @name:hospital.org.", unit: "Choose the unit." };
+
+/** Starts a handoff to the incoming clinician; the bot opens a room for it and invites both. */
+export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandoffFormProps) {
+  const [units, setUnits] = useState<UnitsResponse["units"] | null>(null);
+  const [unitsError, setUnitsError] = useState<string | null>(null);
+  const [unit, setUnit] = useState("");
+  const [incoming, setIncoming] = useState("");
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [started, setStarted] = useState<HandoffView | null>(null);
+  const action = useAction();
+
+  const loadUnits = () => {
+    setUnitsError(null);
+    api
+      .units()
+      .then((r) => {
+        setUnits(r.units);
+        // With a single unit there is nothing to choose.
+        if (r.units.length === 1) setUnit(r.units[0]!.id);
+      })
+      .catch((err: unknown) => setUnitsError(errorText(err)));
+  };
+  useEffect(loadUnits, [api]);
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    setStarted(null);
+    const parsed = StartHandoffBody.safeParse({ room_id: roomId, unit: unit || undefined, incoming: incoming.trim() });
+    const errs: FieldErrors = parsed.success ? {} : fieldErrors(parsed.error, WORDING);
+    if (!unit) errs.unit = WORDING.unit!;
+    // The server refuses it too; saying so here saves a round trip.
+    if (!errs.incoming && incoming.trim() === viewer) errs.incoming = "You cannot hand off to yourself: enter the clinician taking over from you.";
+    setErrors(errs);
+    if (!parsed.success || Object.keys(errs).length) return;
+    void action.run("Starting the handoff…", async () => {
+      const { handoff } = await api.start(parsed.data);
+      setStarted(handoff);
+      setIncoming("");
+      onStarted?.(handoff);
+    });
+  };
+
+  if (!units) {
+    return unitsError ? (
+      <div>
+        <ErrorNote message={unitsError} />
+        <button type="button" onClick={loadUnits}>
+          Try again
+        </button>
+      </div>
+    ) : (
+      <p class="muted" role="status">
+        Loading units…
+      </p>
+    );
+  }
+  if (units.length === 0) return <p class="muted">No unit is set up for handoffs yet. Ask your Rounds administrator to add one.</p>;
+  const busy = action.busy !== null;
+  return (
+    <form aria-label="Start a handoff" onSubmit={submit} noValidate>
+      <SelectField
+        id="unit"
+        label="Unit"
+        placeholder={units.length > 1 ? "Choose a unit…" : undefined}
+        options={units.map((u) => ({ value: u.id, label: `${u.name} (${TEMPLATE_LABEL[u.template]})` }))}
+        value={unit}
+        onValue={setUnit}
+        error={errors.unit}
+        disabled={busy}
+      />
+      <TextField
+        id="incoming"
+        label="Incoming clinician"
+        hint="The Matrix id of the clinician taking over, e.g. @night.nurse:hospital.org."
+        placeholder="@name:hospital.org"
+        value={incoming}
+        onValue={(v) => {
+          setStarted(null);
+          setIncoming(v);
+        }}
+        error={errors.incoming}
+        disabled={busy}
+      />
+      <ActionRow label="Start handoff" busy={action.busy} error={action.error} />
+      {started && (
+        <p class="success-note" role="status">
+          Handoff #{started.number} started.{" "}
+          {started.room_id ? (
+            <a href={roomLink(started.room_id)} target="_blank" rel="noopener noreferrer">
+              Open the room of handoff #{started.number}
+            </a>
+          ) : (
+            "The handoff bot is opening its room and will invite you both."
+          )}
+        </p>
+      )}
+    </form>
+  );
+}
