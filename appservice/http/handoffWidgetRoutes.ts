@@ -13,6 +13,7 @@ import {
   SignOffBody,
   StartHandoffBody,
   type HandoffView,
+  type IncidentResponse,
   type UnitsResponse,
 } from "../shared/handoffApi.js";
 import { parse, WidgetApiError, type WidgetRouteAdder } from "./widgetApi.js";
@@ -46,7 +47,7 @@ export function handoffWidgetRoutes(route: WidgetRouteAdder, deps: { handoffs: H
   const roomOf = (req: Request) => (typeof req.query.room_id === "string" ? req.query.room_id : "");
 
   route("get", HandoffRoute.units, async (): Promise<UnitsResponse> => ({
-    units: (await handoffs.listUnits()).map((u) => ({ id: u.id, name: u.name, template: u.template, checklist: u.checklist })),
+    units: (await handoffs.listUnits()).map((u) => ({ id: u.id, name: u.name, template: u.template, checklist: u.checklist, room_id: u.room_id ?? null })),
   }));
 
   route("post", HandoffRoute.start, async (userId, req) => {
@@ -99,7 +100,7 @@ export function handoffWidgetRoutes(route: WidgetRouteAdder, deps: { handoffs: H
     const h = await handoffInRoom(String(req.params.id), body.room_id, userId);
     return { handoff: await handoffs.cancel(h.id, userId, body.note_event_id ? { noteEventId: body.note_event_id } : undefined) };
   });
-  route("post", HandoffRoute.incidents, async (userId, req) => {
+  route("post", HandoffRoute.incidents, async (userId, req): Promise<IncidentResponse> => {
     const body = parse(IncidentBody, req.body);
     const h = await handoffInRoom(String(req.params.id), body.room_id, userId);
     return handoffs.reportIncident(h.id, userId, { entryId: body.entry_id, category: body.category, note: body.note_event_id ? { noteEventId: body.note_event_id } : undefined });

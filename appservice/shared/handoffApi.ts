@@ -127,7 +127,13 @@ export interface HandoffResponse {
   handoff: HandoffView;
 }
 export interface UnitsResponse {
-  units: { id: string; name: string; template: HandoffTemplate; checklist: string[] }[];
+  /** room_id: the unit's own room, if it has one, so a widget there can default to its unit. */
+  units: { id: string; name: string; template: HandoffTemplate; checklist: string[]; room_id: string | null }[];
+}
+export interface IncidentResponse {
+  handoff: HandoffView;
+  /** The incident report's number. */
+  incident: number;
 }
 export interface MyHandoffsResponse {
   active: HandoffView[];

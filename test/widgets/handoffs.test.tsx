@@ -11,8 +11,8 @@ import { NOW, pinClockToNow } from "./fixtures.js";
 import { HANDOFF_ROOM, IN, OUT, entryView, fakeHandoffApi, handoffView } from "./handoffFixtures.js";
 
 const DM_ROOM = "!handoffs:rounds.test";
-const UNITS: UnitsResponse = { units: [{ id: "4west", name: "4 West", template: "sbar", checklist: [] }] };
-const TWO_UNITS: UnitsResponse = { units: [...UNITS.units, { id: "icu", name: "Intensive care", template: "ipass", checklist: ["Lines checked"] }] };
+const UNITS: UnitsResponse = { units: [{ id: "4west", name: "4 West", template: "sbar", checklist: [], room_id: null }] };
+const TWO_UNITS: UnitsResponse = { units: [...UNITS.units, { id: "icu", name: "Intensive care", template: "ipass", checklist: ["Lines checked"], room_id: "!icu:rounds.test" }] };
 
 describe("handoffs widget: start a handoff", function () {
   pinClockToNow();
@@ -60,6 +60,12 @@ describe("handoffs widget: start a handoff", function () {
     await click(button(root, "Start handoff"));
     expect(callsTo("start")).to.deep.equal([[{ room_id: DM_ROOM, unit: "icu", incoming: IN }]]);
     expect(text(root)).to.include(`${IN} is not known to Rounds.`);
+  });
+
+  it("in a unit's own room, preselects that unit among several", async function () {
+    const fake = fakeHandoffApi({ units: async () => TWO_UNITS });
+    const root = await mount(<StartHandoffForm api={fake.api} roomId="!icu:rounds.test" viewer={OUT} />);
+    expect(field<HTMLSelectElement>(root, "Unit").value).to.equal("icu");
   });
 });
 

@@ -32,7 +32,9 @@ export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandof
       .then((r) => {
         setUnits(r.units);
         // With a single unit there is nothing to choose.
-        if (r.units.length === 1) setUnit(r.units[0]!.id);
+        // In a unit's own room that unit is the default, as it is for !handoff start there.
+        const here = r.units.find((u) => u.room_id === roomId) ?? (r.units.length === 1 ? r.units[0] : undefined);
+        if (here) setUnit(here.id);
       })
       .catch((err: unknown) => setUnitsError(errorText(err)));
   };

@@ -8,6 +8,7 @@ import {
   type HandoffResponse,
   type HandoffRoomBody,
   type IncidentBody,
+  type IncidentResponse,
   type MyHandoffsResponse,
   type OrderBody,
   type SignOffBody,
@@ -17,8 +18,7 @@ import {
 import { routePath } from "../../appservice/shared/widgetApi.js";
 import type { ApiSession } from "./apiSession.js";
 
-/** The answer to an incident report: the handoff, and the incident's number when the server gives one. */
-export type IncidentResponse = HandoffResponse & { incident?: number };
+export type { IncidentResponse };
 
 /** The handoff calls of the Rounds widget API. Components take this interface, so tests can fake it. */
 export interface HandoffApi {
