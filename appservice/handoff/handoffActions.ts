@@ -12,7 +12,9 @@ export interface SentEvent {
 }
 
 /** The item sections a text command gives: a new patient's whole item, or the sections an edit replaces. */
-export type ItemSections = Partial<Omit<HandoffItemContent, "handoff_id" | "entry_id" | "version" | "replaces" | "template" | "presented_by">>;
+export type ItemSections = Partial<
+  Pick<HandoffItemContent, "patient_ref" | "label" | "sbar" | "ipass" | "critical_alerts" | "tasks" | "medication_changes" | "recent_events" | "code_status" | "contingencies">
+>;
 
 export interface AuditEntry {
   at: string;
