@@ -3,8 +3,9 @@
  * E2EE both ways) against a floor measured in the same run through the same Synapse: a plain
  * matrix-js-sdk client that echoes each message, also E2EE both ways. Reports p50/p99 and ratios.
  * Then the paging benchmarks (./paging.ts): page delivery, escalation lateness, throughput.
- * Then consult delivery (./consults.ts) and widget cold load in Chromium (./widgetLoad.ts).
- * BENCH_PARTS=oncall,paging,consult,widget picks parts; counts are
+ * Then consult delivery (./consults.ts), widget cold load in Chromium (./widgetLoad.ts) and
+ * handoff start and presentation (./handoffs.ts).
+ * BENCH_PARTS=oncall,paging,consult,widget,handoff picks parts; counts are
  * set by BENCH_* (see each file).
  */
 import * as sdk from "matrix-js-sdk";
@@ -13,13 +14,14 @@ import { stopHomeserver } from "../harness/homeserver.js";
 import { startBotScenario } from "../harness/scenario.js";
 import { removeTempDirs } from "../harness/tempDir.js";
 import { runConsultBench } from "./consults.js";
+import { runHandoffBench } from "./handoffs.js";
 import { runPagingBench } from "./paging.js";
 import { runWidgetLoadBench } from "./widgetLoad.js";
 import { ms, percentile } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
 const WARMUP = 10;
-const PARTS = (process.env.BENCH_PARTS ?? "oncall,paging,consult,widget").split(",");
+const PARTS = (process.env.BENCH_PARTS ?? "oncall,paging,consult,widget,handoff").split(",");
 
 /** Runs warm-up plus n iterations, printing progress every 50. */
 async function repeat(label: string, n: number, once: (i: number) => Promise<void>): Promise<void> {
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   if (PARTS.includes("paging")) console.log(await runPagingBench());
   if (PARTS.includes("consult")) console.log(await runConsultBench());
   if (PARTS.includes("widget")) console.log(await runWidgetLoadBench());
+  if (PARTS.includes("handoff")) console.log(await runHandoffBench());
   await stopHomeserver();
   removeTempDirs();
   process.exit(0);
