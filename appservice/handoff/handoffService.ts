@@ -140,7 +140,12 @@ export class HandoffService implements HandoffActions {
     return this.open({ unit, outgoing: input.actor, incoming, startedBy: input.actor, sourceRoomId: input.sourceRoomId, scheduledFor: input.scheduledFor ?? null });
   }
 
-  private async open(p: { unit: HandoffUnit; outgoing: string; incoming: string; startedBy: string; sourceRoomId: string | null; scheduledFor: Date | null }): Promise<HandoffView> {
+  private open(p: { unit: HandoffUnit; outgoing: string; incoming: string; startedBy: string; sourceRoomId: string | null; scheduledFor: Date | null }): Promise<HandoffView> {
+    // Two starts for the same pair at once (a double click, a command and a widget) make one handoff.
+    return this.lock.run(`start:${p.unit.id}:${p.outgoing}:${p.incoming}`, () => this.openOnce(p));
+  }
+
+  private async openOnce(p: { unit: HandoffUnit; outgoing: string; incoming: string; startedBy: string; sourceRoomId: string | null; scheduledFor: Date | null }): Promise<HandoffView> {
     const { store } = this.deps;
     const existing = await store.openBetween(p.unit.id, p.outgoing, p.incoming);
     if (existing) {
@@ -178,7 +183,7 @@ export class HandoffService implements HandoffActions {
         name: `Handoff #${h.number} · ${unit.name}`,
         members: [h.outgoing, h.incoming],
         initialState: [
-          { type: StateType.Handoff, stateKey: h.id, content: this.stateOf(h, await this.counts(h)) },
+          { type: StateType.Handoff, stateKey: h.id, content: this.stateOf(h, await this.counts(h), unit.name) },
           ...this.deps.rooms.widgetState(this.handoffWidget(h)),
         ],
       });
@@ -432,6 +437,8 @@ export class HandoffService implements HandoffActions {
     this.mustBeParticipant(h, actor, "answer questions on");
     const q = (await this.deps.store.questions(h.id)).find((x) => x.number === questionNumber);
     if (!q) throw new HandoffError("not_found", `Handoff #${h.number} has no question Q${questionNumber}. Send !handoff status to see the open ones.`);
+    // Refused before the answer is posted: a refusal leaves no stray answer in the room.
+    if (q.answerEventId) throw new HandoffError("invalid_transition", `Question Q${q.number} was already answered by ${q.answeredBy}.`);
     const content = parseContent(HandoffAnswerContentSchema, { handoff_id: h.id, question_event_id: q.eventId, text, by: actor }, "answer");
     const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Answer, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: q.eventId } }, `handoff:${txnKey}:answer`);
     return this.lock.run(h.id, () => this.applyAnswer(h.id, actor, eventId, content));
@@ -450,7 +457,9 @@ export class HandoffService implements HandoffActions {
       if (!q) throw new HandoffError("not_found", "That answer names a question this handoff does not have.");
       if (q.answerEventId) throw new HandoffError("invalid_transition", `Question Q${q.number} was already answered by ${q.answeredBy}.`);
       number = q.number;
-      await store.answerQuestion(h.id, q.eventId, { eventId, by: actor, at }, trx);
+      if (!(await store.answerQuestion(h.id, q.eventId, { eventId, by: actor, at }, trx))) {
+        throw new HandoffError("invalid_transition", `Question Q${q.number} was answered at the same moment. Reload to see the answer.`);
+      }
       await store.audit(h.id, "answered", actor, at, { question: q.number, event_id: eventId }, trx);
       await this.armSettle(h.id, trx);
       return true;
@@ -700,8 +709,9 @@ export class HandoffService implements HandoffActions {
       const marked = await store.db.transaction(async (trx) => {
         const ok = await store.update(h.id, { overdue: true }, { statuses: OPEN_STATUSES, trx });
         if (!ok) return false;
+        // Scheduling is idempotent; the audit entry is written once even if this timer is retried.
         await this.deps.timers.schedule(TIMER_HANDOFF_ESCALATE, h.id, "0", escalateAt, trx);
-        await store.audit(h.id, "deadline_missed", "rounds", this.now(), { deadline: h.deadline.toISOString() }, trx);
+        if (!h.overdue) await store.audit(h.id, "deadline_missed", "rounds", this.now(), { deadline: h.deadline.toISOString() }, trx);
         return true;
       });
       if (!marked) return;
@@ -710,10 +720,11 @@ export class HandoffService implements HandoffActions {
       this.count(now, "overdue");
       const o = await this.outstanding(now);
       const left = isClear(o) ? "only the sign-offs are left" : outstandingText(o);
+      const next = unit.charge ? `the charge role on ${unit.name} is told at ${time(escalateAt, unit.timezone)}` : `${unit.name} has no charge role set up to tell, so ask your charge nurse yourselves if you are stuck`;
       await this.say(
         now,
         {
-          body: `Reminder: handoff #${h.number} was due to be signed off by ${time(h.deadline, unit.timezone)} and is not (${left}). ${h.outgoing}, ${h.incoming}: finish it now; the charge role on ${unit.name} is told at ${time(escalateAt, unit.timezone)}.`,
+          body: `Reminder: handoff #${h.number} was due to be signed off by ${time(h.deadline, unit.timezone)} and is not (${left}). ${h.outgoing}, ${h.incoming}: finish it now; ${next}.`,
           mentions: [h.outgoing, h.incoming],
         },
         `deadline:${h.id}`,
@@ -727,16 +738,21 @@ export class HandoffService implements HandoffActions {
     await this.lock.run(timer.ref, async () => {
       const { store } = this.deps;
       const h = await store.get(timer.ref);
-      if (!h || !OPEN_STATUSES.includes(h.status) || h.escalatedAt) return;
+      if (!h || !OPEN_STATUSES.includes(h.status)) return;
       const unit = await this.unitOf(h);
-      const charge = (await this.chargeOf(unit)).filter((u) => u !== h.outgoing && u !== h.incoming);
-      const at = this.now();
-      await store.db.transaction(async (trx) => {
-        await store.update(h.id, { escalated_to: JSON.stringify(charge), escalated_at: at }, { statuses: OPEN_STATUSES, trx });
-        await store.audit(h.id, "escalated", "rounds", at, { to: charge }, trx);
-      });
+      // Escalated already: this is a retry after a crash, so only the (keyed) telling is finished.
+      const charge = h.escalatedAt ? h.escalatedTo : (await this.chargeOf(unit)).filter((u) => u !== h.outgoing && u !== h.incoming);
+      if (!h.escalatedAt) {
+        const at = this.now();
+        const ok = await store.db.transaction(async (trx) => {
+          if (!(await store.update(h.id, { escalated_to: JSON.stringify(charge), escalated_at: at }, { statuses: OPEN_STATUSES, trx }))) return false;
+          await store.audit(h.id, "escalated", "rounds", at, { to: charge }, trx);
+          return true;
+        });
+        if (!ok) return;
+        this.count(h, "escalated");
+      }
       const now = (await store.get(h.id))!;
-      this.count(now, "escalated");
       if (!charge.length) {
         this.deps.log.warn({ handoff: h.id, unit: unit.id }, "handoff: overdue, but the unit has no charge role to tell");
         await this.say(now, { body: `Handoff #${h.number} is overdue, and ${unit.name} has no charge role set up to tell. Ask your Rounds administrator to set one.`, mentions: [h.outgoing, h.incoming] }, `escalate:${h.id}`);
