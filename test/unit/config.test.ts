@@ -31,7 +31,7 @@ describe("configuration", function () {
     const c = loadConfig(valid);
     expect(c.homeserverUrl).to.equal("http://127.0.0.1:8008");
     expect(c.appservicePort).to.equal(9100);
-    expect(c.bots).to.deep.equal(["oncall", "consult"]);
+    expect(c.bots).to.deep.equal(["oncall", "consult", "handoff"]);
     expect(c.registration.hsToken).to.equal("bbbbbbbbbbbbbbbbbbbb");
   });
 
@@ -56,6 +56,15 @@ describe("configuration", function () {
     expect(c.partnerServers).to.deep.equal([]);
     expect(loadConfig({ ...valid, ROUNDS_PARTNER_SERVERS: "clinic.example.org,localhost:8448" }).partnerServers).to.deep.equal(["clinic.example.org", "localhost:8448"]);
     expect(errorFor({ ...valid, ROUNDS_PARTNER_SERVERS: "clinic.example.org; gp.example" }).key).to.equal("ROUNDS_PARTNER_SERVERS");
+  });
+
+  it("has handoff defaults (15 min to sign off, 5 more before the charge role), and names a bad handoff setting", function () {
+    const c = loadConfig(valid);
+    expect(c.handoff).to.deep.equal({ deadlineMinutes: 15, escalateAfterMinutes: 5, shiftCron: "* * * * *" });
+    expect(errorFor({ ...valid, ROUNDS_HANDOFF_DEADLINE_MINUTES: "0" }).key).to.equal("ROUNDS_HANDOFF_DEADLINE_MINUTES");
+    expect(errorFor({ ...valid, ROUNDS_HANDOFF_ESCALATE_AFTER_MINUTES: "2000" }).message).to.contain("at most 1440");
+    expect(errorFor({ ...valid, ROUNDS_HANDOFF_SHIFT_CRON: "every minute" }).key).to.equal("ROUNDS_HANDOFF_SHIFT_CRON");
+    expect(loadConfig({ ...valid, ROUNDS_BOTS: "handoff" }).bots).to.deep.equal(["handoff"]);
   });
 
   it("takes Twilio settings as a set, and names the one missing from a partial set", function () {
