@@ -54,7 +54,7 @@ export interface HandoffActions {
   ask(id: string, actor: string, entryNumber: number, text: string, txnKey: string): Promise<HandoffView>;
   answer(id: string, actor: string, questionNumber: number, text: string, txnKey: string): Promise<HandoffView>;
   /** The current version of patient `entryNumber`, decrypted by the bot, for `!handoff show`. */
-  readItem(id: string, entryNumber: number): Promise<HandoffItemContent | null>;
+  readItem(id: string, entryNumber: number, actor?: string): Promise<HandoffItemContent | null>;
 
   removeEntry(id: string, actor: string, entryId: string): Promise<HandoffView>;
   reorder(id: string, actor: string, entryIds: string[]): Promise<HandoffView>;

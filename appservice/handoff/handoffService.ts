@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
 import { ulid } from "ulid";
 import type { Db } from "../db/connect.js";
@@ -217,8 +218,12 @@ export class HandoffService implements HandoffActions {
     return h ? this.view(h) : null;
   }
 
-  async readItem(id: string, entryNumber: number): Promise<HandoffItemContent | null> {
+  async readItem(id: string, entryNumber: number, actor?: string): Promise<HandoffItemContent | null> {
     const h = await this.load(id);
+    // The two clinicians, and a charge role called in, may have the bot show an item; nobody else.
+    if (actor && actor !== h.outgoing && actor !== h.incoming && !h.escalatedTo.includes(actor)) {
+      throw new HandoffError("forbidden", `Only ${h.outgoing} and ${h.incoming} can read the items of handoff #${h.number}.`);
+    }
     const entry = await this.entryByNumber(h, entryNumber);
     return this.itemContent(h, entry.itemEventId);
   }
@@ -226,6 +231,8 @@ export class HandoffService implements HandoffActions {
   // --- items ---------------------------------------------------------------------------------
 
   async recordItem(actor: string, event: SentEvent): Promise<HandoffView> {
+    const recorded = await this.recordedBefore(actor, event, HandoffEventType.Item);
+    if (recorded) return recorded;
     const h = await this.fromEvent(actor, event, HandoffEventType.Item);
     const content = parseContent(HandoffItemContentSchema, event.content, "handoff item");
     return this.lock.run(h.id, () => this.applyItem(h.id, actor, event.eventId, content));
@@ -236,7 +243,8 @@ export class HandoffService implements HandoffActions {
     this.mustBeOutgoing(h, actor);
     let content: Record<string, unknown>;
     if (input.entryNumber === undefined) {
-      content = { ...input.sections, handoff_id: h.id, entry_id: ulid(), version: 1, template: h.template, presented_by: actor };
+      // Derived from the command, so a retried command makes the same patient, not a second one.
+      content = { ...input.sections, handoff_id: h.id, entry_id: entryIdFor(txnKey), version: 1, template: h.template, presented_by: actor };
     } else {
       const entry = await this.entryByNumber(h, input.entryNumber);
       const current = await this.itemContent(h, entry.itemEventId);
@@ -283,7 +291,7 @@ export class HandoffService implements HandoffActions {
       );
       await this.armTaskTimers(h.id, content, trx);
       // A sign-off vouches for the list as it was: a changed list needs signing again.
-      cleared = await store.clearSignOffs(h.id, trx);
+      cleared = await this.withdrawSignOffs(h.id, trx);
       await store.update(h.id, { status: "presenting" }, { statuses: OPEN_STATUSES, trx });
       await store.audit(h.id, content.version === 1 ? "presented" : "edited", actor, at, { entry_id: content.entry_id, version: content.version, event_id: eventId }, trx);
       await this.armSettle(h.id, trx);
@@ -291,7 +299,7 @@ export class HandoffService implements HandoffActions {
     });
     const now = (await store.get(h.id))!;
     if (recorded) {
-      const number = (await store.entries(h.id)).findIndex((e) => e.entryId === content.entry_id) + 1;
+      const number = (await store.entry(h.id, content.entry_id))?.number ?? 0;
       await this.say(now, { body: itemText(number, content, actor) }, `item:${eventId}`);
       if (invalidatedReadBack) await this.say(now, { body: `Patient ${number} changed after its read-back: ${now.incoming}, read it back again.`, mentions: [now.incoming] }, `item:${eventId}:reread`);
       if (cleared) await this.say(now, { body: `The list changed, so the sign-offs so far are withdrawn. Sign off again when ready.` }, `item:${eventId}:unsigned`);
@@ -307,17 +315,19 @@ export class HandoffService implements HandoffActions {
       const h = await this.loadOpen(id);
       this.mustBeOutgoing(h, actor);
       const at = this.now();
-      const number = (await store.entries(h.id)).findIndex((e) => e.entryId === entryId) + 1;
-      if (number === 0) throw new HandoffError("not_found", "That patient is not on the list (it may have been removed already).");
+      const entry = await store.entry(h.id, entryId);
+      if (!entry || entry.removedAt) throw new HandoffError("not_found", "That patient is not on the list (it may have been removed already).");
       await store.db.transaction(async (trx) => {
         await store.removeEntry(h.id, entryId, at, trx);
         await store.removeEntryTasks(h.id, entryId, trx);
-        await store.clearSignOffs(h.id, trx);
-        await store.audit(h.id, "removed", actor, at, { entry_id: entryId }, trx);
+        await this.withdrawSignOffs(h.id, trx);
+        await store.audit(h.id, "removed", actor, at, { entry_id: entryId, patient: entry.number }, trx);
+        await this.armSettle(h.id, trx);
       });
       const now = (await store.get(h.id))!;
-      await this.say(now, { body: `Patient ${number} was removed from the list by ${actor}.`, notice: true }, `remove:${h.id}:${entryId}`);
+      await this.say(now, { body: `Patient ${entry.number} was removed from the list by ${actor}; questions about them no longer hold up the sign-off.`, notice: true }, `remove:${h.id}:${entryId}`);
       await this.mirror(now);
+      await this.settled(h.id);
       return this.view(now);
     });
   }
@@ -334,6 +344,7 @@ export class HandoffService implements HandoffActions {
         await store.setPositions(h.id, entryIds, trx);
         await store.audit(h.id, "reordered", actor, this.now(), { entry_ids: entryIds }, trx);
       });
+      // The state holds no order, so there is nothing to mirror.
       return this.view((await store.get(h.id))!);
     });
   }
@@ -341,6 +352,8 @@ export class HandoffService implements HandoffActions {
   // --- read-backs, questions, answers --------------------------------------------------------
 
   async recordReadBack(actor: string, event: SentEvent): Promise<HandoffView> {
+    const recorded = await this.recordedBefore(actor, event, HandoffEventType.ReadBack);
+    if (recorded) return recorded;
     const h = await this.fromEvent(actor, event, HandoffEventType.ReadBack);
     const content = parseContent(HandoffReadBackContentSchema, event.content, "read-back");
     return this.lock.run(h.id, () => this.applyReadBack(h.id, actor, event.eventId, content));
@@ -375,7 +388,7 @@ export class HandoffService implements HandoffActions {
     });
     const now = (await store.get(h.id))!;
     if (recorded) {
-      const number = (await store.entries(h.id)).findIndex((e) => e.entryId === content.entry_id) + 1;
+      const number = (await store.entry(h.id, content.entry_id))?.number ?? 0;
       await this.say(now, { body: `${actor} read back patient ${number}.`, notice: true }, `readback:${eventId}`);
       await this.mirror(now);
       await this.settled(h.id);
@@ -384,6 +397,8 @@ export class HandoffService implements HandoffActions {
   }
 
   async recordQuestion(actor: string, event: SentEvent): Promise<HandoffView> {
+    const recorded = await this.recordedBefore(actor, event, HandoffEventType.Question);
+    if (recorded) return recorded;
     const h = await this.fromEvent(actor, event, HandoffEventType.Question);
     const content = parseContent(HandoffQuestionContentSchema, event.content, "question");
     return this.lock.run(h.id, () => this.applyQuestion(h.id, actor, event.eventId, content, null));
@@ -417,7 +432,7 @@ export class HandoffService implements HandoffActions {
     const now = (await store.get(h.id))!;
     if (recorded) {
       this.deps.metrics.handoffQuestions.inc({ unit: h.unitId });
-      const patient = (await store.entries(h.id)).findIndex((e) => e.entryId === content.entry_id) + 1;
+      const patient = (await store.entry(h.id, content.entry_id))?.number ?? 0;
       const other = actor === h.outgoing ? h.incoming : h.outgoing;
       await this.say(now, { body: `Question Q${number} on patient ${patient} from ${actor}: ${content.text}\nAnswer with !handoff answer ${number} <answer>.`, mentions: [other] }, `question:${eventId}`);
       await this.mirror(now);
@@ -427,6 +442,8 @@ export class HandoffService implements HandoffActions {
   }
 
   async recordAnswer(actor: string, event: SentEvent): Promise<HandoffView> {
+    const recorded = await this.recordedBefore(actor, event, HandoffEventType.Answer);
+    if (recorded) return recorded;
     const h = await this.fromEvent(actor, event, HandoffEventType.Answer);
     const content = parseContent(HandoffAnswerContentSchema, event.content, "answer");
     return this.lock.run(h.id, () => this.applyAnswer(h.id, actor, event.eventId, content));
@@ -439,6 +456,7 @@ export class HandoffService implements HandoffActions {
     if (!q) throw new HandoffError("not_found", `Handoff #${h.number} has no question Q${questionNumber}. Send !handoff status to see the open ones.`);
     // Refused before the answer is posted: a refusal leaves no stray answer in the room.
     if (q.answerEventId) throw new HandoffError("invalid_transition", `Question Q${q.number} was already answered by ${q.answeredBy}.`);
+    if (q.askedBy === actor) throw this.ownQuestion(h, q.number, q.askedBy);
     const content = parseContent(HandoffAnswerContentSchema, { handoff_id: h.id, question_event_id: q.eventId, text, by: actor }, "answer");
     const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Answer, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: q.eventId } }, `handoff:${txnKey}:answer`);
     return this.lock.run(h.id, () => this.applyAnswer(h.id, actor, eventId, content));
@@ -456,6 +474,7 @@ export class HandoffService implements HandoffActions {
       const q = (await store.questions(h.id, trx)).find((x) => x.eventId === content.question_event_id);
       if (!q) throw new HandoffError("not_found", "That answer names a question this handoff does not have.");
       if (q.answerEventId) throw new HandoffError("invalid_transition", `Question Q${q.number} was already answered by ${q.answeredBy}.`);
+      if (q.askedBy === actor) throw this.ownQuestion(h, q.number, q.askedBy);
       number = q.number;
       if (!(await store.answerQuestion(h.id, q.eventId, { eventId, by: actor, at }, trx))) {
         throw new HandoffError("invalid_transition", `Question Q${q.number} was answered at the same moment. Reload to see the answer.`);
@@ -488,9 +507,11 @@ export class HandoffService implements HandoffActions {
       await store.db.transaction(async (trx) => {
         await store.update(h.id, { checklist: JSON.stringify(checklist) }, { statuses: OPEN_STATUSES, trx });
         await store.audit(h.id, done ? "checked" : "unchecked", actor, at, { index, label: checklist[index]!.label }, trx);
+        await this.armSettle(h.id, trx);
       });
       const now = (await store.get(h.id))!;
       await this.mirror(now);
+      await this.settled(h.id);
       return this.view(now);
     });
   }
@@ -519,7 +540,7 @@ export class HandoffService implements HandoffActions {
       const at = this.now();
       const bothSigned = signed.length + 1 >= 2;
       const entries = await store.entries(h.id);
-      const questions = await store.questions(h.id);
+      const questions = await this.activeQuestions(h.id, entries);
       let moved = 0;
       const ok = await store.db.transaction(async (trx) => {
         if (!(await store.addSignOff(h.id, { userId: actor, at, overrideEventId: noteEventId, outstanding: noteEventId ? outstanding : null }, trx))) return false;
@@ -621,14 +642,20 @@ export class HandoffService implements HandoffActions {
     if (!entry) throw new HandoffError("not_found", "That patient is not on this handoff's list.");
     const note = input.note && "description" in input.note ? { reason: input.note.description, txnKey: input.note.txnKey } : input.note;
     const noteEventId = note ? await this.noteEvent(h, actor, "incident", note) : null;
+    const sourceKey = note && "txnKey" in note ? `txn:${note.txnKey}` : noteEventId ? `note:${noteEventId}` : null;
     const at = this.now();
-    const number = await store.db.transaction(async (trx) => {
-      const n = await store.addIncident({ handoffId: h.id, entryId: entry.entryId, itemEventId: entry.itemEventId, roomId: h.roomId!, category: input.category, noteEventId, reportedBy: actor, reportedAt: at }, trx);
-      await store.audit(h.id, "incident", actor, at, { incident: n, entry_id: entry.entryId, item_event_id: entry.itemEventId, category: input.category, note_event_id: noteEventId }, trx);
-      return n;
+    const { number, created } = await store.db.transaction(async (trx) => {
+      const r = await store.addIncident(
+        { handoffId: h.id, entryId: entry.entryId, itemEventId: entry.itemEventId, roomId: h.roomId!, category: input.category, noteEventId, reportedBy: actor, reportedAt: at, sourceKey },
+        trx,
+      );
+      if (r.created) await store.audit(h.id, "incident", actor, at, { incident: r.number, entry_id: entry.entryId, item_event_id: entry.itemEventId, category: input.category, note_event_id: noteEventId }, trx);
+      return r;
     });
+    // A retried report is the same incident; the reviewers' messages below are keyed by its number.
+    if (!created) this.deps.log.info({ handoff: h.id, incident: number }, "handoff: incident reported again; kept as one");
     const unit = await this.unitOf(h);
-    const patient = (await store.entries(h.id)).findIndex((e) => e.entryId === entry.entryId) + 1;
+    const patient = entry.number;
     // Reviewers get a link to the item, not its content: they open it in the room if they may.
     const link = `https://matrix.to/#/${encodeURIComponent(h.roomId!)}/${encodeURIComponent(entry.itemEventId)}`;
     for (const r of unit.incident_reviewers) {
@@ -803,6 +830,16 @@ export class HandoffService implements HandoffActions {
     const h = await store.get(timer.ref);
     const task = h && taskId ? await store.task(h.id, taskId) : null;
     if (!h?.roomId || !task || task.status !== "open" || task.dueAt?.getTime() !== Number(due)) return;
+    if (task.owner !== h.outgoing && task.owner !== h.incoming) {
+      // Someone outside the handoff room (pharmacy, say): a direct message with a link, no clinical text.
+      const entry = await store.entry(h.id, task.entryId);
+      await this.deps.notifier.tellUser(
+        task.owner,
+        `A task handed to you in handoff #${h.number} (patient ${entry?.number ?? "?"}) is due now. Ask ${h.incoming} for the details; mark it done with !handoff done.`,
+        `handoff-task:${h.id}:${timer.step}`,
+      );
+      return;
+    }
     const text = await this.taskText(h.id, task.taskId);
     await this.deps.rooms.send(
       h.roomId,
@@ -930,6 +967,14 @@ export class HandoffService implements HandoffActions {
     return h;
   }
 
+  /** The same event delivered again (widget API and inbox, or a replay): answered quietly, whatever the handoff's status now. */
+  private async recordedBefore(actor: string, event: SentEvent, type: string): Promise<HandoffView | null> {
+    // Only for its own sender and as it was: anything else naming the event is checked (and refused) as usual.
+    if (event.sender !== actor || event.type !== type || !event.encrypted || typeof event.eventId !== "string") return null;
+    const id = await this.deps.store.recordedFor(event.eventId);
+    return id ? this.view(await this.load(id)) : null;
+  }
+
   /** The open handoff an event from a widget belongs to, after checking who sent it and how. */
   private async fromEvent(actor: string, event: SentEvent, type: string): Promise<Handoff> {
     if (event.type !== type) throw new HandoffError("invalid_input", `That event is not a ${type.split(".").pop()} event.`);
@@ -942,9 +987,20 @@ export class HandoffService implements HandoffActions {
 
   private async entryByNumber(h: Handoff, n: number): Promise<Entry> {
     const entries = await this.deps.store.entries(h.id);
-    const entry = Number.isInteger(n) && n >= 1 ? entries[n - 1] : undefined;
-    if (!entry) throw new HandoffError("not_found", entries.length ? `Handoff #${h.number} has patients 1 to ${entries.length}; there is no patient ${n}.` : `Handoff #${h.number} has no patients yet.`);
+    const entry = entries.find((e) => e.number === n);
+    if (!entry) {
+      throw new HandoffError(
+        "not_found",
+        entries.length ? `Handoff #${h.number} has no patient ${n}; its patients are ${entries.map((e) => e.number).join(", ")} (!handoff list).` : `Handoff #${h.number} has no patients yet.`,
+      );
+    }
     return entry;
+  }
+
+  /** Closing the loop means the other clinician answers: an asker answering themselves would clear the gate unseen. */
+  private ownQuestion(h: Handoff, number: number, asker: string): HandoffError {
+    const other = asker === h.outgoing ? h.incoming : h.outgoing;
+    return new HandoffError("forbidden", `You asked Q${number}; ${other} answers it. If it no longer matters, ask them to answer so, or sign off with an override and a reason.`);
   }
 
   private mustBeOutgoing(h: Handoff, actor: string): void {
@@ -994,17 +1050,23 @@ export class HandoffService implements HandoffActions {
 
   private async outstanding(h: Handoff): Promise<Outstanding> {
     const entries = await this.deps.store.entries(h.id);
-    const questions = await this.deps.store.questions(h.id);
+    const questions = await this.activeQuestions(h.id, entries);
     return {
-      missing_read_back: entries.flatMap((e, i) => (e.readbackVersion === e.version ? [] : [i + 1])),
+      missing_read_back: entries.flatMap((e) => (e.readbackVersion === e.version ? [] : [e.number])),
       open_questions: questions.filter((q) => !q.answerEventId).map((q) => q.number),
       checklist: h.checklist.filter((c) => !c.done).map((c) => c.label),
     };
   }
 
+  /** Questions about patients still on the list: a removed patient's questions no longer hold anything up. */
+  private async activeQuestions(handoffId: string, entries: Entry[]) {
+    const active = new Set(entries.map((e) => e.entryId));
+    return (await this.deps.store.questions(handoffId)).filter((q) => active.has(q.entryId));
+  }
+
   private async counts(h: Handoff): Promise<{ patients: number; readBack: number; openQuestions: number; signedBy: string[] }> {
     const entries = await this.deps.store.entries(h.id);
-    const questions = await this.deps.store.questions(h.id);
+    const questions = await this.activeQuestions(h.id, entries);
     const signed = await this.deps.store.signOffs(h.id);
     return {
       patients: entries.length,
@@ -1018,10 +1080,10 @@ export class HandoffService implements HandoffActions {
     const { store } = this.deps;
     const unit = await this.unitOf(h);
     const entries = await store.entries(h.id);
-    const questions = await store.questions(h.id);
+    const questions = await this.activeQuestions(h.id, entries);
     const patients = [];
     const items = new Map<string, HandoffItemContent | null>();
-    for (const [i, e] of entries.entries()) {
+    for (const e of entries) {
       const item = await this.itemContent(h, e.itemEventId);
       items.set(e.entryId, item);
       const qs = [];
@@ -1035,7 +1097,7 @@ export class HandoffService implements HandoffActions {
         });
       }
       patients.push({
-        number: i + 1,
+        number: e.number,
         version: e.version,
         item,
         presentedBy: e.presentedBy,
@@ -1044,7 +1106,7 @@ export class HandoffService implements HandoffActions {
         questions: qs,
       });
     }
-    const position = new Map(entries.map((e, i) => [e.entryId, i + 1]));
+    const position = new Map(entries.map((e) => [e.entryId, e.number]));
     const tasks = (await store.tasks(h.id))
       .filter((t) => t.status !== "removed" && position.has(t.entryId))
       .map((t) => ({
@@ -1086,6 +1148,13 @@ export class HandoffService implements HandoffActions {
     for (const t of content.tasks) {
       if (t.due_ts) await this.deps.timers.schedule(TIMER_HANDOFF_TASK, handoffId, `${t.id}@${t.due_ts}`, new Date(t.due_ts), trx);
     }
+  }
+
+  /** Withdraws the sign-offs so far; an override goes with its sign-off (the audit log keeps it). */
+  private async withdrawSignOffs(id: string, trx: Db): Promise<number> {
+    const n = await this.deps.store.clearSignOffs(id, trx);
+    if (n) await this.deps.store.update(id, { overridden: false }, { trx });
+    return n;
   }
 
   private armSettle(id: string, trx: Db): Promise<void> {
@@ -1161,15 +1230,15 @@ export class HandoffService implements HandoffActions {
     const { store } = this.deps;
     const unit = await this.unitOf(h);
     const entries = await store.entries(h.id);
-    const questions = await store.questions(h.id);
+    const questions = await this.activeQuestions(h.id, entries);
     const signOffs = await store.signOffs(h.id);
     const c = { patients: entries.length, readBack: entries.filter((e) => e.readbackVersion === e.version).length, openQuestions: questions.filter((q) => !q.answerEventId).length, signedBy: signOffs.map((s) => s.userId) };
     return {
       ...this.stateOf(h, c, unit.name),
       room_id: h.roomId ?? "",
-      entries: entries.map((e, i) => ({
+      entries: entries.map((e) => ({
         entry_id: e.entryId,
-        number: i + 1,
+        number: e.number,
         version: e.version,
         item_event_id: e.itemEventId,
         history: e.history,
@@ -1221,6 +1290,10 @@ function parseContent<T extends { safeParse(v: unknown): { success: true; data: 
   if (r.success) return r.data as never;
   const problems = r.error.issues.map((i) => `${i.path.map(String).join(".") || what}: ${i.message}`).join("; ");
   throw new HandoffError("invalid_input", `The ${what} is incomplete (${problems}). Correct it and send it again.`);
+}
+
+function entryIdFor(txnKey: string): string {
+  return `e${createHash("sha256").update(txnKey).digest("base64url").slice(0, 25)}`;
 }
 
 function isValidZone(zone: string): boolean {

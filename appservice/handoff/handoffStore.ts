@@ -6,6 +6,8 @@ import type { AuditEntry } from "./handoffActions.js";
 import type { HandoffQualityRow } from "./handoffQuality.js";
 
 export const OPEN_STATUSES: HandoffStatus[] = ["started", "presenting", "signing"];
+/** A shift-change claim left pending or failed this long is tried again. */
+const SHIFT_RECLAIM_MS = 2 * 60_000;
 
 /** A handoff as the database holds it: workflow facts and event ids, never clinical text. */
 export interface Handoff {
@@ -37,6 +39,8 @@ export interface Handoff {
 
 export interface Entry {
   entryId: string;
+  /** Stable: given once, never reused or renumbered. */
+  number: number;
   position: number;
   version: number;
   itemEventId: string;
@@ -128,6 +132,7 @@ function toHandoff(r: Record<string, unknown>): Handoff {
 function toEntry(r: Record<string, unknown>): Entry {
   return {
     entryId: r.entry_id as string,
+    number: Number(r.number),
     position: Number(r.position),
     version: Number(r.version),
     itemEventId: r.item_event_id as string,
@@ -284,6 +289,12 @@ export class HandoffStore {
 
   // --- recorded events -----------------------------------------------------------------------
 
+  /** The handoff an event was recorded for, if it was. */
+  async recordedFor(eventId: string): Promise<string | null> {
+    const row = await this.db("handoff_events").where({ event_id: eventId }).first();
+    return row ? (row.handoff_id as string) : null;
+  }
+
   /** Claims an event id for this handoff; false when it was recorded before. */
   async claimEvent(handoffId: string, eventId: string, kind: string, trx: Db): Promise<boolean> {
     const rows = await trx("handoff_events").insert({ event_id: eventId, handoff_id: handoffId, kind }).onConflict("event_id").ignore().returning("event_id");
@@ -301,10 +312,12 @@ export class HandoffStore {
   }
 
   async insertEntry(handoffId: string, e: { entryId: string; itemEventId: string; presentedBy: string; at: Date }, trx: Db): Promise<void> {
-    const max = await trx("handoff_entries").where({ handoff_id: handoffId }).max({ p: "position" }).first();
+    // Removed entries keep their rows, so max + 1 never reuses a number.
+    const max = await trx("handoff_entries").where({ handoff_id: handoffId }).max({ p: "position", n: "number" }).first();
     await trx("handoff_entries").insert({
       handoff_id: handoffId,
       entry_id: e.entryId,
+      number: Number(max?.n ?? 0) + 1,
       position: Number(max?.p ?? 0) + 1,
       version: 1,
       item_event_id: e.itemEventId,
@@ -390,8 +403,10 @@ export class HandoffStore {
       await trx("handoff_tasks")
         .insert({ handoff_id: handoffId, task_id: t.taskId, entry_id: entryId, item_event_id: itemEventId, owner: t.owner, due_at: t.dueAt, status: "open" })
         .onConflict(["handoff_id", "task_id"])
-        .merge({ item_event_id: itemEventId, owner: t.owner, due_at: t.dueAt, status: "open" });
+        .merge({ item_event_id: itemEventId, owner: t.owner, due_at: t.dueAt });
     }
+    // A task put back in a later version is open again; one already done stays done.
+    if (keep.length) await trx("handoff_tasks").where({ handoff_id: handoffId, entry_id: entryId, status: "removed" }).whereIn("task_id", keep).update({ status: "open" });
   }
 
   async removeEntryTasks(handoffId: string, entryId: string, trx: Db): Promise<void> {
@@ -440,9 +455,15 @@ export class HandoffStore {
     return affectedRows(await trx("handoff_signoffs").where({ handoff_id: handoffId }).delete());
   }
 
-  async addIncident(i: Omit<Incident, "number"> & { roomId: string }, trx: Db = this.db): Promise<number> {
+  /** Returns the incident's number, and whether it is new (false: the same source reported it before). */
+  async addIncident(i: Omit<Incident, "number"> & { roomId: string; sourceKey: string | null }, trx: Db = this.db): Promise<{ number: number; created: boolean }> {
+    if (i.sourceKey) {
+      const existing = await trx("handoff_incidents").where({ source_key: i.sourceKey }).first();
+      if (existing) return { number: Number(existing.number), created: false };
+    }
     const [row] = await trx("handoff_incidents")
       .insert({
+        source_key: i.sourceKey,
         handoff_id: i.handoffId,
         entry_id: i.entryId,
         item_event_id: i.itemEventId,
@@ -453,7 +474,7 @@ export class HandoffStore {
         reported_at: i.reportedAt,
       })
       .returning("number");
-    return Number((row as { number: unknown }).number);
+    return { number: Number((row as { number: unknown }).number), created: true };
   }
 
   async incidents(handoffId: string): Promise<Incident[]> {
@@ -484,7 +505,18 @@ export class HandoffStore {
   /** Claims a unit's shift change; false when it was handled before (another tick, or before a restart). */
   async claimShiftChange(unitId: string, shiftAt: Date, outcome: string, at: Date): Promise<boolean> {
     const rows = await this.db("handoff_shift_changes").insert({ unit_id: unitId, shift_at: shiftAt, outcome, handled_at: at }).onConflict(["unit_id", "shift_at"]).ignore().returning("unit_id");
-    return rows.length === 1;
+    if (rows.length === 1) return true;
+    // A claim that crashed or failed part-way is taken again once it is clearly not running any more.
+    const stale = new Date(at.getTime() - SHIFT_RECLAIM_MS);
+    return (
+      affectedRows(
+        await this.db("handoff_shift_changes")
+          .where({ unit_id: unitId, shift_at: shiftAt })
+          .whereIn("outcome", ["pending", "failed"])
+          .andWhere("handled_at", "<", stale)
+          .update({ outcome, handled_at: at }),
+      ) === 1
+    );
   }
 
   async setShiftOutcome(unitId: string, shiftAt: Date, outcome: string): Promise<void> {

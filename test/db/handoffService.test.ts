@@ -481,7 +481,7 @@ for (const backend of backends) {
       await refusedUnchanged(() => svc.readBack(v.id, OLGA, 1, READBACK, txn()), "forbidden", /Only @ian:x\.org, who takes over, can read back/);
       await refusedUnchanged(() => svc.readBack(v.id, IVY, 1, READBACK, txn()), "forbidden");
       await refusedUnchanged(() => svc.readBack(v.id, IAN, 1, "ok", txn()), "invalid_input", /own words/);
-      await refusedUnchanged(() => svc.readBack(v.id, IAN, 2, READBACK, txn()), "not_found", /patients 1 to 1; there is no patient 2/);
+      await refusedUnchanged(() => svc.readBack(v.id, IAN, 2, READBACK, txn()), "not_found", /has no patient 2; its patients are 1 /);
       const byOlga = rooms.seed(v.room_id, OLGA, HandoffEventType.ReadBack, { handoff_id: v.id, entry_id: v.entries[0]!.entry_id, item_event_id: v.entries[0]!.item_event_id, summary: READBACK });
       await refusedUnchanged(() => svc.recordReadBack(OLGA, byOlga), "forbidden");
       await refusedUnchanged(() => svc.ask(v.id, IVY, 1, QUESTION, txn()), "forbidden", /Only @olga:x\.org and @ian:x\.org can ask questions/);
@@ -743,6 +743,59 @@ for (const backend of backends) {
       const later = await db("handoffs").where({ unit_id: "5north" }).orderBy("number");
       expect(later).to.have.length(2);
       expect(later[1]).to.include({ outgoing: DAN, incoming: NINA, started_by: BOT });
+    });
+
+    it("keeps patient numbers stable across removal, lets only the other clinician answer, and keeps done tasks done", async function () {
+      const h = await start();
+      await svc.presentItem(h.id, OLGA, { sections: sections({ label: "bed 1" }) }, txn());
+      await svc.presentItem(h.id, OLGA, { sections: sections({ label: "bed 2", tasks: [{ id: "task-stays-done", text: TASK }] }) }, txn());
+      let v = await svc.presentItem(h.id, OLGA, { sections: sections({ label: "bed 3" }) }, txn());
+      expect(v.entries.map((e) => e.number)).to.deep.equal([1, 2, 3]);
+      // A question on patient 1, then patient 1 leaves the list: numbers do not shift, the question no longer blocks.
+      await svc.ask(v.id, IAN, 1, QUESTION, txn());
+      v = await svc.removeEntry(v.id, OLGA, v.entries[0]!.entry_id);
+      expect(v.entries.map((e) => e.number)).to.deep.equal([2, 3]);
+      expect(v.outstanding.open_questions).to.deep.equal([]);
+      expect(v.outstanding.missing_read_back).to.deep.equal([2, 3]);
+      // "Patient 3" is still the patient who was presented third.
+      const third = v.entries.find((e) => e.number === 3)!;
+      v = await svc.readBack(v.id, IAN, 3, READBACK, txn());
+      expect(v.entries.find((e) => e.number === 3)).to.include({ entry_id: third.entry_id, read_back: true });
+      expect(v.entries.find((e) => e.number === 2)).to.include({ read_back: false });
+      await refusedUnchanged(() => svc.readBack(v.id, IAN, 1, READBACK, txn()), "not_found", /has no patient 1; its patients are 2, 3/);
+
+      // The asker cannot answer their own question; the other clinician can.
+      v = await svc.ask(v.id, IAN, 2, QUESTION, txn());
+      const q = v.questions.find((x) => x.entry_id === v.entries[0]!.entry_id)!;
+      await refusedUnchanged(() => svc.answer(v.id, IAN, q.number, ANSWER, txn()), "forbidden", new RegExp(`You asked Q${q.number}; ${OLGA.replace(/\./g, "\\.")} answers it`));
+      v = await svc.answer(v.id, OLGA, q.number, ANSWER, txn());
+      expect(v.outstanding.open_questions).to.deep.equal([]);
+
+      // A task marked done stays done when its patient is edited (the edit keeps the task).
+      v = await svc.completeTask(v.id, OLGA, "task-stays-done");
+      v = await svc.presentItem(v.id, OLGA, { entryNumber: 2, sections: { code_status: "DNACPR" } }, txn());
+      expect(v.tasks.find((t) => t.task_id === "task-stays-done")).to.include({ status: "done" });
+    });
+
+    it("makes one incident of a retried report, and retries a shift change whose claim was left half-done", async function () {
+      const v = await withPatient();
+      const key = txn();
+      const first = await svc.reportIncident(v.id, IAN, { entryId: v.entries[0]!.entry_id, category: "omission", note: { description: INCIDENT, txnKey: key } });
+      const again = await svc.reportIncident(v.id, IAN, { entryId: v.entries[0]!.entry_id, category: "omission", note: { description: INCIDENT, txnKey: key } });
+      expect(again.incident).to.equal(first.incident);
+      expect(await count("handoff_incidents", { handoff_id: v.id })).to.equal(1);
+      expect((await auditActions(v.id)).filter((a) => a === "incident")).to.have.length(1);
+
+      await svc.saveUnit({ id: "7east", name: "7 East", shift_times: ["07:00"] });
+      const shiftAt = new Date("2026-03-12T07:00:00Z");
+      // A claim taken at 07:01 by a process that then died: still "pending".
+      await db("handoff_shift_changes").insert({ unit_id: "7east", shift_at: shiftAt, outcome: "pending", handled_at: new Date("2026-03-12T07:01:00Z") });
+      clock = new Date("2026-03-12T07:02:00Z");
+      expect((await svc.checkShiftChanges(clock)).filter((x) => x.unit === "7east")).to.deep.equal([]);
+      clock = new Date("2026-03-12T07:05:00Z");
+      const retried = await svc.checkShiftChanges(clock);
+      expect(retried.filter((x) => x.unit === "7east").map((x) => x.outcome)).to.deep.equal(["reminded"]);
+      expect((await db("handoff_shift_changes").where({ unit_id: "7east" }).first()).outcome).to.equal("reminded");
     });
 
     it("keeps clinical text out of state events, audit refs, database rows, direct messages and logs", async function () {

@@ -57,6 +57,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable("handoff_entries", (t) => {
     t.string("handoff_id").notNullable().references("id").inTable("handoffs").onDelete("CASCADE");
     t.string("entry_id").notNullable();
+    // The patient's number, given once and never reused or renumbered: commands name patients by it,
+    // so a removal or a reorder cannot make "patient 2" mean someone else. Position is display order.
+    t.integer("number").notNullable();
     t.integer("position").notNullable();
     t.integer("version").notNullable();
     t.string("item_event_id").notNullable();
@@ -69,6 +72,7 @@ export async function up(knex: Knex): Promise<void> {
     t.integer("readback_version");
     t.timestamp("readback_at", { useTz: true });
     t.primary(["handoff_id", "entry_id"]);
+    t.unique(["handoff_id", "number"]);
   });
   // Every item version, read-back, question and answer event recorded, once (widget and inbox both deliver them).
   await knex.schema.createTable("handoff_events", (t) => {
@@ -123,6 +127,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string("note_event_id");
     t.string("reported_by").notNullable();
     t.timestamp("reported_at", { useTz: true }).notNullable();
+    // The command or note it came from: a retried report is one incident.
+    t.string("source_key").unique();
   });
   // The appservice's audit log: who did what and when, with ids and event references only.
   await knex.schema.createTable("audit_log", (t) => {
