@@ -213,9 +213,14 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
     return v;
   };
 
-  const openDashboard = async (ctx: CommandContext): Promise<string> => {
+  /** The clinician's own encrypted room with the handoff bot, with the dashboard pinned. */
+  const handoffsRoom = (userId: string): Promise<string> => {
     const widget = { id: "rounds-handoffs", name: "Handoffs", url: opts.dashboardWidgetUrl, heightPercent: 60 };
-    const roomId = await rooms.openRoom(`handoffs:${ctx.sender}`, { name: "Handoffs", members: [ctx.sender], direct: true, initialState: rooms.widgetState(widget) });
+    return rooms.openRoom(`handoffs:${userId}`, { name: "Handoffs", members: [userId], direct: true, initialState: rooms.widgetState(widget) });
+  };
+
+  const openDashboard = async (ctx: CommandContext): Promise<string> => {
+    const roomId = await handoffsRoom(ctx.sender);
     return `Your Handoffs room is ready: https://matrix.to/#/${roomId}. The Handoffs widget pinned there starts handoffs and lists yours and your tasks.`;
   };
 
@@ -311,7 +316,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const v = await here(ctx);
       requireEncrypted(ctx, "shown the patient (my reply would not be private)");
       const e = entry(v, args[0], "!handoff show 2");
-      const item = await asCommand("read item", () => handoffs.readItem(v.id, e.number));
+      const item = await asCommand("read item", () => handoffs.readItem(v.id, e.number, ctx.sender));
       if (!item) throw new CommandError("item unreadable", `I could not read patient ${e.number}'s handoff just now. Try again in a moment, or open it in the handoff widget.`);
       return renderItem(v, e, item, await zoneOf(v.unit), ctx.sentAt);
     },
@@ -429,17 +434,25 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const handoffsById = new Map([...mine.active, ...mine.recent].map((h) => [h.id, h]));
       const zones = new Map((await handoffs.listUnits()).map((u) => [u.id, u.timezone]));
       const lines: string[] = [];
+      // Task texts are clinical: shown only in the clinician's own Handoffs room, or in the task's
+      // own handoff room, never in a shared ward room, and never unencrypted.
+      const own = ctx.encrypted ? await handoffsRoom(ctx.sender) : null;
+      let withheld = false;
       for (const [i, t] of tasks.entries()) {
         const h = handoffsById.get(t.handoff_id);
         const zone = (h && zones.get(h.unit)) ?? "UTC";
         const patient = h?.entries.find((e) => e.entry_id === t.entry_id)?.number;
-        const text = ctx.encrypted ? await asCommand("task text", () => handoffs.taskText(t.handoff_id, t.task_id)) : null;
-        const what = ctx.encrypted ? (text === null ? " — (I could not read its text; it is in the handoff room)" : ` — ${indent(text, "     ")}`) : "";
+        const private_ = ctx.encrypted && (ctx.roomId === own || ctx.roomId === t.room_id);
+        withheld ||= !private_;
+        const text = private_ ? await asCommand("task text", () => handoffs.taskText(t.handoff_id, t.task_id)) : null;
+        const what = private_ ? (text === null ? " — (I could not read its text; it is in the handoff room)" : ` — ${indent(text, "     ")}`) : "";
         lines.push(`${i + 1}. Handoff #${t.handoff_number}${patient ? `, patient ${patient}` : ""}, ${t.due_ts ? `due ${clock(t.due_ts, zone, ctx.sentAt)}` : "no due time"}${what}`);
       }
-      const footer = ctx.encrypted
+      const footer = !withheld
         ? "Mark one done with !handoff done <n>."
-        : "I left out the task texts: this room is not end-to-end encrypted. Send !handoff tasks in an encrypted room (your Handoffs room: send !handoff) to see them. Mark one done with !handoff done <n>.";
+        : !ctx.encrypted
+          ? "I left out the task texts: this room is not end-to-end encrypted. Send !handoff tasks in your Handoffs room (send !handoff) to see them. Mark one done with !handoff done <n>."
+          : `I left out the task texts here, as others may read this room. Send !handoff tasks in your Handoffs room to see them: https://matrix.to/#/${own}. Mark one done with !handoff done <n>.`;
       return `Your open handoff tasks:\n${lines.join("\n")}\n${footer}`;
     },
 
@@ -471,7 +484,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
 
   const handoff: Command = {
     verb: "handoff",
-    usage: "!handoff [start | add | edit | remove | move | list | show | readback | question | answer | check | uncheck | status | signoff | cancel | incident | tasks | done]",
+    usage: "!handoff [help | start | add | edit | remove | move | list | show | readback | question | answer | check | uncheck | status | signoff | cancel | incident | tasks | done]",
     summary: `Shift handoffs (SBAR or I-PASS):\n  ${USAGE.join("\n  ")}`,
     // A presented patient or a read-back must not be lost to a passing failure: the inbox retries
     // the whole event, and each step is keyed by the command's event id, so it happens once.
@@ -479,6 +492,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
     async run(ctx, args) {
       const [first, ...rest] = args;
       if (!first) return openDashboard(ctx);
+      if (first.toLowerCase() === "help") return `Shift handoffs (SBAR or I-PASS):\n${USAGE.join("\n")}`;
       const verb = Object.hasOwn(verbs, first.toLowerCase()) ? verbs[first.toLowerCase()] : undefined;
       if (!verb) throw new CommandError("unknown handoff command", "That is not a handoff command. Send !help to see them.");
       return verb(ctx, rest);

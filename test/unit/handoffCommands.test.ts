@@ -602,7 +602,7 @@ describe("handoff bot commands", function () {
       tasks: [task("task-nodue", 3, null), task("task-late", 5, "2026-05-12T18:00:00Z"), task("task-soon-h9", 9, "2026-05-12T16:00:00Z"), task("task-soon-h4", 4, "2026-05-12T16:00:00Z")],
     });
 
-    it("numbers the open tasks by due time (none last), then handoff number, with texts only in an encrypted room", async function () {
+    it("numbers the open tasks by due time (none last), then handoff number, with texts only in the clinician's own encrypted Handoffs room", async function () {
       const { run, handoffs } = setup();
       handoffs.current = null; // anywhere
       handoffs.mine = mine();
@@ -612,7 +612,8 @@ describe("handoff bot commands", function () {
         ["task-soon-h9", "repeat K+"],
         ["task-soon-h4", "call family"],
       ]);
-      const r = await run("!handoff tasks", { sender: IN, roomId: "!mine:x.org" });
+      // "!dashboard:x.org" is what the fake gives as the clinician's own Handoffs room.
+      const r = await run("!handoff tasks", { sender: IN, roomId: "!dashboard:x.org" });
       expect(handoffs.called("forUser")[0]!.args).to.deep.equal([IN]);
       expect(r.reply.split("\n").slice(1, 5)).to.deep.equal([
         "1. Handoff #4, due 16:00 UTC — call family",
@@ -627,6 +628,18 @@ describe("handoff bot commands", function () {
       expect(plain.reply).to.contain("1. Handoff #4, due 16:00 UTC\n");
       expect(plain.reply).not.to.contain("call family");
       expect(plain.reply).to.contain("not end-to-end encrypted");
+
+      // A shared (if encrypted) ward room gets the list without the texts, and a link to the own room.
+      const shared = await run("!handoff tasks", { sender: IN, roomId: "!ward:x.org" });
+      expect(handoffs.called("taskText")).to.have.length(before);
+      expect(shared.reply).to.contain("1. Handoff #4, due 16:00 UTC\n");
+      expect(shared.reply).not.to.contain("call family");
+      expect(shared.reply).to.contain("https://matrix.to/#/!dashboard:x.org");
+
+      // In a task's own handoff room, that task's text is shown.
+      const inRoom = await run("!handoff tasks", { sender: IN, roomId: "!h9:x.org" });
+      expect(inRoom.reply).to.contain("2. Handoff #9, due 16:00 UTC — repeat K+");
+      expect(inRoom.reply).not.to.contain("call family");
     });
 
     it("done <n> completes the n-th task of that listing", async function () {
