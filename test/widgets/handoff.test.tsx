@@ -399,6 +399,14 @@ describe("handoff widget", function () {
     expect(root.querySelector('form[aria-label="Answer question 1"]')).to.equal(null);
   });
 
+  it("offers no answer form to the clinician who asked: the other one answers", async function () {
+    const p = onePatient({ state: { open_questions: 1 }, view: { questions: [questionView({ entry_id: "entry-aaaa01", event_id: "$q1", asked_by: IN })] } });
+    const events = [...p.events, roomEvent(HandoffEventType.Question, { handoff_id: HANDOFF_ID, entry_id: "entry-aaaa01", text: "Any IV access issues?" }, { event_id: "$q1", sender: IN })];
+    const { root } = await show(IN, { ...p, events });
+    expect(root.querySelector('form[aria-label="Answer question 1"]')).to.equal(null);
+    expect(text(patient(root, 1))).to.include(`Waiting for ${OUT} to answer.`);
+  });
+
   it("ticks a checklist item through the API", async function () {
     const checklist = [
       { label: "Bed board updated", done: false, by: null, ts: null },

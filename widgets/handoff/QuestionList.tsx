@@ -6,7 +6,7 @@ import { isOpen, rolesOf } from "./roles.js";
 
 const NOT_LOADED = "Element has not loaded this message yet.";
 
-/** One patient's questions with their answers; an open one can be answered by either participant. */
+/** One patient's questions with their answers; an open one is answered by the participant who did not ask it. */
 export function QuestionList(props: EntryProps & { entry: HandoffEntryView }) {
   const { handoff, content, viewer, now, entry } = props;
   const questions = handoff.questions.filter((q) => q.entry_id === entry.entry_id);
@@ -38,7 +38,8 @@ export function QuestionList(props: EntryProps & { entry: HandoffEntryView }) {
                   <p>
                     <span class="badge open-question">Not answered yet</span>
                   </p>
-                  {canAnswer && <AnswerForm {...props} question={q} />}
+                  {canAnswer && q.asked_by !== viewer && <AnswerForm {...props} question={q} />}
+                  {canAnswer && q.asked_by === viewer && <p class="muted">Waiting for {q.asked_by === handoff.outgoing ? handoff.incoming : handoff.outgoing} to answer.</p>}
                 </>
               )}
             </li>
