@@ -239,22 +239,25 @@ export class HandoffService implements HandoffActions {
   }
 
   async presentItem(id: string, actor: string, input: { entryNumber?: number; sections: ItemSections }, txnKey: string): Promise<HandoffView> {
-    const h = await this.loadOpen(id);
-    this.mustBeOutgoing(h, actor);
-    let content: Record<string, unknown>;
-    if (input.entryNumber === undefined) {
-      // Derived from the command, so a retried command makes the same patient, not a second one.
-      content = { ...input.sections, handoff_id: h.id, entry_id: entryIdFor(txnKey), version: 1, template: h.template, presented_by: actor };
-    } else {
-      const entry = await this.entryByNumber(h, input.entryNumber);
-      const current = await this.itemContent(h, entry.itemEventId);
-      if (!current) throw new HandoffError("invalid_transition", `Rounds cannot read patient ${input.entryNumber}'s current version, so it cannot edit it. Send the whole item again with !handoff add, then remove the old one.`);
-      const { replaces: _r, presented_by: _p, ...rest } = current;
-      content = { ...rest, ...input.sections, version: entry.version + 1, replaces: entry.itemEventId, presented_by: actor };
-    }
-    const parsed = parseContent(HandoffItemContentSchema, content, "handoff item");
-    const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Item, { ...parsed, "m.relates_to": { rel_type: "m.reference", event_id: h.anchorEventId } }, `handoff:${txnKey}:item`);
-    return this.lock.run(h.id, () => this.applyItem(h.id, actor, eventId, parsed));
+    // Checked, sent and recorded under the handoff's lock, so no refusal comes after the event is out.
+    return this.lock.run(id, async () => {
+      const h = await this.loadOpen(id);
+      this.mustBeOutgoing(h, actor);
+      let content: Record<string, unknown>;
+      if (input.entryNumber === undefined) {
+        // Derived from the command, so a retried command makes the same patient, not a second one.
+        content = { ...input.sections, handoff_id: h.id, entry_id: entryIdFor(txnKey), version: 1, template: h.template, presented_by: actor };
+      } else {
+        const entry = await this.entryByNumber(h, input.entryNumber);
+        const current = await this.itemContent(h, entry.itemEventId);
+        if (!current) throw new HandoffError("invalid_transition", `Rounds cannot read patient ${input.entryNumber}'s current version, so it cannot edit it. Send the whole item again with !handoff add, then remove the old one.`);
+        const { replaces: _r, presented_by: _p, ...rest } = current;
+        content = { ...rest, ...input.sections, version: entry.version + 1, replaces: entry.itemEventId, presented_by: actor };
+      }
+      const parsed = parseContent(HandoffItemContentSchema, content, "handoff item");
+      const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Item, { ...parsed, "m.relates_to": { rel_type: "m.reference", event_id: h.anchorEventId } }, `handoff:${txnKey}:item`);
+      return this.applyItem(h.id, actor, eventId, parsed);
+    });
   }
 
   private async applyItem(id: string, actor: string, eventId: string, content: HandoffItemContent): Promise<HandoffView> {
@@ -360,12 +363,15 @@ export class HandoffService implements HandoffActions {
   }
 
   async readBack(id: string, actor: string, entryNumber: number, summary: string, txnKey: string): Promise<HandoffView> {
-    const h = await this.loadOpen(id);
-    this.mustBeIncoming(h, actor, "read back");
-    const entry = await this.entryByNumber(h, entryNumber);
-    const content = parseContent(HandoffReadBackContentSchema, { handoff_id: h.id, entry_id: entry.entryId, item_event_id: entry.itemEventId, summary, by: actor }, "read-back");
-    const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.ReadBack, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: entry.itemEventId } }, `handoff:${txnKey}:readback`);
-    return this.lock.run(h.id, () => this.applyReadBack(h.id, actor, eventId, content));
+    // Checked, sent and recorded under the handoff's lock, so no refusal comes after the event is out.
+    return this.lock.run(id, async () => {
+      const h = await this.loadOpen(id);
+      this.mustBeIncoming(h, actor, "read back");
+      const entry = await this.entryByNumber(h, entryNumber);
+      const content = parseContent(HandoffReadBackContentSchema, { handoff_id: h.id, entry_id: entry.entryId, item_event_id: entry.itemEventId, summary, by: actor }, "read-back");
+      const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.ReadBack, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: entry.itemEventId } }, `handoff:${txnKey}:readback`);
+      return this.applyReadBack(h.id, actor, eventId, content);
+    });
   }
 
   private async applyReadBack(id: string, actor: string, eventId: string, content: { handoff_id: string; entry_id: string; item_event_id: string }): Promise<HandoffView> {
@@ -405,12 +411,15 @@ export class HandoffService implements HandoffActions {
   }
 
   async ask(id: string, actor: string, entryNumber: number, text: string, txnKey: string): Promise<HandoffView> {
-    const h = await this.loadOpen(id);
-    this.mustBeParticipant(h, actor, "ask questions on");
-    const entry = await this.entryByNumber(h, entryNumber);
-    const content = parseContent(HandoffQuestionContentSchema, { handoff_id: h.id, entry_id: entry.entryId, text, by: actor }, "question");
-    const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Question, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: entry.itemEventId } }, `handoff:${txnKey}:question`);
-    return this.lock.run(h.id, () => this.applyQuestion(h.id, actor, eventId, content, text));
+    // Checked, sent and recorded under the handoff's lock, so no refusal comes after the event is out.
+    return this.lock.run(id, async () => {
+      const h = await this.loadOpen(id);
+      this.mustBeParticipant(h, actor, "ask questions on");
+      const entry = await this.entryByNumber(h, entryNumber);
+      const content = parseContent(HandoffQuestionContentSchema, { handoff_id: h.id, entry_id: entry.entryId, text, by: actor }, "question");
+      const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Question, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: entry.itemEventId } }, `handoff:${txnKey}:question`);
+      return this.applyQuestion(h.id, actor, eventId, content, text);
+    });
   }
 
   private async applyQuestion(id: string, actor: string, eventId: string, content: { handoff_id: string; entry_id: string; text: string }, _echo: string | null): Promise<HandoffView> {
@@ -450,16 +459,19 @@ export class HandoffService implements HandoffActions {
   }
 
   async answer(id: string, actor: string, questionNumber: number, text: string, txnKey: string): Promise<HandoffView> {
-    const h = await this.loadOpen(id);
-    this.mustBeParticipant(h, actor, "answer questions on");
-    const q = (await this.deps.store.questions(h.id)).find((x) => x.number === questionNumber);
-    if (!q) throw new HandoffError("not_found", `Handoff #${h.number} has no question Q${questionNumber}. Send !handoff status to see the open ones.`);
-    // Refused before the answer is posted: a refusal leaves no stray answer in the room.
-    if (q.answerEventId) throw new HandoffError("invalid_transition", `Question Q${q.number} was already answered by ${q.answeredBy}.`);
-    if (q.askedBy === actor) throw this.ownQuestion(h, q.number, q.askedBy);
-    const content = parseContent(HandoffAnswerContentSchema, { handoff_id: h.id, question_event_id: q.eventId, text, by: actor }, "answer");
-    const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Answer, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: q.eventId } }, `handoff:${txnKey}:answer`);
-    return this.lock.run(h.id, () => this.applyAnswer(h.id, actor, eventId, content));
+    // Checked, sent and recorded under the handoff's lock, so no refusal comes after the event is out.
+    return this.lock.run(id, async () => {
+      const h = await this.loadOpen(id);
+      this.mustBeParticipant(h, actor, "answer questions on");
+      const q = (await this.deps.store.questions(h.id)).find((x) => x.number === questionNumber);
+      if (!q) throw new HandoffError("not_found", `Handoff #${h.number} has no question Q${questionNumber}. Send !handoff status to see the open ones.`);
+      // Refused before the answer is posted: a refusal leaves no stray answer in the room.
+      if (q.answerEventId) throw new HandoffError("invalid_transition", `Question Q${q.number} was already answered by ${q.answeredBy}.`);
+      if (q.askedBy === actor) throw this.ownQuestion(h, q.number, q.askedBy);
+      const content = parseContent(HandoffAnswerContentSchema, { handoff_id: h.id, question_event_id: q.eventId, text, by: actor }, "answer");
+      const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Answer, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: q.eventId } }, `handoff:${txnKey}:answer`);
+      return this.applyAnswer(h.id, actor, eventId, content);
+    });
   }
 
   private async applyAnswer(id: string, actor: string, eventId: string, content: { handoff_id: string; question_event_id: string; text: string }): Promise<HandoffView> {
