@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
@@ -118,5 +118,28 @@ describe("the rounds admin CLI (real Synapse, running Rounds)", function () {
     expect(cli(["contact", "set", "not-a-user", "--urgent", "5"]).err).to.contain("is not a Matrix user id");
     expect(cli(["contact", "show", "@quinn:rounds.test"]).out).to.contain("urgent: SMS after 90 s");
     expect(cli(["pages"]).out).to.contain("No open pages.");
+  });
+
+  it("sets a handoff unit from a file, lists it, reports quality, and refuses a bad unit naming the field", function () {
+    // The example unit, without its roster and charge service (this test schedule has no such ids).
+    const example = readFileSync(join(repoRoot, "appservice", "handoff", "example-unit.yaml"), "utf8");
+    const file = join(dir, "unit.yaml");
+    writeFileSync(file, example.replace(/^roster:.*$/m, "").replace(/^charge:.*$/m, `charge: { users: ["@charge4w:${hs.serverName}"] }`));
+    const set = cli(["handoffs", "unit", "set", file]);
+    expect(set.code, set.err).to.equal(0);
+    expect(set.out).to.contain("Saved unit 4west (4 West, SBAR).");
+    const units = cli(["handoffs", "units"]);
+    expect(units.code, units.err).to.equal(0);
+    expect(units.out).to.contain("id: 4west").and.contain("Lines and drains checked").and.contain("07:30");
+    expect(cli(["handoffs", "metrics"]).out).to.match(/^No handoffs since /);
+
+    const bad = join(dir, "bad-unit.yaml");
+    writeFileSync(bad, "id: 5north\nname: 5 North\nshift_times: ['7am']\n");
+    const refused = cli(["handoffs", "unit", "set", bad]);
+    expect(refused.code).to.equal(1);
+    expect(refused.err).to.contain("shift_times.0: must be a time like 07:00");
+    expect(cli(["handoffs", "units"]).out).to.not.contain("5north");
+    expect(cli(["handoffs", "audit", "twelve"]).err).to.contain("needs a handoff number");
+    expect(cli(["handoffs", "audit", "999"]).err).to.contain("There is no handoff #999.");
   });
 });
