@@ -347,6 +347,23 @@ describe("SBAR shift handoffs by chat and widget API (real Synapse, E2EE clients
     expect((await audit(first!.number)).audit.map((a) => a.action)).to.include("incident");
   });
 
+  it("after kill -9, a deadline that passed while Rounds was down still reminds both, once, and then escalates", async function () {
+    const { ivy } = s.people;
+    const { number, roomId } = await start(`4east ${ivy.userId}`, ivy);
+    const started = await s.waitForHandoff(olga, roomId, (h) => h.number === number);
+    await s.rounds.kill();
+    // The scenario is "the deadline passes while Rounds is down": wait out the clock, not an event.
+    await untilTime(started.deadline_ts + 1000);
+    await s.rounds.start();
+    const reminder = await ivy.waitForMessage((b) => b.startsWith(`Reminder: handoff #${number} was due`), { roomId, sender: s.handoffBot, what: "the reminder after the restart", timeoutMs: 60_000 });
+    expect(reminder.event.isEncrypted()).to.equal(true);
+    const escalated = await s.waitForHandoff(olga, roomId, (h) => h.number === number && h.overdue && h.escalated_to.length > 0, "the escalation after the restart");
+    expect(escalated.status).to.equal("started");
+    await olga.waitForMessage((b) => b.includes("(charge) has been told and invited"), { roomId, sender: s.handoffBot, what: "the escalation notice" });
+    expect((await olga.messages(roomId)).filter((b) => b.startsWith(`Reminder: handoff #${number}`))).to.have.length(1);
+    expect((await audit(number)).audit.filter((a) => a.action === "deadline_missed")).to.have.length(1);
+  });
+
   it("leaves no clinical text of any handoff in Synapse's database, nor in Rounds' own logs", async function () {
     for (const f of [s.hs.dbFile, `${s.hs.dbFile}-wal`].filter(existsSync)) {
       const bytes = readFileSync(f);
@@ -358,3 +375,8 @@ describe("SBAR shift handoffs by chat and widget API (real Synapse, E2EE clients
     for (const [what, text] of Object.entries(PHI)) expect(logs.includes(text), `the logs hold the ${what}`).to.equal(false);
   });
 });
+
+/** Resolves once the wall clock passes `ts` (for a deadline that must pass during an outage). */
+async function untilTime(ts: number): Promise<void> {
+  while (Date.now() < ts) await new Promise((r) => setTimeout(r, Math.min(250, ts - Date.now())));
+}
