@@ -81,5 +81,7 @@ Next steps (in another terminal):
   4. Consults: a direct message with @rounds_consult:${settings.serverName}, send: !consult
      (your Consults room opens with the consult widget; widgets are served from
      http://127.0.0.1:${settings.appservicePort}/_rounds/widgets/)
+  5. Handoffs: npm run rounds -- handoffs unit set appservice/handoff/example-unit.yaml
+     then a direct message with @rounds_handoff:${settings.serverName}, send: !handoff
 
 Press Ctrl-C to stop.`);
