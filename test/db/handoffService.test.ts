@@ -798,6 +798,24 @@ for (const backend of backends) {
       expect((await db("handoff_shift_changes").where({ unit_id: "7east" }).first()).outcome).to.equal("reminded");
     });
 
+    it("runs an I-PASS unit's handoff: the I-PASS item, the receiver's synthesis as read-back, and the report under I-PASS headings", async function () {
+      await svc.saveUnit({ id: "icu2", name: "ICU 2", template: "ipass", checklist: [] });
+      const h = await start(IAN, OLGA, "icu2");
+      expect(h.template).to.equal("ipass");
+      const ipass = { illness_severity: "watcher", patient_summary: SBAR.background, action_list: SBAR.recommendation, situation_awareness: "If MAP below 65 then start noradrenaline" };
+      await refusedUnchanged(() => svc.presentItem(h.id, OLGA, { sections: sections() }, txn()), "invalid_input", /I-PASS item needs/);
+      let v = await svc.presentItem(h.id, OLGA, { sections: { patient_ref: PATIENT, ipass } }, txn());
+      expect(rooms.sentEvents(v.room_id, HandoffEventType.Item).at(-1)!.content).to.deep.include({ template: "ipass", ipass });
+      v = await svc.readBack(v.id, IAN, 1, READBACK, txn());
+      await svc.signOff(v.id, OLGA);
+      v = await svc.signOff(v.id, IAN);
+      expect(v.status).to.equal("completed");
+      await svc.onReport(await timer(TIMER_HANDOFF_REPORT, v.id));
+      const file = rooms.callsIn(v.room_id, "sendFile")[0]!;
+      const markdown = (file.args.content as { text: string }).text;
+      expect(markdown).to.contain("I-PASS").and.contain("Illness severity").and.contain("Synthesis by receiver (read-back)").and.contain(READBACK).and.contain("If MAP below 65 then start noradrenaline");
+    });
+
     it("keeps clinical text out of state events, audit refs, database rows, direct messages and logs", async function () {
       const states = rooms.calls.filter((c) => c.method === "setState");
       expect(states.length).to.be.greaterThan(20);
