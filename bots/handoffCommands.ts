@@ -129,7 +129,7 @@ function entry(v: HandoffView, word: string | undefined, usage: string): Handoff
   if (!e) {
     throw new CommandError(
       "no such patient",
-      v.entries.length ? `Handoff #${v.number} has no patient ${n}: it has ${plural(v.entries.length, "patient")}. Send !handoff list to see them.` : `Handoff #${v.number} has no patients yet.`,
+      v.entries.length ? `Handoff #${v.number} has no patient ${n}; its patients are ${v.entries.map((x) => x.number).join(", ")} (!handoff list).` : `Handoff #${v.number} has no patients yet.`,
     );
   }
   return e;
@@ -282,7 +282,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const v = await here(ctx);
       const e = entry(v, args[0], "!handoff remove 3");
       const after = await asCommand("remove entry", () => handoffs.removeEntry(v.id, ctx.sender, e.entry_id));
-      return `Patient ${e.number} is off handoff #${after.number}; ${plural(after.entries.length, "patient")} left, renumbered (!handoff list).`;
+      return `Patient ${e.number} is off handoff #${after.number}; ${plural(after.entries.length, "patient")} left, keeping their numbers (!handoff list). Any sign-offs so far are withdrawn.`;
     },
 
     async move(ctx, args) {
@@ -292,20 +292,19 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       if (to === undefined || to > v.entries.length) {
         throw new CommandError("bad position", `Say where patient ${e.number} goes: a position from 1 to ${v.entries.length}, e.g. !handoff move ${e.number} 1.`);
       }
-      const order = [...v.entries].sort((a, b) => a.number - b.number).map((x) => x.entry_id);
+      // The server lists entries in their handoff order; numbers stay with the patients.
+      const order = v.entries.map((x) => x.entry_id);
       order.splice(order.indexOf(e.entry_id), 1);
       order.splice(to - 1, 0, e.entry_id);
       await asCommand("reorder", () => handoffs.reorder(v.id, ctx.sender, order));
-      return `Patient ${e.number} is now number ${to}; the others moved up or down (!handoff list).`;
+      return `Patient ${e.number} is now at position ${to} on the list (still patient ${e.number}); !handoff list shows the order.`;
     },
 
     async list(ctx) {
       const v = await here(ctx);
       const head = `Handoff #${v.number} (${v.unit_name || v.unit}, ${v.status}): ${v.outgoing} → ${v.incoming}.`;
       if (v.entries.length === 0) return `${head}\nNo patients yet. Present one with !handoff add Patient/… or in the widget.`;
-      const lines = [...v.entries]
-        .sort((a, b) => a.number - b.number)
-        .map((e) => {
+      const lines = v.entries.map((e) => {
           const open = openQuestions(v, e.entry_id);
           return `${e.number}. ${e.read_back ? "✓ read back" : "✗ not read back"}${open.length ? `, open question${open.length > 1 ? "s" : ""} ${open.map((q) => `#${q}`).join(", ")}` : ""}`;
         });
@@ -397,7 +396,9 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const after = await asCommand("sign off", () => handoffs.signOff(v.id, ctx.sender, override));
       if (after.status === "completed") return `Handoff #${after.number} is complete: both of you signed off${after.overridden ? " (with an override)" : ""}.`;
       const waiting = [after.outgoing, after.incoming].filter((u) => !after.signed_off_by.includes(u));
-      return `You signed off handoff #${after.number}${override ? " with an override" : ""}. Waiting for ${waiting.join(" and ") || "the other clinician"} to sign off (!handoff signoff).`;
+      // With nothing outstanding the service records a plain sign-off, whatever was asked.
+      const overrode = after.sign_offs.some((x) => x.user_id === ctx.sender && x.override_event_id);
+      return `You signed off handoff #${after.number}${overrode ? " with an override" : ""}. Waiting for ${waiting.join(" and ") || "the other clinician"} to sign off (!handoff signoff).`;
     },
 
     async cancel(ctx, args) {
@@ -421,6 +422,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
         handoffs.reportIncident(v.id, ctx.sender, {
           entryId: e.entry_id,
           category: category as IncidentCategory,
+          requestKey: txnKey(ctx),
           ...(description ? { note: { description, txnKey: txnKey(ctx) } } : {}),
         }),
       );
@@ -494,7 +496,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       if (!first) return openDashboard(ctx);
       if (first.toLowerCase() === "help") return `Shift handoffs (SBAR or I-PASS):\n${USAGE.join("\n")}`;
       const verb = Object.hasOwn(verbs, first.toLowerCase()) ? verbs[first.toLowerCase()] : undefined;
-      if (!verb) throw new CommandError("unknown handoff command", "That is not a handoff command. Send !help to see them.");
+      if (!verb) throw new CommandError("unknown handoff command", "That is not a handoff command. Send !handoff help to see them.");
       return verb(ctx, rest);
     },
   };

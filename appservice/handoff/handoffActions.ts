@@ -65,7 +65,8 @@ export interface HandoffActions {
   reportIncident(
     id: string,
     actor: string,
-    input: { entryId: string; category: IncidentCategory; note?: { noteEventId: string } | { description: string; txnKey: string } },
+    /** requestKey names the request (a command's event id): the same key twice is one incident. */
+    input: { entryId: string; category: IncidentCategory; note?: { noteEventId: string } | { description: string; txnKey: string }; requestKey?: string },
   ): Promise<{ handoff: HandoffView; incident: number }>;
 
   // Tasks and overviews

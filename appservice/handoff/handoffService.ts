@@ -328,7 +328,11 @@ export class HandoffService implements HandoffActions {
         await this.armSettle(h.id, trx);
       });
       const now = (await store.get(h.id))!;
-      await this.say(now, { body: `Patient ${entry.number} was removed from the list by ${actor}; questions about them no longer hold up the sign-off.`, notice: true }, `remove:${h.id}:${entryId}`);
+      await this.say(
+        now,
+        { body: `Patient ${entry.number} was removed from the list by ${actor}; questions about them no longer hold up the sign-off, and any sign-offs so far are withdrawn.`, notice: true },
+        `remove:${h.id}:${entryId}`,
+      );
       await this.mirror(now);
       await this.settled(h.id);
       return this.view(now);
@@ -642,7 +646,7 @@ export class HandoffService implements HandoffActions {
   async reportIncident(
     id: string,
     actor: string,
-    input: { entryId: string; category: IncidentCategory; note?: { noteEventId: string } | { description: string; txnKey: string } },
+    input: { entryId: string; category: IncidentCategory; note?: { noteEventId: string } | { description: string; txnKey: string }; requestKey?: string },
   ): Promise<{ handoff: HandoffView; incident: number }> {
     const { store } = this.deps;
     const h = await this.load(id);
@@ -654,7 +658,7 @@ export class HandoffService implements HandoffActions {
     if (!entry) throw new HandoffError("not_found", "That patient is not on this handoff's list.");
     const note = input.note && "description" in input.note ? { reason: input.note.description, txnKey: input.note.txnKey } : input.note;
     const noteEventId = note ? await this.noteEvent(h, actor, "incident", note) : null;
-    const sourceKey = note && "txnKey" in note ? `txn:${note.txnKey}` : noteEventId ? `note:${noteEventId}` : null;
+    const sourceKey = input.requestKey ? `req:${input.requestKey}` : note && "txnKey" in note ? `txn:${note.txnKey}` : noteEventId ? `note:${noteEventId}` : null;
     const at = this.now();
     const { number, created } = await store.db.transaction(async (trx) => {
       const r = await store.addIncident(
@@ -847,7 +851,7 @@ export class HandoffService implements HandoffActions {
       const entry = await store.entry(h.id, task.entryId);
       await this.deps.notifier.tellUser(
         task.owner,
-        `A task handed to you in handoff #${h.number} (patient ${entry?.number ?? "?"}) is due now. Ask ${h.incoming} for the details; mark it done with !handoff done.`,
+        `A task handed to you in handoff #${h.number} (patient ${entry?.number ?? "?"}) is due now. Ask ${h.incoming} for the details. To see and close it, send !handoff tasks, then !handoff done <n>, in your Handoffs room (send !handoff to me).`,
         `handoff-task:${h.id}:${timer.step}`,
       );
       return;
@@ -897,7 +901,12 @@ export class HandoffService implements HandoffActions {
     try {
       const pair = unit.roster ? await this.rosterPair(unit, shiftAt) : null;
       if (pair && pair.outgoing !== pair.incoming) {
-        const v = await this.open({ unit, outgoing: pair.outgoing, incoming: pair.incoming, startedBy: this.deps.options.botUserId, sourceRoomId: unit.room_id ?? null, scheduledFor: shiftAt });
+        // A retried claim (the first attempt crashed or failed part-way) finishes the handoff it opened.
+        const earlier = await store.openBetween(unit.id, pair.outgoing, pair.incoming);
+        const v =
+          earlier && earlier.scheduledFor?.getTime() === shiftAt.getTime()
+            ? await this.lock.run(earlier.id, async () => this.view(await this.ensureRoom(earlier)))
+            : await this.open({ unit, outgoing: pair.outgoing, incoming: pair.incoming, startedBy: this.deps.options.botUserId, sourceRoomId: unit.room_id ?? null, scheduledFor: shiftAt });
         outcome = `started:${v.number}`;
         const where = unit.mode === "virtual" ? "virtually, in its room" : `face to face${unit.location ? ` in ${unit.location}` : ""}`;
         if (unit.room_id) {
@@ -1133,7 +1142,12 @@ export class HandoffService implements HandoffActions {
     for (const s of await store.signOffs(h.id)) {
       signOffs.push({ user: s.userId, at: s.signedAt, override: s.overrideEventId ? { reason: await this.textOf(h, s.overrideEventId, "text"), outstanding: s.outstanding! } : null });
     }
-    const incidents = (await store.incidents(h.id)).map((i) => ({ number: i.number, patientNumber: position.get(i.entryId) ?? 0, category: i.category as IncidentCategory, by: i.reportedBy, at: i.reportedAt }));
+    const incidents = [];
+    for (const i of await store.incidents(h.id)) {
+      // A patient removed after the report keeps their number (rows are never deleted).
+      const patientNumber = position.get(i.entryId) ?? (await store.entry(h.id, i.entryId))?.number ?? 0;
+      incidents.push({ number: i.number, patientNumber, category: i.category as IncidentCategory, by: i.reportedBy, at: i.reportedAt });
+    }
     return {
       number: h.number,
       unitName: unit.name,

@@ -51,7 +51,7 @@ export const IncidentBody = RoomScoped.extend({
 
 export interface HandoffEntryView {
   entry_id: string;
-  /** 1-based position in the list, the number text commands use. */
+  /** The patient's number, given once and kept through removals and reorders; text commands use it. Entries come in list order. */
   number: number;
   version: number;
   /** The current version's encrypted item event, then the earlier versions, newest first. */

@@ -737,6 +737,14 @@ for (const backend of backends) {
       expect(rooms.messages(NORTH_ROOM)).to.have.length(1);
       expect(await db("handoff_shift_changes").where({ unit_id: "5north" })).to.have.length(1);
 
+      // A claim left "pending" by a crash after the handoff opened: the retry finishes that handoff, not a second one.
+      await db("handoff_shift_changes").where({ unit_id: "5north" }).update({ outcome: "pending", handled_at: new Date("2026-03-11T07:05:00Z") });
+      clock = new Date("2026-03-11T07:09:00Z");
+      const resumed = await restarted.checkShiftChanges(clock);
+      expect(resumed.find((x) => x.unit === "5north")!.outcome).to.equal(`started:${v.number}`);
+      expect(await db("handoffs").where({ unit_id: "5north" })).to.have.length(1);
+      expect(rooms.messages(NORTH_ROOM)).to.have.length(1);
+
       // The evening change the other way round.
       const evening = await restarted.checkShiftChanges(new Date("2026-03-11T19:01:00Z"));
       expect(evening.find((x) => x.unit === "5north")!.outcome).to.match(/^started:/);
@@ -802,7 +810,7 @@ for (const backend of backends) {
       await svc.saveUnit({ id: "icu2", name: "ICU 2", template: "ipass", checklist: [] });
       const h = await start(IAN, OLGA, "icu2");
       expect(h.template).to.equal("ipass");
-      const ipass = { illness_severity: "watcher", patient_summary: SBAR.background, action_list: SBAR.recommendation, situation_awareness: "If MAP below 65 then start noradrenaline" };
+      const ipass = { illness_severity: "watcher" as const, patient_summary: SBAR.background, action_list: SBAR.recommendation, situation_awareness: "If MAP below 65 then start noradrenaline" };
       await refusedUnchanged(() => svc.presentItem(h.id, OLGA, { sections: sections() }, txn()), "invalid_input", /I-PASS item needs/);
       let v = await svc.presentItem(h.id, OLGA, { sections: { patient_ref: PATIENT, ipass } }, txn());
       expect(rooms.sentEvents(v.room_id, HandoffEventType.Item).at(-1)!.content).to.deep.include({ template: "ipass", ipass });

@@ -443,6 +443,14 @@ describe("handoff bot commands", function () {
     const bad = await run("!handoff move 1 4");
     expect(bad.reply).to.contain("from 1 to 3");
     expect(handoffs.called("reorder")).to.have.length(3);
+
+    // Numbers stay with the patients: the list order is the server's, not the numbers'.
+    const reordered = threePatients();
+    handoffs.current = { ...reordered, entries: [reordered.entries[2]!, reordered.entries[0]!, reordered.entries[1]!] };
+    const moved = await run("!handoff move 1 1");
+    expect(handoffs.called("reorder")[3]!.args[2]).to.deep.equal(["entry-1-abc", "entry-3-abc", "entry-2-abc"]);
+    expect(moved.reply).to.contain("Patient 1 is now at position 1 on the list (still patient 1)");
+    expect((await run("!handoff list")).reply.split("\n").slice(1, 4).map((l) => l.split(".")[0])).to.deep.equal(["3", "1", "2"]);
   });
 
   it("remove names the entry by its id", async function () {
@@ -578,7 +586,7 @@ describe("handoff bot commands", function () {
     expect(bad.reply).to.contain(INCIDENT_CATEGORIES.join(", "));
     expect(handoffs.called("reportIncident")).to.deep.equal([]);
     const i = await run("!handoff incident 2 wrong-information dose was wrong");
-    expect(handoffs.called("reportIncident")[0]!.args).to.deep.equal(["01HANDOFF", OUT, { entryId: "entry-2-abc", category: "wrong_information", note: { description: "dose was wrong", txnKey: i.eventId } }]);
+    expect(handoffs.called("reportIncident")[0]!.args).to.deep.equal(["01HANDOFF", OUT, { entryId: "entry-2-abc", category: "wrong_information", requestKey: i.eventId, note: { description: "dose was wrong", txnKey: i.eventId } }]);
     expect(i.reply).to.contain("incident 3");
   });
 

@@ -221,16 +221,18 @@ describe("handoff widget", function () {
       roomEvent(HandoffEventType.Item, sbarItem(), { event_id: "$item1" }),
       roomEvent(HandoffEventType.Item, sbarItem({ entry_id: "entry-bbbb02", patient_ref: "Patient/p-2002", label: "Bed 14" }), { event_id: "$item2" }),
     ];
-    const swapped = [
-      { ...entries[1]!, number: 1 },
-      { ...entries[0]!, number: 2 },
-    ];
+    // The server answers in the new order; each patient keeps their number.
+    const swapped = [entries[1]!, entries[0]!];
     const { root, callsTo } = await show(OUT, { state, view: handoffView({ ...state, entries }), events, impl: { order: async () => ({ handoff: handoffView({ ...state, entries: swapped }) }) } });
     expect(button(patient(root, 1), "Move up").disabled).to.equal(true);
     expect(button(patient(root, 2), "Move down").disabled).to.equal(true);
     await click(button(patient(root, 1), "Move down"));
     expect(callsTo("order")).to.deep.equal([[HANDOFF_ID, { room_id: HANDOFF_ROOM, entry_ids: ["entry-bbbb02", "entry-aaaa01"] }]]);
-    expect(text(patient(root, 1))).to.include("Bed 14");
+    const shown = [...root.querySelectorAll("section.patient")].map((el) => el.getAttribute("aria-label"));
+    expect(shown).to.deep.equal(["Patient 2", "Patient 1"]);
+    expect(text(patient(root, 2))).to.include("Bed 14");
+    // Moved first, patient 2 can now only move down.
+    expect(button(patient(root, 2), "Move up").disabled).to.equal(true);
   });
 
   it("gives the incoming clinician read-back and question forms, and the outgoing clinician neither", async function () {

@@ -14,7 +14,8 @@ export function PatientList(props: EntryProps) {
   // "new" for the add form, an entry id for that patient's edit form.
   const [editing, setEditing] = useState<string | null>(null);
   const order = useAction();
-  const entries = [...handoff.entries].sort((a, b) => a.number - b.number);
+  // The server sends the entries in handoff order; a patient's number stays the same when moved.
+  const entries = handoff.entries;
   const canPresent = rolesOf(handoff, viewer).outgoing && isOpen(handoff);
 
   const move = (from: number, to: number) => () => {
