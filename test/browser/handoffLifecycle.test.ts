@@ -2,13 +2,14 @@ import { expect } from "chai";
 import type { Frame, Locator } from "playwright-core";
 import { HandoffEventType, HandoffStateSchema, StateType, type HandoffState } from "../../appservice/shared/events.js";
 import { HandoffRoute, type HandoffView, type MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
-import { routePath, WIDGET_API_PREFIX } from "../../appservice/shared/widgetApi.js";
+import { routePath } from "../../appservice/shared/widgetApi.js";
 import { handoffCapabilities } from "../../widgets/handoff/capabilities.js";
 import { installedWidgets, openWidget, type WidgetDefinition, type WidgetHandle } from "../harness/browser.js";
 import { TestClinician } from "../harness/clinician.js";
 import { getHomeserver } from "../harness/homeserver.js";
 import { RoundsProcess } from "../harness/rounds.js";
 import { waitUntil } from "../harness/waitUntil.js";
+import { waitForWorkflowState, widgetSession } from "../harness/widgetCaller.js";
 
 /** Clinical text typed into the widgets. */
 const PHI = {
@@ -78,33 +79,14 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     return h;
   }
 
-  function handoffState(who: TestClinician, roomId: string): HandoffState | null {
-    for (const ev of who.client.getRoom(roomId)?.currentState.getStateEvents(StateType.Handoff) ?? []) {
-      const parsed = HandoffStateSchema.safeParse(ev.getContent());
-      if (parsed.success) return parsed.data;
-    }
-    return null;
-  }
+  const waitForState = (who: TestClinician, roomId: string, match: (s: HandoffState) => boolean, what: string) =>
+    waitForWorkflowState(who, roomId, StateType.Handoff, HandoffStateSchema, match, what, STEP_MS);
 
-  async function waitForState(who: TestClinician, roomId: string, match: (s: HandoffState) => boolean, what: string): Promise<HandoffState> {
-    return waitUntil(async () => {
-      const s = handoffState(who, roomId);
-      return s && match(s) ? s : null;
-    }, what, STEP_MS);
-  }
-
-  /** A widget API session made from a real OpenID token, as a widget does. */
-  async function api(who: TestClinician, method: "GET" | "POST", path: string): Promise<Record<string, unknown>> {
-    const openId = await who.client.getOpenIdToken();
-    const ex = await fetch(`${rounds.url}${WIDGET_API_PREFIX}/v1/exchange_openid`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ openIdToken: openId.access_token, matrixServer: openId.matrix_server_name }),
-    });
-    const { token } = (await ex.json()) as { token: string };
-    const res = await fetch(`${rounds.url}${WIDGET_API_PREFIX}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+  /** A widget API GET as the clinician's widget would make it. */
+  async function api(who: TestClinician, path: string): Promise<Record<string, unknown>> {
+    const res = await (await widgetSession(rounds.url, who)).call("GET", path);
     expect(res.status).to.equal(200);
-    return (await res.json()) as Record<string, unknown>;
+    return res.json;
   }
 
   async function addPatient(f: Frame, p: { ref: string; label: string; s: string; b: string; a: string; r: string; task?: string }): Promise<void> {
@@ -140,7 +122,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     const started = d.getByRole("status").filter({ hasText: /^Handoff #\d+ started\./ });
     await started.waitFor({ timeout: STEP_MS });
     const number = Number(/#(\d+)/.exec((await started.textContent()) ?? "")?.[1]);
-    const mine = (await api(olga, "GET", HandoffRoute.mine)) as unknown as MyHandoffsResponse;
+    const mine = (await api(olga, HandoffRoute.mine)) as unknown as MyHandoffsResponse;
     const h = mine.active.find((x) => x.number === number)!;
     expect(h).to.include({ unit: "ward9", outgoing: olga.userId, incoming: ian.userId, status: "started" });
     const roomId = h.room_id;
@@ -219,7 +201,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     expect(item.isEncrypted()).to.equal(true);
 
     // The task passed to Ian.
-    const view = (await api(ian, "GET", `${routePath(HandoffRoute.handoff, { id: h.id })}?room_id=${encodeURIComponent(roomId)}`)).handoff as HandoffView;
+    const view = (await api(ian, `${routePath(HandoffRoute.handoff, { id: h.id })}?room_id=${encodeURIComponent(roomId)}`)).handoff as HandoffView;
     expect(view.tasks).to.have.length(1);
     expect(view.tasks[0]).to.include({ owner: ian.userId, transferred_from: olga.userId, status: "open" });
     expect(view.questions[0]).to.include({ asked_by: ian.userId, answered_by: olga.userId });

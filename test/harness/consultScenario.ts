@@ -1,9 +1,8 @@
 import { ConsultStateSchema, StateType, type ConsultState } from "../../appservice/shared/events.js";
-import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApi.js";
 import { getHomeserver, type TestHomeserver } from "./homeserver.js";
 import { TestClinician } from "./clinician.js";
 import { RoundsProcess } from "./rounds.js";
-import { waitUntil } from "./waitUntil.js";
+import { waitForWorkflowState, widgetSession, type WidgetCaller } from "./widgetCaller.js";
 
 /**
  * Cardiology: primary lena, backup liam, attending sam (not in the escalation), coordinator cora.
@@ -46,10 +45,7 @@ export interface ConsultScenario {
   stop(): Promise<void>;
 }
 
-export interface WidgetCaller {
-  token: string;
-  call(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }>;
-}
+export type { WidgetCaller };
 
 export async function startConsultScenario(env: Record<string, string> = {}): Promise<ConsultScenario> {
   const hs = await getHomeserver();
@@ -63,40 +59,14 @@ export async function startConsultScenario(env: Record<string, string> = {}): Pr
     await rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: schedule, headers: { "content-type": "application/yaml" } });
     const consultBot = `@rounds_consult:${hs.serverName}`;
     const dm = await people.wendy.openEncryptedDm(consultBot);
-    const call = (token: string) => async (method: "GET" | "POST", path: string, body?: unknown) => {
-      const res = await fetch(`${rounds.url}${WIDGET_API_PREFIX}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-    };
     return {
       hs,
       rounds,
       consultBot,
       people,
       dm,
-      waitForConsult: (who, roomId, match, what = "consult state") =>
-        waitUntil(async () => {
-          const states = who.client.getRoom(roomId)?.currentState.getStateEvents(StateType.Consult) ?? [];
-          for (const ev of states) {
-            const parsed = ConsultStateSchema.safeParse(ev.getContent());
-            if (parsed.success && match(parsed.data)) return parsed.data;
-          }
-          return null;
-        }, what),
-      async widgetSession(who) {
-        const openId = await who.client.getOpenIdToken();
-        const res = await fetch(`${rounds.url}${WIDGET_API_PREFIX}/v1/exchange_openid`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ openIdToken: openId.access_token, matrixServer: openId.matrix_server_name }),
-        });
-        const json = (await res.json()) as { token?: string; error?: string };
-        if (!res.ok || !json.token) throw new Error(`OpenID exchange failed: ${res.status} ${json.error}`);
-        return { token: json.token, call: call(json.token) };
-      },
+      waitForConsult: (who, roomId, match, what = "consult state") => waitForWorkflowState(who, roomId, StateType.Consult, ConsultStateSchema, match, what),
+      widgetSession: (who) => widgetSession(rounds.url, who),
       async stop() {
         for (const c of Object.values(people)) c.stop();
         await rounds.stop();

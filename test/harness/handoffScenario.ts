@@ -1,8 +1,7 @@
 import * as sdk from "matrix-js-sdk";
 import { HandoffStateSchema, StateType, type HandoffState } from "../../appservice/shared/events.js";
-import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApi.js";
 import { TestClinician } from "./clinician.js";
-import type { WidgetCaller } from "./consultScenario.js";
+import { waitForWorkflowState, widgetSession, type WidgetCaller } from "./widgetCaller.js";
 import { getHomeserver, type TestHomeserver } from "./homeserver.js";
 import { RoundsProcess } from "./rounds.js";
 import { waitUntil } from "./waitUntil.js";
@@ -70,14 +69,6 @@ export async function startHandoffScenario(env: Record<string, string> = {}): Pr
       body: JSON.stringify({ name: "4 East", template: "sbar", deadline_minutes: 0.1, escalate_after_minutes: 0.1, charge: { users: [p.charlie.userId] }, incident_reviewers: [p.quinn.userId] }),
     });
 
-    const call = (token: string) => async (method: "GET" | "POST", path: string, body?: unknown) => {
-      const res = await fetch(`${rounds.url}${WIDGET_API_PREFIX}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-    };
     return {
       hs,
       rounds,
@@ -89,26 +80,8 @@ export async function startHandoffScenario(env: Record<string, string> = {}): Pr
         const id = await who.send(roomId, text);
         return (await who.waitForNotice(roomId, handoffBot, { after: id })).body;
       },
-      waitForHandoff: (who, roomId, match, what = "handoff state") =>
-        waitUntil(async () => {
-          const states = who.client.getRoom(roomId)?.currentState.getStateEvents(StateType.Handoff) ?? [];
-          for (const ev of states) {
-            const parsed = HandoffStateSchema.safeParse(ev.getContent());
-            if (parsed.success && match(parsed.data)) return parsed.data;
-          }
-          return null;
-        }, what),
-      async widgetSession(who) {
-        const openId = await who.client.getOpenIdToken();
-        const res = await fetch(`${rounds.url}${WIDGET_API_PREFIX}/v1/exchange_openid`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ openIdToken: openId.access_token, matrixServer: openId.matrix_server_name }),
-        });
-        const json = (await res.json()) as { token?: string; error?: string };
-        if (!res.ok || !json.token) throw new Error(`OpenID exchange failed: ${res.status} ${json.error}`);
-        return { token: json.token, call: call(json.token) };
-      },
+      waitForHandoff: (who, roomId, match, what = "handoff state") => waitForWorkflowState(who, roomId, StateType.Handoff, HandoffStateSchema, match, what),
+      widgetSession: (who) => widgetSession(rounds.url, who),
       async stop() {
         for (const c of Object.values(p)) c.stop();
         await rounds.stop();
