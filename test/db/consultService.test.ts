@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { backends } from "../harness/backends.js";
+import { RecordingNotifier, RecordingRooms as SharedRecordingRooms } from "../harness/recordingRooms.js";
 import { pino } from "pino";
 import { Writable } from "node:stream";
 import { BILLING_HEADING } from "../../appservice/consult/consultReport.js";
@@ -9,8 +10,6 @@ import { migrate, type Db } from "../../appservice/db/connect.js";
 import { Metrics } from "../../appservice/metrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
-import type { Notifier } from "../../appservice/ports/notifier.js";
-import type { OpenRoomOptions, RoomMessage, RoomWidget, RoomWriter } from "../../appservice/ports/roomWriter.js";
 import { ConsultEventType, ConsultStateSchema, StateType, type ConsultRequestContent } from "../../appservice/shared/events.js";
 import type { ConsultView } from "../../appservice/shared/widgetApi.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
@@ -20,140 +19,14 @@ import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js
  * in-memory room writer here (the integration tests cover real Synapse): it keeps what was sent
  * so the service can read its own messages back, and it can fail a call once to stand for a crash.
  */
-interface StoredEvent {
-  roomId: string;
-  type: string;
-  sender: string;
-  content: Record<string, unknown>;
-}
-
-/** The fake's stand-in for a widget's state in a room's initial state. */
-const FAKE_WIDGET_TYPE = "test.widget";
-
-class RecordingRooms implements RoomWriter {
-  /** Every write, in order; reads are not recorded. */
-  readonly calls: { method: string; roomId?: string; args: Record<string, unknown> }[] = [];
-  readonly events = new Map<string, StoredEvent>();
-  readonly state = new Map<string, Record<string, unknown>>();
-  readonly members = new Map<string, Set<string>>();
-  private readonly roomsByKey = new Map<string, string>();
-  private readonly sentByKey = new Map<string, string>();
-  private readonly failOnce = new Set<string>();
-  private n = 0;
-
-  failNext(method: keyof RoomWriter): void {
-    this.failOnce.add(method);
+/** The consult bot's rooms, with the requester's widget request seeded where the service reads it. */
+class RecordingRooms extends SharedRecordingRooms {
+  constructor() {
+    super("@consult:x.org");
   }
-
-  private check(method: string): void {
-    if (this.failOnce.delete(method)) throw new Error(`simulated crash in ${method}`);
-  }
-
-  private put(roomId: string, type: string, content: Record<string, unknown>, key: string, method: string): string {
-    const known = this.sentByKey.get(key);
-    if (known) return known;
-    const eventId = `$ev${++this.n}`;
-    this.events.set(eventId, { roomId, type, sender: "@consult:x.org", content: structuredClone(content) });
-    this.sentByKey.set(key, eventId);
-    this.calls.push({ method, roomId, args: { type, content, key, eventId } });
-    return eventId;
-  }
-
-  /** Messages sent in a room, in order. */
-  messages(roomId: string): { eventId: string; body: string; mentions: string[]; notice: boolean }[] {
-    return [...this.events.entries()]
-      .filter(([, e]) => e.roomId === roomId && e.type === "m.room.message" && (e.content.msgtype === "m.text" || e.content.msgtype === "m.notice"))
-      .map(([eventId, e]) => ({
-        eventId,
-        body: e.content.body as string,
-        mentions: ((e.content["m.mentions"] as { user_ids?: string[] } | undefined)?.user_ids ?? []) as string[],
-        notice: e.content.msgtype === "m.notice",
-      }));
-  }
-
-  callsIn(roomId: string, method?: string): RecordingRooms["calls"] {
-    return this.calls.filter((c) => c.roomId === roomId && (!method || c.method === method));
-  }
-
-  async openRoom(key: string, opts: OpenRoomOptions): Promise<string> {
-    this.check("openRoom");
-    let roomId = this.roomsByKey.get(key);
-    const created = !roomId;
-    if (!roomId) {
-      roomId = `!room${++this.n}:x.org`;
-      this.roomsByKey.set(key, roomId);
-      this.members.set(roomId, new Set());
-    }
-    for (const m of opts.members) this.members.get(roomId)!.add(m);
-    this.calls.push({ method: "openRoom", roomId, args: { key, name: opts.name, members: opts.members } });
-    // A new room gets its initial state: recorded as the widget installs and state writes it replaces.
-    for (const e of created ? (opts.initialState ?? []) : []) {
-      if (e.type === FAKE_WIDGET_TYPE) this.calls.push({ method: "installWidget", roomId, args: { ...e.content } });
-      else {
-        this.state.set(`${roomId}|${e.type}|${e.stateKey}`, structuredClone(e.content));
-        this.calls.push({ method: "setState", roomId, args: { type: e.type, stateKey: e.stateKey, content: structuredClone(e.content) } });
-      }
-    }
-    return roomId;
-  }
-  widgetState(widget: RoomWidget): { type: string; stateKey: string; content: Record<string, unknown> }[] {
-    return [{ type: FAKE_WIDGET_TYPE, stateKey: widget.id, content: { ...widget } }];
-  }
-  async invite(roomId: string, userIds: string[]): Promise<void> {
-    this.check("invite");
-    for (const u of userIds) this.members.get(roomId)!.add(u);
-    this.calls.push({ method: "invite", roomId, args: { userIds } });
-  }
-  async retire(): Promise<void> {}
-  async send(roomId: string, message: RoomMessage, txnKey: string): Promise<string> {
-    this.check("send");
-    const content = { msgtype: message.notice ? "m.notice" : "m.text", body: message.body, "m.mentions": { user_ids: message.mentions ?? [] } };
-    return this.put(roomId, "m.room.message", content, txnKey, "send");
-  }
-  async readMessage(_roomId: string, eventId: string): Promise<string | null> {
-    const body = this.events.get(eventId)?.content.body;
-    return typeof body === "string" ? body : null;
-  }
-  async setState(roomId: string, type: string, stateKey: string, content: Record<string, unknown>): Promise<void> {
-    this.check("setState");
-    this.state.set(`${roomId}|${type}|${stateKey}`, structuredClone(content));
-    this.calls.push({ method: "setState", roomId, args: { type, stateKey, content: structuredClone(content) } });
-  }
-  async sendEvent(roomId: string, type: string, content: Record<string, unknown>, txnKey: string): Promise<string> {
-    this.check("sendEvent");
-    return this.put(roomId, type, content, txnKey, "sendEvent");
-  }
-  async sendFile(roomId: string, file: { name: string; mimetype: string; bytes: Uint8Array; body?: string }, txnKey: string): Promise<string> {
-    this.check("sendFile");
-    return this.put(roomId, "m.room.message", { msgtype: "m.file", name: file.name, mimetype: file.mimetype, text: new TextDecoder().decode(file.bytes) }, txnKey, "sendFile");
-  }
-  async resendFile(roomId: string, file: { name: string; mimetype: string; size: number; file: Record<string, unknown> }, txnKey: string): Promise<string> {
-    this.check("resendFile");
-    return this.put(roomId, "m.room.message", { msgtype: "m.file", body: file.name, info: { mimetype: file.mimetype, size: file.size }, file: file.file }, txnKey, "resendFile");
-  }
-  async readEvent(_roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown>; encrypted: boolean } | null> {
-    const e = this.events.get(eventId);
-    return e ? { type: e.type, sender: e.sender, content: structuredClone(e.content), encrypted: true } : null;
-  }
-  async membership(roomId: string, userId: string): Promise<string | null> {
-    return this.members.get(roomId)?.has(userId) ? "join" : null;
-  }
-  async installWidget(roomId: string, widget: RoomWidget): Promise<void> {
-    this.check("installWidget");
-    this.calls.push({ method: "installWidget", roomId, args: { ...widget } });
-  }
-
   /** A request event as the requester's widget sent it, so the service can read it back. */
   seed(roomId: string, eventId: string, content: Record<string, unknown>): void {
-    this.events.set(eventId, { roomId, type: ConsultEventType.Request, sender: "@ward:x.org", content: structuredClone(content) });
-  }
-}
-
-class RecordingNotifier implements Notifier {
-  readonly told: { userId: string; text: string; key?: string }[] = [];
-  async tellUser(userId: string, text: string, key?: string): Promise<void> {
-    if (key && this.told.some((t) => t.key === key)) return;
-    this.told.push({ userId, text, key });
+    this.seedEvent(roomId, "@ward:x.org", ConsultEventType.Request, content, eventId);
   }
 }
 
