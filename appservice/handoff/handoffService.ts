@@ -411,7 +411,7 @@ export class HandoffService implements HandoffActions {
     if (recorded) return recorded;
     const h = await this.fromEvent(actor, event, HandoffEventType.Question);
     const content = parseContent(HandoffQuestionContentSchema, event.content, "question");
-    return this.lock.run(h.id, () => this.applyQuestion(h.id, actor, event.eventId, content, null));
+    return this.lock.run(h.id, () => this.applyQuestion(h.id, actor, event.eventId, content));
   }
 
   async ask(id: string, actor: string, entryNumber: number, text: string, txnKey: string): Promise<HandoffView> {
@@ -422,11 +422,11 @@ export class HandoffService implements HandoffActions {
       const entry = await this.entryByNumber(h, entryNumber);
       const content = parseContent(HandoffQuestionContentSchema, { handoff_id: h.id, entry_id: entry.entryId, text, by: actor }, "question");
       const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Question, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: entry.itemEventId } }, `handoff:${txnKey}:question`);
-      return this.applyQuestion(h.id, actor, eventId, content, text);
+      return this.applyQuestion(h.id, actor, eventId, content);
     });
   }
 
-  private async applyQuestion(id: string, actor: string, eventId: string, content: { handoff_id: string; entry_id: string; text: string }, _echo: string | null): Promise<HandoffView> {
+  private async applyQuestion(id: string, actor: string, eventId: string, content: { handoff_id: string; entry_id: string; text: string }): Promise<HandoffView> {
     const { store } = this.deps;
     const h = await this.loadOpen(id);
     this.mustBeParticipant(h, actor, "ask questions on");
