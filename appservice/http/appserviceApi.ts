@@ -8,7 +8,8 @@ import { ErrCode, sendError } from "./errors.js";
 
 /**
  * The appservice API Synapse calls. Transactions are committed to the inbox before the 200, so an
- * acknowledged event is never lost; a repeated txn id is a no-op.
+ * acknowledged event is never lost. Events are known by their event id: a repeated transaction
+ * stores nothing twice, and a txn id reused after a Synapse restart still delivers its events.
  */
 export function appserviceRouter(deps: {
   hsToken: string;
@@ -48,15 +49,18 @@ export function appserviceRouter(deps: {
     }
     try {
       const endTimer = metrics.transactionStore.startTimer();
-      const fresh = await deps.inbox.acceptTransaction(txnId, events);
+      const accepted = await deps.inbox.acceptTransaction(txnId, events);
       endTimer();
-      metrics.transactions.inc({ outcome: fresh ? "stored" : "duplicate" });
-      log.debug({ txnId, events: events.length, duplicate: !fresh }, "appservice: transaction committed");
+      const fresh = accepted.stored > 0 || accepted.deadLettered > 0;
+      metrics.transactions.inc({ outcome: fresh || events.length === 0 ? "stored" : "duplicate" });
+      if (accepted.deadLettered > 0) log.warn({ txnId, deadLettered: accepted.deadLettered }, "appservice: events the inbox could not store went to dead_letters");
+      log.debug({ txnId, events: events.length, stored: accepted.stored, duplicate: events.length > 0 && !fresh }, "appservice: transaction committed");
       res.status(200).json({});
-      if (fresh && events.length > 0) deps.onCommitted();
+      if (accepted.stored > 0) deps.onCommitted();
     } catch (err) {
+      // Every odd event is dead-lettered above, so only a database that is down gets here.
       metrics.transactions.inc({ outcome: "error" });
-      log.error({ err, txnId }, "appservice: could not store transaction; Synapse will retry");
+      log.error({ err, txnId }, "appservice: could not store transaction (is the database up?); Synapse will retry");
       sendError(res, ErrCode.Unavailable, "could not store the transaction; retry later");
     }
   };

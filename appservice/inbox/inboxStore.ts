@@ -9,6 +9,52 @@ export interface InboxRow {
   event: ClientEvent;
 }
 
+export interface AcceptedTransaction {
+  /** Events new to the inbox; 0 when Synapse repeated what we already have. */
+  stored: number;
+  /** Events the database refused, kept in dead_letters instead. */
+  deadLettered: number;
+}
+
+const ID_COLUMN_MAX = 255;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Text Postgres takes (no NUL, no lone surrogate), cut to a length. Errors can quote event content. */
+function storable(value: string, max: number): string {
+  const clean = value.replaceAll("\0", "").replace(LONE_SURROGATE, "\uFFFD");
+  return clean.length <= max ? clean : `${clean.slice(0, max - 1)}…`;
+}
+const clip = (value: string) => storable(value, ID_COLUMN_MAX);
+const ERROR_MAX = 2000;
+
+type Row = { event_id: string; room_id: string; event_type: string; event: string };
+
+/** The inbox row for an event, or why it cannot be one (JSON.stringify overflows on deep nesting). */
+function inboxRow(e: ClientEvent): Row | Error {
+  try {
+    // JSON.stringify escapes NUL and lone surrogates, so the text column takes any event.
+    return { event_id: e.event_id, room_id: e.room_id, event_type: e.type, event: JSON.stringify(e) };
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/**
+ * A dead letter for an event the inbox refused. Its ids are cut to fit (an over-long id cut to
+ * 255 could collide with another such id; the first one is kept, which is what dead letters are
+ * for: a record to look at, not a queue).
+ */
+function unstorableDeadLetter(e: ClientEvent, payload: string | null, err: unknown) {
+  return {
+    event_id: clip(e.event_id),
+    room_id: clip(e.room_id),
+    event_type: clip(e.type),
+    event: payload ?? JSON.stringify({ unstorable: true }),
+    attempts: 0,
+    error: storable(`could not be stored in the inbox: ${(err as Error).message ?? String(err)}`, ERROR_MAX),
+  };
+}
+
 export interface DeadLetter {
   eventId: string;
   roomId: string;
@@ -23,32 +69,43 @@ export class InboxStore {
   constructor(private readonly db: Db) {}
 
   /**
-   * Stores a transaction's events in one DB transaction. Returns false when the txn id was seen
-   * before, in which case nothing is stored again. An event already in the inbox (Synapse may
-   * resend it under a new txn id) is kept once.
+   * Stores a transaction's events in one DB transaction and returns how many were new. Identity
+   * is the event id, never the txn id: Synapse on SQLite numbers transactions afresh after a
+   * restart, so a txn id seen before may carry new events. An event the database refuses (an id
+   * too long for its column, a byte it cannot hold) goes to dead letters, alone, so that it can
+   * never block the events behind it. Only a database that is down makes this throw.
    */
-  async acceptTransaction(txnId: string, events: ClientEvent[]): Promise<boolean> {
+  async acceptTransaction(txnId: string, events: ClientEvent[]): Promise<AcceptedTransaction> {
     return this.db.transaction(async (trx) => {
-      const inserted = await trx("as_transactions")
-        .insert({ txn_id: txnId, event_count: events.length })
+      await trx("as_transactions")
+        .insert({ txn_id: clip(txnId), event_count: events.length })
         .onConflict("txn_id")
-        .ignore()
-        .returning("txn_id");
-      if (inserted.length === 0) return false;
-      if (events.length > 0) {
-        await trx("inbox")
-          .insert(
-            events.map((e) => ({
-              event_id: e.event_id,
-              room_id: e.room_id,
-              event_type: e.type,
-              event: JSON.stringify(e),
-            })),
-          )
-          .onConflict("event_id")
-          .ignore();
+        .merge({ event_count: events.length, received_at: new Date() });
+      if (events.length === 0) return { stored: 0, deadLettered: 0 };
+      const rows = events.map(inboxRow);
+      if (rows.every((r): r is Row => !(r instanceof Error))) {
+        try {
+          // One statement for the usual case; a savepoint keeps the outer transaction usable.
+          const inserted = await trx.transaction((sp) => sp("inbox").insert(rows).onConflict("event_id").ignore().returning("id"));
+          return { stored: inserted.length, deadLettered: 0 };
+        } catch {
+          // Some event was refused: find it by storing them one at a time.
+        }
       }
-      return true;
+      let stored = 0;
+      let deadLettered = 0;
+      for (const [i, row] of rows.entries()) {
+        try {
+          if (row instanceof Error) throw row;
+          const inserted = await trx.transaction((sp) => sp("inbox").insert(row).onConflict("event_id").ignore().returning("id"));
+          stored += inserted.length;
+        } catch (err) {
+          const payload = row instanceof Error ? null : row.event;
+          await trx.transaction((sp) => sp("dead_letters").insert(unstorableDeadLetter(events[i]!, payload, err)).onConflict("event_id").ignore());
+          deadLettered++;
+        }
+      }
+      return { stored, deadLettered };
     });
   }
 
@@ -75,8 +132,9 @@ export class InboxStore {
   }
 
   /** Schedules a retry, or moves the event to dead_letters once it has used its attempts. */
-  async markFailed(row: InboxRow, error: string, opts: { maxAttempts: number; retryBaseMs: number }): Promise<"retry" | "dead"> {
+  async markFailed(row: InboxRow, rawError: string, opts: { maxAttempts: number; retryBaseMs: number }): Promise<"retry" | "dead"> {
     const attempts = row.attempts + 1;
+    const error = storable(rawError, ERROR_MAX);
     if (attempts >= opts.maxAttempts) {
       await this.db.transaction(async (trx) => {
         await trx("dead_letters")
