@@ -1,3 +1,5 @@
+import { quote } from "../appservice/shared/quote.js";
+
 /**
  * A bot's command table. Commands are `!<verb> args...`; the help text is generated from the
  * table. A CommandError carries a plain-language message for the user and a technical one for
@@ -53,6 +55,9 @@ export interface CommandResult {
   outcome: "ok" | "user_error" | "error";
 }
 
+/** Turns a domain service's refusal into a plain-language reply; null for a real failure. */
+export type UserErrorMapper = (err: unknown) => CommandError | null;
+
 export class CommandTable {
   private readonly commands = new Map<string, Command>();
   reactionHandler: ReactionHandler | null = null;
@@ -62,6 +67,8 @@ export class CommandTable {
     readonly botName: string,
     readonly intro: string,
     commands: Command[],
+    /** Refusals a handler let through unmapped are still answered, never retried: a retry would be refused again. */
+    private readonly userError: UserErrorMapper = () => null,
   ) {
     for (const c of commands) this.commands.set(c.verb, c);
     this.commands.set("help", {
@@ -79,7 +86,8 @@ export class CommandTable {
       const reply = await this.reactionHandler(ctx, targetEventId, key);
       return reply === null ? null : { verb: "reaction", reply, outcome: "ok" };
     } catch (err) {
-      if (err instanceof CommandError) return { verb: "reaction", reply: err.humanError, outcome: "user_error" };
+      const refusal = this.refusal(err);
+      if (refusal) return { verb: "reaction", reply: refusal.humanError, outcome: "user_error" };
       // An acknowledgement must not be lost: the inbox retries the reaction.
       onError(err);
       throw err;
@@ -94,10 +102,15 @@ export class CommandTable {
       const reply = await handler.handle(ctx, content);
       return reply === null ? null : { verb: type, reply, outcome: "ok" };
     } catch (err) {
-      if (err instanceof CommandError) return { verb: type, reply: err.humanError, outcome: "user_error" };
+      const refusal = this.refusal(err);
+      if (refusal) return { verb: type, reply: refusal.humanError, outcome: "user_error" };
       onError(err);
       throw err;
     }
+  }
+
+  private refusal(err: unknown): CommandError | null {
+    return err instanceof CommandError ? err : this.userError(err);
   }
 
   help(): string {
@@ -113,12 +126,13 @@ export class CommandTable {
     const verb = rawVerb.toLowerCase();
     const command = this.commands.get(verb);
     if (!command) {
-      return { verb: "unknown", reply: `I don't know the command "!${verb}". Send !help to see what I can do.`, outcome: "user_error" };
+      return { verb: "unknown", reply: `I don't know the command "!${quote(verb)}". Send !help to see what I can do.`, outcome: "user_error" };
     }
     try {
       return { verb, reply: await command.run(ctx, args), outcome: "ok" };
     } catch (err) {
-      if (err instanceof CommandError) return { verb, reply: err.humanError, outcome: "user_error" };
+      const refusal = this.refusal(err);
+      if (refusal) return { verb, reply: refusal.humanError, outcome: "user_error" };
       if (command.retryOnError) throw err;
       onError(err);
       return { verb, reply: `Sorry, something went wrong running !${verb}. Please try again; if it keeps failing, tell the Rounds administrators.`, outcome: "error" };

@@ -1,4 +1,5 @@
 import { CommandTable, type Command } from "./commands.js";
+import { serviceRefusal } from "./serviceErrors.js";
 
 export const CONSULT_BOT = { name: "consult", displayName: "Rounds Consults" };
 
@@ -8,5 +9,6 @@ export function consultCommandTable(commands: Command[]): CommandTable {
     "consult",
     "I am the Rounds consult bot. I route your consult requests to the right specialist, keep track of them until they are answered, and file the report.",
     commands,
+    serviceRefusal,
   );
 }

@@ -1,6 +1,7 @@
 import { ConsultError, type ConsultService } from "../appservice/consult/consultService.js";
 import { UnknownServiceError } from "../appservice/oncall/oncallService.js";
 import type { RoomWriter } from "../appservice/ports/roomWriter.js";
+import { quote } from "../appservice/shared/quote.js";
 import {
   BillingInputSchema,
   CONSULT_COMPLEXITIES,
@@ -19,6 +20,7 @@ import {
 import type { ConsultView } from "../appservice/shared/widgetApi.js";
 import { unknownServiceReply } from "./serviceErrors.js";
 import { CommandError, type Command, type CommandContext, type EventHandler, type ReactionHandler } from "./commands.js";
+import { SubCommands } from "./subCommands.js";
 
 const ACCEPT_KEYS = ["✅", "✅️", "✔️", "☑️"];
 
@@ -123,7 +125,7 @@ export function consultCommands(
     if (rest[0] && (URGENCIES as readonly string[]).includes(rest[0].toLowerCase())) urgency = rest.shift()!.toLowerCase() as Urgency;
     const ref = rest.shift();
     if (!ref || !FHIR_CONTEXT_REFERENCE.test(ref)) {
-      throw new CommandError("missing patient reference", `Say whom the consult is about with a FHIR reference, e.g. !consult ${service} ${urgency} Encounter/123 <question>.`);
+      throw new CommandError("missing patient reference", `Say whom the consult is about with a FHIR reference, e.g. !consult ${quote(service ?? "")} ${urgency} Encounter/123 <question>.`);
     }
     requireEncrypted(ctx, "sent the consult request");
     const parsed = ConsultRequestContentSchema.safeParse({ service, urgency, patient_ref: ref, question: rest.join(" ") });
@@ -132,11 +134,11 @@ export function consultCommands(
     return `Consult #${c.number} sent to ${c.candidates.at(-1)} (${c.service}, ${c.urgency}). It is discussed in https://matrix.to/#/${c.room_id}.`;
   };
 
-  const verbs: Record<string, (ctx: CommandContext, args: string[]) => Promise<string>> = {
+  const verbs = new SubCommands("consult", {
     async accept(ctx, args) {
       const c = await target(ctx, args);
       const minutes = parseDuration(args[0]);
-      if (args[0] && minutes === undefined) throw new CommandError("bad duration", `"${args[0]}" is not a response time. Use minutes, hours or days, e.g. 30m, 4h or 2d.`);
+      if (args[0] && minutes === undefined) throw new CommandError("bad duration", `"${quote(args[0])}" is not a response time. Use minutes, hours or days, e.g. 30m, 4h or 2d.`);
       const done = await asCommand("accept", () => consults.accept(c.id, ctx.sender, { expectedMinutes: minutes, via: "command" }));
       return `You accepted consult #${done.number}. Expected response by ${new Date(done.respond_by_ts!).toISOString().slice(0, 16).replace("T", " ")} UTC.`;
     },
@@ -188,7 +190,7 @@ export function consultCommands(
       ];
       return lines.length ? lines.join("\n") : "You have no open consults.";
     },
-  };
+  }, `To request a consult: !consult <service> [${URGENCIES.join("|")}] <Patient/…|Encounter/…> <question>. Send !help to see how to use them.`);
 
   const consult: Command = {
     verb: "consult",
@@ -199,8 +201,11 @@ export function consultCommands(
     async run(ctx, args) {
       const [first, ...rest] = args;
       if (!first) return openDashboard(ctx);
-      const verb = verbs[first.toLowerCase()];
-      return verb ? verb(ctx, rest) : request(ctx, args);
+      const verb = verbs.get(first);
+      if (verb) return verb(ctx, rest);
+      // One word that is no sub-command is no request either: there is no patient to consult on.
+      if (rest.length === 0) throw verbs.unknown(first);
+      return request(ctx, args);
     },
   };
 

@@ -13,6 +13,7 @@ import {
 import type { HandoffEntryView, HandoffView, MyHandoffsResponse } from "../appservice/shared/handoffApi.js";
 import { CommandError, type Command, type CommandContext, type EventHandler } from "./commands.js";
 import { parseItemSections, sectionHint, type ParsedItemSections } from "./handoffSections.js";
+import { SubCommands } from "./subCommands.js";
 
 const USAGE = [
   "!handoff — open your Handoffs room, with the handoff widget pinned",
@@ -224,7 +225,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
     return `Your Handoffs room is ready: https://matrix.to/#/${roomId}. The Handoffs widget pinned there starts handoffs and lists yours and your tasks.`;
   };
 
-  const verbs: Record<string, (ctx: CommandContext, args: string[]) => Promise<string>> = {
+  const verbs = new SubCommands("handoff", {
     async start(ctx, args) {
       const example = "e.g. !handoff start @bob:example.org, or !handoff start 4west @bob:example.org to name the unit";
       if (args.length === 0 || args.length > 2) throw new CommandError("bad start", `Name the incoming clinician by Matrix id, ${example}.`);
@@ -469,7 +470,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       await asCommand("complete task", () => handoffs.completeTask(t.handoff_id, ctx.sender, t.task_id));
       return `Task ${n} (handoff #${t.handoff_number}) is done. Send !handoff tasks for the ones left.`;
     },
-  };
+  }, "Send !handoff help to see how to use them.");
 
   async function checklist(ctx: CommandContext, args: string[], done: boolean): Promise<string> {
     const v = await here(ctx);
@@ -495,8 +496,8 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const [first, ...rest] = args;
       if (!first) return openDashboard(ctx);
       if (first.toLowerCase() === "help") return `Shift handoffs (SBAR or I-PASS):\n${USAGE.join("\n")}`;
-      const verb = Object.hasOwn(verbs, first.toLowerCase()) ? verbs[first.toLowerCase()] : undefined;
-      if (!verb) throw new CommandError("unknown handoff command", "That is not a handoff command. Send !handoff help to see them.");
+      const verb = verbs.get(first);
+      if (!verb) throw verbs.unknown(first);
       return verb(ctx, rest);
     },
   };

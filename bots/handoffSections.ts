@@ -61,7 +61,7 @@ type ListKey = "alert" | "med" | "task" | "if";
 type TextKey = "code" | "events";
 type Key = FieldKey | ListKey | TextKey;
 
-const SBAR_LABELS: Record<string, FieldKey> = {
+const SBAR_LABELS: Readonly<Record<string, FieldKey>> = {
   s: "situation",
   situation: "situation",
   b: "background",
@@ -72,7 +72,7 @@ const SBAR_LABELS: Record<string, FieldKey> = {
   recommendation: "recommendation",
   recommendations: "recommendation",
 };
-const IPASS_LABELS: Record<string, FieldKey> = {
+const IPASS_LABELS: Readonly<Record<string, FieldKey>> = {
   severity: "illness_severity",
   "illness severity": "illness_severity",
   summary: "patient_summary",
@@ -82,7 +82,7 @@ const IPASS_LABELS: Record<string, FieldKey> = {
   awareness: "situation_awareness",
   "situation awareness": "situation_awareness",
 };
-const COMMON_LABELS: Record<string, ListKey | TextKey> = {
+const COMMON_LABELS: Readonly<Record<string, ListKey | TextKey>> = {
   alert: "alert",
   alerts: "alert",
   "critical alert": "alert",
@@ -188,7 +188,8 @@ export interface SectionParseResult {
 export function parseItemSections(lines: string[], template: HandoffTemplate, opts: SectionParseOptions): SectionParseResult {
   const mode = opts.mode ?? "new";
   const first = opts.firstLine ?? 1;
-  const labels: Record<string, Key> = { ...(template === "sbar" ? SBAR_LABELS : IPASS_LABELS), ...COMMON_LABELS };
+  // A Map, so that a line such as "constructor: …" is text, not a label found on Object.prototype.
+  const labels = new Map<string, Key>(Object.entries({ ...(template === "sbar" ? SBAR_LABELS : IPASS_LABELS), ...COMMON_LABELS }));
   const errors: string[] = [];
   const blocks: Block[] = [];
   let current: Block | null = null;
@@ -196,7 +197,7 @@ export function parseItemSections(lines: string[], template: HandoffTemplate, op
   lines.forEach((raw, i) => {
     const n = first + i;
     const m = LABEL_LINE.exec(raw);
-    const key = m ? labels[m[1]!.toLowerCase().replace(/\s+/g, " ").trim()] : undefined;
+    const key = m ? labels.get(m[1]!.toLowerCase().replace(/\s+/g, " ").trim()) : undefined;
     if (m && key) {
       current = { key, line: n, lines: [m[2]!] };
       blocks.push(current);

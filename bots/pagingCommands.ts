@@ -1,6 +1,7 @@
 import { UnknownServiceError } from "../appservice/oncall/oncallService.js";
 import { ContactError, type ContactService } from "../appservice/paging/contactService.js";
 import { PageError, PageService } from "../appservice/paging/pageService.js";
+import { quote } from "../appservice/shared/quote.js";
 import { URGENCIES, type Urgency } from "../appservice/shared/events.js";
 import { unknownServiceReply } from "./serviceErrors.js";
 import { CommandError, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
@@ -30,7 +31,7 @@ async function asContact<T>(run: () => Promise<T>): Promise<T> {
 function pageNumber(arg: string | undefined, usage: string): number | undefined {
   if (arg === undefined) return undefined;
   const n = Number(arg.replace(/^#/, ""));
-  if (!Number.isInteger(n) || n <= 0) throw new CommandError("bad page number", `"${arg}" is not a page number. Usage: ${usage}`);
+  if (!Number.isInteger(n) || n <= 0) throw new CommandError("bad page number", `"${quote(arg)}" is not a page number. Usage: ${usage}`);
   return n;
 }
 
@@ -78,12 +79,12 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
       rest.shift();
     } else if (!broadcast && rest[0] && looksLikeUrgency(rest[0])) {
       // "emergnet" must not quietly become an urgent page with a 5-minute escalation.
-      throw new CommandError("misspelt urgency", `"${rest[0]}" looks like an urgency but is not one. Use emergent, urgent or routine, e.g. !page ${service} emergent ${rest.slice(1).join(" ")}`.trim());
+      throw new CommandError("misspelt urgency", `"${quote(rest[0])}" looks like an urgency but is not one. Use emergent, urgent or routine, e.g. !page ${quote(service)} emergent ${quote(rest.slice(1).join(" "))}`.trim());
     }
     if (rest.length > 0 && ctx.encrypted === false) {
       throw new CommandError(
         "note in an unencrypted room",
-        `I have not paged: this room is not end-to-end encrypted, so a note here is not private. Page from an encrypted room or a direct message with me, or without a note (!${broadcast ? "broadcast" : "page"} ${service}${broadcast ? "" : ` ${urgency}`}).`,
+        `I have not paged: this room is not end-to-end encrypted, so a note here is not private. Page from an encrypted room or a direct message with me, or without a note (!${broadcast ? "broadcast" : "page"} ${quote(service)}${broadcast ? "" : ` ${urgency}`}).`,
       );
     }
     const result = await asCommand("page", () =>

@@ -3,7 +3,8 @@ import { UnknownServiceError, type OnCallService } from "../appservice/oncall/on
 import { ScheduleConflictError, ScheduleRuleError } from "../appservice/oncall/scheduleErrors.js";
 import type { SwapService } from "../appservice/oncall/swapService.js";
 import type { SwapRequest } from "../appservice/oncall/swapStore.js";
-import { unknownServiceReply } from "./serviceErrors.js";
+import { quote } from "../appservice/shared/quote.js";
+import { scheduleConflictReply, unknownServiceReply } from "./serviceErrors.js";
 import { CommandError, type Command, type CommandContext } from "./commands.js";
 
 /**
@@ -27,9 +28,7 @@ async function plainErrors<T>(fn: () => Promise<T>, query = ""): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof UnknownServiceError) throw unknownServiceReply(err, "schedule", query || err.query);
-    if (err instanceof ScheduleConflictError) {
-      throw new CommandError("schedule conflict", `That would clash with the schedule, so nothing changed:\n${err.conflicts.map((c) => `- ${c.message}`).join("\n")}`);
-    }
+    if (err instanceof ScheduleConflictError) throw scheduleConflictReply(err);
     if (err instanceof ScheduleRuleError) throw new CommandError(err.name, err.message);
     throw err;
   }
@@ -107,7 +106,7 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
       if (atIndex >= 0) {
         const svc = await plainErrors(() => oncall.serviceInfo(query), query);
         const t = readTime(args, atIndex + 1, svc.timezone, DateTime.fromJSDate(ctx.sentAt, { zone: svc.timezone }));
-        if (!t || t.next !== args.length) throw new CommandError("bad time", `I couldn't read the time "${args.slice(atIndex + 1).join(" ")}". ${ONCALL_USAGE}`);
+        if (!t || t.next !== args.length) throw new CommandError("bad time", `I couldn't read the time "${quote(args.slice(atIndex + 1).join(" "))}". ${ONCALL_USAGE}`);
         when = t.at.toJSDate();
       }
       const { service, levels } = await plainErrors(() => oncall.whoIsOnCall(query, when), query);
@@ -204,7 +203,7 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
       ret = { returnFrom: rs.at.toJSDate(), returnTo: re.at.toJSDate() };
       next = re.next;
     }
-    if (next !== rest.length) throw new CommandError("swap trailing words", `I didn't understand "${rest.slice(next).join(" ")}". ${SWAP_USAGE}`);
+    if (next !== rest.length) throw new CommandError("swap trailing words", `I didn't understand "${quote(rest.slice(next).join(" "))}". ${SWAP_USAGE}`);
     const s = await plainErrors(() => swaps.request(ctx.sender, counterpart, svc.id, level, start.at.toJSDate(), end.at.toJSDate(), ret));
     return `Asked ${counterpart} to cover ${svc.name} ${s.level} from ${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)} (${svc.timezone})${
       s.returnSlot ? `, with you covering their ${s.returnSlot.level} in return` : ""

@@ -6,6 +6,7 @@ import { UnknownServiceError } from "../oncall/oncallService.js";
 import { KeyedLock } from "../paging/keyedLock.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
+import { quote } from "../shared/quote.js";
 import {
   BillingInputSchema,
   CONSULT_OUTCOMES,
@@ -629,7 +630,7 @@ export class ConsultService {
     } catch (err) {
       if (!(err instanceof UnknownServiceError)) throw err;
       const known = err.known.map((s) => `${s.name} (${s.id})`).join(", ");
-      throw new ConsultError("unknown_service", known ? `There is no service "${query}". Consult one of: ${known}.` : `There is no service "${query}", and no services are set up yet. Ask the on-call coordinator.`);
+      throw new ConsultError("unknown_service", known ? `There is no service "${quote(query)}". Consult one of: ${known}.` : `There is no service "${quote(query)}", and no services are set up yet. Ask the on-call coordinator.`);
     }
   }
 

@@ -7,6 +7,7 @@ import type { Metrics } from "../metrics.js";
 import { KeyedLock } from "../paging/keyedLock.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWidget, RoomWriter } from "../ports/roomWriter.js";
+import { quote } from "../shared/quote.js";
 import {
   HandoffAnswerContentSchema,
   HandoffEventType,
@@ -105,10 +106,10 @@ export class HandoffService implements HandoffActions {
       throw new HandoffError("invalid_input", `${i.path.join(".") || "unit"}: ${i.message}`);
     }
     const unit = parsed.data;
-    if (!isValidZone(unit.timezone)) throw new HandoffError("invalid_input", `timezone: "${unit.timezone}" is not a time zone such as Europe/London`);
+    if (!isValidZone(unit.timezone)) throw new HandoffError("invalid_input", `timezone: "${quote(unit.timezone)}" is not a time zone such as Europe/London`);
     for (const svc of [unit.roster?.service, unit.charge?.service].filter((s): s is string => !!s)) {
       await this.deps.oncall.whoIsOnCall(svc, this.now()).catch(() => {
-        throw new HandoffError("invalid_input", `There is no on-call service "${svc}". Import the schedule first, or name users for the charge role.`);
+        throw new HandoffError("invalid_input", `There is no on-call service "${quote(svc)}". Import the schedule first, or name users for the charge role.`);
       });
     }
     await this.deps.store.saveUnit(unit, this.now());
@@ -137,7 +138,7 @@ export class HandoffService implements HandoffActions {
     if (incoming === input.actor) throw new HandoffError("invalid_input", "You cannot hand off to yourself. Name the clinician who takes over from you.");
     if (/^@rounds_/.test(incoming)) throw new HandoffError("invalid_input", "Hand off to a clinician, not to a Rounds bot.");
     const unit = await this.findUnit(input.unit, input.sourceRoomId);
-    if (!(await this.deps.userExists(incoming))) throw new HandoffError("unknown_user", `${incoming} is not a known user. Check the spelling of their Matrix id.`);
+    if (!(await this.deps.userExists(incoming))) throw new HandoffError("unknown_user", `${quote(incoming)} is not a known user. Check the spelling of their Matrix id.`);
     return this.open({ unit, outgoing: input.actor, incoming, startedBy: input.actor, sourceRoomId: input.sourceRoomId, scheduledFor: input.scheduledFor ?? null });
   }
 
@@ -966,7 +967,7 @@ export class HandoffService implements HandoffActions {
     const units = await this.deps.store.units();
     const known = units.map((u) => `${u.name} (${u.id})`).join(", ");
     if (!units.length) return new HandoffError("unknown_unit", "No units are set up for handoffs yet. Ask your Rounds administrator to add your unit.");
-    return new HandoffError("unknown_unit", query ? `There is no unit "${query}". Units: ${known}.` : `Name the unit, e.g. !handoff start ${units[0]!.id} @incoming. Units: ${known}.`);
+    return new HandoffError("unknown_unit", query ? `There is no unit "${quote(query)}". Units: ${known}.` : `Name the unit, e.g. !handoff start ${units[0]!.id} @incoming. Units: ${known}.`);
   }
 
   private async unitOf(h: Handoff): Promise<HandoffUnit> {

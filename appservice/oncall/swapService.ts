@@ -1,5 +1,6 @@
 import { matrixUserId } from "../shared/events.js";
 import type { Notifier } from "../ports/notifier.js";
+import { quote } from "../shared/quote.js";
 import { formatLocal } from "./conflicts.js";
 import type { OnCallService } from "./oncallService.js";
 import { ScheduleNotFoundError, ScheduleRuleError } from "./scheduleErrors.js";
@@ -32,7 +33,7 @@ export class SwapService {
     to: Date,
     returnSlot?: { returnFrom: Date; returnTo: Date },
   ): Promise<SwapRequest> {
-    if (!matrixUserId.safeParse(counterpart).success) throw new ScheduleRuleError(`'${counterpart}' is not a Matrix user id; write it like @bob:example.org.`);
+    if (!matrixUserId.safeParse(counterpart).success) throw new ScheduleRuleError(`'${quote(counterpart)}' is not a Matrix user id; write it like @bob:example.org.`);
     if (counterpart === requester) throw new ScheduleRuleError("You cannot swap with yourself; name the colleague who will cover.");
     if (!(to > from)) throw new ScheduleRuleError("The slot must end after it starts.");
     if (to <= this.now()) throw new ScheduleRuleError("That slot is already over; you can only swap a slot that has not ended.");
@@ -132,7 +133,7 @@ export class SwapService {
     to: Date,
     who: string,
   ): Promise<string> {
-    if (level && !svc.levels.includes(level)) throw new ScheduleRuleError(`'${level}' is not a level of ${svc.name}; its levels are ${svc.levels.join(", ")}.`);
+    if (level && !svc.levels.includes(level)) throw new ScheduleRuleError(`'${quote(level)}' is not a level of ${svc.name}; its levels are ${svc.levels.join(", ")}.`);
     const intervals = await this.oncall.timeline(svc.id, from, to);
     const candidates = level ? [level] : svc.levels.filter((l) => intervals.some((iv) => iv.level === l && iv.userId === userId && iv.from <= from));
     for (const l of candidates) {

@@ -1,4 +1,5 @@
 import { matrixUserId, URGENCIES, type Urgency } from "../shared/events.js";
+import { quote } from "../shared/quote.js";
 import type { Contact, ContactStore, SmsRules } from "./contactStore.js";
 
 /** A contact change that cannot be saved; the message says what to fix. Nothing was changed. */
@@ -25,13 +26,13 @@ export class ContactService {
   }
 
   async update(userId: string, change: { phone?: string | null; smsAfter?: Record<string, unknown> }): Promise<Contact> {
-    if (!matrixUserId.safeParse(userId).success) throw new ContactError(`'${userId}' is not a Matrix user id such as @alice:rounds.local`);
+    if (!matrixUserId.safeParse(userId).success) throw new ContactError(`'${quote(userId)}' is not a Matrix user id such as @alice:rounds.local`);
     if (change.phone !== undefined && change.phone !== null && !E164.test(change.phone)) {
       throw new ContactError("The phone number must be in international format, e.g. +447700900123");
     }
     const smsAfter: Partial<SmsRules> = {};
     for (const [key, value] of Object.entries(change.smsAfter ?? {})) {
-      if (!(URGENCIES as readonly string[]).includes(key)) throw new ContactError(`'${key}' is not an urgency; use ${URGENCIES.join(", ")}`);
+      if (!(URGENCIES as readonly string[]).includes(key)) throw new ContactError(`'${quote(key)}' is not an urgency; use ${URGENCIES.join(", ")}`);
       if (value !== null && (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_DELAY_S)) {
         throw new ContactError(`The SMS delay for ${key} must be whole seconds from 0 to ${MAX_DELAY_S}, or off`);
       }

@@ -246,6 +246,10 @@ for (const backend of backends) {
       const count = async () => Number((await db("consults").count({ n: "*" }).first())!.n);
       const before = { n: await count(), calls: rooms.calls.length };
       await refused(() => ask({ service: "podiatry" }), "unknown_service", /There is no service "podiatry"\. Consult one of: .*Cardiology \(cardiology\)/);
+      // A long or hostile name is quoted as a short, cleaned prefix, never whole.
+      const long = await refused(() => ask({ service: `pod\u202e\niatry${"x".repeat(20_000)}` }), "unknown_service");
+      expect(long.humanMessage).to.match(/^There is no service "pod iatryx+…"\. Consult one of:/);
+      expect(long.humanMessage.length).to.be.below(300);
       // The dermatologist on call is the requester: never asked to answer their own consult.
       const err = await refused(() => ask({ service: "dermatology" }, "@derm:x.org"), "nobody_available", /Nobody is on call or available for Dermatology/);
       expect(err.humanMessage).to.contain("told the coordinators");

@@ -272,6 +272,8 @@ for (const backend of backends) {
       await refusedUnchanged(() => start(BOT), "invalid_input", /not to a Rounds bot/);
       await refusedUnchanged(() => start("@nosuchuser:x.org"), "unknown_user", /@nosuchuser:x\.org is not a known user/);
       await refusedUnchanged(() => start(IAN, OLGA, "9north"), "unknown_unit", /There is no unit "9north"\. Units: 4 West \(4west\)/);
+      await refusedUnchanged(() => start(`@${"x".repeat(20_000)}:x.org`), "unknown_user", /^@x{30,39}… is not a known user/);
+      await refusedUnchanged(() => start(IAN, OLGA, `9north\u0007${"x".repeat(20_000)}`), "unknown_unit", /^There is no unit "9north x+…"\. Units: 4 West \(4west\)/);
       const v = await start();
       await refusedUnchanged(() => start(), "invalid_transition", new RegExp(`Handoff #${v.number} .* is already open`));
     });

@@ -89,4 +89,21 @@ services:
     expect(await ask("!notify sms routine 5m", { sender: "@b:x.org" })).to.contain("routine: SMS after 5 min");
     expect(await ask("!notify", { sender: "@b:x.org" })).to.contain("Phone: none");
   });
+
+  it("quotes at most a short, cleaned prefix of a 20,000-character argument", async function () {
+    const long = `${"x".repeat(20_000)}`;
+    for (const body of [`!page ${long}`, `!page cardiology\u202e${long}`, `!ack ${long}`, `!resolve ${long}`, `!broadcast ${long}`, `!notify phone ${long}`]) {
+      const reply = await ask(body);
+      expect(reply.length, body.slice(0, 20)).to.be.below(400);
+      expect(reply, body.slice(0, 20)).not.to.contain("x".repeat(40));
+      expect(reply).not.to.match(/[\u0000-\u001f\u202e]/);
+    }
+    expect(await db("pages").count({ n: "*" }).first()).to.deep.include({ n: 0 });
+  });
+
+  it("answers a command named like a property of Object as unknown", async function () {
+    for (const word of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+      expect(await ask(`!${word}`)).to.equal(`I don't know the command "!${word.toLowerCase()}". Send !help to see what I can do.`);
+    }
+  });
 });

@@ -82,4 +82,32 @@ describe("schedule bot commands over the on-call service", function () {
     expect((await ask("!swap request bob cardiology", "@a:x.org"))!.reply).to.contain("Usage:");
     expect((await ask("!swap", "@a:x.org"))!.reply).to.contain("!swap request @user <service> [level] <start> <end>");
   });
+
+  it("quotes at most a short, cleaned prefix of a 20,000-character argument", async function () {
+    const long = `${"x".repeat(20_000)}`;
+    const bodies = [
+      `!oncall ${long}`,
+      `!oncall cardiology at \u0007${long}`,
+      `!swap request @${long} cardiology 2026-01-09 08:00 2026-01-10 08:00`,
+      `!swap request @b:x.org cardiology ${long} 2026-01-09 08:00 2026-01-10 08:00`,
+      `!swap request @b:x.org cardiology 2026-01-09 08:00 2026-01-10 08:00 ${long}`,
+      `!swap ${long}`,
+      `!${long}`,
+    ];
+    for (const body of bodies) {
+      const r = (await ask(body))!;
+      expect(r.outcome, body.slice(0, 40)).to.equal("user_error");
+      expect(r.reply.length, body.slice(0, 40)).to.be.below(600);
+      expect(r.reply).not.to.contain("x".repeat(40));
+      expect(r.reply).not.to.match(/[\u0000-\u0009\u000b-\u001f]/);
+    }
+  });
+
+  it("answers a !swap or !calendar sub-command named like a property of Object with the usage", async function () {
+    for (const word of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+      const r = (await ask(`!swap ${word} 1`))!;
+      expect(r.outcome, word).to.equal("user_error");
+      expect(r.reply, word).to.contain("Usage:\n!swap request @user");
+    }
+  });
 });

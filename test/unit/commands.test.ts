@@ -1,5 +1,12 @@
 import { expect } from "chai";
+import { ConsultError, type ConsultService } from "../../appservice/consult/consultService.js";
+import type { CalendarFeeds } from "../../appservice/oncall/calendarFeeds.js";
+import type { RoomWriter } from "../../appservice/ports/roomWriter.js";
+import { calendarCommands } from "../../bots/calendarCommands.js";
 import { CommandError, CommandTable } from "../../bots/commands.js";
+import { consultCommandTable } from "../../bots/consultBot.js";
+import { consultCommands } from "../../bots/consultCommands.js";
+import { oncallCommands } from "../../bots/oncallBot.js";
 
 describe("bot command table", function () {
   const errors: unknown[] = [];
@@ -40,5 +47,116 @@ describe("bot command table", function () {
     expect(internal.outcome).to.equal("error");
     expect(internal.reply).not.to.contain("internal detail");
     expect(String(errors.at(-1))).to.contain("boom");
+  });
+});
+
+/** A service of which no method may be called: a refused input must not reach it. */
+function untouched<T extends object>(name: string): T {
+  return new Proxy({} as T, {
+    get: (_t, prop) => () => {
+      throw new Error(`${name}.${String(prop)} was called`);
+    },
+  });
+}
+
+const OBJECT_WORDS = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
+const LONG = "x".repeat(20_000);
+
+describe("hostile command input, for every bot", function () {
+  const ctx = { sender: "@a:x.org", roomId: "!r:x.org", sentAt: new Date("2026-05-12T15:00:00Z"), eventId: "$cmd", encrypted: true };
+  const dispatch = (table: CommandTable, body: string) =>
+    table.dispatch(body, { ...ctx, body }, (e) => {
+      throw e;
+    });
+
+  const tables = () => {
+    const consult = consultCommands(untouched<ConsultService>("consults"), untouched<RoomWriter>("rooms"), { dashboardWidgetUrl: "https://x.org/w" });
+    const feeds = untouched<CalendarFeeds>("feeds");
+    return {
+      consult: consultCommandTable(consult.commands),
+      oncall: oncallCommands(calendarCommands(feeds, "https://x.org")),
+    };
+  };
+
+  it("answers a command named like a property of Object as unknown, on every bot", async function () {
+    for (const [bot, table] of Object.entries(tables())) {
+      for (const word of OBJECT_WORDS) {
+        const r = (await dispatch(table, `!${word}`))!;
+        expect(r, `${bot} !${word}`).to.deep.equal({ verb: "unknown", reply: `I don't know the command "!${word.toLowerCase()}". Send !help to see what I can do.`, outcome: "user_error" });
+      }
+    }
+  });
+
+  it("answers !consult <word of Object's> as an unknown sub-command with the help hint, touching nothing", async function () {
+    const { consult } = tables();
+    for (const word of OBJECT_WORDS) {
+      const r = (await dispatch(consult, `!consult ${word}`))!;
+      expect(r.outcome, word).to.equal("user_error");
+      expect(r.reply, word).to.equal(
+        `I don't know "!consult ${word}". The consult commands are: accept, decline, start, complete, cancel, rate, list. To request a consult: !consult <service> [emergent|urgent|routine] <Patient/…|Encounter/…> <question>. Send !help to see how to use them.`,
+      );
+    }
+  });
+
+  it("quotes at most a short, cleaned prefix of what was typed", async function () {
+    const { consult, oncall } = tables();
+    const cases: [CommandTable, string][] = [
+      [consult, `!${LONG}`],
+      [consult, `!consult ${LONG}`],
+      [consult, `!consult cardiology\u202e\u0007${LONG} question`],
+      [oncall, `!${LONG}`],
+    ];
+    for (const [table, body] of cases) {
+      const r = (await dispatch(table, body))!;
+      expect(r.outcome).to.equal("user_error");
+      expect(r.reply.length, r.reply.slice(0, 80)).to.be.below(500);
+      expect(r.reply).to.match(/x…/);
+      expect(r.reply).not.to.match(/[\u0000-\u001f\u202e]/);
+    }
+  });
+
+  it("answers a service's refusal that a command let through, instead of throwing it for a retry", async function () {
+    const consults = { forUser: async () => Promise.reject(new ConsultError("forbidden", "You cannot list consults here.")) } as unknown as ConsultService;
+    const table = consultCommandTable(consultCommands(consults, untouched<RoomWriter>("rooms"), { dashboardWidgetUrl: "https://x.org/w" }).commands);
+    expect(await dispatch(table, "!consult list")).to.deep.equal({ verb: "consult", reply: "You cannot list consults here.", outcome: "user_error" });
+  });
+});
+
+describe("a command that fails unexpectedly", function () {
+  const ctx = { sender: "@a:x", roomId: "!r:x", sentAt: new Date(), eventId: "$same" };
+
+  it("is retried without an answer when it must not be lost, so the retry gives the only answer", async function () {
+    let attempts = 0;
+    const table = new CommandTable("test", "Intro.", [
+      {
+        verb: "page",
+        usage: "!page",
+        summary: "Page",
+        retryOnError: true,
+        run: async () => {
+          if (++attempts === 1) throw new Error("database went away");
+          return "Paged.";
+        },
+      },
+    ]);
+    const errors: unknown[] = [];
+    const answers: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      try {
+        const r = await table.dispatch("!page", ctx, (e) => errors.push(e));
+        if (r) answers.push(r.reply);
+      } catch {
+        // the inbox retries the event
+      }
+    }
+    expect(answers).to.deep.equal(["Paged."]);
+  });
+
+  it("is answered once with an apology otherwise, and not thrown for a retry", async function () {
+    const table = new CommandTable("test", "Intro.", [{ verb: "list", usage: "!list", summary: "List", run: async () => Promise.reject(new Error("boom")) }]);
+    const errors: unknown[] = [];
+    const r = await table.dispatch("!list", ctx, (e) => errors.push(e));
+    expect(r!.outcome).to.equal("error");
+    expect(errors).to.have.length(1);
   });
 });

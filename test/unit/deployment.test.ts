@@ -7,11 +7,16 @@ import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 
 describe("deployment files stay in step with the code", function () {
   const compose = parse(readFileSync(join(repoRoot, "docker-compose.yml"), "utf8")) as {
-    services: Record<string, { environment?: Record<string, string> }>;
+    services: Record<string, { environment?: Record<string, string>; restart?: string }>;
   };
 
   it("docker-compose.yml runs postgres, synapse, rounds and element-web", function () {
     expect(Object.keys(compose.services)).to.have.members(["postgres", "synapse", "rounds", "element-web"]);
+  });
+
+  it("restarts every long-running service after a crash or a reboot, unless an operator stopped it", function () {
+    const policies = Object.fromEntries(Object.entries(compose.services).map(([name, svc]) => [name, svc.restart]));
+    expect(policies).to.deep.equal({ postgres: "unless-stopped", synapse: "unless-stopped", rounds: "unless-stopped", "element-web": "unless-stopped" });
   });
 
   it("gives the rounds service only configuration keys the code reads, and every required one", function () {

@@ -573,6 +573,49 @@ describe("handoff bot commands", function () {
     expect(errors).to.deep.equal([]);
   });
 
+  describe("hostile input", function () {
+    const OBJECT_WORDS = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
+
+    it("answers a word of Object's (constructor, __proto__, …) as an unknown sub-command, with the help hint", async function () {
+      const { run, handoffs, errors } = setup();
+      for (const word of OBJECT_WORDS) {
+        const r = await run(`!handoff ${word} 1`);
+        expect(r, word).to.deep.include({ verb: "handoff", outcome: "user_error" });
+        expect(r.reply, word).to.equal(
+          `I don't know "!handoff ${word}". The handoff commands are: start, add, edit, remove, move, list, show, readback, question, answer, check, uncheck, status, signoff, cancel, incident, tasks, done. Send !handoff help to see how to use them.`,
+        );
+      }
+      expect(handoffs.calls).to.deep.equal([]);
+      expect(errors).to.deep.equal([]);
+    });
+
+    it("keeps a line that starts with a word of Object's as text of the section before it", async function () {
+      const { run, handoffs } = setup();
+      handoffs.current = view();
+      const body = ["!handoff add Patient/p-1", "S: new confusion", ...OBJECT_WORDS.map((w) => `${w}: noted`), "B: AF", "A: delirium", "R: obs"].join("\n");
+      const r = await run(body);
+      expect(r.outcome, r.reply).to.equal("ok");
+      const input = handoffs.called("presentItem")[0]!.args[2] as { sections: { sbar: { situation: string } } };
+      expect(input.sections.sbar.situation).to.equal(["new confusion", ...OBJECT_WORDS.map((w) => `${w}: noted`)].join("\n"));
+    });
+
+    it("answers a refusal a sub-command let through unmapped, instead of failing for a retry", async function () {
+      const { run, handoffs, errors } = setup();
+      handoffs.fail = { method: "listUnits", error: new HandoffError("unknown_unit", "There is no unit 4west any more.") };
+      handoffs.mine = { active: [], recent: [], tasks: [{ handoff_id: "01HANDOFF", handoff_number: 7, task_id: "t1", entry_id: "entry-1-abc", room_id: ROOM, owner: OUT, due_ts: null, status: "open" }] } as unknown as MyHandoffsResponse;
+      const r = await run("!handoff tasks");
+      expect(r).to.deep.include({ outcome: "user_error", reply: "There is no unit 4west any more." });
+      expect(errors).to.deep.equal([]);
+    });
+
+    it("quotes at most a short, cleaned prefix of a long unknown sub-command", async function () {
+      const { run } = setup();
+      const r = await run(`!handoff ${"x".repeat(20_000)}`);
+      expect(r.reply).to.contain(`"!handoff ${"x".repeat(39)}…"`);
+      expect(r.reply.length).to.be.below(400);
+    });
+  });
+
   it("cancel passes an optional reason; incident checks the category and names the entry", async function () {
     const { run, handoffs } = setup();
     handoffs.current = threePatients();
