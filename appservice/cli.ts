@@ -1,10 +1,14 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
+import { HandoffUnitSchema } from "./shared/events.js";
 import type { HandoffMetricsResponse } from "./shared/handoffApi.js";
+import { unknownKeys } from "./shared/unknownKeys.js";
 import type { MetricsResponse, ResponseTimes } from "./shared/widgetApi.js";
 import { registerUser } from "./setup/adminApi.js";
 import { devSecrets, devSettings } from "./setup/devEnvironment.js";
+import { EXAMPLE_FILES, readUsersNamedIn } from "./setup/exampleUsers.js";
 
 /**
  * The coordinator's CLI: `npm run rounds -- <command>`. It talks to the running stack: the
@@ -14,6 +18,9 @@ const USAGE = `Usage: npm run rounds -- <command>
 
   user create <localpart> --password <pw> [--name <display name>] [--admin]
       Create an account on the dev homeserver (e.g. alice -> @alice:rounds.local).
+  user create-examples [<file.yaml> ...]
+      Create every account the example schedule and unit name (or the given schedule or
+      unit files), each with a generated password printed once; existing ones are skipped.
   schedule import <file.yaml> [--force]
       Validate and import services, layers, overrides and absences (all or nothing).
       Conflicts in the next 28 days refuse the import; --force saves it anyway.
@@ -47,7 +54,8 @@ const USAGE = `Usage: npm run rounds -- <command>
       (default: the last 30 days).
   handoffs unit set <file.yaml|file.json>
       Add or change a unit's handoff settings: template (sbar|ipass), checklist, shift
-      times, mode, deadline, charge role, unit room (see docs/handoffs.md).
+      times, mode, deadline, charge role, unit room (see docs/handoffs.md). Unknown keys
+      are refused by name.
   handoffs units
       The units and their settings.
   handoffs metrics [--since <date>] [--unit <id>]
@@ -138,7 +146,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const [cmd, sub, arg] = positionals;
-  if (values.help || !cmd) return console.log(USAGE);
+  if (values.help || !cmd || cmd === "help") return console.log(USAGE);
 
   if (cmd === "user" && sub === "create") {
     if (!arg || !/^[a-z0-9._=\-/]+$/.test(arg)) throw new UsageError("user create needs a localpart of lower-case letters, digits or ._=-/");
@@ -155,6 +163,7 @@ async function main(argv: string[]): Promise<void> {
     });
     return console.log(`Created ${u.userId}. Sign in to Element with homeserver ${s.homeserverUrl}.`);
   }
+  if (cmd === "user" && sub === "create-examples") return createNamedUsers(positionals.length > 2 ? positionals.slice(2) : EXAMPLE_FILES);
   const force = values.force ? "?force=1" : "";
   const warn = (r: { warnings?: { message: string }[] }) => {
     for (const w of r.warnings ?? []) console.log(`  warning: ${w.message}`);
@@ -166,15 +175,18 @@ async function main(argv: string[]): Promise<void> {
     if (!arg) throw new UsageError(`schedule ${sub} needs a file: npm run rounds -- schedule ${sub} <file.yaml>`);
     const text = readText(arg);
     if (sub === "check") {
-      const r = (await post("/_rounds/admin/v1/schedule/check", text, "application/yaml")) as { services: string[]; conflicts: { message: string }[] };
-      if (r.conflicts.length === 0) return console.log(`The file is valid (${r.services.join(", ")}) and has no conflicts in the next 28 days.`);
-      console.log(`The file is valid (${r.services.join(", ")}) but has ${r.conflicts.length} conflict(s):`);
-      for (const c of r.conflicts) console.log(`  - ${c.message}`);
-      return;
+      const r = (await post("/_rounds/admin/v1/schedule/check", text, "application/yaml")) as { services: string[]; conflicts: { message: string }[]; unknownUsers?: string[]; uncheckedUsers?: string[] };
+      if (r.conflicts.length === 0) console.log(`The file is valid (${r.services.join(", ")}) and has no conflicts in the next 28 days.`);
+      else {
+        console.log(`The file is valid (${r.services.join(", ")}) but has ${r.conflicts.length} conflict(s):`);
+        for (const c of r.conflicts) console.log(`  - ${c.message}`);
+      }
+      return warnUnknownUsers(r);
     }
-    const r = (await post(`/_rounds/admin/v1/schedule${force}`, text, "application/yaml")) as { services: string[]; clinicians: number; warnings: { message: string }[] };
+    const r = (await post(`/_rounds/admin/v1/schedule${force}`, text, "application/yaml")) as { services: string[]; clinicians: number; warnings: { message: string }[]; unknownUsers?: string[]; uncheckedUsers?: string[] };
     console.log(`Imported ${r.services.length} service(s): ${r.services.join(", ")}; ${r.clinicians} clinician name(s).`);
-    return warn(r);
+    warn(r);
+    return warnUnknownUsers(r);
   }
   if (cmd === "override" || cmd === "absence") {
     const path = `/_rounds/admin/v1/${cmd}s`;
@@ -316,6 +328,9 @@ async function main(argv: string[]): Promise<void> {
       throw new UsageError(`'${file}' is not valid YAML or JSON: ${(err as Error).message}`);
     }
     if (!unit || typeof unit !== "object" || typeof unit.id !== "string") throw new UsageError(`'${file}' must hold one unit with an id, e.g. id: 4west`);
+    // A misspelt key (`shift_time:`) would otherwise be dropped and the unit saved without it.
+    const unknown = unknownKeys(HandoffUnitSchema, unit);
+    if (unknown.length) throw new Error(`'${file}' has ${unknown.length} problem(s), nothing saved:\n  - ${unknown.join("\n  - ")}\nThe keys are listed in docs/handoffs.md.`);
     const r = (await admin(`/_rounds/admin/v1/handoff/units/${encodeURIComponent(unit.id)}`, {
       method: "PUT",
       headers: { "content-type": "application/json" },
@@ -363,6 +378,50 @@ async function main(argv: string[]): Promise<void> {
     return console.log(`Put ${arg} back in the inbox.`);
   }
   throw new UsageError(`unknown command '${positionals.join(" ")}'`);
+}
+
+/** Users the homeserver does not know: the import stands, but their pages would reach nobody. */
+function warnUnknownUsers(r: { unknownUsers?: string[]; uncheckedUsers?: string[] }): void {
+  const unknown = r.unknownUsers ?? [];
+  for (const u of unknown) console.log(`  warning: ${u} does not exist on the homeserver; pages and handoffs to them reach nobody`);
+  if (unknown.length) console.log("  Create the accounts with 'npm run rounds -- user create <localpart> --password <pw>' (or 'user create-examples' for the example files).");
+  if (r.uncheckedUsers?.length) console.log(`  note: the homeserver did not say whether ${r.uncheckedUsers.length} user(s) exist: ${r.uncheckedUsers.join(", ")}`);
+}
+
+/** Creates each account the files name on this homeserver; one that exists already is left alone. */
+async function createNamedUsers(files: string[]): Promise<void> {
+  const s = settings();
+  const serverName = process.env.ROUNDS_SERVER_NAME ?? devSettings().serverName;
+  const users = (() => {
+    try {
+      return readUsersNamedIn(files);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  })();
+  let created = 0;
+  for (const u of users) {
+    const [, localpart, server] = /^@([^:]+):(.+)$/.exec(u.userId) ?? [];
+    if (server !== serverName) {
+      console.log(`Skipped ${u.userId}: not on this homeserver (${serverName}).`);
+      continue;
+    }
+    const password = randomBytes(12).toString("base64url");
+    try {
+      await registerUser(s.homeserverUrl, s.sharedSecret, { localpart: localpart!, password, displayname: u.displayName });
+    } catch (err) {
+      const message = (err as Error).message;
+      if (/M_USER_IN_USE/.test(message)) {
+        console.log(`${u.userId} exists already; left as it is.`);
+        continue;
+      }
+      if (/fetch failed/.test(message)) throw new Error(`the homeserver is not reachable at ${s.homeserverUrl}. Start it with 'npm start' first.`);
+      throw err;
+    }
+    created++;
+    console.log(`Created ${u.userId}${u.displayName ? ` (${u.displayName})` : ""}  password: ${password}`);
+  }
+  console.log(created ? `Created ${created} account(s). The passwords are shown only this once.` : "No accounts to create.");
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {

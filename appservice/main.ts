@@ -259,7 +259,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   });
   app.use(healthRouter({ db, homeserverUrl: config.homeserverUrl, botsReady: () => botsReady }));
   if (config.adminToken) {
-    app.use(scheduleAdminRouter({ adminToken: config.adminToken, oncall, log }));
+    app.use(scheduleAdminRouter({ adminToken: config.adminToken, oncall, log, userExists: (u) => rooms.userExists(u) }));
     app.use(adminRouter({ adminToken: config.adminToken, oncall, inbox, wakeInbox: () => worker.wake(), log }));
     app.use(contactsAdminRouter({ adminToken: config.adminToken, contacts: contactService, pages, timers, log }));
     app.use(consultAdminRouter({ adminToken: config.adminToken, consults }));

@@ -4,7 +4,7 @@ import type { Conflict } from "../oncall/conflicts.js";
 import { CsvImportError, parseAbsenceBound } from "../oncall/csvImport.js";
 import { UnknownServiceError, type OnCallService } from "../oncall/oncallService.js";
 import { ScheduleConflictError, ScheduleNotFoundError, ScheduleRuleError } from "../oncall/scheduleErrors.js";
-import { ScheduleFileError } from "../oncall/scheduleFile.js";
+import { parseScheduleFile, ScheduleFileError, scheduleUsers } from "../oncall/scheduleFile.js";
 import { parseDateTime } from "../oncall/timeParsing.js";
 import { requireAdminToken } from "./auth.js";
 import { ErrCode, sendError } from "./errors.js";
@@ -53,7 +53,39 @@ function text(req: Request, what: string): string {
   return req.body;
 }
 
-export function scheduleAdminRouter(deps: { adminToken: string; oncall: OnCallService; log: Logger }): Router {
+/** Whether the homeserver knows a user; unset (or a lookup that fails) means "cannot tell". */
+export type UserExists = (userId: string) => Promise<boolean>;
+
+/**
+ * The users a schedule names that the homeserver says do not exist: a warning, not a refusal,
+ * since a coordinator may import the rota before IT creates the accounts. A lookup that fails
+ * (the homeserver may refuse profile lookups) is reported as unchecked, never as absent.
+ */
+async function checkUsers(yamlText: string, userExists: UserExists | undefined, log: Logger): Promise<{ unknownUsers: string[]; uncheckedUsers: string[] }> {
+  const result = { unknownUsers: [] as string[], uncheckedUsers: [] as string[] };
+  if (!userExists) return result;
+  const users = scheduleUsers(parseScheduleFile(yamlText));
+  let failure: string | null = null;
+  for (let i = 0; i < users.length; i += 8) {
+    const batch = users.slice(i, i + 8);
+    const known = await Promise.all(
+      batch.map((u) =>
+        userExists(u).catch((err: unknown) => {
+          failure = (err as Error).message;
+          return null;
+        }),
+      ),
+    );
+    batch.forEach((u, j) => {
+      if (known[j] === false) result.unknownUsers.push(u);
+      if (known[j] === null) result.uncheckedUsers.push(u);
+    });
+  }
+  if (failure) log.warn({ err: failure, unchecked: result.uncheckedUsers.length }, "admin: could not check whether some schedule users exist");
+  return result;
+}
+
+export function scheduleAdminRouter(deps: { adminToken: string; oncall: OnCallService; log: Logger; userExists?: UserExists }): Router {
   const { oncall, log } = deps;
   const router = express.Router();
   const rawText = express.text({ type: "*/*", limit: "2mb" });
@@ -91,9 +123,11 @@ export function scheduleAdminRouter(deps: { adminToken: string; oncall: OnCallSe
     `${BASE}/schedule`,
     rawText,
     handle(async (req, res) => {
-      const result = await oncall.importSchedule(text(req, "schedule YAML"), { force: isForced(req) });
-      log.info({ services: result.services, warnings: result.warnings.length }, "admin: schedule imported");
-      res.json({ ...result, warnings: result.warnings.map(conflictJson) });
+      const yamlText = text(req, "schedule YAML");
+      const result = await oncall.importSchedule(yamlText, { force: isForced(req) });
+      const users = await checkUsers(yamlText, deps.userExists, log);
+      log.info({ services: result.services, warnings: result.warnings.length, unknownUsers: users.unknownUsers.length }, "admin: schedule imported");
+      res.json({ ...result, warnings: result.warnings.map(conflictJson), ...users });
     }),
   );
 
@@ -101,8 +135,9 @@ export function scheduleAdminRouter(deps: { adminToken: string; oncall: OnCallSe
     `${BASE}/schedule/check`,
     rawText,
     handle(async (req, res) => {
-      const r = await oncall.checkSchedule(text(req, "schedule YAML"));
-      res.json({ ...r, conflicts: r.conflicts.map(conflictJson) });
+      const yamlText = text(req, "schedule YAML");
+      const r = await oncall.checkSchedule(yamlText);
+      res.json({ ...r, conflicts: r.conflicts.map(conflictJson), ...(await checkUsers(yamlText, deps.userExists, log)) });
     }),
   );
 

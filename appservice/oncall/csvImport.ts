@@ -1,5 +1,6 @@
 import { parse } from "csv-parse/sync";
 import { matrixUserId } from "../shared/events.js";
+import { nearestWord } from "../shared/unknownKeys.js";
 import type { Absence } from "./schedule.js";
 import type { NewOverride } from "./oncallStore.js";
 import { DATE_TIME_HINT, parseDateTime } from "./timeParsing.js";
@@ -38,6 +39,17 @@ function readCsv(text: string, required: string[], optional: string): Row[] {
   const names = header.record.map((h) => h.toLowerCase());
   const missing = required.filter((c) => !names.includes(c));
   if (missing.length) throw new CsvImportError([`line ${header.info.lines}: the header must be ${expected} (missing ${missing.join(", ")})`]);
+  // A misspelt optional column (`resaon`) would otherwise be dropped without a word.
+  const known = [...required, optional];
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length) {
+    throw new CsvImportError(
+      unknown.map((n) => {
+        const near = nearestWord(n, known);
+        return `line ${header.info.lines}: unknown column '${n}'; ${near ? `did you mean '${near}'?` : `the header must be ${expected}`}`;
+      }),
+    );
+  }
   if (rows.length === 0) throw new CsvImportError(["the file has a header but no rows"]);
   return rows.map((r) => ({
     line: r.info.lines,

@@ -2,6 +2,7 @@ import { DateTime } from "luxon";
 import { parse } from "yaml";
 import { z } from "zod";
 import { matrixUserId } from "../shared/events.js";
+import { unknownKeys } from "../shared/unknownKeys.js";
 import type { EscalationPolicy, EscalationTarget } from "./escalationPolicy.js";
 import { isValidTimeZone, WEEKDAYS, type Absence, type Rotation, type ServiceSchedule } from "./schedule.js";
 
@@ -21,7 +22,7 @@ const dateOrDateTime = z
 const levelName = z.string().regex(/^[a-z][a-z0-9-]{0,29}$/, "must be a level name such as primary or backup");
 const oneOrMany = z.union([matrixUserId, z.array(matrixUserId)]).transform((v) => (Array.isArray(v) ? v : [v]));
 
-const RotationSchema = z.object({
+const RotationSchema = z.strictObject({
   kind: z.enum(["daily", "weekly", "custom"], { error: "must be daily, weekly or custom" }),
   handover: hhmm.optional(),
   handovers: z.array(hhmm).min(1, "needs at least one hand-over time").optional(),
@@ -36,7 +37,7 @@ const TargetSchema = z.union([
   z.object({ chain: z.string() }).strict(),
 ]);
 
-const EscalationSchema = z.object({
+const EscalationSchema = z.strictObject({
   steps: z.array(TargetSchema).min(1, "needs at least one step"),
   loops: z.number().int().min(0).max(10).default(0),
   fallback: TargetSchema.nullable().default(null),
@@ -50,7 +51,7 @@ const EscalationSchema = z.object({
     .default({}),
 });
 
-const OverrideSchema = z.object({
+const OverrideSchema = z.strictObject({
   level: z.string(),
   user: matrixUserId,
   start: localDateTime,
@@ -58,24 +59,24 @@ const OverrideSchema = z.object({
   reason: z.string().max(200).optional(),
 });
 
-const ScheduleFileSchema = z.object({
+const ScheduleFileSchema = z.strictObject({
   timezone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Europe/London").optional(),
   holidays: z.array(isoDate).optional(),
   coordinators: oneOrMany.optional(),
   chains: z.record(z.string(), z.array(matrixUserId).min(1, "a chain needs at least one member")).default({}),
-  clinicians: z.array(z.object({ user: matrixUserId, name: z.string().min(1).max(100) })).default([]),
+  clinicians: z.array(z.strictObject({ user: matrixUserId, name: z.string().min(1).max(100) })).default([]),
   absences: z
-    .array(z.object({ user: matrixUserId, start: dateOrDateTime, end: dateOrDateTime, label: z.string().max(60).optional() }))
+    .array(z.strictObject({ user: matrixUserId, start: dateOrDateTime, end: dateOrDateTime, label: z.string().max(60).optional() }))
     .default([]),
   services: z
     .array(
-      z.object({
+      z.strictObject({
         id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be a short slug such as cardiology or icu-north"),
         name: z.string().min(1).max(80),
         timezone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Europe/London"),
         coordinator: oneOrMany.optional(),
         levels: z
-          .array(z.object({ level: levelName, rotation: RotationSchema.optional(), layers: z.array(RotationSchema).min(1).optional() }))
+          .array(z.strictObject({ level: levelName, rotation: RotationSchema.optional(), layers: z.array(RotationSchema).min(1).optional() }))
           .min(1, "a service needs at least one level"),
         shifts: z.array(OverrideSchema).default([]),
         overrides: z.array(OverrideSchema).default([]),
@@ -131,9 +132,14 @@ export function parseScheduleFile(text: string): ScheduleImport {
   } catch (e) {
     throw new ScheduleFileError([`not valid YAML: ${(e as Error).message.split("\n")[0]}`]);
   }
+  // Unknown keys first, by name and with the nearest known key: `overides:` or `weekday:` would
+  // otherwise be dropped silently, and the file would mean something else than its author wrote.
+  const unknown = unknownKeys(ScheduleFileSchema, raw);
   const parsed = ScheduleFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ScheduleFileError(parsed.error.issues.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`));
+  if (unknown.length || !parsed.success) {
+    // zod's own report of the same keys is less helpful; a union of strict objects says only "Invalid input".
+    const rest = (parsed.error?.issues ?? []).filter((i) => !(unknown.length && (i.code === "unrecognized_keys" || i.code === "invalid_union")));
+    throw new ScheduleFileError([...unknown, ...rest.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`)]);
   }
   const file = parsed.data;
   const problems: string[] = [];
@@ -228,4 +234,18 @@ export function parseScheduleFile(text: string): ScheduleImport {
     ...(file.holidays ? { holidays: file.holidays } : {}),
     ...(file.coordinators ? { coordinators: file.coordinators } : {}),
   };
+}
+
+/** Every Matrix user a schedule names, once each, in the order the file first names them. */
+export function scheduleUsers(s: ScheduleImport): string[] {
+  const targets = (p: EscalationPolicy | null) =>
+    p ? [...p.steps, ...(p.fallback ? [p.fallback] : [])].flatMap((t) => (t.kind === "user" ? [t.userId] : t.kind === "chain" ? t.members : [])) : [];
+  return [
+    ...new Set([
+      ...s.clinicians.map((c) => c.userId),
+      ...(s.coordinators ?? []),
+      ...s.services.flatMap((svc) => [...svc.coordinators, ...svc.rotations.flatMap((r) => r.members), ...svc.overrides.map((o) => o.userId), ...targets(svc.escalation)]),
+      ...s.absences.map((a) => a.userId),
+    ]),
+  ];
 }

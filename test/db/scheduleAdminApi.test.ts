@@ -30,7 +30,12 @@ describe("schedule admin API", function () {
     const log = pino({ level: "silent" });
     const oncall = new OnCallService(new OnCallStore(db), { now: () => NOW, conflictWindowDays: 7 });
     const app = express();
-    app.use(scheduleAdminRouter({ adminToken: token, oncall, log }));
+    // The homeserver knows everyone but @e and @switch; a lookup of @s2 fails (cannot tell).
+    const userExists = async (u: string) => {
+      if (u === "@s2:x.org") throw new Error("homeserver unreachable");
+      return !["@e:x.org", "@switch:x.org"].includes(u);
+    };
+    app.use(scheduleAdminRouter({ adminToken: token, oncall, log, userExists }));
     app.use(errorHandler(log));
     server = app.listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));
@@ -59,7 +64,25 @@ describe("schedule admin API", function () {
     expect(bad.body.problems[0]).to.match(/^not valid YAML/);
     expect((await call("/schedule?force=1", { method: "POST", body: clash })).status).to.equal(200);
     const ok = await call("/schedule", { method: "POST", body: SCHEDULE });
-    expect(ok.body).to.deep.equal({ services: ["cardiology", "icu"], clinicians: 2, warnings: [] });
+    const users = { unknownUsers: ["@switch:x.org", "@e:x.org"], uncheckedUsers: ["@s2:x.org"] };
+    expect(ok.body).to.deep.equal({ services: ["cardiology", "icu"], clinicians: 2, warnings: [], ...users });
+    expect((await call("/schedule/check", { method: "POST", body: SCHEDULE })).body).to.deep.include(users);
+  });
+
+  it("refuses a schedule with an unknown key, naming it and the nearest known key, and changes nothing", async function () {
+    const stored = async () => ({
+      rotations: await db("oncall_rotations").select().orderBy("id"),
+      settings: await db("oncall_settings").select(),
+      clinicians: await db("clinicians").select().orderBy("user_id"),
+    });
+    const before = await stored();
+    const typo = SCHEDULE.replace("coordinators:", "coordinatorz:").replace('name: "Dr A"', 'name: "Dr Z"').replace('"@c:x.org"]', '"@z:x.org"]');
+    for (const path of ["/schedule", "/schedule/check", "/schedule?force=1"]) {
+      const r = await call(path, { method: "POST", body: typo });
+      expect(r.status).to.equal(400);
+      expect(r.body.problems).to.deep.equal(["unknown key 'coordinatorz' at top level; did you mean 'coordinators'?"]);
+    }
+    expect(await stored()).to.deep.equal(before);
   });
 
   it("adds, lists and removes overrides; bad input is a 400 that changes nothing", async function () {
@@ -75,6 +98,9 @@ describe("schedule admin API", function () {
     const csv = await call("/overrides/import", { method: "POST", body: "service,level,user,start,end\nnope,primary,@z:x.org,2026-01-05T12:00,2026-01-05T18:00\n" });
     expect(csv.status).to.equal(400);
     expect(csv.body.problems).to.deep.equal(["line 2: unknown service 'nope' (known: cardiology, icu)"]);
+    const column = await call("/overrides/import", { method: "POST", body: "service,level,user,start,end,resaon\ncardiology,primary,@z:x.org,2026-01-05T12:00,2026-01-05T18:00,clinic\n" });
+    expect(column.status).to.equal(400);
+    expect(column.body.problems).to.deep.equal(["line 1: unknown column 'resaon'; did you mean 'reason'?"]);
   });
 
   it("adds absences, refusing a gap with 409 unless forced", async function () {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
@@ -141,5 +141,77 @@ describe("the rounds admin CLI (real Synapse, running Rounds)", function () {
     expect(cli(["handoffs", "units"]).out).to.not.contain("5north");
     expect(cli(["handoffs", "audit", "twelve"]).err).to.contain("needs a handoff number");
     expect(cli(["handoffs", "audit", "999"]).err).to.contain("There is no handoff #999.");
+  });
+
+  it("prints the usage for help, --help and -h, and the docs it points to exist", function () {
+    for (const args of [["help"], ["--help"], ["-h"], []]) {
+      const r = cli(args);
+      expect(r.code, args.join(" ")).to.equal(0);
+      expect(r.out).to.contain("Usage: npm run rounds -- <command>");
+      expect(r.err).to.not.contain("unknown command");
+    }
+    for (const doc of cli(["help"]).out.match(/docs\/[\w./-]+\.md/g) ?? []) expect(existsSync(join(repoRoot, doc)), doc).to.equal(true);
+  });
+
+  it("refuses a schedule or unit file with an unknown key, naming the nearest known key, and saves nothing", function () {
+    const { yaml } = testSchedule(hs.serverName);
+    const file = join(dir, "typo.yaml");
+    writeFileSync(file, `holidayz: ["2026-12-25"]\n${yaml.replace("id: icu", "id: burns")}`);
+    for (const sub of ["check", "import"]) {
+      const r = cli(["schedule", sub, file]);
+      expect(r.code, sub).to.equal(1);
+      expect(r.err).to.contain("unknown key 'holidayz' at top level; did you mean 'holidays'?");
+    }
+    expect(cli(["oncall", "burns"]).err).to.contain("unknown service 'burns'");
+    const unit = join(dir, "typo-unit.yaml");
+    writeFileSync(unit, "id: 6south\nname: 6 South\nshift_time: ['07:30']\ncharge: { user: ['@c:x.org'] }\n");
+    const refused = cli(["handoffs", "unit", "set", unit]);
+    expect(refused.code).to.equal(1);
+    expect(refused.err).to.contain("unknown key 'shift_time' at top level; did you mean 'shift_times'?").and.contain("unknown key 'user' at charge; did you mean 'users'?");
+    expect(cli(["handoffs", "units"]).out).to.not.contain("6south");
+  });
+
+  it("warns, by user id, about each user of an imported schedule who has no account", function () {
+    const { yaml, primary, backup, intensivist } = testSchedule(hs.serverName);
+    const file = join(dir, "warn.yaml");
+    writeFileSync(file, yaml);
+    const imp = cli(["schedule", "import", file, "--force"]);
+    expect(imp.code, imp.err).to.equal(0);
+    for (const u of [primary.user, backup.user, intensivist.user]) expect(imp.out).to.contain(`warning: ${u} does not exist on the homeserver`);
+    expect(cli(["schedule", "check", file]).out).to.contain(`warning: ${primary.user} does not exist on the homeserver`);
+  });
+
+  it("creates the accounts a schedule and a unit name, printing each password once, and skips them on a second run", async function () {
+    const tag = `ex${process.pid}`;
+    const users = { a: `@${tag}a:${hs.serverName}`, b: `@${tag}b:${hs.serverName}`, charge: `@${tag}c:${hs.serverName}` };
+    const schedule = join(dir, "people.yaml");
+    writeFileSync(
+      schedule,
+      `clinicians: [{ user: "${users.a}", name: "Dr Example A" }]
+services:
+  - id: ${tag}
+    name: Example
+    timezone: Europe/London
+    levels:
+      - level: primary
+        rotation: { kind: daily, handover: "08:00", start: "2026-01-01", members: ["${users.a}", "${users.b}", "@far:elsewhere.example"] }
+`,
+    );
+    const unit = join(dir, "people-unit.yaml");
+    writeFileSync(unit, `id: ${tag}\nname: Example\ncharge: { users: ["${users.charge}", "${users.a}"] }\n`);
+    const first = cli(["user", "create-examples", schedule, unit]);
+    expect(first.code, first.err).to.equal(0);
+    expect(first.out).to.contain(`Created ${users.a} (Dr Example A)  password: `).and.contain(`Created ${users.charge}  password: `);
+    expect(first.out).to.contain("Skipped @far:elsewhere.example").and.contain("Created 3 account(s).");
+    const password = /Created .*?b:\S+ {2}password: (\S+)/.exec(first.out)?.[1];
+    const login = await fetch(`${hs.url}/_matrix/client/v3/login`, {
+      method: "POST",
+      body: JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: `${tag}b` }, password }),
+    });
+    expect(login.status).to.equal(200);
+    const second = cli(["user", "create-examples", schedule, unit]);
+    expect(second.code, second.err).to.equal(0);
+    expect(second.out).to.contain(`${users.a} exists already`).and.contain("No accounts to create.").and.not.contain("password:");
+    expect(cli(["user", "create-examples", join(dir, "nope.yaml")]).err).to.contain("cannot read");
   });
 });

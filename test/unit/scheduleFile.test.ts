@@ -1,5 +1,11 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "chai";
+import { parse } from "yaml";
 import { parseScheduleFile, ScheduleFileError } from "../../appservice/oncall/scheduleFile.js";
+import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+import { HandoffUnitSchema } from "../../appservice/shared/events.js";
+import { editDistance, nearestWord, unknownKeys } from "../../appservice/shared/unknownKeys.js";
 
 const good = `
 clinicians: [{ user: "@a:x.org", name: "Dr A" }]
@@ -64,5 +70,48 @@ services:
     expect(problems("services: [")[0]).to.match(/^not valid YAML/);
     const service = good.slice(good.indexOf("  - id: cardiology"));
     expect(problems(`${good}${service}`).some((x) => x.includes("'cardiology' is defined twice"))).to.equal(true);
+  });
+
+  it("refuses unknown keys at every level, naming the key, its path and the nearest known key", function () {
+    expect(problems(`holidayz: ["2026-12-25"]\n${good}`)).to.deep.equal(["unknown key 'holidayz' at top level; did you mean 'holidays'?"]);
+    const overides = good.replace("    shifts:", "    overides:");
+    expect(problems(overides)).to.deep.equal(["unknown key 'overides' at services.0; did you mean 'overrides'?"]);
+    const weekday = good.replace('members: ["@a:x.org"] }', 'members: ["@a:x.org"], weekday: [sat] }');
+    expect(problems(weekday)).to.deep.equal(["unknown key 'weekday' at services.0.levels.0.rotation; did you mean 'weekdays'?"]);
+    const escalation = `${good}    escalation:\n      steps: [{ levle: primary }]\n      delays: { emergnt: 60 }\n`;
+    expect(problems(escalation)).to.include.members([
+      "unknown key 'levle' at services.0.escalation.steps.0; did you mean 'level'?",
+      "unknown key 'emergnt' at services.0.escalation.delays; did you mean 'emergent'?",
+    ]);
+    const far = problems(good.replace("clinicians:", "xyzzy: 1\nclinicians:"));
+    expect(far[0]).to.match(/^unknown key 'xyzzy' at top level; known keys here: timezone, holidays, /);
+    expect(problems(good.replace('name: "Dr A"', 'name: "Dr A", phone: "+4470"'))).to.deep.equal([
+      "unknown key 'phone' at clinicians.0; known keys here: user, name",
+    ]);
+  });
+
+  it("loads the example schedule and the example unit, which use every kind of key", function () {
+    const schedule = readFileSync(join(repoRoot, "appservice", "oncall", "example-schedule.yaml"), "utf8");
+    expect(parseScheduleFile(schedule).services.length).to.be.greaterThan(1);
+    const unit = parse(readFileSync(join(repoRoot, "appservice", "handoff", "example-unit.yaml"), "utf8")) as unknown;
+    expect(unknownKeys(HandoffUnitSchema, unit)).to.deep.equal([]);
+    expect(HandoffUnitSchema.safeParse(unit).success).to.equal(true);
+  });
+
+  it("finds unknown keys in a unit file, nested ones too", function () {
+    const unit = { id: "4west", name: "4 West", shift_time: ["07:30"], charge: { user: ["@c:x.org"] }, roster: { service: "icu", levle: "primary" } };
+    expect(unknownKeys(HandoffUnitSchema, unit)).to.deep.equal([
+      "unknown key 'shift_time' at top level; did you mean 'shift_times'?",
+      "unknown key 'user' at charge; did you mean 'users'?",
+      "unknown key 'levle' at roster; did you mean 'level'?",
+    ]);
+  });
+
+  it("measures edit distance, and suggests only plausible typos", function () {
+    expect(editDistance("overides", "overrides")).to.equal(1);
+    expect(editDistance("", "abc")).to.equal(3);
+    expect(editDistance("kitten", "sitting")).to.equal(3);
+    expect(nearestWord("weekday", ["handover", "weekdays", "members"])).to.equal("weekdays");
+    expect(nearestWord("banana", ["level", "user", "chain"])).to.equal(undefined);
   });
 });
