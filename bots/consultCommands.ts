@@ -29,7 +29,7 @@ const USAGE = [
   "!consult <service> [emergent|urgent|routine] <Patient/…|Encounter/…> <question> — request a consult",
   "!consult accept [n] [30m|4h|2d] — accept, with your expected response time",
   "!consult decline [n] <reason> — decline; the consult goes to the next specialist",
-  "!consult start [n] — you are working on it",
+  "!consult start [n] — you are working on it (optional: complete starts it too)",
   "!consult complete [n], then on new lines Findings:, Assessment:, Recommendations:, Follow-up: and Billing: <type> <setting> <complexity> <minutes>",
   "!consult cancel [n] [reason] — withdraw your request",
   "!consult rate [n] <1-5> <outcome> — rate a completed consult",

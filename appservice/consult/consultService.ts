@@ -461,8 +461,9 @@ export class ConsultService {
       const { store, rooms } = this.deps;
       const c = await this.load(id);
       this.mustBeConsultant(c, actor, "complete");
-      if (c.status === "accepted") throw new ConsultError("invalid_transition", `Start consult #${c.number} first (!consult start ${c.number}, or Start in the widget), then complete it.`);
-      if (c.status !== "in_progress") throw new ConsultError("invalid_transition", this.notOpenMessage(c));
+      if (c.status !== "in_progress" && c.status !== "accepted") throw new ConsultError("invalid_transition", this.notOpenMessage(c));
+      // An accepted consult may be completed without a separate start: it starts and completes in one step.
+      const startsNow = c.status === "accepted";
       const at = this.now();
       const suggestion = suggestBillingCode(billing.data);
       const s = await this.said(c.serviceId);
@@ -490,9 +491,13 @@ export class ConsultService {
         { name: `consult-${c.number}-report.md`, mimetype: "text/markdown", bytes: new TextEncoder().encode(markdown), body: `Consult #${c.number} report` },
         `consult:${c.id}:report:file`,
       );
-      const done = await this.endWith(c.id, (trx) => store.complete(c.id, { reportEventId, billing: suggestion, at }, trx));
+      const done = await this.endWith(c.id, async (trx) => (!startsNow || (await store.start(c.id, actor, at, trx))) && store.complete(c.id, { reportEventId, billing: suggestion, at }, trx));
       const completed = (await store.get(c.id))!;
       if (!done) throw new ConsultError("invalid_transition", this.notOpenMessage(completed));
+      if (startsNow) {
+        this.count(completed, "started");
+        this.deps.log.info({ consult: c.id }, "consult: started");
+      }
       this.count(completed, "completed");
       this.deps.metrics.consultTimeToComplete.observe({ service: c.serviceId }, secondsBetween(c.createdAt, at));
       this.deps.log.info({ consult: c.id, billingCode: suggestion.code }, "consult: completed");

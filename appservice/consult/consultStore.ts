@@ -238,8 +238,8 @@ export class ConsultStore {
     );
   }
 
-  async start(id: string, consultant: string, at: Date): Promise<boolean> {
-    return affectedRows(await this.db("consults").where({ id, status: "accepted", consultant }).update({ status: "in_progress", started_at: at, updated_at: at })) === 1;
+  async start(id: string, consultant: string, at: Date, trx: Db = this.db): Promise<boolean> {
+    return affectedRows(await trx("consults").where({ id, status: "accepted", consultant }).update({ status: "in_progress", started_at: at, updated_at: at })) === 1;
   }
 
   async complete(id: string, c: { reportEventId: string; billing: BillingSuggestion; at: Date }, trx: Db = this.db): Promise<boolean> {

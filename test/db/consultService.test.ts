@@ -451,7 +451,7 @@ for (const backend of backends) {
       await refusedUnchanged(id, () => svc.start(id, "@cardio2:x.org"), "forbidden", /Only @cardio1:x.org, the consultant/);
       const report = { consult_id: id, findings: FINDINGS, assessment: "Stable", recommendations: "Continue", follow_up: "" };
       const billing = { consult_type: "initial" as const, setting: "inpatient" as const, complexity: "moderate" as const, minutes: 50 };
-      await refusedUnchanged(id, () => svc.complete(id, "@cardio1:x.org", { report, billing }), "invalid_transition", /Start consult #\d+ first/);
+      await refusedUnchanged(id, () => svc.complete(id, "@cardio2:x.org", { report, billing }), "forbidden", /Only @cardio1:x.org, the consultant/);
 
       await svc.start(id, "@cardio1:x.org");
       await refusedUnchanged(id, () => svc.start(id, "@cardio1:x.org"), "invalid_transition", /already in progress/);
@@ -586,6 +586,21 @@ for (const backend of backends) {
       const rated = await svc.feedback(view.id, REQUESTER, { rating: 4, outcome: "advice_followed" });
       expect(rated).to.include({ rating: 4, outcome: "advice_followed" });
       expect(await svc.feedback(view.id, REQUESTER, { rating: 5, outcome: "patient_seen" })).to.include({ rating: 5, outcome: "patient_seen" });
+    });
+
+    it("completes an accepted consult that was not started: it starts and completes in one step, both recorded", async function () {
+      const of = async (t: string) => (await metrics.consultTransitions.get()).values.filter((v) => v.labels.transition === t).reduce((a, v) => a + v.value, 0);
+      const before = [await of("started"), await of("completed")];
+      const { view } = await ask();
+      clock = new Date(clock.getTime() + 5 * MIN);
+      await svc.accept(view.id, "@cardio1:x.org");
+      clock = new Date(clock.getTime() + 20 * MIN);
+      const report = { consult_id: view.id, findings: FINDINGS, assessment: "Stable", recommendations: "Continue", follow_up: "" };
+      const done = await svc.complete(view.id, "@cardio1:x.org", { report, billing: { consult_type: "initial", setting: "inpatient", complexity: "low", minutes: 30 } });
+      expect(done).to.include({ status: "completed", started_ts: clock.getTime(), completed_ts: clock.getTime() });
+      expect(stateOf(done)).to.deep.include({ status: "completed", report_event_id: done.report_event_id });
+      expect([(await of("started")) - before[0]!, (await of("completed")) - before[1]!]).to.deep.equal([1, 1]);
+      expect(await db("timers").where({ ref: view.id, status: "pending" })).to.have.length(0);
     });
 
     it("lists a user's consults and reports response-time percentiles from controlled times", async function () {
