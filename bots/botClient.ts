@@ -38,6 +38,17 @@ const MUST_FLUSH_FIRST = [
 ];
 
 /**
+ * Writes that Synapse rate-limits per sender: messages and state, room creation, joins, invites,
+ * profile changes. `rate_limited: false` in the registration exempts only requests made with
+ * the as_token, and a device token is held to a clinician's 0.2 messages/s; so the bot makes
+ * these as its appservice, masquerading as its own user. Ciphertext is encrypted by the device
+ * before it is sent, so recipients see the same sender device either way.
+ */
+const RATE_LIMITED_WRITE =
+  /\/_matrix\/client\/(?:v3|r0)\/(?:rooms\/[^/]+\/(?:(?:send|state|redact)\/|(?:invite|join|leave|kick|ban|unban)(?:\?|$))|join\/|createRoom(?:\?|$)|profile\/)/;
+const SEND_TXN = /(\/rooms\/[^/]+\/(?:send\/[^/]+|redact\/[^/]+)\/)([^/?]+)/;
+
+/**
  * Synapse caches /sync answers for a while (sync_response_cache_duration, 2 min by default)
  * keyed on user, device, filter, since and timeout, not on the query's other parameters. A bot
  * restarted within that time on the same device would get its previous initial sync back: the
@@ -186,7 +197,26 @@ export class BotClient {
   private async fetchAfterFlush(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     if (MUST_FLUSH_FIRST.some((re) => re.test(url))) await this.snapshotter?.flushed();
+    const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
+    if (method !== "GET" && RATE_LIMITED_WRITE.test(url)) return fetch(this.asAppservice(url), { ...init, headers: this.asAppserviceHeaders(init?.headers) });
     return fetch(bustInitialSyncCache(input, url), init);
+  }
+
+  /**
+   * The same request, as the appservice acting for this bot. Synapse keeps appservice txn ids
+   * per appservice, not per user, so the bot's name goes into its txn id: two bots sending with
+   * the same txn id into one room stay two events, and a retry by one bot stays one.
+   */
+  private asAppservice(url: string): string {
+    const u = new URL(url.replace(SEND_TXN, (_m, path: string, txn: string) => `${path}${encodeURIComponent(this.localpart)}.${txn}`));
+    u.searchParams.set("user_id", this.userId);
+    return u.href;
+  }
+
+  private asAppserviceHeaders(headers: RequestInit["headers"]): Headers {
+    const h = new Headers(headers);
+    h.set("authorization", `Bearer ${this.opts.asToken}`);
+    return h;
   }
 
   private async ensureProfile(): Promise<void> {
@@ -445,15 +475,24 @@ export class BotClient {
     }
   }
 
-  /** Whether the homeserver knows the user (a profile lookup; over federation for other servers). */
+  /**
+   * Whether the homeserver knows the user: a profile lookup, over federation for other servers.
+   * Profiles show only to people who share a room (limit_profile_requests_to_users_who_share_rooms),
+   * so a 403 for a local user is settled by the staff directory, and for a remote one cannot be
+   * settled here: the invite will tell.
+   */
   async userExists(userId: string): Promise<boolean> {
     try {
       await this.matrix.getProfileInfo(userId);
       return true;
     } catch (err) {
+      const errcode = (err as { errcode?: string }).errcode ?? "";
       // Synapse answers 404 for unknown users; a user with no profile at all is rare enough to refuse.
-      if (["M_NOT_FOUND", "M_UNKNOWN", "M_INVALID_PARAM"].includes((err as { errcode?: string }).errcode ?? "")) return false;
-      throw err;
+      if (["M_NOT_FOUND", "M_UNKNOWN", "M_INVALID_PARAM"].includes(errcode)) return false;
+      if (errcode !== "M_FORBIDDEN") throw err;
+      if (!userId.endsWith(`:${this.opts.serverName}`)) return true;
+      const found = await this.matrix.searchUserDirectory({ term: userId, limit: 10 });
+      return found.results.some((r) => r.user_id === userId);
     }
   }
 

@@ -5,7 +5,7 @@ import { writeRegistration } from "../../appservice/setup/registration.js";
 import { generateSecrets, writeFileAtomic } from "../../appservice/setup/secrets.js";
 import { repoRoot, writeSynapseConfig } from "../../appservice/setup/synapseConfig.js";
 import { startSynapse, type RunningSynapse } from "../../appservice/setup/synapseProcess.js";
-import { testUserRegistrar, type TestHomeserver } from "./homeserver.js";
+import { productionRateLimitsOverlay, testUserRegistrar, type TestHomeserver } from "./homeserver.js";
 import { freePort } from "./ports.js";
 import { killOnExit } from "./processes.js";
 import { tempDir } from "./tempDir.js";
@@ -65,7 +65,7 @@ async function startFederatedHomeserver(opts: { label: string; fedPort: number; 
     port,
     registrationFile,
     secrets,
-    overlays: [join(repoRoot, "synapse-config", "test-overrides.yaml"), join(repoRoot, "synapse-config", "test-federation.yaml"), ownOverlay],
+    overlays: [productionRateLimitsOverlay(dir), join(repoRoot, "synapse-config", "test-overrides.yaml"), join(repoRoot, "synapse-config", "test-federation.yaml"), ownOverlay],
   });
   const url = `http://127.0.0.1:${port}`;
   let synapse: RunningSynapse;

@@ -1,4 +1,6 @@
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse, stringify } from "yaml";
 import { registerUser, type RegisteredUser } from "../../appservice/setup/adminApi.js";
 import { writeRegistration } from "../../appservice/setup/registration.js";
 import { generateSecrets, type Secrets } from "../../appservice/setup/secrets.js";
@@ -19,14 +21,10 @@ export interface TestHomeserver {
   register(localpart: string, displayname?: string): Promise<RegisteredUser>;
 }
 
-let running: { hs: TestHomeserver; synapse: RunningSynapse } | null = null;
+let running: { hs: TestHomeserver; synapse: RunningSynapse; configFile: string } | null = null;
 let starting: Promise<TestHomeserver> | null = null;
 let userCounter = 0;
 
-/**
- * The run's real Synapse (SQLite, relaxed rate limits, shared-secret registration) on free
- * loopback ports, with the Rounds registration pointing at a port reserved for the appservice.
- */
 /** Registers test users with unique localparts (name + counter + pid) through the shared-secret API. */
 export function testUserRegistrar(url: string, sharedSecret: string): TestHomeserver["register"] {
   return (localpart, displayname) =>
@@ -37,6 +35,22 @@ export function testUserRegistrar(url: string, sharedSecret: string): TestHomese
     });
 }
 
+/**
+ * The production template's rate limits as an overlay file: the tests run the limits a hospital
+ * runs, and test-overrides.yaml lifts only what the harness itself needs.
+ */
+export function productionRateLimitsOverlay(dir: string): string {
+  const production = parse(readFileSync(join(repoRoot, "synapse-config", "homeserver.production.yaml"), "utf8")) as Record<string, unknown>;
+  const limits = Object.fromEntries(Object.entries(production).filter(([k]) => k.startsWith("rc_")));
+  const file = join(dir, "production-rate-limits.yaml");
+  writeFileSync(file, stringify(limits), { mode: 0o600 });
+  return file;
+}
+
+/**
+ * The run's real Synapse (SQLite, production rate limits, shared-secret registration) on free
+ * loopback ports, with the Rounds registration pointing at a port reserved for the appservice.
+ */
 export function getHomeserver(): Promise<TestHomeserver> {
   if (running) return Promise.resolve(running.hs);
   starting ??= (async () => {
@@ -57,7 +71,7 @@ export function getHomeserver(): Promise<TestHomeserver> {
       port,
       registrationFile,
       secrets,
-      overlays: [join(repoRoot, "synapse-config", "test-overrides.yaml")],
+      overlays: [productionRateLimitsOverlay(dir), join(repoRoot, "synapse-config", "test-overrides.yaml")],
     });
     const url = `http://127.0.0.1:${port}`;
     const synapse = await startSynapse(config, url);
@@ -72,7 +86,7 @@ export function getHomeserver(): Promise<TestHomeserver> {
       appservicePort,
       register: testUserRegistrar(url, secrets.registrationSharedSecret),
     };
-    running = { hs, synapse };
+    running = { hs, synapse, configFile: config };
     return hs;
   })();
   return starting;
@@ -82,4 +96,15 @@ export async function stopHomeserver(): Promise<void> {
   if (running) await running.synapse.stop();
   running = null;
   starting = null;
+}
+
+/**
+ * Stops the run's Synapse and starts it again on the same ports and database, as an operator's
+ * restart would. Clients and Rounds keep running and must ride it out.
+ */
+export async function restartHomeserver(): Promise<void> {
+  if (!running) throw new Error("no homeserver is running");
+  await running.synapse.stop();
+  running.synapse = await startSynapse(running.configFile, running.hs.url);
+  killOnExit(running.synapse.process);
 }
