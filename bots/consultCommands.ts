@@ -146,11 +146,11 @@ export function consultCommands(
       const c = await target(ctx, args);
       if (args.length === 0) throw new CommandError("missing reason", "Say why you decline, e.g. !consult decline 12 not a cardiology question, try respiratory.");
       requireEncrypted(ctx, "declined");
-      await asCommand("decline", () => consults.decline(c.id, ctx.sender, args.join(" ")));
+      await asCommand("decline", () => consults.decline(c.id, ctx.sender, args.join(" "), ctx.eventId));
       return `You declined consult #${c.number}.`;
     },
     async start(ctx, args) {
-      const c = await asCommand("start", async () => consults.start((await target(ctx, args)).id, ctx.sender));
+      const c = await asCommand("start", async () => consults.start((await target(ctx, args)).id, ctx.sender, ctx.eventId));
       return `Consult #${c.number} is in progress.`;
     },
     async complete(ctx, args) {
@@ -162,13 +162,13 @@ export function consultCommands(
         throw new CommandError("incomplete report", `The report is incomplete: ${report.error.issues[0]!.message}. Write !consult complete ${c.number}, then on new lines Findings:, Assessment:, Recommendations:, Follow-up: and Billing:.`);
       }
       const billing = parseBilling(s.billing);
-      const done = await asCommand("complete", () => consults.complete(c.id, ctx.sender, { report: report.data, billing }));
+      const done = await asCommand("complete", () => consults.complete(c.id, ctx.sender, { report: report.data, billing }, ctx.eventId));
       return `Consult #${done.number} is complete; the report is posted in its room.`;
     },
     async cancel(ctx, args) {
       const c = await target(ctx, args);
       if (args.length) requireEncrypted(ctx, "cancelled");
-      await asCommand("cancel", () => consults.cancel(c.id, ctx.sender, args.join(" ") || undefined));
+      await asCommand("cancel", () => consults.cancel(c.id, ctx.sender, args.join(" ") || undefined, ctx.eventId));
       return `Consult #${c.number} is cancelled.`;
     },
     async rate(ctx, args) {

@@ -1,4 +1,5 @@
 import { ulid } from "ulid";
+import { CommandEffects } from "../db/commandEffects.js";
 import type { Db } from "../db/connect.js";
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
@@ -90,8 +91,12 @@ export class ConsultService {
   private readonly lock = new KeyedLock();
   private readonly now: () => Date;
 
+  /** Which command made which transition, so a retried command is told from someone else's. */
+  private readonly effects: CommandEffects;
+
   constructor(private readonly deps: ConsultDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.effects = new CommandEffects(deps.store.db);
   }
 
   // --- request and routing ----------------------------------------------------------------
@@ -295,11 +300,12 @@ export class ConsultService {
   }
 
   /** Asks `next`: the step moves on and its timers are armed in one transaction. */
-  private async advanceTo(c: Consult, next: string, declinedBy: string[] | null, at: Date): Promise<boolean> {
+  private async advanceTo(c: Consult, next: string, declinedBy: string[] | null, at: Date, requestId?: string): Promise<boolean> {
     const acceptBy = this.minutesFrom(at, this.deps.options.acceptMinutes[c.urgency]);
     const moved = await this.deps.store.db.transaction(async (trx) => {
       const ok = await this.deps.store.advance(c.id, c.step, { candidates: [...c.candidates, next], acceptBy, ...(declinedBy ? { declinedBy } : {}) }, at, trx);
       if (ok) await this.armStep(c.id, c.step + 1, acceptBy, at, trx);
+      if (ok && declinedBy) await this.effects.record(requestId, c.id, "declined", trx);
       return ok;
     });
     if (moved) this.deps.wakeTimers();
@@ -380,7 +386,8 @@ export class ConsultService {
   }
 
   /** The current candidate cannot take it: the reason goes to the room only, and the next candidate is asked. */
-  async decline(id: string, actor: string, reason: string): Promise<ConsultView> {
+  /** `requestId`: the command's event id; the same request again finishes what it left undone. */
+  async decline(id: string, actor: string, reason: string, requestId?: string): Promise<ConsultView> {
     const why = typeof reason === "string" ? reason.trim() : "";
     if (why.length < 3) throw new ConsultError("invalid_input", "Give a reason for declining (at least 3 characters), so the requester knows what to do next.");
     if (why.length > 1000) throw new ConsultError("invalid_input", "Keep the reason for declining under 1000 characters.");
@@ -388,6 +395,12 @@ export class ConsultService {
     return this.lock.run(target.id, async () => {
       const { store } = this.deps;
       const c = await this.loadDelivered(id);
+      if (await this.effects.made(requestId, c.id, "declined")) {
+        if (c.status !== "declined") return this.view(await this.resume(c.id, null));
+        await this.announceDeclinedAll(c, actor);
+        await this.settled(c.id);
+        return this.view(c);
+      }
       if (c.status !== "requested") throw new ConsultError("invalid_transition", this.notOpenMessage(c));
       const current = c.candidates[c.step]!;
       if (actor !== current) {
@@ -406,13 +419,13 @@ export class ConsultService {
       const declinedBy = [...c.declinedBy, actor];
       const next = c.exhausted ? null : await nextCandidate(this.deps.oncall, c.serviceId, c.requester, c.candidates, at);
       if (next) {
-        if (!(await this.advanceTo(c, next, declinedBy, at))) throw new ConsultError("invalid_transition", this.notOpenMessage((await store.get(c.id))!));
+        if (!(await this.advanceTo(c, next, declinedBy, at, requestId))) throw new ConsultError("invalid_transition", this.notOpenMessage((await store.get(c.id))!));
         this.count(c, "declined");
         this.count(c, "escalated");
         this.deps.log.info({ consult: c.id, by: actor, candidate: next }, "consult: declined; next candidate asked");
         return this.view(await this.resume(c.id, null));
       }
-      const ended = await this.endWith(c.id, (trx) => store.markDeclined(c.id, c.step, declinedBy, at, trx));
+      const ended = await this.endWith(c.id, (trx) => store.markDeclined(c.id, c.step, declinedBy, at, trx), { requestId, outcome: "declined" });
       if (!ended) throw new ConsultError("invalid_transition", this.notOpenMessage((await store.get(c.id))!));
       this.count(c, "declined");
       this.deps.log.warn({ consult: c.id, by: actor, service: c.serviceId }, "consult: declined by the last candidate");
@@ -425,22 +438,34 @@ export class ConsultService {
 
   // --- the consultant's work --------------------------------------------------------------
 
-  async start(id: string, actor: string): Promise<ConsultView> {
+  async start(id: string, actor: string, requestId?: string): Promise<ConsultView> {
     const target = await this.load(id);
     return this.lock.run(target.id, async () => {
+      const { store } = this.deps;
       const c = await this.load(id);
       this.mustBeConsultant(c, actor, "start");
       if (c.status !== "accepted") {
+        // This command's own start, retried after a failure part-way: finish telling people.
+        if (await this.effects.made(requestId, c.id, "started")) return this.view(await this.announceStarted(c, actor));
         throw new ConsultError("invalid_transition", c.status === "in_progress" ? `Consult #${c.number} is already in progress.` : this.notOpenMessage(c));
       }
-      if (!(await this.deps.store.start(c.id, actor, this.now()))) throw new ConsultError("invalid_transition", this.notOpenMessage((await this.deps.store.get(c.id))!));
-      const started = (await this.deps.store.get(c.id))!;
+      const ok = await store.db.transaction(async (trx) => {
+        if (!(await store.start(c.id, actor, this.now(), trx))) return false;
+        await this.effects.record(requestId, c.id, "started", trx);
+        return true;
+      });
+      if (!ok) throw new ConsultError("invalid_transition", this.notOpenMessage((await store.get(c.id))!));
+      const started = (await store.get(c.id))!;
       this.count(started, "started");
       this.deps.log.info({ consult: c.id }, "consult: started");
-      await this.deps.rooms.send(c.roomId!, { body: `▶️ ${actor} started work on consult #${c.number}.`, notice: true }, `consult:${c.id}:started`);
-      await this.mirror(started);
-      return this.view(started);
+      return this.view(await this.announceStarted(started, actor));
     });
+  }
+
+  private async announceStarted(c: Consult, actor: string): Promise<Consult> {
+    await this.deps.rooms.send(c.roomId!, { body: `▶️ ${actor} started work on consult #${c.number}.`, notice: true }, `consult:${c.id}:started`);
+    await this.mirror(c);
+    return c;
   }
 
   /**
@@ -448,7 +473,7 @@ export class ConsultService {
    * encrypted Markdown attachment, with a billing suggestion. Only the suggestion (no clinical
    * text) and the report's event id are stored.
    */
-  async complete(id: string, actor: string, input: { report: ConsultReportContent; billing: BillingInput }): Promise<ConsultView> {
+  async complete(id: string, actor: string, input: { report: ConsultReportContent; billing: BillingInput }, requestId?: string): Promise<ConsultView> {
     const report = ConsultReportContentSchema.safeParse(input?.report);
     if (!report.success) throw new ConsultError("invalid_input", `The report is incomplete (${report.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}). Fill it in and complete again.`);
     const billing = BillingInputSchema.safeParse(input?.billing);
@@ -461,6 +486,7 @@ export class ConsultService {
       const { store, rooms } = this.deps;
       const c = await this.load(id);
       this.mustBeConsultant(c, actor, "complete");
+      if (c.status === "completed" && (await this.effects.made(requestId, c.id, "completed"))) return this.view(await this.finish(c));
       if (c.status !== "in_progress" && c.status !== "accepted") throw new ConsultError("invalid_transition", this.notOpenMessage(c));
       // An accepted consult may be completed without a separate start: it starts and completes in one step.
       const startsNow = c.status === "accepted";
@@ -491,7 +517,10 @@ export class ConsultService {
         { name: `consult-${c.number}-report.md`, mimetype: "text/markdown", bytes: new TextEncoder().encode(markdown), body: `Consult #${c.number} report` },
         `consult:${c.id}:report:file`,
       );
-      const done = await this.endWith(c.id, async (trx) => (!startsNow || (await store.start(c.id, actor, at, trx))) && store.complete(c.id, { reportEventId, billing: suggestion, at }, trx));
+      const done = await this.endWith(c.id, async (trx) => (!startsNow || (await store.start(c.id, actor, at, trx))) && store.complete(c.id, { reportEventId, billing: suggestion, at }, trx), {
+        requestId,
+        outcome: "completed",
+      });
       const completed = (await store.get(c.id))!;
       if (!done) throw new ConsultError("invalid_transition", this.notOpenMessage(completed));
       if (startsNow) {
@@ -501,14 +530,12 @@ export class ConsultService {
       this.count(completed, "completed");
       this.deps.metrics.consultTimeToComplete.observe({ service: c.serviceId }, secondsBetween(c.createdAt, at));
       this.deps.log.info({ consult: c.id, billingCode: suggestion.code }, "consult: completed");
-      await this.mirror(completed);
-      await this.settled(c.id);
-      return this.view(completed);
+      return this.view(await this.finish(completed));
     });
   }
 
   /** The requester or a coordinator withdraws an open consult. The reason is said in the room only. */
-  async cancel(id: string, actor: string, reason?: string): Promise<ConsultView> {
+  async cancel(id: string, actor: string, reason?: string, requestId?: string): Promise<ConsultView> {
     const why = typeof reason === "string" ? reason.trim() : "";
     if (why.length > 1000) throw new ConsultError("invalid_input", "Keep the reason for cancelling under 1000 characters.");
     const target = await this.load(id);
@@ -519,6 +546,7 @@ export class ConsultService {
       if (actor !== c.requester && !coordinators.includes(actor)) {
         throw new ConsultError("forbidden", `Only ${c.requester}, who requested consult #${c.number}, or a coordinator of the service can cancel it.`);
       }
+      if (c.status === "cancelled" && (await this.effects.made(requestId, c.id, "cancelled"))) return this.view(await this.finish(c));
       if (!ACTIVE_STATUSES.includes(c.status)) throw new ConsultError("invalid_transition", this.notOpenMessage(c));
       const told = c.consultant ? [c.consultant] : this.openCandidates(c);
       await this.deps.rooms.send(
@@ -527,14 +555,12 @@ export class ConsultService {
         `consult:${c.id}:cancelled`,
       );
       const at = this.now();
-      const done = await this.endWith(c.id, (trx) => store.cancel(c.id, at, trx));
+      const done = await this.endWith(c.id, (trx) => store.cancel(c.id, at, trx), { requestId, outcome: "cancelled" });
       const cancelled = (await store.get(c.id))!;
       if (!done) throw new ConsultError("invalid_transition", this.notOpenMessage(cancelled));
       this.count(cancelled, "cancelled");
       this.deps.log.info({ consult: c.id, by: actor }, "consult: cancelled");
-      await this.mirror(cancelled);
-      await this.settled(c.id);
-      return this.view(cancelled);
+      return this.view(await this.finish(cancelled));
     });
   }
 
@@ -679,9 +705,11 @@ export class ConsultService {
   }
 
   /** A guarded transition that ends the consult's deadlines with it, in one transaction; false if it lost a race. */
-  private async endWith(id: string, update: (trx: Db) => Promise<boolean>): Promise<boolean> {
+  /** An ending transition; `effect` records which command made it, in the same transaction. */
+  private async endWith(id: string, update: (trx: Db) => Promise<boolean>, effect?: { requestId: string | undefined; outcome: string }): Promise<boolean> {
     return this.deps.store.db.transaction(async (trx) => {
       if (!(await update(trx))) return false;
+      if (effect) await this.effects.record(effect.requestId, id, effect.outcome, trx);
       await this.deps.timers.cancelAll(TIMER_CONSULT_ACCEPT, id, trx);
       await this.deps.timers.cancelAll(TIMER_CONSULT_RESPOND, id, trx);
       await this.armSettle(id, trx);
@@ -691,6 +719,13 @@ export class ConsultService {
 
   private armSettle(id: string, trx: Db): Promise<void> {
     return this.deps.timers.schedule(TIMER_CONSULT_SETTLE, id, ulid(), new Date(this.now().getTime() + SETTLE_AFTER_MS), trx);
+  }
+
+  /** An ended consult's state mirrored, and its settle timer no longer needed; also on a retry. */
+  private async finish(c: Consult): Promise<Consult> {
+    await this.mirror(c);
+    await this.settled(c.id);
+    return c;
   }
 
   /** The transition's effects are out: the settle timer is not needed. */

@@ -6,6 +6,8 @@ import { Writable } from "node:stream";
 import { BILLING_HEADING } from "../../appservice/consult/consultReport.js";
 import { ConsultError, ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND, TIMER_CONSULT_SETTLE } from "../../appservice/consult/consultService.js";
 import { ConsultStore } from "../../appservice/consult/consultStore.js";
+import { consultCommandTable } from "../../bots/consultBot.js";
+import { consultCommands } from "../../bots/consultCommands.js";
 import { migrate, type Db } from "../../appservice/db/connect.js";
 import { Metrics } from "../../appservice/metrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
@@ -332,6 +334,52 @@ for (const backend of backends) {
       const { view: other } = await ask();
       await svc.accept(other.id, "@cardio1:x.org");
       expect(await pendingSettle(other.id)).to.have.length(0);
+    });
+
+    it("answers a command retried after its state write failed as its first success would, and mirrors the state then", async function () {
+      const table = consultCommandTable(consultCommands(svc, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands);
+      const command = (body: string, sender: string, eventId: string) =>
+        table.dispatch(body, { sender, roomId: "!elsewhere:x.org", sentAt: clock, eventId, encrypted: true, body }, (e) => {
+          throw e;
+        });
+      /** The first attempt's state write fails, so the inbox retries the same event. */
+      const retried = async (body: string, sender: string, eventId: string) => {
+        rooms.failNext("setState");
+        const first = await command(body, sender, eventId).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(String(first), body).to.contain("simulated crash in setState");
+        const again = (await command(body, sender, eventId))!;
+        expect(again.outcome, again.reply).to.equal("ok");
+        return again.reply;
+      };
+      const CARDIO = "@cardio1:x.org";
+      const { view } = await ask();
+      const n = view.number;
+      expect(await retried(`!consult accept ${n}`, CARDIO, "$accept")).to.match(new RegExp(`^You accepted consult #${n}\\. Expected response by`));
+      expect(stateOf(view).status).to.equal("accepted");
+      expect(await retried(`!consult start ${n}`, CARDIO, "$start")).to.equal(`Consult #${n} is in progress.`);
+      expect(stateOf(view).status).to.equal("in_progress");
+      const report = [`!consult complete ${n}`, `Findings: ${FINDINGS}`, "Assessment: stable", "Recommendations: continue", "Billing: initial inpatient low 30"].join("\n");
+      expect(await retried(report, CARDIO, "$complete")).to.equal(`Consult #${n} is complete; the report is posted in its room.`);
+      expect(stateOf(view)).to.deep.include({ status: "completed" });
+      expect(rooms.messages(view.room_id).filter((m) => m.body.includes(`Consult report #${n}`))).to.have.length(1);
+      // Someone else's repeat is still refused.
+      expect((await command(`!consult start ${n}`, CARDIO, "$start-again"))!.reply).to.match(/already completed|is completed/);
+
+      const { view: other } = await ask();
+      expect(await retried(`!consult cancel ${other.number}`, REQUESTER, "$cancel")).to.equal(`Consult #${other.number} is cancelled.`);
+      expect(stateOf(other).status).to.equal("cancelled");
+
+      const { view: passed } = await ask();
+      expect(await retried(`!consult decline ${passed.number} not for me today`, CARDIO, "$decline")).to.equal(`You declined consult #${passed.number}.`);
+      expect(stateOf(passed)).to.deep.include({ status: "requested" });
+      expect((await row(passed.id)).candidates).to.deep.equal([CARDIO, "@cardio2:x.org"]);
+
+      const { view: last } = await ask({ service: "nephrology" });
+      expect(await retried(`!consult decline ${last.number} not for me today`, "@neph1:x.org", "$decline-last")).to.equal(`You declined consult #${last.number}.`);
+      expect(stateOf(last).status).to.equal("declined");
     });
 
     it("escalates on each missed accept deadline, then tells everyone nobody is left; earlier candidates may still accept", async function () {

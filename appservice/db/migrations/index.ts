@@ -8,6 +8,7 @@ import * as m006 from "./006_calendar_feeds.js";
 import * as m007 from "./007_widgets.js";
 import * as m008 from "./008_consults.js";
 import * as m009 from "./009_handoffs.js";
+import * as m011 from "./011_command_effects.js";
 import * as m012 from "./012_inbox_text_payloads.js";
 
 /** Every migration, by its numbered name. Never edit one that has shipped; add the next number. */
@@ -21,5 +22,6 @@ export const migrations: Record<string, Knex.Migration> = {
   "007_widgets": m007,
   "008_consults": m008,
   "009_handoffs": m009,
+  "011_command_effects": m011,
   "012_inbox_text_payloads": m012,
 };
