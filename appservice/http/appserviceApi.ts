@@ -4,6 +4,7 @@ import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
 import { ClientEventSchema, TransactionBodySchema, type ClientEvent } from "../shared/events.js";
 import { bearerToken, tokensMatch } from "./auth.js";
+import { jsonBody } from "./bodyParsing.js";
 import { ErrCode, sendError } from "./errors.js";
 
 /**
@@ -21,7 +22,8 @@ export function appserviceRouter(deps: {
 }): Router {
   const { log, metrics } = deps;
   const router = express.Router();
-  router.use(express.json({ limit: "10mb" }));
+  // Read after auth: no body is parsed for a caller without the hs_token.
+  const json = jsonBody("10mb");
 
   const auth = (req: Request, res: Response, next: NextFunction) => {
     const token = bearerToken(req, true);
@@ -71,7 +73,7 @@ export function appserviceRouter(deps: {
   };
 
   for (const prefix of ["/_matrix/app/v1", ""]) {
-    router.put(`${prefix}/transactions/:txnId`, auth, putTransaction);
+    router.put(`${prefix}/transactions/:txnId`, auth, json, putTransaction);
     router.get(`${prefix}/users/:userId`, auth, queryUser);
     router.get(`${prefix}/rooms/:alias`, auth, (_req, res) => sendError(res, ErrCode.NotFound, "Rounds provisions no rooms by alias"));
   }

@@ -6,6 +6,7 @@ import type { PageService } from "../paging/pageService.js";
 import type { TimerStore } from "../timers/timerStore.js";
 import { matrixUserId } from "../shared/events.js";
 import { requireAdminToken } from "./auth.js";
+import { jsonBody } from "./bodyParsing.js";
 import { ErrCode, sendError } from "./errors.js";
 
 const delay = z.union([z.number().int().min(0).max(86_400), z.null()]);
@@ -29,7 +30,7 @@ export function contactsAdminRouter(deps: { adminToken: string; contacts: Contac
     res.json({ timers: (await deps.timers.pending()).map((t) => ({ kind: t.kind, ref: t.ref, step: t.step, dueAt: t.dueAt.toISOString() })) });
   });
 
-  router.put("/_rounds/admin/v1/contacts/:userId", express.json({ limit: "16kb" }), async (req, res) => {
+  router.put("/_rounds/admin/v1/contacts/:userId", jsonBody("16kb"), async (req, res) => {
     const user = matrixUserId.safeParse(req.params.userId);
     if (!user.success) return sendError(res, ErrCode.BadJson, `'${String(req.params.userId)}' is not a Matrix user id such as @alice:rounds.local`);
     const body = ContactBody.safeParse(req.body);

@@ -6,7 +6,12 @@ export const ErrCode = {
   Forbidden: "M_FORBIDDEN",
   Unauthorized: "M_UNAUTHORIZED",
   BadJson: "M_BAD_JSON",
+  NotJson: "M_NOT_JSON",
+  InvalidParam: "M_INVALID_PARAM",
   NotFound: "M_NOT_FOUND",
+  TooLarge: "M_TOO_LARGE",
+  UnsupportedMediaType: "M_UNSUPPORTED_MEDIA_TYPE",
+  LimitExceeded: "M_LIMIT_EXCEEDED",
   Unknown: "M_UNKNOWN",
   Unavailable: "M_UNAVAILABLE",
 } as const;
@@ -16,7 +21,12 @@ const STATUS: Record<ErrCode, number> = {
   M_FORBIDDEN: 403,
   M_UNAUTHORIZED: 401,
   M_BAD_JSON: 400,
+  M_NOT_JSON: 400,
+  M_INVALID_PARAM: 400,
   M_NOT_FOUND: 404,
+  M_TOO_LARGE: 413,
+  M_UNSUPPORTED_MEDIA_TYPE: 415,
+  M_LIMIT_EXCEEDED: 429,
   M_UNKNOWN: 500,
   M_UNAVAILABLE: 503,
 };
@@ -25,12 +35,54 @@ export function sendError(res: Response, errcode: ErrCode, error: string): void 
   res.status(STATUS[errcode]).json({ errcode, error });
 }
 
-/** The app-wide error handler: malformed JSON is the client's fault, anything else is logged. */
+/** What body parsers and the router throw for a request the client got wrong. */
+type RequestError = Error & { type?: string; status?: number; expose?: boolean; encoding?: string; charset?: string; limit?: number };
+
+/**
+ * The client's mistake behind an error thrown while reading a request, or null when the fault is
+ * ours. Covers body-parser's errors (bad JSON or form, too large, unknown charset or encoding,
+ * a body that does not inflate) and the router's URIError for an undecodable %-escape.
+ */
+export function clientErrorOf(err: unknown): { errcode: ErrCode; error: string } | null {
+  if (!(err instanceof Error)) return null;
+  const e = err as RequestError;
+  if (e instanceof URIError) {
+    return { errcode: ErrCode.InvalidParam, error: "the request path holds an undecodable %-escape; write a literal '%' as %25" };
+  }
+  switch (e.type) {
+    case "entity.parse.failed":
+      return { errcode: ErrCode.NotJson, error: "the request body could not be parsed; send well-formed JSON (or a form, for Twilio)" };
+    case "entity.too.large":
+      return { errcode: ErrCode.TooLarge, error: `the request body is larger than the ${e.limit ?? "allowed"} bytes this endpoint accepts` };
+    case "encoding.unsupported":
+      return { errcode: ErrCode.UnsupportedMediaType, error: "this Content-Encoding is not supported; send the body uncompressed, or gzip, deflate or br" };
+    case "charset.unsupported":
+      return { errcode: ErrCode.UnsupportedMediaType, error: "this charset is not supported; send the body as UTF-8" };
+  }
+  // Anything else body-parser marks as the client's (a body that does not inflate, an aborted or
+  // short body): its message is safe to show, and names no content.
+  if (e.expose === true && e.status !== undefined && e.status >= 400 && e.status < 500) {
+    return { errcode: ErrCode.NotJson, error: `the request body could not be read: ${e.message}` };
+  }
+  return null;
+}
+
+/** Answers a client error with its 4xx; passes anything else on. */
+export function clientErrorHandler() {
+  return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    const known = clientErrorOf(err);
+    if (!known || res.headersSent) return next(err);
+    sendError(res, known.errcode, known.error);
+  };
+}
+
+/** The app-wide error handler: a client's mistake gets its 4xx, anything else is logged. */
 export function errorHandler(log: Logger) {
-  return (err: Error & { type?: string }, _req: Request, res: Response, _next: NextFunction): void => {
-    if (err.type === "entity.parse.failed") return sendError(res, ErrCode.BadJson, "request body is not valid JSON");
-    if (err.type === "entity.too.large") return sendError(res, ErrCode.BadJson, "request body is too large");
+  return (err: Error, _req: Request, res: Response, _next: NextFunction): void => {
+    const known = clientErrorOf(err);
+    if (known && !res.headersSent) return sendError(res, known.errcode, known.error);
     log.error({ err }, "http: unhandled error");
+    if (res.headersSent) return void res.end();
     sendError(res, ErrCode.Unknown, "internal error; see the Rounds log");
   };
 }

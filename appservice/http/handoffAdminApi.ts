@@ -1,6 +1,7 @@
 import express, { type Response, type Router } from "express";
 import { HandoffError, type HandoffService } from "../handoff/handoffService.js";
 import { requireAdminToken } from "./auth.js";
+import { jsonBody } from "./bodyParsing.js";
 import { ErrCode, sendError } from "./errors.js";
 
 const STATUS: Record<HandoffError["code"], [number, string]> = {
@@ -21,7 +22,7 @@ const STATUS: Record<HandoffError["code"], [number, string]> = {
 export function handoffAdminRouter(deps: { adminToken: string; handoffs: HandoffService }): Router {
   const router = express.Router();
   router.use(["/_rounds/admin/v1/handoff", "/_rounds/admin/v1/handoffs"], requireAdminToken(deps.adminToken));
-  router.use("/_rounds/admin/v1/handoff", express.json({ limit: "64kb" }));
+  router.use("/_rounds/admin/v1/handoff", jsonBody("64kb"));
   const refuse = (res: Response, err: unknown) => {
     if (!(err instanceof HandoffError)) throw err;
     const [status, errcode] = STATUS[err.code];

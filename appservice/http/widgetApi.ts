@@ -20,6 +20,9 @@ import {
 } from "../shared/widgetApi.js";
 import { HandoffError, type HandoffService } from "../handoff/handoffService.js";
 import { handoffWidgetRoutes } from "./handoffWidgetRoutes.js";
+import { HomeserverResolver, type ResolverIo } from "./homeserverResolver.js";
+import { openIdExchange, WIDGET_TOKEN_PREFIX } from "./openIdExchange.js";
+import { EXCHANGE_OPENID_PATH, FixedWindowLimit, widgetRequestGate } from "./widgetRequests.js";
 import type { WidgetSessionStore } from "./widgetSessionStore.js";
 
 export interface WidgetApiDeps {
@@ -32,6 +35,10 @@ export interface WidgetApiDeps {
   sessions: WidgetSessionStore;
   serverName: string;
   homeserverUrl: string;
+  /** Partner organisations' homeservers: trusted like our own, so they may be on private addresses. */
+  partnerServers?: string[];
+  /** DNS and HTTPS for reaching other homeservers; tests replace it. */
+  resolverIo?: ResolverIo;
   rateLimitPerMinute: number;
   sessionSeconds: number;
   maxAttachmentBytes: number;
@@ -52,29 +59,6 @@ export class WidgetApiError extends Error {
 
 /** A shared address (a ward behind one NAT) carries several users: allow it this many users' worth. */
 const ADDRESS_LIMIT_FACTOR = 5;
-
-/** Calls per key per window; enough for one process (sessions are per user, limits are per minute). */
-class FixedWindowLimit {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-  constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
-  ) {}
-
-  take(key: string, now = Date.now()): boolean {
-    const w = this.windows.get(key);
-    if (!w || now - w.start >= this.windowMs) {
-      if (this.windows.size > 10_000) this.prune(now);
-      this.windows.set(key, { start: now, count: 1 });
-      return true;
-    }
-    return ++w.count <= this.max;
-  }
-
-  private prune(now: number): void {
-    for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
-  }
-}
 
 const CONSULT_ERROR_STATUS: Record<ConsultError["code"], number> = {
   not_found: 404,
@@ -118,35 +102,17 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
   const { ProvisioningApi } = await import("matrix-appservice-bridge");
   const app = express();
   app.disable("x-powered-by");
-  // The library answers a refused OpenID token with 500; to a widget that is an authentication failure.
-  app.use(`${WIDGET_API_PREFIX}/v1/exchange_openid`, (_req, res, next) => {
-    const json = res.json.bind(res);
-    res.json = (body: unknown) => {
-      if ((body as { errcode?: string } | null)?.errcode === "M_AS_BAD_OPENID") {
-        res.status(401);
-        return json({ errcode: "M_UNAUTHORIZED", error: "The Matrix OpenID token was not accepted by its homeserver. Reload the widget to get a new one." });
-      }
-      return json(body);
-    };
-    next();
-  });
+  app.use(widgetRequestGate({ sessions: deps.sessions, perAddressPerMinute: deps.rateLimitPerMinute * ADDRESS_LIMIT_FACTOR }));
+  // Ours, not the library's: its server discovery connects to an address before checking it.
+  const resolver = new HomeserverResolver(deps.resolverIo, new Set(deps.partnerServers ?? []));
+  app.post(EXCHANGE_OPENID_PATH, openIdExchange({ ...deps, resolver }));
   const api = new ProvisioningApi(deps.sessions, {
     expressApp: app,
     apiPrefix: WIDGET_API_PREFIX,
-    widgetTokenPrefix: "rw_",
+    widgetTokenPrefix: WIDGET_TOKEN_PREFIX,
     widgetTokenLifetimeMs: deps.sessionSeconds * 1000,
-    // Our own homeserver is reached directly; other servers (a referring clinic's) through
-    // federation discovery, with private addresses refused by the library.
-    openIdOverride: { [deps.serverName]: new URL(deps.homeserverUrl) },
-    // Before authentication only the address is known (a header would be the caller's choice of
-    // bucket): a generous limit per address caps OpenID exchanges and token guessing; each user's
+    // The per-address limit is in the request gate above, before the session check; each user's
     // own limit is applied once their session is known (below).
-    ratelimit: {
-      windowMs: 60_000,
-      max: deps.rateLimitPerMinute * ADDRESS_LIMIT_FACTOR,
-      keyGenerator: (req: Request) => req.ip ?? "unknown",
-      validate: false,
-    },
   });
   const perUser = new FixedWindowLimit(deps.rateLimitPerMinute, 60_000);
 
