@@ -7,6 +7,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
+// Under npm start, the supervisor holds an IPC channel to us. If it dies without stopping us (kill -9),
+// the channel closes and we stop as on SIGTERM, rather than run on, orphaned, holding the ports.
+if (process.channel) {
+  process.channel.unref();
+  process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+}
 process.setSourceMapsEnabled(true);
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 // Inside node_modules, so the bundle's bare imports resolve to the project's packages.

@@ -25,6 +25,15 @@ function run(cmd, args, what) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit" });
   if (r.status !== 0) fail(`${what} (exit ${r.status ?? r.signal}). Fix the error above and run the command again.`);
 }
+/** The parent pid of `pid` (Linux's /proc), or null where that cannot be read. */
+function parentOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
 function hashOf(...files) {
   const h = createHash("sha256");
   for (const f of files) h.update(existsSync(join(root, f)) ? readFileSync(join(root, f)) : "");
@@ -113,16 +122,43 @@ if (forTests) run(process.execPath, [join(root, "scripts", "ensure-chromium.mjs"
 if (!forTests) {
   run(node24, ["--no-deprecation", "--import", "tsx", join(root, "appservice", "setup", "devSetup.ts")], "config generation");
 }
-step(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+step(`done in ${((Date.now() - started) / 1000).toFixed(1)} s; ${forTests ? "running the tests" : "starting the stack"}`);
 
-// 4. Hand over to the real work on Node 24. Ctrl-C reaches the child directly (same process
-// group); we only wait for it to finish its own clean shutdown.
+// 4. Hand over to the real work on Node 24.
 const thenIdx = process.argv.indexOf("--then");
 const then = thenIdx >= 0 ? process.argv.slice(thenIdx + 1) : [];
-if (then.length > 0) {
+if (then.length > 0 && forTests) {
+  // The tests share this process group: Ctrl-C reaches them directly, and a forwarded copy would
+  // force-quit them; we only wait for them to finish.
   const child = spawn(node24, ["--no-deprecation", ...then], { cwd: root, stdio: "inherit" });
-  // Ctrl-C already reaches the child through the terminal; a forwarded copy would force-quit it.
   process.on("SIGINT", () => {});
   process.on("SIGTERM", () => child.kill("SIGTERM"));
+  child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else if (then.length > 0) {
+  // The stack runs in its own process group, so Ctrl-C or a closed terminal reaches only this
+  // process, which passes one stop request on: runStack then stops Rounds before Synapse, instead
+  // of every process getting the signal at once. If this process is killed outright, the IPC
+  // channel closes and runStack stops everything just the same. ROUNDS_START_TIME lets it say
+  // how long the whole `npm start` took.
+  const child = spawn(node24, ["--no-deprecation", ...then], {
+    cwd: root,
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
+    detached: true,
+    env: { ...process.env, ROUNDS_START_TIME: String(started) },
+  });
+  let forwarded = false;
+  const stopStack = () => {
+    // One request is enough; runStack kills what does not stop within its grace periods.
+    if (!forwarded && child.exitCode === null) child.kill("SIGTERM");
+    forwarded = true;
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, stopStack);
+  // npm runs us under `sh -c`, and a SIGTERM or SIGHUP to npm's own pid kills npm (and sh) without
+  // ever reaching us. Our parent or grandparent going away means that happened: stop then too.
+  const parent = process.ppid;
+  const grandparent = parentOf(parent);
+  setInterval(() => {
+    if (process.ppid !== parent || (grandparent !== null && parentOf(parent) !== grandparent)) stopStack();
+  }, 1000).unref();
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -1,20 +1,67 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
+import { SecretsSchema } from "../../appservice/setup/secrets.js";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+import { TestClinician } from "../harness/clinician.js";
+import { testUserRegistrar, type TestHomeserver } from "../harness/homeserver.js";
 import { freePort } from "../harness/ports.js";
-import { killOnExit } from "../harness/processes.js";
+import { portFree, StackProcess } from "../harness/stackProcess.js";
 import { tempDir } from "../harness/tempDir.js";
+import { waitUntil } from "../harness/waitUntil.js";
+
+const READY = /Rounds is running \(ready in ([\d.]+) s\)/;
+const ONCALL_BOT = "@rounds_oncall:rounds.local";
 
 /** What `npm start` runs after installing dependencies: config generation, then the stack. */
 describe("npm start: the whole stack on embedded defaults", function () {
   const state = tempDir("start");
   let env: Record<string, string>;
-  let stack: ChildProcess | null = null;
-  let output = "";
+  const stacks: StackProcess[] = [];
+  const clinicians: TestClinician[] = [];
 
   const tsx = (script: string) => ["--no-deprecation", "--import", "tsx", join(repoRoot, "appservice", "setup", script)];
+  const ports = () => [env.ROUNDS_SYNAPSE_PORT, env.ROUNDS_APPSERVICE_PORT, env.ROUNDS_METRICS_PORT].map(Number);
+  const started = (stack: StackProcess) => (stacks.push(stack), stack);
+  const health = () =>
+    fetch(`http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/health`).then(
+      async (r) => ((await r.json()) as { checks: { bots: boolean } }).checks,
+      () => null,
+    );
+
+  /** The homeserver the stack started, as the E2EE test clients need it. */
+  function stackHomeserver(): TestHomeserver {
+    const url = `http://127.0.0.1:${env.ROUNDS_SYNAPSE_PORT}`;
+    const secrets = SecretsSchema.parse(JSON.parse(readFileSync(join(state, "secrets.json"), "utf8")));
+    return {
+      url,
+      serverName: "rounds.local",
+      dir: join(state, "synapse"),
+      dbFile: join(state, "synapse", "homeserver.db"),
+      secrets,
+      registrationFile: join(state, "registration.yaml"),
+      appservicePort: Number(env.ROUNDS_APPSERVICE_PORT),
+      register: testUserRegistrar(url, secrets.registrationSharedSecret),
+    };
+  }
+
+  /**
+   * Sends a stop request and checks that the stack took everything it started with it, freeing
+   * the ports. `exitCode`: what npm start exits with (npm itself re-raises the signal it got).
+   */
+  async function expectStopsEverything(stack: StackProcess, send: () => void, exitCode: number | null = 0): Promise<void> {
+    const tree = stack.descendants();
+    expect(tree.length, "processes below npm start").to.be.greaterThan(1);
+    const exit = once(stack.child, "exit");
+    send();
+    await stack.waitForOutput(/\[start\] stopped\./, 60_000, { afterExit: true });
+    const [code] = (await exit) as [number | null];
+    if (exitCode !== null) expect(code, stack.output).to.equal(exitCode);
+    await waitUntil(async () => stack.leftovers().length === 0, `every process of the stack to exit (left: ${stack.leftovers().join(", ")})`, 10_000);
+    for (const port of ports()) expect(await portFree(port), `port ${port} still taken`).to.equal(true);
+  }
 
   before(async function () {
     env = {
@@ -26,8 +73,15 @@ describe("npm start: the whole stack on embedded defaults", function () {
     };
   });
 
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") for (const s of stacks) process.stderr.write(`--- npm start output ---\n${s.output}\n`);
+    // What a stopped stack left behind would hold the ports the next test needs.
+    for (const s of stacks) if (s.child.exitCode !== null || s.child.signalCode !== null) s.killAll();
+  });
+
   after(function () {
-    if (stack?.exitCode === null) stack.kill("SIGKILL");
+    for (const c of clinicians) c.stop();
+    for (const s of stacks) s.killAll();
   });
 
   it("generates secrets, registration and homeserver config, and keeps them on a second run", function () {
@@ -40,40 +94,131 @@ describe("npm start: the whole stack on embedded defaults", function () {
   });
 
   it("starts Synapse and Rounds, says what runs where, and stops cleanly on Ctrl-C", async function () {
-    stack = spawn(process.execPath, tsx("runStack.ts"), { env, stdio: ["ignore", "pipe", "pipe"] });
-    killOnExit(stack);
-    stack.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    stack.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (output.includes("Press Ctrl-C to stop.")) resolve();
-        else if (stack!.exitCode !== null) reject(new Error(`the stack exited:\n${output}`));
-      };
-      stack!.stdout!.on("data", check);
-      stack!.on("exit", check);
-    });
+    this.timeout(180_000);
+    const stack = started(StackProcess.runStack(env));
+    await stack.waitForOutput(/Press Ctrl-C to stop\./, 150_000);
+    const { output } = stack;
+    expect(output).to.match(READY);
     expect(output).to.contain(`Homeserver (Synapse)   http://127.0.0.1:${env.ROUNDS_SYNAPSE_PORT}`);
     expect(output).to.contain(`health: http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/health`);
     expect(output).to.contain("PGlite, embedded");
     expect(output).to.contain("@rounds_oncall:rounds.local");
     expect(output).to.contain("@rounds_consult:rounds.local");
 
-    const health = await fetch(`http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/health`);
-    expect(health.status).to.equal(200);
-    expect((await health.json()).checks).to.deep.equal({ database: true, homeserver: true, bots: true });
+    expect(await health()).to.deep.equal({ database: true, homeserver: true, bots: true });
     // The built widgets are served from the appservice's origin.
     const widget = await fetch(`http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/_rounds/widgets/consult/index.html`);
     expect(widget.status).to.equal(200);
     expect(widget.headers.get("content-type")).to.match(/^text\/html/);
 
-    stack.kill("SIGINT");
-    const [code] = await once(stack, "exit");
-    expect(code).to.equal(0);
-    expect(output).to.contain("[start] stopped.");
-    const synapseGone = await fetch(`http://127.0.0.1:${env.ROUNDS_SYNAPSE_PORT}/_matrix/client/versions`).then(
-      () => false,
-      () => true,
-    );
-    expect(synapseGone, "Synapse still answers after Ctrl-C").to.equal(true);
+    await expectStopsEverything(stack, () => stack.child.kill("SIGINT"));
+  });
+
+  describe("under npm start (scripts/setup.mjs)", function () {
+    let stack: StackProcess;
+    let alice: TestClinician;
+    let roomId: string;
+
+    it("times the ready line from the start of npm start", async function () {
+      this.timeout(180_000);
+      stack = started(StackProcess.npmStart(env));
+      const [, seconds] = await stack.waitForOutput(READY, 150_000);
+      expect(stack.output).to.match(/\[setup\] done in [\d.]+ s; starting the stack/);
+      expect(stack.output).not.to.match(/\[setup\] ready in/);
+      // Measured from setup.mjs's start, so it includes the setup steps as well as the stack's start.
+      const setupSeconds = Number(/\[setup\] done in ([\d.]+) s/.exec(stack.output)![1]);
+      expect(Number(seconds)).to.be.greaterThan(setupSeconds);
+    });
+
+    it("restarts Rounds after kill -9, shows it, and answers a DM sent while Rounds was down without a later event", async function () {
+      this.timeout(240_000);
+      const hs = stackHomeserver();
+      alice = await TestClinician.create(hs, "alice", "Dr Alice Chen");
+      clinicians.push(alice);
+      roomId = await alice.openEncryptedDm(ONCALL_BOT);
+      const firstId = await alice.send(roomId, "!help");
+      expect((await alice.waitForNotice(roomId, ONCALL_BOT, { after: firstId })).body).to.contain("!help — Show this help");
+
+      const pid = stack.processRunning("scripts/appservice.mjs");
+      const mark = stack.output.length;
+      const killedAt = Date.now();
+      process.kill(pid, "SIGKILL");
+      await stack.waitForOutput(/\[start\] Rounds exited \(signal SIGKILL\); restarting in 1 s \(restart 1\)/, 10_000, { from: mark });
+
+      // Sent while Rounds is down: the appservice port answers nothing until the new child listens.
+      const downId = await alice.send(roomId, "!help");
+      expect(await health(), "Rounds answered /health while it should be down").to.equal(null);
+
+      const [, newPid] = await stack.waitForOutput(/\[start\] Rounds appservice started \(pid (\d+)\)/, 30_000, { from: mark });
+      const restartedAt = Date.now();
+      expect(Number(newPid)).not.to.equal(pid);
+      const answer = await alice.waitForNotice(roomId, ONCALL_BOT, { after: downId, timeoutMs: 90_000 });
+      const answeredAt = Date.now();
+      expect(answer.body).to.contain("!help — Show this help");
+      await stack.waitForOutput(/\[start\] Rounds is running again after restart 1/, 30_000, { from: mark });
+      expect(await health()).to.deep.equal({ database: true, homeserver: true, bots: true });
+      // The restart is in the log as well as on the terminal.
+      expect(readFileSync(join(state, "logs", "rounds.log"), "utf8")).to.contain("[start] Rounds exited (signal SIGKILL); restarting in 1 s (restart 1)");
+      console.log(
+        `      kill -9 to the answer of the DM sent while down: ${((answeredAt - killedAt) / 1000).toFixed(1)} s; ` +
+          `restart (new child spawned) to that answer: ${((answeredAt - restartedAt) / 1000).toFixed(1)} s`,
+      );
+
+      // And it keeps answering new commands.
+      const afterId = await alice.send(roomId, "!help");
+      expect((await alice.waitForNotice(roomId, ONCALL_BOT, { after: afterId })).body).to.contain("!help — Show this help");
+    });
+
+    it("stops Rounds and Synapse and frees their ports on SIGTERM to the npm start process alone", async function () {
+      alice?.stop();
+      await expectStopsEverything(stack, () => process.kill(stack.pid, "SIGTERM"));
+      expect(stack.output).to.contain("[start] stopping Rounds and Synapse");
+    });
+  });
+
+  for (const [signal, target] of [
+    ["SIGHUP", "setup.mjs alone"],
+    ["SIGINT", "setup.mjs alone"],
+    ["SIGINT", "its process group, as Ctrl-C does"],
+  ] as const) {
+    it(`stops everything and frees the ports on ${signal} to ${target}`, async function () {
+      this.timeout(180_000);
+      const stack = started(StackProcess.npmStart(env));
+      await stack.waitForOutput(READY, 150_000);
+      const pid = target.startsWith("its") ? -stack.pid : stack.pid;
+      await expectStopsEverything(stack, () => process.kill(pid, signal));
+    });
+  }
+
+  for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+    it(`stops everything and frees the ports on ${signal} to npm's own pid, which never reaches setup.mjs`, async function () {
+      this.timeout(180_000);
+      const stack = started(StackProcess.npmRunStart(env, tempDir("npm-home")));
+      await stack.waitForOutput(READY, 150_000);
+      await expectStopsEverything(stack, () => process.kill(stack.pid, signal), null);
+    });
+  }
+
+  it("does not restart a Rounds that fails on its configuration, and stops the stack with the reason", async function () {
+    this.timeout(120_000);
+    const stack = started(StackProcess.runStack({ ...env, ROUNDS_PAGE_DELAY_URGENT: "soon" }));
+    const [code] = (await once(stack.child, "exit")) as [number | null];
+    expect(code, stack.output).to.equal(1);
+    expect(stack.output).to.contain("ROUNDS_PAGE_DELAY_URGENT");
+    expect(stack.output).to.match(/\[start\] Rounds cannot start: its configuration is wrong/);
+    expect(stack.output).not.to.contain("restarting in");
+    for (const port of ports()) expect(await portFree(port), `port ${port} still taken`).to.equal(true);
+  });
+
+  it("reports a Synapse crash and stops Rounds with it", async function () {
+    this.timeout(180_000);
+    const stack = started(StackProcess.runStack(env));
+    await stack.waitForOutput(READY, 150_000);
+    process.kill(stack.processRunning("synapse.app.homeserver"), "SIGKILL");
+    const [code] = (await once(stack.child, "exit")) as [number | null];
+    expect(code, stack.output).to.equal(1);
+    expect(stack.output).to.contain("[start] Synapse exited (signal SIGKILL)");
+    await waitUntil(async () => stack.leftovers().length === 0, "the stack's processes to be gone", 5_000);
+    for (const port of ports()) expect(await portFree(port), `port ${port} still taken`).to.equal(true);
   });
 });
