@@ -1,8 +1,10 @@
-import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import express, { type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import type { Logger } from "../logging.js";
 import { verifyTwilioSignature, webhookUrl } from "../sms/twilioSignature.js";
-import { ErrCode, sendError } from "./errors.js";
+import { formBody } from "./bodyParsing.js";
+import { clientErrorHandler, ErrCode, sendError } from "./errors.js";
+import type { TwilioWebhookReceipts } from "./twilioWebhookReceipts.js";
 
 export interface InboundSms {
   from: string;
@@ -23,6 +25,8 @@ export interface TwilioWebhookDeps {
   /** Returns the reply text for TwiML; "" sends no reply. */
   onInbound(sms: InboundSms): Promise<string>;
   onStatus(update: SmsStatusUpdate): Promise<void>;
+  /** Which webhooks were already taken: a replay (same MessageSid, or same status) does nothing. */
+  receipts?: TwilioWebhookReceipts;
   log: Logger;
 }
 
@@ -45,7 +49,10 @@ const statusSchema = z.object({
  */
 export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
   const router = express.Router();
-  const form = express.urlencoded({ extended: false, limit: "64kb" });
+  const { receipts } = deps;
+  if (!receipts) deps.log.warn("twilio webhook: no receipt store given, so a replayed webhook is handled again; pass receipts to twilioWebhookRouter");
+  // The signature covers the form, so the body is read before it can be checked.
+  const form = formBody("64kb");
 
   /** Answers 403 and returns false when the request is not signed by Twilio with our token. */
   function signed(req: Request, res: Response): boolean {
@@ -65,12 +72,18 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const parsed = inboundSchema.safeParse(formParams(req));
     if (!parsed.success) return badForm(res, "inbound SMS", parsed.error);
     const sms = { from: parsed.data.From, body: parsed.data.Body, messageSid: parsed.data.MessageSid };
+    if (receipts && !(await receipts.claimInbound(sms.messageSid))) {
+      deps.log.info({ messageSid: sms.messageSid }, "twilio webhook: inbound SMS replayed; already handled, nothing done");
+      return void res.status(200).type("text/xml").send(twiml(""));
+    }
     let reply: string;
     try {
       reply = await deps.onInbound(sms);
     } catch (err) {
+      await receipts?.releaseInbound(sms.messageSid);
       return failed(res, deps.log, "inbound", sms.messageSid, err);
     }
+    await receipts?.inboundHandled(sms.messageSid);
     deps.log.info({ messageSid: sms.messageSid, replied: reply !== "" }, "twilio webhook: inbound SMS handled");
     res.status(200).type("text/xml").send(twiml(reply));
   });
@@ -82,20 +95,22 @@ export function twilioWebhookRouter(deps: TwilioWebhookDeps): Router {
     const { MessageSid, MessageStatus, ErrorCode } = parsed.data;
     const update: SmsStatusUpdate = { messageSid: MessageSid, status: MessageStatus };
     if (ErrorCode) update.errorCode = ErrorCode;
+    if (receipts && !(await receipts.claimStatus(MessageSid, MessageStatus))) {
+      deps.log.info({ messageSid: MessageSid, status: MessageStatus }, "twilio webhook: status replayed; nothing done");
+      return void res.status(204).end();
+    }
     try {
       await deps.onStatus(update);
     } catch (err) {
+      await receipts?.releaseStatus(MessageSid, MessageStatus);
       return failed(res, deps.log, "status", MessageSid, err);
     }
     deps.log.info({ messageSid: MessageSid, status: MessageStatus, errorCode: update.errorCode }, "twilio webhook: status");
     res.status(204).end();
   });
 
-  // Body parser failures (oversized or badly encoded forms) are the caller's fault.
-  router.use((err: Error & { status?: number }, _req: Request, res: Response, next: NextFunction) => {
-    if (err.status && err.status >= 400 && err.status < 500) return sendError(res, ErrCode.BadJson, `request body is not a valid form: ${err.message}`);
-    next(err);
-  });
+  // Oversized or badly encoded forms are the caller's fault.
+  router.use(clientErrorHandler());
   return router;
 }
 

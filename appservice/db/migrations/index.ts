@@ -10,6 +10,7 @@ import * as m008 from "./008_consults.js";
 import * as m009 from "./009_handoffs.js";
 import * as m011 from "./011_command_effects.js";
 import * as m012 from "./012_inbox_text_payloads.js";
+import * as m013 from "./013_twilio_webhooks.js";
 
 /** Every migration, by its numbered name. Never edit one that has shipped; add the next number. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Knex.Migration> = {
   "009_handoffs": m009,
   "011_command_effects": m011,
   "012_inbox_text_payloads": m012,
+  "013_twilio_webhooks": m013,
 };
