@@ -94,7 +94,8 @@ export function unknownKeys(schema: z.ZodType, value: unknown, path: (string | n
   const known = [...new Set(shapes.flatMap((s) => Object.keys(s.shape ?? {})))];
   const problems: string[] = [];
   for (const [k, v] of Object.entries(value)) {
-    const children = shapes.map((s) => s.shape?.[k]).filter((c): c is z.ZodType => !!c);
+    // Own keys only: `__proto__` or `constructor` in a file must not find Object.prototype's.
+    const children = shapes.map((s) => (s.shape && Object.hasOwn(s.shape, k) ? s.shape[k] : undefined)).filter((c): c is z.ZodType => !!c);
     if (children.length === 0) problems.push(unknownKeyMessage(k, at, known));
     else problems.push(...unknownKeys(children[0]!, v, [...path, k]));
   }
