@@ -394,7 +394,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       } else if (args.length) {
         throw new CommandError("bad signoff", "Send !handoff signoff, or !handoff signoff override <reason> to sign off with items outstanding.");
       }
-      const after = await asCommand("sign off", () => handoffs.signOff(v.id, ctx.sender, override));
+      const after = await asCommand("sign off", () => handoffs.signOff(v.id, ctx.sender, override, ctx.eventId));
       if (after.status === "completed") return `Handoff #${after.number} is complete: both of you signed off${after.overridden ? " (with an override)" : ""}.`;
       const waiting = [after.outgoing, after.incoming].filter((u) => !after.signed_off_by.includes(u));
       // With nothing outstanding the service records a plain sign-off, whatever was asked.
@@ -406,7 +406,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const v = await here(ctx);
       const reason = textAfter(ctx, args, 2);
       if (reason) requireEncrypted(ctx, "cancelled the handoff");
-      const after = await asCommand("cancel", () => handoffs.cancel(v.id, ctx.sender, reason ? { reason, txnKey: txnKey(ctx) } : undefined));
+      const after = await asCommand("cancel", () => handoffs.cancel(v.id, ctx.sender, reason ? { reason, txnKey: txnKey(ctx) } : undefined, ctx.eventId));
       return `Handoff #${after.number} is cancelled.`;
     },
 

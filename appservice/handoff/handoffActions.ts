@@ -60,8 +60,9 @@ export interface HandoffActions {
   reorder(id: string, actor: string, entryIds: string[]): Promise<HandoffView>;
   setChecklist(id: string, actor: string, index: number, done: boolean): Promise<HandoffView>;
   /** An override needs a reason: an encrypted note event the widget sent, or text the bot posts encrypted. */
-  signOff(id: string, actor: string, override?: { noteEventId: string } | { reason: string; txnKey: string }): Promise<HandoffView>;
-  cancel(id: string, actor: string, note?: { noteEventId: string } | { reason: string; txnKey: string }): Promise<HandoffView>;
+  /** `requestId`: the command's event id, so a retried command finishes what it started instead of being refused. */
+  signOff(id: string, actor: string, override?: { noteEventId: string } | { reason: string; txnKey: string }, requestId?: string): Promise<HandoffView>;
+  cancel(id: string, actor: string, note?: { noteEventId: string } | { reason: string; txnKey: string }, requestId?: string): Promise<HandoffView>;
   reportIncident(
     id: string,
     actor: string,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { DateTime } from "luxon";
 import { ulid } from "ulid";
+import { CommandEffects } from "../db/commandEffects.js";
 import type { Db } from "../db/connect.js";
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
@@ -93,8 +94,12 @@ export class HandoffService implements HandoffActions {
   private readonly lock = new KeyedLock();
   private readonly now: () => Date;
 
+  /** Which command made which transition, so a retried command is told from someone else's. */
+  private readonly effects: CommandEffects;
+
   constructor(private readonly deps: HandoffDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.effects = new CommandEffects(deps.store.db);
   }
 
   // --- units ---------------------------------------------------------------------------------
@@ -533,7 +538,9 @@ export class HandoffService implements HandoffActions {
     });
   }
 
-  async signOff(id: string, actor: string, override?: Note): Promise<HandoffView> {
+  /** `requestId`: the command's event id; the same request again finishes what it left undone. */
+  async signOff(id: string, actor: string, override?: Note, requestId?: string): Promise<HandoffView> {
+    if (await this.effects.made(requestId, id, "signed_off")) return this.lock.run(id, () => this.finishSignOff(id, actor));
     const h0 = await this.loadOpen(id);
     this.mustBeParticipant(h0, actor, "sign off");
     // Validate before sending anything: a refused sign-off posts no note.
@@ -562,6 +569,7 @@ export class HandoffService implements HandoffActions {
       const ok = await store.db.transaction(async (trx) => {
         if (!(await store.addSignOff(h.id, { userId: actor, at, overrideEventId: noteEventId, outstanding: noteEventId ? outstanding : null }, trx))) return false;
         await store.audit(h.id, "signed_off", actor, at, {}, trx);
+        await this.effects.record(requestId, h.id, "signed_off", trx);
         if (noteEventId) {
           await store.audit(h.id, "override", actor, at, { note_event_id: noteEventId, outstanding }, trx);
           await store.update(h.id, { overridden: true }, { trx });
@@ -603,22 +611,50 @@ export class HandoffService implements HandoffActions {
         const readBack = entries.filter((e) => e.readbackVersion === e.version).length;
         this.deps.metrics.handoffPatients.inc({ unit: h.unitId, read_back: "yes" }, readBack);
         this.deps.metrics.handoffPatients.inc({ unit: h.unitId, read_back: "no" }, entries.length - readBack);
-        await this.say(
-          now,
-          { body: `Handoff #${h.number} is complete: signed off by ${h.outgoing} and ${h.incoming}.${moved ? ` ${plural(moved, "pending task")} now belong${moved === 1 ? "s" : ""} to ${h.incoming}.` : ""} The report follows.`, mentions: [h.outgoing, h.incoming] },
-          `signoff:${h.id}:${actor}`,
-        );
-      } else {
-        const other = actor === h.outgoing ? h.incoming : h.outgoing;
-        await this.say(now, { body: `${actor} signed off handoff #${h.number}${noteEventId ? " with an override" : ""}. Waiting for ${other}.`, mentions: [other] }, `signoff:${h.id}:${actor}`);
       }
+      await this.announceSignOff(now, actor, { completed: bothSigned, overridden: noteEventId !== null, moved });
       await this.mirror(now);
       await this.settled(h.id);
       return this.view(now);
     });
   }
 
-  async cancel(id: string, actor: string, note?: Note): Promise<HandoffView> {
+  /** The sign-off's message; keyed, so a retry after a failure part-way sends it once. */
+  private async announceSignOff(h: Handoff, actor: string, what: { completed: boolean; overridden: boolean; moved: number }): Promise<void> {
+    const { moved } = what;
+    if (what.completed) {
+      await this.say(
+        h,
+        { body: `Handoff #${h.number} is complete: signed off by ${h.outgoing} and ${h.incoming}.${moved ? ` ${plural(moved, "pending task")} now belong${moved === 1 ? "s" : ""} to ${h.incoming}.` : ""} The report follows.`, mentions: [h.outgoing, h.incoming] },
+        `signoff:${h.id}:${actor}`,
+      );
+    } else {
+      const other = actor === h.outgoing ? h.incoming : h.outgoing;
+      await this.say(h, { body: `${actor} signed off handoff #${h.number}${what.overridden ? " with an override" : ""}. Waiting for ${other}.`, mentions: [other] }, `signoff:${h.id}:${actor}`);
+    }
+  }
+
+  /** A sign-off this command already recorded, retried: what it had left to do, from what was recorded. */
+  private async finishSignOff(id: string, actor: string): Promise<HandoffView> {
+    const h = await this.load(id);
+    const own = (await this.deps.store.signOffs(h.id)).find((x) => x.userId === actor);
+    const transferred = h.status === "completed" ? (await this.deps.store.auditOf(h.id)).find((a) => a.action === "tasks_transferred") : undefined;
+    await this.announceSignOff(h, actor, { completed: h.status === "completed", overridden: Boolean(own?.overrideEventId), moved: Number(transferred?.refs.count ?? 0) });
+    await this.mirror(h);
+    await this.settled(h.id);
+    return this.view(h);
+  }
+
+  async cancel(id: string, actor: string, note?: Note, requestId?: string): Promise<HandoffView> {
+    if (await this.effects.made(requestId, id, "cancelled")) {
+      return this.lock.run(id, async () => {
+        const h = await this.load(id);
+        await this.announceCancel(h, actor);
+        await this.mirror(h);
+        await this.settled(h.id);
+        return this.view(h);
+      });
+    }
     const h0 = await this.loadOpen(id);
     this.mustBeParticipant(h0, actor, "cancel");
     return this.lock.run(id, async () => {
@@ -631,17 +667,22 @@ export class HandoffService implements HandoffActions {
         await this.deps.timers.cancelAll(TIMER_HANDOFF_DEADLINE, h.id, trx);
         await this.deps.timers.cancelAll(TIMER_HANDOFF_ESCALATE, h.id, trx);
         await store.audit(h.id, "cancelled", actor, at, { note_event_id: noteEventId }, trx);
+        await this.effects.record(requestId, h.id, "cancelled", trx);
         await this.armSettle(h.id, trx);
         return true;
       });
       if (!ok) throw new HandoffError("invalid_transition", `Handoff #${h.number} changed at the same moment. Reload and try again.`);
       const now = (await store.get(h.id))!;
       this.count(now, "cancelled");
-      await this.say(now, { body: `Handoff #${h.number} was cancelled by ${actor}. Pending tasks stay with their owners.`, mentions: [actor === h.outgoing ? h.incoming : h.outgoing] }, `cancel:${h.id}`);
+      await this.announceCancel(now, actor);
       await this.mirror(now);
       await this.settled(h.id);
       return this.view(now);
     });
+  }
+
+  private async announceCancel(h: Handoff, actor: string): Promise<void> {
+    await this.say(h, { body: `Handoff #${h.number} was cancelled by ${actor}. Pending tasks stay with their owners.`, mentions: [actor === h.outgoing ? h.incoming : h.outgoing] }, `cancel:${h.id}`);
   }
 
   async reportIncident(

@@ -14,6 +14,8 @@ import {
 } from "../../appservice/handoff/handoffService.js";
 import type { SentEvent } from "../../appservice/handoff/handoffActions.js";
 import { HandoffStore } from "../../appservice/handoff/handoffStore.js";
+import { handoffCommandTable } from "../../bots/handoffBot.js";
+import { handoffCommands } from "../../bots/handoffCommands.js";
 import { Metrics } from "../../appservice/metrics.js";
 import { HandoffEventType, HandoffStateSchema, StateType, type HandoffItemContent } from "../../appservice/shared/events.js";
 import type { HandoffView } from "../../appservice/shared/handoffApi.js";
@@ -528,6 +530,38 @@ for (const backend of backends) {
       const unit = quality.units.find((u) => u.unit === "4west")!;
       expect(unit.handoffs).to.be.greaterThan(0);
       await refused(() => svc.quality(new Date("2026-01-01"), "9north"), "unknown_unit");
+    });
+
+    it("answers a sign-off or cancel retried after its state write failed as its first success would, and mirrors the state then", async function () {
+      const table = handoffCommandTable(handoffCommands(svc, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands);
+      const command = (body: string, sender: string, roomId: string, eventId: string) =>
+        table.dispatch(body, { sender, roomId, sentAt: clock, eventId, encrypted: true, body }, (e) => {
+          throw e;
+        });
+      /** The first attempt's state write fails, so the inbox retries the same event. */
+      const retried = async (body: string, sender: string, roomId: string, eventId: string) => {
+        rooms.failNext("setState");
+        const first = await command(body, sender, roomId, eventId).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(String(first), body).to.contain("simulated crash in setState");
+        const again = (await command(body, sender, roomId, eventId))!;
+        expect(again.outcome, again.reply).to.equal("ok");
+        return again.reply;
+      };
+      const v = await readyToSign(await withPatient());
+      expect(await retried("!handoff signoff", OLGA, v.room_id, "$signoff-olga")).to.equal(`You signed off handoff #${v.number}. Waiting for ${IAN} to sign off (!handoff signoff).`);
+      expect(stateOf(v)).to.include({ status: "signing" });
+      expect(await retried("!handoff signoff", IAN, v.room_id, "$signoff-ian")).to.equal(`Handoff #${v.number} is complete: both of you signed off.`);
+      expect(stateOf(v)).to.include({ status: "completed" });
+      expect(rooms.messages(v.room_id).filter((m) => m.body.startsWith(`Handoff #${v.number} is complete`))).to.have.length(1);
+      // Another command's repeat is still refused.
+      expect((await command("!handoff signoff", IAN, v.room_id, "$signoff-ian-again"))!.outcome).to.equal("user_error");
+
+      const c = await withPatient();
+      expect(await retried("!handoff cancel", OLGA, c.room_id, "$cancel")).to.equal(`Handoff #${c.number} is cancelled.`);
+      expect(stateOf(c)).to.include({ status: "cancelled" });
     });
 
     it("reminds both at the deadline, then tells and invites the charge role, each once", async function () {
