@@ -36,6 +36,7 @@ import { calendarFeedRouter } from "./http/calendarFeedApi.js";
 import { consultAdminRouter } from "./http/consultAdminApi.js";
 import { contactsAdminRouter } from "./http/contactsAdminApi.js";
 import { scheduleAdminRouter } from "./http/scheduleAdminApi.js";
+import { TwilioWebhookReceipts } from "./http/twilioWebhookReceipts.js";
 import { twilioWebhookRouter } from "./http/twilioWebhooks.js";
 import { widgetApiApp } from "./http/widgetApi.js";
 import { widgetFilesRouter, widgetUrl } from "./http/widgetFiles.js";
@@ -282,6 +283,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       twilioWebhookRouter({
         authToken: config.twilio.authToken,
         publicBaseUrl: config.publicUrl,
+        receipts: new TwilioWebhookReceipts(db),
         onInbound: (msg) => pages.onInboundSms(msg.from, msg.body),
         onStatus: (u) => pages.onSmsStatus(u.messageSid, u.status, u.errorCode),
         log,
@@ -317,6 +319,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       sessions: new WidgetSessionStore(db),
       serverName: config.serverName,
       homeserverUrl: config.homeserverUrl,
+      partnerServers: config.partnerServers,
       rateLimitPerMinute: config.widgets.rateLimitPerMinute,
       sessionSeconds: config.widgets.sessionSeconds,
       maxAttachmentBytes: config.consult.maxAttachmentBytes,
@@ -367,6 +370,8 @@ async function pingHomeserver(config: RoundsConfig, log: Logger): Promise<void> 
 
 /** Runs Rounds until SIGINT or SIGTERM; scripts/appservice.mjs calls it. */
 export async function main(): Promise<void> {
+  // Everything Rounds writes (PGlite, the bots' crypto stores) is its service account's alone.
+  process.umask(0o077);
   let config: RoundsConfig;
   try {
     config = loadConfig();

@@ -68,7 +68,7 @@ describe("durable appservice transactions (real Synapse, Postgres)", function ()
       body: "{not json",
     });
     expect(res.status).to.equal(400);
-    expect(await res.json()).to.deep.include({ errcode: "M_BAD_JSON" });
+    expect(await res.json()).to.deep.include({ errcode: "M_NOT_JSON" });
     expect(await db("as_transactions").where({ txn_id: txnId })).to.have.length(0);
   });
 
