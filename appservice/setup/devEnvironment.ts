@@ -36,8 +36,9 @@ export interface DevSettings {
 export function devSettings(env = process.env): DevSettings {
   for (const key of ["ROUNDS_SYNAPSE_PORT", "ROUNDS_APPSERVICE_PORT", "ROUNDS_METRICS_PORT"]) {
     const v = env[key];
-    if (v !== undefined && !(/^\d+$/.test(v) && Number(v) > 0 && Number(v) < 65536)) {
-      throw new ConfigError(key, `must be a port number between 1 and 65535 (got '${v}')`);
+    // Plain decimal digits, as the appservice's own configuration takes them (no 080, no 1e4).
+    if (v !== undefined && !(/^[1-9]\d*$/.test(v) && Number(v) < 65536)) {
+      throw new ConfigError(key, `must be a port number in plain decimal digits between 1 and 65535 (got '${v}')`);
     }
   }
   const retention = env.ROUNDS_RETENTION_MAX_LIFETIME;

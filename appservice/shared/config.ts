@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import cron from "node-cron";
 import { z } from "zod";
@@ -19,18 +20,21 @@ export class ConfigError extends Error {
   }
 }
 
-const port = z.coerce
-  .number({ error: "must be a port number" })
-  .int("must be a whole number")
-  .min(1, "must be between 1 and 65535")
-  .max(65535, "must be between 1 and 65535");
+// Plain decimal digits only: Number() would also take 0x4b64, 1e4, " 80" or 080.
+const port = z
+  .string()
+  .regex(/^[1-9]\d*$/, "must be a port number in plain decimal digits, e.g. 9100")
+  .transform(Number)
+  .refine((n) => n <= 65535, "must be between 1 and 65535");
 const positiveInt = z.coerce.number({ error: "must be a number" }).int("must be a whole number").positive("must be > 0");
 const seconds = z.coerce.number({ error: "must be a number of seconds" }).int("must be a whole number of seconds").min(0, "must be 0 or more");
 const smsDelay = z
   .string()
   .regex(/^(off|\d{1,6})$/, "must be a number of seconds, or off")
   .transform((v) => (v === "off" ? null : Number(v)));
-const url = z.url({ error: "must be a URL such as http://127.0.0.1:8008" }).transform((u) => u.replace(/\/+$/, ""));
+const url = z
+  .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL such as http://127.0.0.1:8008" })
+  .transform((u) => u.replace(/\/+$/, ""));
 
 const EnvSchema = z.object({
   ROUNDS_HOMESERVER_URL: url,
@@ -46,7 +50,10 @@ const EnvSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL, or unset to use the embedded PGlite database")
     .optional(),
-  ROUNDS_CRYPTO_STORE_PASSPHRASE: z.string().min(16, "must be at least 16 characters (the bots' crypto store key)"),
+  ROUNDS_CRYPTO_STORE_PASSPHRASE: z
+    .string()
+    .min(16, "must be at least 16 characters (the bots' crypto store key)")
+    .refine((v) => v.trim().length >= 16, "must have at least 16 characters other than spaces (the bots' crypto store key)"),
   ROUNDS_ADMIN_TOKEN: z.string().min(32, "must be at least 32 characters (the token for the admin API and CLI)").optional(),
   ROUNDS_BOTS: z
     .string()
@@ -168,9 +175,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const bots = e.ROUNDS_BOTS.split(",");
-  for (const b of bots) {
+  for (const [i, b] of bots.entries()) {
     if (!KNOWN_BOTS.includes(b)) throw new ConfigError("ROUNDS_BOTS", `names an unknown bot '${b}'; known: ${KNOWN_BOTS.join(", ")}`);
+    if (bots.indexOf(b) !== i) throw new ConfigError("ROUNDS_BOTS", `names the bot '${b}' twice; list each bot once (got '${e.ROUNDS_BOTS}')`);
   }
+  checkDataDir(e.ROUNDS_DATA_DIR);
   return {
     homeserverUrl: e.ROUNDS_HOMESERVER_URL,
     serverName: e.ROUNDS_SERVER_NAME,
@@ -227,6 +236,19 @@ function twilioConfig(e: z.infer<typeof EnvSchema>): RoundsConfig["twilio"] {
 }
 
 export const KNOWN_BOTS = ["oncall", "consult", "handoff"];
+
+/** The data directory, or the nearest part of its path that exists, must be a directory. */
+function checkDataDir(dir: string): void {
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st?.isDirectory()) return;
+    if (st) {
+      const where = p === resolve(dir) ? "is a file" : `lies under '${p}', which is a file`;
+      throw new ConfigError("ROUNDS_DATA_DIR", `${where} (got '${dir}'); point it at a directory, or at a path where one can be created`);
+    }
+    if (dirname(p) === p) return;
+  }
+}
 
 function loadRegistration(file: string): RoundsConfig["registration"] {
   if (!existsSync(file)) {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { ConfigError, loadConfig } from "../../appservice/shared/config.js";
@@ -99,6 +99,64 @@ describe("configuration", function () {
     expect(errorFor({ ...valid, ROUNDS_HOMESERVER_URL: "not a url" }).key).to.equal("ROUNDS_HOMESERVER_URL");
     expect(errorFor({ ...valid, DATABASE_URL: "mysql://x" }).message).to.contain("postgres://");
     expect(errorFor({ ...valid, ROUNDS_BOTS: "oncall,pharmacy" }).message).to.contain("unknown bot 'pharmacy'");
+  });
+
+  it("takes ports in plain decimal digits only, from 1 to 65535", function () {
+    for (const bad of ["0x4b64", "1e4", " 80", "80 ", "080", "0", "9100.0", "+80", "-1", "65536"]) {
+      const e = errorFor({ ...valid, ROUNDS_APPSERVICE_PORT: bad });
+      expect(e.key, bad).to.equal("ROUNDS_APPSERVICE_PORT");
+      expect(e.message).to.contain(`(got '${bad}')`);
+    }
+    expect(errorFor({ ...valid, ROUNDS_METRICS_PORT: "1e4" }).message).to.contain("plain decimal digits");
+    expect(loadConfig({ ...valid, ROUNDS_APPSERVICE_PORT: "65535", ROUNDS_METRICS_PORT: "1" })).to.include({ appservicePort: 65535, metricsPort: 1 });
+  });
+
+  it("takes only http and https URLs for the homeserver and the public URL", function () {
+    for (const bad of ["ftp://127.0.0.1:8008", "file:///etc/passwd", "javascript:alert(1)", "ws://127.0.0.1:8008"]) {
+      const e = errorFor({ ...valid, ROUNDS_HOMESERVER_URL: bad });
+      expect(e.key, bad).to.equal("ROUNDS_HOMESERVER_URL");
+      expect(e.message).to.contain("http:// or https://");
+    }
+    expect(errorFor({ ...valid, ROUNDS_PUBLIC_URL: "ftp://rounds.example.org" }).key).to.equal("ROUNDS_PUBLIC_URL");
+    expect(loadConfig({ ...valid, ROUNDS_HOMESERVER_URL: "https://matrix.example.org" }).homeserverUrl).to.equal("https://matrix.example.org");
+  });
+
+  it("refuses a passphrase that is blank or mostly spaces, and keeps the 16-character minimum", function () {
+    for (const bad of [" ".repeat(16), "\t".repeat(20), `  ${"x".repeat(10)}      `, "short"]) {
+      expect(errorFor({ ...valid, ROUNDS_CRYPTO_STORE_PASSPHRASE: bad }).key, JSON.stringify(bad)).to.equal("ROUNDS_CRYPTO_STORE_PASSPHRASE");
+    }
+    expect(loadConfig({ ...valid, ROUNDS_CRYPTO_STORE_PASSPHRASE: "correct horse battery staple" }).cryptoStorePassphrase).to.equal("correct horse battery staple");
+  });
+
+  it("refuses a bot listed twice in ROUNDS_BOTS, naming it", function () {
+    const e = errorFor({ ...valid, ROUNDS_BOTS: "oncall,oncall" });
+    expect(e.key).to.equal("ROUNDS_BOTS");
+    expect(e.message).to.contain("names the bot 'oncall' twice");
+    expect(errorFor({ ...valid, ROUNDS_BOTS: "oncall,consult,handoff,consult" }).message).to.contain("'consult' twice");
+  });
+
+  it("names ROUNDS_DATA_DIR when it is a file or lies under one", function () {
+    const file = join(dir, "a-file");
+    writeFileSync(file, "x");
+    for (const bad of [file, join(file, "data"), join(file, "deeper", "data")]) {
+      const e = errorFor({ ...valid, ROUNDS_DATA_DIR: bad });
+      expect(e.key, bad).to.equal("ROUNDS_DATA_DIR");
+      expect(e.message).to.contain(bad === file ? "is a file" : `lies under '${file}', which is a file`);
+    }
+    mkdirSync(join(dir, "real"), { recursive: true });
+    expect(loadConfig({ ...valid, ROUNDS_DATA_DIR: join(dir, "real", "not", "yet") }).dataDir).to.equal(join(dir, "real", "not", "yet"));
+  });
+
+  it("stops the appservice with ROUNDS_DATA_DIR named, not a stack trace, when the data dir cannot be created", function () {
+    const file = join(dir, "in-the-way");
+    writeFileSync(file, "x");
+    const r = spawnSync(process.execPath, ["--no-deprecation", join(repoRoot, "scripts", "appservice.mjs")], {
+      env: { PATH: process.env.PATH, ...valid, ROUNDS_DATA_DIR: join(file, "data"), LOG_LEVEL: "silent" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.contain("Invalid configuration: ROUNDS_DATA_DIR").and.not.contain("    at ");
   });
 
   it("names a missing required key", function () {
