@@ -792,6 +792,7 @@ export class ConsultService {
       completed_ts: ms(c.completedAt),
       cancelled_ts: ms(c.cancelledAt),
       report_event_id: c.reportEventId,
+      request_event_id: c.requestEventId,
     };
   }
 

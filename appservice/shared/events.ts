@@ -129,6 +129,12 @@ export const ConsultStateSchema = z.looseObject({
   cancelled_ts: z.number().int().nullable(),
   /** The encrypted report message, once completed. */
   report_event_id: z.string().nullable(),
+  /**
+   * The bot's structured copy of the request in this room. The consultant's report refers to it
+   * (m.reference), so a widget whose client no longer holds the report in its timeline finds it
+   * through this event's relations. Absent in states written before it existed.
+   */
+  request_event_id: z.string().nullable().optional(),
 });
 export type ConsultState = z.infer<typeof ConsultStateSchema>;
 

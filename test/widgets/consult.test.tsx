@@ -1,9 +1,11 @@
 import { expect } from "chai";
-import type { ConsultReportContent, ConsultRequestContent, ConsultState } from "../../appservice/shared/events.js";
+import { ConsultEventType, StateType, type ConsultReportContent, type ConsultRequestContent, type ConsultState } from "../../appservice/shared/events.js";
 import type { ConsultView } from "../../appservice/shared/widgetApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
 import { ConsultApp, type ConsultRoomActions } from "../../widgets/consult/ConsultApp.js";
+import { ConsultWidget } from "../../widgets/consult/ConsultWidget.js";
+import { RoomFeed } from "../../widgets/lib/roomFeed.js";
 import { button, click, deferred, field, fill, mount, queryButton, settle, text, useDom } from "./dom.js";
 import { CARDIO, CARDIO2, NOW, REQUESTER, ROOM, consultState, consultView, fakeApi, pinClockToNow } from "./fixtures.js";
 
@@ -190,5 +192,28 @@ describe("consult widget", function () {
     expect(callsTo("feedback")).to.deep.equal([["01JCONSULT", { room_id: ROOM, rating: 5, outcome: "advice_followed" }]]);
     expect(text(root)).to.include("Requester's feedback: 5 of 5, advice followed.");
     expect(queryButton(root, "Send feedback")).to.equal(null);
+  });
+
+  it("reads the report through the request's relations when its client no longer holds it (a gappy sync)", async function () {
+    const bot = "@rounds_consult:rounds.test";
+    const feed = new RoomFeed(ROOM);
+    const stateEvent = (content: Record<string, unknown>) => ({ type: StateType.Consult, state_key: "01JCONSULT", sender: bot, room_id: ROOM, event_id: "$state", origin_server_ts: NOW, unsigned: {}, content });
+    feed.addState([stateEvent({ ...completed(), request_event_id: "$request" })]);
+    const asked: string[] = [];
+    const reportsFor = async (requestEventId: string) => {
+      asked.push(requestEventId);
+      // A report from anyone but the consultant is not trusted, wherever it was found.
+      return [
+        { type: ConsultEventType.Report, sender: "@intruder:rounds.test", room_id: ROOM, event_id: "$forged", origin_server_ts: NOW - 2, unsigned: {}, content: { ...report, recommendations: "Forged advice" } },
+        { type: ConsultEventType.Report, sender: CARDIO, room_id: ROOM, event_id: "$report-fields", origin_server_ts: NOW - 1, unsigned: {}, content: report },
+      ];
+    };
+    const fake = fakeApi({ consult: async () => ({ consult: consultView({ ...completed(), billing_suggestion: suggestion }) }) });
+    const room: ConsultRoomActions = { sendReport: async () => "$report1" };
+    const root = await mount(<ConsultWidget feed={feed} api={fake.api} roomId={ROOM} viewer="@nurse:rounds.test" room={room} reportsFor={reportsFor} />);
+    await settle();
+    expect(asked).to.deep.equal(["$request"]);
+    expect(text(root)).to.include("Hold apixaban 48 h before");
+    expect(text(root)).not.to.include("Forged advice");
   });
 });

@@ -71,7 +71,7 @@ export function ConsultApp({ api, roomId, viewer, room, consult, request, report
       <ErrorNote message={loadError} />
       {roles.candidate && <CandidateActions {...props} />}
       {shown.declined_by.includes(viewer) && isOpen(shown) && <p class="muted">You declined this consult.</p>}
-      {roles.consultant && <ConsultantActions {...props} sendReport={room.sendReport} requestEventId={request?.eventId ?? null} />}
+      {roles.consultant && <ConsultantActions {...props} sendReport={room.sendReport} requestEventId={consult?.request_event_id ?? request?.eventId ?? null} />}
       {roles.requester && <RequesterActions {...props} view={view} />}
       {shown.status === "completed" && <CompletedView report={report} view={view} />}
       <RequestDetails request={request?.content ?? null} download={room.download} />

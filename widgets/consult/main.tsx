@@ -1,3 +1,4 @@
+import type { IRoomEvent } from "matrix-widget-api";
 import { ConsultEventType } from "../../appservice/shared/events.js";
 import { downloadDecrypted } from "../lib/encryptedFiles.js";
 import { mountWidget } from "../lib/mountWidget.js";
@@ -20,6 +21,8 @@ void mountWidget(document.getElementById("app")!, {
       download: (attachment: Parameters<typeof downloadDecrypted>[1]) =>
         downloadDecrypted(async (mxc) => (await widgetApi.downloadFile(mxc)).file as Blob | ArrayBuffer | string, attachment),
     };
-    return <ConsultWidget feed={feed} api={api} roomId={feed.roomId} viewer={viewer} room={room} />;
+    const reportsFor = async (requestEventId: string) =>
+      (await widgetApi.readEventRelations(requestEventId, feed.roomId, "m.reference", ConsultEventType.Report)).chunk as IRoomEvent[];
+    return <ConsultWidget feed={feed} api={api} roomId={feed.roomId} viewer={viewer} room={room} reportsFor={reportsFor} />;
   },
 });
