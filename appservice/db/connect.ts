@@ -1,7 +1,9 @@
-import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
 import knexFactory, { type Knex } from "knex";
 import ClientPgLite from "knex-pglite";
+import { ConfigError } from "../shared/config.js";
+import { makePrivateDir, makeTreePrivate } from "../shared/privateFiles.js";
 import { migrations } from "./migrations/index.js";
 
 export type Db = Knex;
@@ -15,8 +17,18 @@ export function openDatabase(opts: { databaseUrl?: string; dataDir: string }): D
     return knexFactory({ client: "pg", connection: opts.databaseUrl, pool: { min: 0, max: 10 } });
   }
   const dir = resolve(join(opts.dataDir, "pglite"));
-  mkdirSync(dir, { recursive: true });
-  return knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: "postgres", connection: { filename: dir } });
+  try {
+    makePrivateDir(resolve(opts.dataDir));
+    makePrivateDir(dir);
+  } catch (err) {
+    throw new ConfigError("ROUNDS_DATA_DIR", `cannot be used as the data directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message} at '${opts.dataDir}'); point it at a directory Rounds may write`);
+  }
+  const pglite = new PGlite(dir);
+  // PGlite writes its initial files 0666 and its pid files 0644 whatever the umask; what it
+  // creates later follows Postgres's own 0600. The database is then the service account's alone.
+  // Registered before knex's first query awaits waitReady, so this runs before any query.
+  pglite.waitReady.then(() => makeTreePrivate(dir)).catch(() => undefined);
+  return knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: "postgres", connection: { pglite } as never });
 }
 
 /** In-memory PGlite, for tests and tools that want a throwaway database. */

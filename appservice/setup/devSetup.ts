@@ -3,6 +3,7 @@ import { ConfigError } from "../shared/config.js";
 import { writeRegistration } from "./registration.js";
 import { join } from "node:path";
 import { devPaths, devSettings, showPath } from "./devEnvironment.js";
+import { makePrivateDir, makeTreePrivate } from "../shared/privateFiles.js";
 import { loadOrCreateSecrets } from "./secrets.js";
 import { writeSynapseConfig } from "./synapseConfig.js";
 
@@ -34,3 +35,6 @@ writeSynapseConfig({
   retentionMaxLifetime: settings.retentionMaxLifetime,
 });
 console.log(`[setup] homeserver config in ${showPath(join(devPaths.synapseDir, "homeserver.yaml"))}`);
+// The state (databases, crypto stores, logs, secrets) is private; an older install left it 0644/0755.
+makePrivateDir(devPaths.state);
+makeTreePrivate(devPaths.state);

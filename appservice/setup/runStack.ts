@@ -22,8 +22,8 @@ const settings = devSettings();
 const secrets = devSecrets();
 const synapseUrl = `http://127.0.0.1:${settings.synapsePort}`;
 const show = showPath;
-mkdirSync(devPaths.logs, { recursive: true });
-const logFile = createWriteStream(join(devPaths.logs, "rounds.log"), { flags: "a" });
+mkdirSync(devPaths.logs, { recursive: true, mode: 0o700 });
+const logFile = createWriteStream(join(devPaths.logs, "rounds.log"), { flags: "a", mode: 0o600 });
 const roundsLog = show(join(devPaths.logs, "rounds.log"));
 const synapseLog = show(join(devPaths.synapseDir, "homeserver.log"));
 

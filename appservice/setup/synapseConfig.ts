@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
+import { makePrivateDir, makeTreePrivate, withPrivateUmask } from "../shared/privateFiles.js";
 import { writeFileAtomic, type Secrets } from "./secrets.js";
 
 export const repoRoot = join(import.meta.dirname, "..", "..");
@@ -27,9 +28,13 @@ function render(template: string, vars: Record<string, string>): string {
   });
 }
 
-/** Renders homeserver.yaml and log.config into dataDir and makes sure a signing key exists. */
+/**
+ * Renders homeserver.yaml and log.config into dataDir and makes sure a signing key exists.
+ * Everything in dataDir is made private (0700/0600), including what an older install left 0644.
+ */
 export function writeSynapseConfig(s: SynapseSetup): string {
-  mkdirSync(s.dataDir, { recursive: true });
+  makePrivateDir(s.dataDir);
+  makeTreePrivate(s.dataDir);
   const vars = {
     SERVER_NAME: s.serverName,
     SYNAPSE_PORT: String(s.port),
@@ -48,11 +53,13 @@ export function writeSynapseConfig(s: SynapseSetup): string {
   }
   const configFile = join(s.dataDir, "homeserver.yaml");
   writeFileAtomic(configFile, stringify(config), 0o600);
-  writeFileAtomic(join(s.dataDir, "log.config"), render(readFileSync(join(cfgDir, "log.config"), "utf8"), vars));
+  writeFileAtomic(join(s.dataDir, "log.config"), render(readFileSync(join(cfgDir, "log.config"), "utf8"), vars), 0o600);
   if (!existsSync(join(s.dataDir, "signing.key"))) {
-    const r = spawnSync(venvPython, ["-m", "synapse.app.homeserver", "-c", configFile, "--generate-keys"], {
-      encoding: "utf8",
-    });
+    const r = withPrivateUmask(() =>
+      spawnSync(venvPython, ["-m", "synapse.app.homeserver", "-c", configFile, "--generate-keys"], {
+        encoding: "utf8",
+      }),
+    );
     if (r.status !== 0) throw new Error(`Synapse could not generate its signing key: ${r.stderr}`);
   }
   return configFile;

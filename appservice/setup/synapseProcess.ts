@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { withPrivateUmask } from "../shared/privateFiles.js";
 import { venvPython } from "./synapseConfig.js";
 
 export interface RunningSynapse {
@@ -27,9 +28,12 @@ export async function waitForHomeserver(url: string, timeoutMs = 60_000, child?:
 }
 
 export async function startSynapse(configFile: string, url: string): Promise<RunningSynapse> {
-  const child = spawn(venvPython, ["-m", "synapse.app.homeserver", "-c", configFile], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  // Synapse creates its SQLite database, log and media itself: they are private from birth.
+  const child = withPrivateUmask(() =>
+    spawn(venvPython, ["-m", "synapse.app.homeserver", "-c", configFile], {
+      stdio: ["ignore", "ignore", "pipe"],
+    }),
+  );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
