@@ -47,6 +47,14 @@ describe("npm start: the whole stack on embedded defaults", function () {
     };
   }
 
+  /** Rounds' JSON log lines in rounds.log (the supervisor's own lines there are plain text). */
+  function roundsLogEntries(): { time: number; msg: string; [k: string]: unknown }[] {
+    return readFileSync(join(state, "logs", "rounds.log"), "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { time: number; msg: string });
+  }
+
   /**
    * Sends a stop request and checks that the stack took everything it started with it, freeing
    * the ports. `exitCode`: what npm start exits with (npm itself re-raises the signal it got).
@@ -74,9 +82,10 @@ describe("npm start: the whole stack on embedded defaults", function () {
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === "failed") for (const s of stacks) process.stderr.write(`--- npm start output ---\n${s.output}\n`);
-    // What a stopped stack left behind would hold the ports the next test needs.
-    for (const s of stacks) if (s.child.exitCode !== null || s.child.signalCode !== null) s.killAll();
+    const failed = this.currentTest?.state === "failed";
+    if (failed) for (const s of stacks) process.stderr.write(`--- npm start output ---\n${s.output}\n`);
+    // What a failed or stopped stack left behind would hold the ports the next test needs.
+    for (const s of stacks) if (failed || s.child.exitCode !== null || s.child.signalCode !== null) s.killAll();
   });
 
   after(function () {
@@ -121,7 +130,8 @@ describe("npm start: the whole stack on embedded defaults", function () {
 
     it("times the ready line from the start of npm start", async function () {
       this.timeout(180_000);
-      stack = started(StackProcess.npmStart(env));
+      // Debug logs show when each appservice transaction arrives, to time Synapse's resend.
+      stack = started(StackProcess.npmStart({ ...env, LOG_LEVEL: "debug" }));
       const [, seconds] = await stack.waitForOutput(READY, 150_000);
       expect(stack.output).to.match(/\[setup\] done in [\d.]+ s; starting the stack/);
       expect(stack.output).not.to.match(/\[setup\] ready in/);
@@ -159,9 +169,16 @@ describe("npm start: the whole stack on embedded defaults", function () {
       expect(await health()).to.deep.equal({ database: true, homeserver: true, bots: true });
       // The restart is in the log as well as on the terminal.
       expect(readFileSync(join(state, "logs", "rounds.log"), "utf8")).to.contain("[start] Rounds exited (signal SIGKILL); restarting in 1 s (restart 1)");
+      // The new run's ping made Synapse resend what it queued, instead of waiting out its backoff.
+      const logs = roundsLogEntries().filter((l) => l.time > killedAt);
+      const ping = logs.find((l) => l.msg === "homeserver reached us: appservice link is up");
+      const delivery = logs.find((l) => l.msg === "appservice: transaction committed" && Number(l.stored) > 0);
+      expect(ping, "the restarted Rounds pinged its homeserver").to.not.equal(undefined);
+      expect(delivery, "a transaction after the restart").to.not.equal(undefined);
       console.log(
         `      kill -9 to the answer of the DM sent while down: ${((answeredAt - killedAt) / 1000).toFixed(1)} s; ` +
-          `restart (new child spawned) to that answer: ${((answeredAt - restartedAt) / 1000).toFixed(1)} s`,
+          `restart (new child spawned) to that answer: ${((answeredAt - restartedAt) / 1000).toFixed(1)} s; ` +
+          `ping to the resent transaction: ${delivery!.time - ping!.time} ms`,
       );
 
       // And it keeps answering new commands.
