@@ -77,6 +77,8 @@ function toPage(r: Record<string, unknown>): Page {
  * The page port. Every status change is a guarded UPDATE (`WHERE status IN ... AND step = ...`),
  * so an acknowledgement racing an escalation, or two acknowledgements, leave one winner.
  */
+const PG_INT_MAX = 2_147_483_647;
+
 export class PageStore {
   constructor(readonly db: Db) {}
 
@@ -115,6 +117,8 @@ export class PageStore {
   }
 
   async byNumber(number: number): Promise<Page | null> {
+    // A number past the column's range (typed, or in an SMS reply) names no page; asking would fail.
+    if (!Number.isSafeInteger(number) || number < 1 || number > PG_INT_MAX) return null;
     const row = await this.db("pages").where({ number }).first();
     return row ? toPage(row) : null;
   }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { withPrivateUmask } from "../shared/privateFiles.js";
+import { stopChild } from "./supervisor.js";
 import { venvPython } from "./synapseConfig.js";
 
 export interface RunningSynapse {
@@ -48,11 +48,8 @@ export async function startSynapse(configFile: string, url: string): Promise<Run
     url,
     process: child,
     async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await once(child, "exit");
-      clearTimeout(timer);
+      // A child killed by a signal has a null exitCode but has exited: waiting for 'exit' would hang.
+      await stopChild(child, 10_000);
     },
   };
 }
