@@ -125,7 +125,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
       retryOnError: true,
       async run(ctx, args) {
         const number = pageNumber(args[0], "!ack [page number]");
-        await asCommand("ack", () => pages.acknowledge({ by: ctx.sender, via: "command", number, roomId: ctx.roomId, at: ctx.sentAt }));
+        await asCommand("ack", () => pages.acknowledge({ by: ctx.sender, via: "command", number, roomId: ctx.roomId, at: ctx.sentAt, requestId: ctx.eventId }));
         return `Acknowledged. The requester has been told.`;
       },
     },
@@ -136,7 +136,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
       retryOnError: true,
       async run(ctx, args) {
         const number = pageNumber(args[0], "!resolve [page number]");
-        const page = await asCommand("resolve", () => pages.resolve({ by: ctx.sender, number, roomId: ctx.roomId }));
+        const page = await asCommand("resolve", () => pages.resolve({ by: ctx.sender, number, roomId: ctx.roomId, requestId: ctx.eventId }));
         return `Page #${page.number} is resolved.`;
       },
     },
@@ -175,7 +175,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
   const onReaction: ReactionHandler = async (ctx, targetEventId, key) => {
     if (!ACK_KEYS.includes(key)) return null;
     try {
-      await pages.acknowledge({ by: ctx.sender, via: "reaction", messageEventId: targetEventId, at: ctx.sentAt });
+      await pages.acknowledge({ by: ctx.sender, via: "reaction", messageEventId: targetEventId, at: ctx.sentAt, requestId: ctx.eventId });
       return null; // the acknowledgement itself is posted in the page room
     } catch (err) {
       // ✅ on a message that is not a page is ordinary conversation.

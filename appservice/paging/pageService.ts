@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { ulid } from "ulid";
+import { CommandEffects } from "../db/commandEffects.js";
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
 import type { EscalationPolicy, EscalationTarget } from "../oncall/escalationPolicy.js";
@@ -64,6 +65,9 @@ interface StepPlan {
 export class PageService {
   private readonly lock = new KeyedLock();
 
+  /** Which command made which transition, so a retried command is told from someone else's. */
+  private readonly effects: CommandEffects;
+
   constructor(
     private readonly deps: {
       store: PageStore;
@@ -78,7 +82,9 @@ export class PageService {
       log: Logger;
       metrics: Metrics;
     },
-  ) {}
+  ) {
+    this.effects = new CommandEffects(deps.store.db);
+  }
 
   static parseUrgency(word: string | undefined): Urgency | null {
     const w = (word ?? "").toLowerCase();
@@ -336,17 +342,19 @@ export class PageService {
     return escalationDue !== null && smsDueAt.getTime() < escalationDue.getTime();
   }
 
-  /** Acknowledges by page number, by the reacted message, or the one open page in the room. */
-  async acknowledge(req: { by: string; via: "reaction" | "command" | "sms"; number?: number; messageEventId?: string; roomId?: string; at?: Date }): Promise<Page> {
+  /**
+   * Acknowledges by page number, by the reacted message, or the one open page in the room.
+   * `requestId`: the command's or reaction's event id; the same request again finishes telling people.
+   */
+  async acknowledge(req: { by: string; via: "reaction" | "command" | "sms"; number?: number; messageEventId?: string; roomId?: string; at?: Date; requestId?: string }): Promise<Page> {
+    const own = await this.effects.objectOf(req.requestId, "acknowledged");
+    if (own) return this.lock.run(own, async () => this.finishAck((await this.deps.store.get(own))!));
     const target = await this.find(req);
     return this.lock.run(target.id, async () => {
       const { store } = this.deps;
       const page = (await store.get(target.id))!;
-      if (page.status === "acknowledged" && page.ackedBy === req.by && page.ackVia === req.via) {
-        // The same acknowledgement again: a retry after a failure part-way. Finish telling people.
-        await this.announceAck(page);
-        return page;
-      }
+      // Without a request id (an SMS reply), the same person by the same means is taken as a retry.
+      if (!req.requestId && page.status === "acknowledged" && page.ackedBy === req.by && page.ackVia === req.via) return this.finishAck(page);
       if (page.status === "acknowledged" || page.status === "resolved") {
         throw new PageError(`Page #${page.number} was already acknowledged by ${page.ackedBy ?? "someone"}${page.ackedAt ? ` at ${await this.localTime(page.ackedAt, page.serviceId)}` : ""}.`);
       }
@@ -358,16 +366,23 @@ export class PageService {
         );
       }
       const at = req.at ?? new Date();
-      if (!(await store.acknowledge(page.id, req.by, req.via, at))) throw new PageError(`Page #${page.number} is no longer open.`);
-      await this.deps.timers.cancelAll(TIMER_ESCALATE, page.id);
-      await this.deps.timers.cancelAll(TIMER_SMS, page.id);
-      await this.deps.timers.cancelAll(TIMER_DELIVER, page.id);
+      const acked = await store.db.transaction(async (trx) => {
+        if (!(await store.acknowledge(page.id, req.by, req.via, at, trx))) return false;
+        await this.effects.record(req.requestId, page.id, "acknowledged", trx);
+        return true;
+      });
+      if (!acked) throw new PageError(`Page #${page.number} is no longer open.`);
       this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "acknowledged" });
       this.deps.log.info({ page: page.id, via: req.via }, "page: acknowledged");
-      const acked = (await store.get(page.id))!;
-      await this.announceAck(acked);
-      return acked;
+      return this.finishAck((await store.get(page.id))!);
     });
+  }
+
+  /** After an acknowledgement, also on a retry: its timers go and the requester is told (each step idempotent). */
+  private async finishAck(page: Page): Promise<Page> {
+    await this.cancelTimers(page.id);
+    await this.announceAck(page);
+    return page;
   }
 
   /** Tells the requester (in the page room and where they paged from) and mirrors the state. Idempotent. */
@@ -380,31 +395,43 @@ export class PageService {
     await this.mirror(page);
   }
 
-  /** The requester, a responder or a coordinator closes the page. */
-  async resolve(req: { by: string; number?: number; roomId?: string }): Promise<Page> {
+  /** The requester, a responder or a coordinator closes the page. `requestId` as for acknowledge. */
+  async resolve(req: { by: string; number?: number; roomId?: string; requestId?: string }): Promise<Page> {
+    const own = await this.effects.objectOf(req.requestId, "resolved");
+    if (own) return this.lock.run(own, async () => this.finishResolve((await this.deps.store.get(own))!));
     const target = await this.find(req, true);
     return this.lock.run(target.id, async () => {
       const { store } = this.deps;
-      let page = (await store.get(target.id))!;
-      if (page.status === "resolved" && page.resolvedBy !== req.by) throw new PageError(`Page #${page.number} is already resolved.`);
+      const page = (await store.get(target.id))!;
+      // Without a request id, the same person resolving again is taken as a retry.
+      if (page.status === "resolved" && (req.requestId || page.resolvedBy !== req.by)) throw new PageError(`Page #${page.number} is already resolved.`);
       const coordinators = await this.deps.oncall.coordinators(page.serviceId);
       if (req.by !== page.requester && !page.notified.includes(req.by) && !coordinators.includes(req.by)) {
         throw new PageError(`Only the requester, the people paged or the coordinator can resolve page #${page.number}.`);
       }
-      if (page.status !== "resolved") {
-        if (!(await store.resolve(page.id, req.by, new Date()))) throw new PageError(`Page #${page.number} is already resolved.`);
-        this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "resolved" });
-        page = (await store.get(page.id))!;
-      }
-      // Also on a retry after a failure part-way: these steps are idempotent.
-      await this.deps.timers.cancelAll(TIMER_ESCALATE, page.id);
-      await this.deps.timers.cancelAll(TIMER_SMS, page.id);
-      await this.deps.timers.cancelAll(TIMER_DELIVER, page.id);
-      const resolved = page;
-      if (resolved.roomId) await this.deps.rooms.send(resolved.roomId, { body: `Page #${page.number} resolved by ${req.by}.`, notice: true }, `page:${page.id}:resolved`);
-      await this.mirror(resolved);
-      return resolved;
+      if (page.status === "resolved") return this.finishResolve(page);
+      const resolved = await store.db.transaction(async (trx) => {
+        if (!(await store.resolve(page.id, req.by, new Date(), trx))) return false;
+        await this.effects.record(req.requestId, page.id, "resolved", trx);
+        return true;
+      });
+      if (!resolved) throw new PageError(`Page #${page.number} is already resolved.`);
+      this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "resolved" });
+      return this.finishResolve((await store.get(page.id))!);
     });
+  }
+
+  /** A page no longer escalates, texts or waits for delivery. */
+  private async cancelTimers(id: string): Promise<void> {
+    for (const kind of [TIMER_ESCALATE, TIMER_SMS, TIMER_DELIVER]) await this.deps.timers.cancelAll(kind, id);
+  }
+
+  /** After resolving, also on a retry after a failure part-way: these steps are idempotent. */
+  private async finishResolve(page: Page): Promise<Page> {
+    await this.cancelTimers(page.id);
+    if (page.roomId) await this.deps.rooms.send(page.roomId, { body: `Page #${page.number} resolved by ${page.resolvedBy}.`, notice: true }, `page:${page.id}:resolved`);
+    await this.mirror(page);
+    return page;
   }
 
   /** An SMS reply: the number in it names the page; the sender's phone names the clinician. */

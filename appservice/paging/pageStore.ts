@@ -204,10 +204,10 @@ export class PageStore {
     );
   }
 
-  async acknowledge(id: string, by: string, via: NonNullable<Page["ackVia"]>, at: Date): Promise<boolean> {
+  async acknowledge(id: string, by: string, via: NonNullable<Page["ackVia"]>, at: Date, trx: Db = this.db): Promise<boolean> {
     return (
       affectedRows(
-        await this.db("pages")
+        await trx("pages")
           .where({ id })
           .whereIn("status", OPEN_STATUSES)
           .update({ status: "acknowledged", acked_by: by, ack_via: via, acked_at: at, deadline_at: null, updated_at: at }),
@@ -215,10 +215,10 @@ export class PageStore {
     );
   }
 
-  async resolve(id: string, by: string, at: Date): Promise<boolean> {
+  async resolve(id: string, by: string, at: Date, trx: Db = this.db): Promise<boolean> {
     return (
       affectedRows(
-        await this.db("pages")
+        await trx("pages")
           .where({ id })
           .whereIn("status", [...OPEN_STATUSES, "acknowledged"])
           .update({ status: "resolved", resolved_by: by, resolved_at: at, deadline_at: null, updated_at: at }),

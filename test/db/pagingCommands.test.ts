@@ -10,8 +10,11 @@ import { PageService } from "../../appservice/paging/pageService.js";
 import { PageStore } from "../../appservice/paging/pageStore.js";
 import type { RoomWriter } from "../../appservice/ports/roomWriter.js";
 import { TimerStore } from "../../appservice/timers/timerStore.js";
-import { CommandTable } from "../../bots/commands.js";
+import { CommandTable, type CommandContext } from "../../bots/commands.js";
 import { pagingCommands } from "../../bots/pagingCommands.js";
+import { StateType } from "../../appservice/shared/events.js";
+import { backends } from "../harness/backends.js";
+import { RecordingNotifier, RecordingRooms } from "../harness/recordingRooms.js";
 
 /**
  * The paging commands' own checks, down to the database: input they refuse never reaches Matrix.
@@ -24,6 +27,36 @@ const untouchable = new Proxy({} as RoomWriter, {
   },
 });
 
+/** The paging commands over real services on `db`: cardiology, with @cardio:x.org on call. */
+async function pagingOver(db: Db, rooms: RoomWriter): Promise<{ table: CommandTable; onReaction: ReturnType<typeof pagingCommands>["onReaction"] }> {
+  const oncall = new OnCallService(new OnCallStore(db));
+  await oncall.importSchedule(`
+services:
+  - id: cardiology
+    name: Cardiology
+    timezone: Europe/London
+    levels:
+      - level: primary
+        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["@cardio:x.org"] }
+`);
+  const contacts = new ContactStore(db, { emergent: 30, urgent: 120, routine: null });
+  const pages = new PageService({
+    store: new PageStore(db),
+    oncall,
+    timers: new TimerStore(db),
+    wakeTimers: () => undefined,
+    rooms,
+    notifier: rooms === untouchable ? (untouchable as unknown as { tellUser(): Promise<void> }) : new RecordingNotifier(),
+    contacts,
+    sms: null,
+    options: { delaysSeconds: { emergent: 60, urgent: 300, routine: 1800 }, serverName: "x.org" },
+    log: createLogger("silent"),
+    metrics: new Metrics(),
+  });
+  const paging = pagingCommands(pages, new ContactService(contacts));
+  return { table: new CommandTable("oncall", "On-call bot.", paging.commands), onReaction: paging.onReaction };
+}
+
 describe("paging commands refuse bad input before anything is sent", function () {
   let db: Db;
   let table: CommandTable;
@@ -35,32 +68,7 @@ describe("paging commands refuse bad input before anything is sent", function ()
   before(async function () {
     db = openMemoryDatabase();
     await migrate(db);
-    const oncall = new OnCallService(new OnCallStore(db));
-    await oncall.importSchedule(`
-services:
-  - id: cardiology
-    name: Cardiology
-    timezone: Europe/London
-    levels:
-      - level: primary
-        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["@cardio:x.org"] }
-`);
-    const contacts = new ContactStore(db, { emergent: 30, urgent: 120, routine: null });
-    const pages = new PageService({
-      store: new PageStore(db),
-      oncall,
-      timers: new TimerStore(db),
-      wakeTimers: () => undefined,
-      rooms: untouchable,
-      notifier: untouchable as unknown as { tellUser(): Promise<void> },
-      contacts,
-      sms: null,
-      options: { delaysSeconds: { emergent: 60, urgent: 300, routine: 1800 }, serverName: "x.org" },
-      log: createLogger("silent"),
-      metrics: new Metrics(),
-    });
-    const paging = pagingCommands(pages, new ContactService(contacts));
-    table = new CommandTable("oncall", "On-call bot.", paging.commands);
+    ({ table } = await pagingOver(db, untouchable));
   });
   after(() => db.destroy());
 
@@ -107,3 +115,97 @@ services:
     }
   });
 });
+
+for (const backend of backends) {
+  describe(`paging commands retried after their state write failed (${backend.name})`, function () {
+    const CARDIO = "@cardio:x.org";
+    const WARD = "@ward:x.org";
+    let db: Db;
+    let close: () => Promise<void>;
+    let rooms: RecordingRooms;
+    let table: CommandTable;
+    let onReaction: ReturnType<typeof pagingCommands>["onReaction"];
+    const ctx = (sender: string, roomId: string, eventId: string): CommandContext => ({ sender, roomId, sentAt: new Date(), eventId, encrypted: true });
+    const command = async (body: string, sender: string, roomId: string, eventId: string) =>
+      (await table.dispatch(body, ctx(sender, roomId, eventId), (e) => {
+        throw e;
+      }))!;
+    /** The first attempt's state write fails, so the inbox retries the same event; returns the retry's reply. */
+    const retried = async (run: () => Promise<{ outcome: string; reply: string } | null>) => {
+      rooms.failNext("setState");
+      const first = await run().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(String(first)).to.contain("simulated crash in setState");
+      const again = (await run())!;
+      expect(again.outcome, again.reply).to.equal("ok");
+      return again.reply;
+    };
+    const page = async (eventId: string) => {
+      const r = await command("!page cardiology urgent chest pain bed 12", WARD, "!ward:x.org", eventId);
+      expect(r.outcome, r.reply).to.equal("ok");
+      const row = await db("pages").where({ origin_event_id: eventId }).first();
+      return { number: row.number as number, id: row.id as string, roomId: row.room_id as string, reply: r.reply };
+    };
+    const stateOf = (p: { id: string; roomId: string }) => rooms.state.get(`${p.roomId}|${StateType.Page}|${p.id}`) as Record<string, unknown>;
+    const says = (roomId: string, start: string) => rooms.messages(roomId).filter((m) => m.body.startsWith(start));
+
+    beforeEach(async function () {
+      ({ db, close } = await backend.open());
+      await migrate(db);
+      rooms = new RecordingRooms("@rounds_oncall:x.org");
+      ({ table, onReaction } = await pagingOver(db, rooms));
+    });
+    afterEach(() => close());
+
+    it("a retried !page raises one page and answers as its first success", async function () {
+      const first = await retried(() => command("!page cardiology urgent chest pain bed 12", WARD, "!ward:x.org", "$page"));
+      const rows = await db("pages").select("id", "number", "room_id");
+      expect(rows).to.have.length(1);
+      const p = { id: rows[0].id as string, roomId: rows[0].room_id as string };
+      expect(first).to.equal(`Paged Cardiology (urgent): ${CARDIO}. Page #${rows[0].number} is open in an encrypted room with you and them. If nobody acknowledges within 5 min, I escalate to the next level.`);
+      expect(stateOf(p)).to.include({ status: "notified" });
+      expect(says(p.roomId, "❗ URGENT page")).to.have.length(1);
+    });
+
+    for (const form of ["!ack", "!ack N"]) {
+      it(`a retried ${form} answers as its first success, mirrors once the write works, and tells the requester once`, async function () {
+        const p = await page("$page");
+        const body = form.replace("N", String(p.number));
+        expect(await retried(() => command(body, CARDIO, p.roomId, "$ack"))).to.equal("Acknowledged. The requester has been told.");
+        expect(stateOf(p)).to.include({ status: "acknowledged", acknowledged_by: CARDIO });
+        expect(says(p.roomId, `✅ Page #${p.number} acknowledged`)).to.have.length(1);
+        expect(says("!ward:x.org", `✅ Page #${p.number} acknowledged`)).to.have.length(1);
+        // Another command's repeat is still refused.
+        expect((await command(body, CARDIO, p.roomId, "$ack-again")).reply).to.match(new RegExp(`^(Page #${p.number} was already acknowledged|There is no open page)`));
+      });
+    }
+
+    for (const form of ["!resolve", "!resolve N"]) {
+      it(`a retried ${form} answers as its first success and says it once`, async function () {
+        const p = await page("$page");
+        const body = form.replace("N", String(p.number));
+        expect(await retried(() => command(body, WARD, p.roomId, "$resolve"))).to.equal(`Page #${p.number} is resolved.`);
+        expect(stateOf(p)).to.include({ status: "resolved" });
+        expect(says(p.roomId, `Page #${p.number} resolved by ${WARD}`)).to.have.length(1);
+        expect(Number((await db("timers").where({ ref: p.id, status: "pending" }).count({ n: "*" }).first())?.n)).to.equal(0);
+        expect((await command(body, WARD, p.roomId, "$resolve-again")).outcome).to.equal("user_error");
+      });
+    }
+
+    it("a retried ✅ acknowledges once and mirrors the state", async function () {
+      const p = await page("$page");
+      const request = says(p.roomId, "❗ URGENT page")[0]!.eventId;
+      rooms.failNext("setState");
+      const first = await onReaction(ctx(CARDIO, p.roomId, "$react"), request, "✅").then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(String(first)).to.contain("simulated crash in setState");
+      expect(await onReaction(ctx(CARDIO, p.roomId, "$react"), request, "✅")).to.equal(null);
+      expect(stateOf(p)).to.include({ status: "acknowledged", acknowledged_via: "reaction" });
+      expect(says(p.roomId, `✅ Page #${p.number} acknowledged by ${CARDIO} with ✅`)).to.have.length(1);
+    });
+  });
+}
