@@ -1,5 +1,7 @@
 import express, { type Response, type Router } from "express";
 import { HandoffError, type HandoffService } from "../handoff/handoffService.js";
+import { HandoffUnitSchema } from "../shared/events.js";
+import { unknownKeys } from "../shared/unknownKeys.js";
 import { requireAdminToken } from "./auth.js";
 import { jsonBody } from "./bodyParsing.js";
 import { ErrCode, sendError } from "./errors.js";
@@ -36,6 +38,10 @@ export function handoffAdminRouter(deps: { adminToken: string; handoffs: Handoff
     const body = req.body as Record<string, unknown> | undefined;
     if (!body || typeof body !== "object" || Array.isArray(body)) return sendError(res, ErrCode.BadJson, "send the unit as a JSON object");
     if (body.id !== undefined && body.id !== req.params.id) return sendError(res, ErrCode.BadJson, "id: must match the unit id in the URL");
+    // Unknown keys by name with the nearest known one, at every level: a misspelt key would
+    // otherwise be dropped and its setting silently lost.
+    const unknown = unknownKeys(HandoffUnitSchema, body);
+    if (unknown.length > 0) return sendError(res, ErrCode.BadJson, unknown.join("; "));
     try {
       res.json({ unit: await deps.handoffs.saveUnit({ ...body, id: req.params.id }) });
     } catch (err) {

@@ -146,6 +146,15 @@ describe("HTTP interfaces answer client errors with 4xx and an errcode", functio
     }
   }
 
+  it("refuses a handoff unit with an unknown key at any level, naming it and the nearest known key, and saves nothing", async function () {
+    const unit = { name: "ICU", template: "sbar", timezone: "Europe/London", chekclist: ["Allergies"], charge: { userz: ["@c:hospital.test"] } };
+    const route = bodyRoutes.find((r) => r.name === "handoff unit")!;
+    const r = await call(base, route, { headers: { "content-type": "application/json" }, body: JSON.stringify(unit) });
+    expectClientError(r, "unit with unknown keys");
+    expect(r.json?.error).to.contain("'chekclist'").and.contain("did you mean 'checklist'").and.contain("'userz'").and.contain("charge");
+    expect(touched).to.deep.equal([]);
+  });
+
   it("refuses a body over the widget API's limit with 413", async function () {
     const r = await call(base, bodyRoutes[6]!, { headers: { "content-type": "application/json" }, body: JSON.stringify({ room_id: "!r:x", pad: "x".repeat(200_000) }) });
     expectClientError(r, "oversized widget body");
