@@ -125,6 +125,9 @@ const RegistrationSchema = z.object({
   as_token: z.string().min(16),
   hs_token: z.string().min(16),
   sender_localpart: z.string().min(1),
+  // The bots send their messages, state, invites and joins with the as_token so that Synapse
+  // does not hold them to a clinician's rate limits; that holds only with rate_limited: false.
+  rate_limited: z.literal(false, { error: "must be false, or Synapse throttles the bots to 0.2 messages/s: set rate_limited: false and restart Synapse" }),
 });
 
 export interface RoundsConfig {

@@ -8,7 +8,7 @@ import { tempDir } from "../harness/tempDir.js";
 
 const dir = tempDir("config");
 const registration = join(dir, "registration.yaml");
-writeFileSync(registration, "id: rounds\nas_token: aaaaaaaaaaaaaaaaaaaa\nhs_token: bbbbbbbbbbbbbbbbbbbb\nsender_localpart: rounds_bot\n");
+writeFileSync(registration, "id: rounds\nas_token: aaaaaaaaaaaaaaaaaaaa\nhs_token: bbbbbbbbbbbbbbbbbbbb\nsender_localpart: rounds_bot\nrate_limited: false\n");
 const valid = {
   ROUNDS_HOMESERVER_URL: "http://127.0.0.1:8008/",
   ROUNDS_SERVER_NAME: "rounds.local",
@@ -171,6 +171,16 @@ describe("configuration", function () {
     const broken = join(dir, "broken.yaml");
     writeFileSync(broken, "id: rounds\n");
     expect(errorFor({ ...valid, ROUNDS_REGISTRATION_FILE: broken }).message).to.contain("as_token");
+  });
+
+  it("refuses a registration that lets Synapse rate-limit the bots", function () {
+    for (const line of ["", "rate_limited: true\n"]) {
+      const limited = join(dir, "limited.yaml");
+      writeFileSync(limited, `id: rounds\nas_token: aaaaaaaaaaaaaaaaaaaa\nhs_token: bbbbbbbbbbbbbbbbbbbb\nsender_localpart: rounds_bot\n${line}`);
+      const e = errorFor({ ...valid, ROUNDS_REGISTRATION_FILE: limited });
+      expect(e.key).to.equal("ROUNDS_REGISTRATION_FILE");
+      expect(e.message).to.contain("rate_limited").and.contain("must be false");
+    }
   });
 
   it("names the port setting when the port is already taken", async function () {
