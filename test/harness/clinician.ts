@@ -165,6 +165,17 @@ export class TestClinician {
     });
   }
 
+  /** How many of `sender`'s notices in the room so far reply to `eventId`: a command answered once has one. */
+  async noticesReplyingTo(roomId: string, sender: string, eventId: string): Promise<number> {
+    let n = 0;
+    for (const ev of this.client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? []) {
+      if (ev.getSender() !== sender) continue;
+      await this.client.decryptEventIfNeeded(ev);
+      if (ev.getContent().msgtype === "m.notice" && ev.getContent()["m.relates_to"]?.["m.in_reply_to"]?.event_id === eventId) n++;
+    }
+    return n;
+  }
+
   /** Decrypted bodies of the room's messages so far, oldest first. */
   async messages(roomId: string): Promise<string[]> {
     const events = this.client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [];

@@ -37,15 +37,7 @@ describe("restarts, rate limits and hostile events (real Synapse, Postgres)", fu
   }
 
   /** How many of the bot's notices in the room reply to this event. */
-  async function repliesTo(who: TestClinician, room: string, eventId: string): Promise<number> {
-    let n = 0;
-    for (const ev of who.client.getRoom(room)?.getLiveTimeline().getEvents() ?? []) {
-      if (ev.getSender() !== botUserId) continue;
-      await who.client.decryptEventIfNeeded(ev);
-      if (ev.getContent().msgtype === "m.notice" && ev.getContent()["m.relates_to"]?.["m.in_reply_to"]?.event_id === eventId) n++;
-    }
-    return n;
-  }
+  const repliesTo = (who: TestClinician, room: string, eventId: string) => who.noticesReplyingTo(room, botUserId, eventId);
 
   before(async function () {
     pgDb = await createThrowawayDatabase();

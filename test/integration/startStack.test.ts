@@ -238,4 +238,33 @@ describe("npm start: the whole stack on embedded defaults", function () {
     await waitUntil(async () => stack.leftovers().length === 0, "the stack's processes to be gone", 5_000);
     for (const port of ports()) expect(await portFree(port), `port ${port} still taken`).to.equal(true);
   });
+
+  it("after a whole-stack restart (Ctrl-C, then npm start again), answers the next commands exactly once", async function () {
+    this.timeout(360_000);
+    const first = started(StackProcess.npmStart(env));
+    await first.waitForOutput(READY, 150_000);
+    const carol = await TestClinician.create(stackHomeserver(), "carol", "Dr Carol Diaz");
+    clinicians.push(carol);
+    const room = await carol.openEncryptedDm(ONCALL_BOT);
+    for (let i = 0; i < 3; i++) {
+      const id = await carol.send(room, "!help");
+      await carol.waitForNotice(room, ONCALL_BOT, { after: id });
+    }
+    await expectStopsEverything(first, () => process.kill(-first.pid, "SIGINT"));
+
+    // Synapse on SQLite numbers its appservice transactions from 1 again: ids Rounds has seen.
+    const restartedAt = Date.now();
+    const second = started(StackProcess.npmStart(env));
+    await second.waitForOutput(READY, 150_000);
+    const readyAt = Date.now();
+    const asked = await carol.send(room, "!oncall cardiology");
+    const reply = await carol.waitForNotice(room, ONCALL_BOT, { after: asked, timeoutMs: 90_000 });
+    const answeredAt = Date.now();
+    expect(reply.body).to.contain("on-call services");
+    const next = await carol.send(room, "!help");
+    await carol.waitForNotice(room, ONCALL_BOT, { after: next });
+    for (const id of [asked, next]) expect(await carol.noticesReplyingTo(room, ONCALL_BOT, id), "replies to one command").to.equal(1);
+    console.log(`      whole-stack restart to ready: ${((readyAt - restartedAt) / 1000).toFixed(1)} s; first command after ready answered in ${((answeredAt - readyAt) / 1000).toFixed(1)} s`);
+    await expectStopsEverything(second, () => process.kill(-second.pid, "SIGINT"));
+  });
 });
