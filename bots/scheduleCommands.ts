@@ -143,22 +143,24 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
     verb: "swap",
     usage: "!swap request|accept|decline|cancel|list ...",
     summary: "Ask a colleague to cover (or trade) a shift, and answer such requests",
+    // A failure part-way is retried with the same event id, which finishes the request or decision once.
+    retryOnError: true,
     async run(ctx: CommandContext, args) {
       const [sub, ...rest] = args;
       switch (sub?.toLowerCase()) {
         case "request":
           return request(ctx, rest);
         case "accept": {
-          const s = await plainErrors(() => swaps.accept(swapId(rest[0], "accept"), ctx.sender));
+          const s = await plainErrors(() => swaps.accept(swapId(rest[0], "accept"), ctx.sender, ctx.eventId));
           const svc = await oncall.serviceInfo(s.serviceId);
           return `Accepted swap ${s.id}: you now cover ${svc.name} ${s.level} from ${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)} (${svc.timezone}). ${s.requester} and the coordinators have been told. Check with !myshifts.`;
         }
         case "decline": {
-          const s = await plainErrors(() => swaps.decline(swapId(rest[0], "decline"), ctx.sender, rest.slice(1).join(" ") || undefined));
+          const s = await plainErrors(() => swaps.decline(swapId(rest[0], "decline"), ctx.sender, rest.slice(1).join(" ") || undefined, ctx.eventId));
           return `Declined swap ${s.id}; ${s.requester} has been told.`;
         }
         case "cancel": {
-          const s = await plainErrors(() => swaps.cancel(swapId(rest[0], "cancel"), ctx.sender));
+          const s = await plainErrors(() => swaps.cancel(swapId(rest[0], "cancel"), ctx.sender, ctx.eventId));
           return `Cancelled swap ${s.id}; ${s.counterpart} has been told.`;
         }
         case "list": {
@@ -204,7 +206,7 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
       next = re.next;
     }
     if (next !== rest.length) throw new CommandError("swap trailing words", `I didn't understand "${quote(rest.slice(next).join(" "))}". ${SWAP_USAGE}`);
-    const s = await plainErrors(() => swaps.request(ctx.sender, counterpart, svc.id, level, start.at.toJSDate(), end.at.toJSDate(), ret));
+    const s = await plainErrors(() => swaps.request(ctx.sender, counterpart, svc.id, level, start.at.toJSDate(), end.at.toJSDate(), ret, ctx.eventId));
     return `Asked ${counterpart} to cover ${svc.name} ${s.level} from ${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)} (${svc.timezone})${
       s.returnSlot ? `, with you covering their ${s.returnSlot.level} in return` : ""
     }. Swap id ${s.id}; cancel with !swap cancel ${s.id}.`;

@@ -45,10 +45,10 @@ function fromRow(r: Record<string, unknown>): SwapRequest {
 
 /** The database port for swap requests. Every decision is a guarded update from 'requested'. */
 export class SwapStore {
-  constructor(private readonly db: Db) {}
+  constructor(readonly db: Db) {}
 
-  async create(s: NewSwap): Promise<SwapRequest> {
-    const [row] = await this.db("swap_requests")
+  async create(s: NewSwap, trx: Db = this.db): Promise<SwapRequest> {
+    const [row] = await trx("swap_requests")
       .insert({
         service_id: s.serviceId,
         level: s.level,
@@ -79,11 +79,11 @@ export class SwapStore {
   }
 
   /** Moves a request from 'from' to 'to'; false when someone else decided it first. */
-  async transition(id: number, from: SwapStatus, to: SwapStatus, fields: { declineReason?: string | null; overrideIds?: number[] } = {}): Promise<boolean> {
+  async transition(id: number, from: SwapStatus, to: SwapStatus, fields: { declineReason?: string | null; overrideIds?: number[] } = {}, trx: Db = this.db): Promise<boolean> {
     const update: Record<string, unknown> = { status: to, decided_at: to === "requested" ? null : new Date() };
     if (fields.declineReason !== undefined) update.decline_reason = fields.declineReason;
     if (fields.overrideIds) update.override_ids = JSON.stringify(fields.overrideIds);
-    return affectedRows(await this.db("swap_requests").where({ id, status: from }).update(update)) === 1;
+    return affectedRows(await trx("swap_requests").where({ id, status: from }).update(update)) === 1;
   }
 
   async setOverrideIds(id: number, overrideIds: number[]): Promise<void> {

@@ -6,6 +6,8 @@ import { SwapService } from "../../appservice/oncall/swapService.js";
 import { SwapStore } from "../../appservice/oncall/swapStore.js";
 import { CommandTable } from "../../bots/commands.js";
 import { scheduleCommands } from "../../bots/scheduleCommands.js";
+import { backends } from "../harness/backends.js";
+import { RecordingNotifier as KeyedNotifier } from "../harness/recordingRooms.js";
 import { NOW, RecordingNotifier, SCHEDULE } from "./scheduleFixtures.js";
 
 /** The schedule commands (!oncall, !myshifts, !swap) from the command table down to the database. */
@@ -111,3 +113,67 @@ describe("schedule bot commands over the on-call service", function () {
     }
   });
 });
+
+for (const backend of backends) {
+  describe(`!swap retried after a failure part-way (${backend.name})`, function () {
+    let db: Db;
+    let close: () => Promise<void>;
+    let notes: KeyedNotifier;
+    let table: CommandTable;
+    const command = async (body: string, sender: string, eventId: string) =>
+      (await table.dispatch(body, { sender, roomId: "!dm:x.org", sentAt: NOW, eventId }, (e) => {
+        throw e;
+      }))!;
+    /** The first attempt's message fails after the change was made, so the inbox retries the same event. */
+    const retried = async (body: string, sender: string, eventId: string) => {
+      notes.failNext();
+      const first = await command(body, sender, eventId).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(String(first), body).to.contain("simulated crash in tellUser");
+      const again = await command(body, sender, eventId);
+      expect(again.outcome, again.reply).to.equal("ok");
+      return again.reply;
+    };
+    const told = (userId: string, start: string) => notes.told.filter((t) => t.userId === userId && t.text.startsWith(start));
+    const REQUEST = "!swap request @b:x.org cardiology 2026-01-09 08:00 2026-01-10 08:00";
+
+    beforeEach(async function () {
+      ({ db, close } = await backend.open());
+      await migrate(db);
+      const oncall = new OnCallService(new OnCallStore(db), { now: () => NOW, conflictWindowDays: 7 });
+      await oncall.importSchedule(SCHEDULE);
+      notes = new KeyedNotifier();
+      table = new CommandTable("oncall", "On-call bot.", scheduleCommands(oncall, new SwapService(oncall, new SwapStore(db), notes, { now: () => NOW })));
+    });
+    afterEach(() => close());
+
+    it("a retried request opens one swap, tells the colleague once and answers as its first success", async function () {
+      const reply = await retried(REQUEST, "@a:x.org", "$request");
+      expect(reply).to.match(/^Asked @b:x\.org to cover Cardiology primary from .*\. Swap id 1; cancel with !swap cancel 1\.$/);
+      expect(await db("swap_requests").select("id")).to.have.length(1);
+      expect(told("@b:x.org", "@a:x.org asks you to cover")).to.have.length(1);
+    });
+
+    it("a retried accept answers as its first success, writes the overrides once and tells each person once", async function () {
+      await command(REQUEST, "@a:x.org", "$request");
+      expect(await retried("!swap accept 1", "@b:x.org", "$accept")).to.match(/^Accepted swap 1: you now cover Cardiology primary from .* Check with !myshifts\.$/);
+      expect(await db("oncall_overrides").where({ reason: "swap 1" })).to.have.length(1);
+      expect(told("@a:x.org", "Swap 1 accepted")).to.have.length(1);
+      expect(told("@chief:x.org", "Swap 1 accepted")).to.have.length(1);
+      // Another command's repeat is still refused.
+      expect((await command("!swap accept 1", "@b:x.org", "$accept-again")).reply).to.equal("Swap 1 is already accepted.");
+    });
+
+    it("a retried decline or cancel answers as its first success and tells once", async function () {
+      await command(REQUEST, "@a:x.org", "$request");
+      expect(await retried("!swap decline 1 on leave", "@b:x.org", "$decline")).to.equal("Declined swap 1; @a:x.org has been told.");
+      expect(told("@a:x.org", "Swap 1 declined")).to.have.length(1);
+      await command(REQUEST, "@a:x.org", "$request-2");
+      expect(await retried("!swap cancel 2", "@a:x.org", "$cancel")).to.equal("Cancelled swap 2; @b:x.org has been told.");
+      expect(told("@b:x.org", "Swap 2 was cancelled")).to.have.length(1);
+      expect((await command("!swap cancel 2", "@a:x.org", "$cancel-again")).reply).to.equal("Swap 2 is already cancelled; it cannot be cancelled.");
+    });
+  });
+}

@@ -149,7 +149,16 @@ export class RecordingRooms implements RoomWriter {
 /** Notifier that records direct messages, each key once (as the real one does). */
 export class RecordingNotifier implements Notifier {
   readonly told: { userId: string; text: string; key?: string }[] = [];
+  private failing = false;
+  /** The next message fails, as a crash part-way would. */
+  failNext(): void {
+    this.failing = true;
+  }
   async tellUser(userId: string, text: string, key?: string): Promise<void> {
+    if (this.failing) {
+      this.failing = false;
+      throw new Error("simulated crash in tellUser");
+    }
     if (key && this.told.some((t) => t.key === key)) return;
     this.told.push({ userId, text, key });
   }
