@@ -5,7 +5,8 @@
  * Then the paging benchmarks (./paging.ts): page delivery, escalation lateness, throughput.
  * Then consult delivery (./consults.ts), widget cold load in Chromium (./widgetLoad.ts) and
  * handoff start and presentation (./handoffs.ts).
- * BENCH_PARTS=oncall,paging,consult,widget,handoff picks parts; counts are
+ * Bursts of commands under production rate limits (./burst.ts) come right after the round trips.
+ * BENCH_PARTS=oncall,burst,paging,consult,widget,handoff picks parts; counts are
  * set by BENCH_* (see each file).
  */
 import * as sdk from "matrix-js-sdk";
@@ -13,6 +14,7 @@ import { TestClinician } from "../harness/clinician.js";
 import { stopHomeserver } from "../harness/homeserver.js";
 import { startBotScenario } from "../harness/scenario.js";
 import { removeTempDirs } from "../harness/tempDir.js";
+import { runBurstBench } from "./burst.js";
 import { runConsultBench } from "./consults.js";
 import { runHandoffBench } from "./handoffs.js";
 import { runPagingBench } from "./paging.js";
@@ -21,7 +23,7 @@ import { ms, percentile } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
 const WARMUP = 10;
-const PARTS = (process.env.BENCH_PARTS ?? "oncall,paging,consult,widget,handoff").split(",");
+const PARTS = (process.env.BENCH_PARTS ?? "oncall,burst,paging,consult,widget,handoff").split(",");
 
 /** Runs warm-up plus n iterations, printing progress every 50. */
 async function repeat(label: string, n: number, once: (i: number) => Promise<void>): Promise<void> {
@@ -50,6 +52,7 @@ const stats = (s: number[]) => ({ p50: percentile(s, 50), p99: percentile(s, 99)
 
 async function main(): Promise<void> {
   if (PARTS.includes("oncall")) await oncallBench();
+  if (PARTS.includes("burst")) console.log(await runBurstBench());
   if (PARTS.includes("paging")) console.log(await runPagingBench());
   if (PARTS.includes("consult")) console.log(await runConsultBench());
   if (PARTS.includes("widget")) console.log(await runWidgetLoadBench());
