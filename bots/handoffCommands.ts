@@ -236,7 +236,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
         throw new CommandError("bad incoming user", `The incoming clinician must be a Matrix user id such as @bob:example.org (${example}).`);
       }
       const unit = args.length === 2 ? args[1 - i]!.toLowerCase() : undefined;
-      const v = await asCommand("start", () => handoffs.start({ actor: ctx.sender, incoming, unit, sourceRoomId: ctx.roomId }));
+      const v = await asCommand("start", () => handoffs.start({ actor: ctx.sender, incoming, unit, sourceRoomId: ctx.roomId }, ctx.eventId));
       const zone = await zoneOf(v.unit);
       return (
         `Handoff #${v.number} (${v.unit_name || v.unit}) started: ${v.outgoing} hands over to ${v.incoming}. Complete it by ${clock(v.deadline_ts, zone, ctx.sentAt)}.\n` +

@@ -36,7 +36,8 @@ export interface HandoffActions {
   unitOfRoom(roomId: string): Promise<HandoffUnit | null>;
 
   // Lifecycle
-  start(input: { actor: string; incoming: string; unit?: string; sourceRoomId: string; scheduledFor?: Date }): Promise<HandoffView>;
+  /** `requestId`: the command's event id, so a retried start finishes its own handoff instead of calling it "already open". */
+  start(input: { actor: string; incoming: string; unit?: string; sourceRoomId: string; scheduledFor?: Date }, requestId?: string): Promise<HandoffView>;
   get(id: string): Promise<HandoffView>;
   /** The open handoff of a handoff room, else its latest; null when the room is not a handoff room. */
   inRoom(roomId: string): Promise<HandoffView | null>;
@@ -52,6 +53,7 @@ export interface HandoffActions {
   presentItem(id: string, actor: string, input: { entryNumber?: number; sections: ItemSections }, txnKey: string): Promise<HandoffView>;
   readBack(id: string, actor: string, entryNumber: number, summary: string, txnKey: string): Promise<HandoffView>;
   ask(id: string, actor: string, entryNumber: number, text: string, txnKey: string): Promise<HandoffView>;
+  /** `txnKey` names the request (a command's event id): a retried answer finishes instead of being refused. */
   answer(id: string, actor: string, questionNumber: number, text: string, txnKey: string): Promise<HandoffView>;
   /** The current version of patient `entryNumber`, decrypted by the bot, for `!handoff show`. */
   readItem(id: string, entryNumber: number, actor?: string): Promise<HandoffItemContent | null>;

@@ -90,6 +90,9 @@ type Note = { noteEventId: string } | { reason: string; txnKey: string };
  * guarded in the database and serialised per handoff in process; the state event is rewritten from
  * the rows after each one. Clinical content stays in encrypted room events: the rows hold their ids.
  */
+/** What opening a handoff needs; `requestId` names the command that asked for it, if any. */
+type OpenRequest = { unit: HandoffUnit; outgoing: string; incoming: string; startedBy: string; sourceRoomId: string | null; scheduledFor: Date | null; requestId?: string };
+
 export class HandoffService implements HandoffActions {
   private readonly lock = new KeyedLock();
   private readonly now: () => Date;
@@ -137,24 +140,26 @@ export class HandoffService implements HandoffActions {
 
   // --- start ---------------------------------------------------------------------------------
 
-  async start(input: { actor: string; incoming: string; unit?: string; sourceRoomId: string; scheduledFor?: Date }): Promise<HandoffView> {
+  async start(input: { actor: string; incoming: string; unit?: string; sourceRoomId: string; scheduledFor?: Date }, requestId?: string): Promise<HandoffView> {
     const incoming = typeof input.incoming === "string" ? input.incoming.trim() : "";
     if (!matrixUserId.safeParse(incoming).success) throw new HandoffError("invalid_input", `Name the incoming clinician by their Matrix id, e.g. @alice:hospital.example.org.`);
     if (incoming === input.actor) throw new HandoffError("invalid_input", "You cannot hand off to yourself. Name the clinician who takes over from you.");
     if (/^@rounds_/.test(incoming)) throw new HandoffError("invalid_input", "Hand off to a clinician, not to a Rounds bot.");
     const unit = await this.findUnit(input.unit, input.sourceRoomId);
     if (!(await this.deps.userExists(incoming))) throw new HandoffError("unknown_user", `${quote(incoming)} is not a known user. Check the spelling of their Matrix id.`);
-    return this.open({ unit, outgoing: input.actor, incoming, startedBy: input.actor, sourceRoomId: input.sourceRoomId, scheduledFor: input.scheduledFor ?? null });
+    return this.open({ unit, outgoing: input.actor, incoming, startedBy: input.actor, sourceRoomId: input.sourceRoomId, scheduledFor: input.scheduledFor ?? null, requestId });
   }
 
-  private open(p: { unit: HandoffUnit; outgoing: string; incoming: string; startedBy: string; sourceRoomId: string | null; scheduledFor: Date | null }): Promise<HandoffView> {
+  private open(p: OpenRequest): Promise<HandoffView> {
     // Two starts for the same pair at once (a double click, a command and a widget) make one handoff.
     return this.lock.run(`start:${p.unit.id}:${p.outgoing}:${p.incoming}`, () => this.openOnce(p));
   }
 
-  private async openOnce(p: { unit: HandoffUnit; outgoing: string; incoming: string; startedBy: string; sourceRoomId: string | null; scheduledFor: Date | null }): Promise<HandoffView> {
+  private async openOnce(p: OpenRequest): Promise<HandoffView> {
     const { store } = this.deps;
     const existing = await store.openBetween(p.unit.id, p.outgoing, p.incoming);
+    // This request's own handoff, retried after a failure part-way: finish opening it.
+    if (existing && (await this.effects.made(p.requestId, existing.id, "started"))) return this.opened(existing);
     if (existing) {
       throw new HandoffError("invalid_transition", `Handoff #${existing.number} from ${p.outgoing} to ${p.incoming} on ${p.unit.name} is already open. Continue it in its room.`);
     }
@@ -171,12 +176,18 @@ export class HandoffService implements HandoffActions {
       // If the room is not made (a crash), the settle timer makes it.
       await this.armSettle(id, trx);
       await store.audit(id, "started", p.startedBy, at, { unit: p.unit.id, outgoing: p.outgoing, incoming: p.incoming, scheduled_for: p.scheduledFor?.toISOString() ?? null }, trx);
+      await this.effects.record(p.requestId, id, "started", trx);
       return created;
     });
     this.deps.wakeTimers();
     this.count(h, "started");
-    const ready = await this.lock.run(id, () => this.ensureRoom(h));
-    await this.settled(id);
+    return this.opened(h);
+  }
+
+  /** A new handoff's room, opening message and state, made or finished (each step is keyed). */
+  private async opened(h: Handoff): Promise<HandoffView> {
+    const ready = await this.lock.run(h.id, () => this.ensureRoom(h));
+    await this.settled(h.id);
     return this.view(ready);
   }
 
@@ -307,7 +318,8 @@ export class HandoffService implements HandoffActions {
       return true;
     });
     const now = (await store.get(h.id))!;
-    if (recorded) {
+    // The same event again (a retried command): its messages and state are finished, each once.
+    if (recorded || (await this.recordedHere(h.id, eventId))) {
       const number = (await store.entry(h.id, content.entry_id))?.number ?? 0;
       await this.say(now, { body: itemText(number, content, actor) }, `item:${eventId}`);
       if (invalidatedReadBack) await this.say(now, { body: `Patient ${number} changed after its read-back: ${now.incoming}, read it back again.`, mentions: [now.incoming] }, `item:${eventId}:reread`);
@@ -403,7 +415,7 @@ export class HandoffService implements HandoffActions {
       return true;
     });
     const now = (await store.get(h.id))!;
-    if (recorded) {
+    if (recorded || (await this.recordedHere(h.id, eventId))) {
       const number = (await store.entry(h.id, content.entry_id))?.number ?? 0;
       await this.say(now, { body: `${actor} read back patient ${number}.`, notice: true }, `readback:${eventId}`);
       await this.mirror(now);
@@ -449,8 +461,9 @@ export class HandoffService implements HandoffActions {
       return true;
     });
     const now = (await store.get(h.id))!;
-    if (recorded) {
-      this.deps.metrics.handoffQuestions.inc({ unit: h.unitId });
+    if (recorded) this.deps.metrics.handoffQuestions.inc({ unit: h.unitId });
+    else if (await this.recordedHere(h.id, eventId)) number = (await store.questions(h.id)).find((q) => q.eventId === eventId)?.number ?? 0;
+    if (recorded || number) {
       const patient = (await store.entry(h.id, content.entry_id))?.number ?? 0;
       const other = actor === h.outgoing ? h.incoming : h.outgoing;
       await this.say(now, { body: `Question Q${number} on patient ${patient} from ${actor}: ${content.text}\nAnswer with !handoff answer ${number} <answer>.`, mentions: [other] }, `question:${eventId}`);
@@ -475,16 +488,18 @@ export class HandoffService implements HandoffActions {
       this.mustBeParticipant(h, actor, "answer questions on");
       const q = (await this.deps.store.questions(h.id)).find((x) => x.number === questionNumber);
       if (!q) throw new HandoffError("not_found", `Handoff #${h.number} has no question Q${questionNumber}. Send !handoff status to see the open ones.`);
+      // This request's own answer, retried after a failure part-way: finish telling people.
+      if (q.answerEventId && q.answeredBy === actor && (await this.effects.made(txnKey, q.eventId, "answered"))) return this.afterAnswer(h.id, actor, q.answerEventId);
       // Refused before the answer is posted: a refusal leaves no stray answer in the room.
       if (q.answerEventId) throw new HandoffError("invalid_transition", `Question Q${q.number} was already answered by ${q.answeredBy}.`);
       if (q.askedBy === actor) throw this.ownQuestion(h, q.number, q.askedBy);
       const content = parseContent(HandoffAnswerContentSchema, { handoff_id: h.id, question_event_id: q.eventId, text, by: actor }, "answer");
       const eventId = await this.deps.rooms.sendEvent(h.roomId!, HandoffEventType.Answer, { ...content, "m.relates_to": { rel_type: "m.reference", event_id: q.eventId } }, `handoff:${txnKey}:answer`);
-      return this.applyAnswer(h.id, actor, eventId, content);
+      return this.applyAnswer(h.id, actor, eventId, content, txnKey);
     });
   }
 
-  private async applyAnswer(id: string, actor: string, eventId: string, content: { handoff_id: string; question_event_id: string; text: string }): Promise<HandoffView> {
+  private async applyAnswer(id: string, actor: string, eventId: string, content: { handoff_id: string; question_event_id: string; text: string }, requestId?: string): Promise<HandoffView> {
     const { store } = this.deps;
     const h = await this.loadOpen(id);
     this.mustBeParticipant(h, actor, "answer questions on");
@@ -502,15 +517,23 @@ export class HandoffService implements HandoffActions {
         throw new HandoffError("invalid_transition", `Question Q${q.number} was answered at the same moment. Reload to see the answer.`);
       }
       await store.audit(h.id, "answered", actor, at, { question: q.number, event_id: eventId }, trx);
+      await this.effects.record(requestId, q.eventId, "answered", trx);
       await this.armSettle(h.id, trx);
       return true;
     });
-    const now = (await store.get(h.id))!;
-    if (recorded) {
-      await this.say(now, { body: `Answer to Q${number} from ${actor}: ${content.text}` }, `answer:${eventId}`);
-      await this.mirror(now);
-      await this.settled(h.id);
-    }
+    if (!recorded && !(await this.recordedHere(h.id, eventId))) return this.view((await store.get(h.id))!);
+    return this.afterAnswer(h.id, actor, eventId, number || undefined, content.text);
+  }
+
+  /** An answer's message and state; also when the same answer comes again after a failure part-way. */
+  private async afterAnswer(id: string, actor: string, eventId: string, number?: number, text?: string): Promise<HandoffView> {
+    const { store } = this.deps;
+    const now = (await store.get(id))!;
+    const q = number === undefined ? (await store.questions(id)).find((x) => x.answerEventId === eventId) : undefined;
+    const body = text ?? (await this.textOf(now, eventId, "text"));
+    await this.say(now, { body: `Answer to Q${number ?? q?.number ?? 0} from ${actor}: ${body ?? ""}` }, `answer:${eventId}`);
+    await this.mirror(now);
+    await this.settled(id);
     return this.view(now);
   }
 
@@ -1031,6 +1054,11 @@ export class HandoffService implements HandoffActions {
   }
 
   /** The same event delivered again (widget API and inbox, or a replay): answered quietly, whatever the handoff's status now. */
+  /** Whether this event was recorded for this handoff already (the same event delivered again). */
+  private async recordedHere(handoffId: string, eventId: string): Promise<boolean> {
+    return (await this.deps.store.recordedFor(eventId)) === handoffId;
+  }
+
   private async recordedBefore(actor: string, event: SentEvent, type: string): Promise<HandoffView | null> {
     // Only for its own sender and as it was: anything else naming the event is checked (and refused) as usual.
     if (event.sender !== actor || event.type !== type || !event.encrypted || typeof event.eventId !== "string") return null;

@@ -532,24 +532,53 @@ for (const backend of backends) {
       await refused(() => svc.quality(new Date("2026-01-01"), "9north"), "unknown_unit");
     });
 
+    const command = (body: string, sender: string, roomId: string, eventId: string) =>
+      handoffCommandTable(handoffCommands(svc, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands).dispatch(body, { sender, roomId, sentAt: clock, eventId, encrypted: true, body }, (e) => {
+        throw e;
+      });
+    /** The first attempt's state write fails, so the inbox retries the same event; the retry's reply. */
+    const retried = async (body: string, sender: string, roomId: string, eventId: string) => {
+      rooms.failNext("setState");
+      const first = await command(body, sender, roomId, eventId).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(String(first), body).to.contain("simulated crash in setState");
+      const again = (await command(body, sender, roomId, eventId))!;
+      expect(again.outcome, again.reply).to.equal("ok");
+      return again.reply;
+    };
+
+    it("answers a start, item, read-back, question and answer retried after their state write failed as their first success would, each done once", async function () {
+      const started = await retried(`!handoff start ${IAN}`, OLGA, UNIT_ROOM, "$start");
+      const v = await svc.byNumber(Number(/^Handoff #(\d+)/.exec(started)![1]));
+      expect(await db("handoffs").where({ outgoing: OLGA, incoming: IAN }).whereNotIn("status", ["completed", "cancelled"])).to.have.length(1);
+      expect(started).to.match(new RegExp(`^Handoff #${v.number} \\(.*\\) started: ${OLGA} hands over to ${IAN}\\.`));
+      expect(stateOf(v)).to.include({ status: "started" });
+      expect(rooms.messages(v.room_id!).filter((m) => m.mentions.includes(IAN))).to.have.length(1);
+      expect((await command(`!handoff start ${IAN}`, OLGA, UNIT_ROOM, "$start-again"))!.reply).to.match(/is already open/);
+
+      const add = `!handoff add ${PATIENT} bed 4\nS: ${SBAR.situation}\nB: ${SBAR.background}\nA: ${SBAR.assessment}\nR: ${SBAR.recommendation}`;
+      expect(await retried(add, OLGA, v.room_id!, "$add")).to.match(/^Patient 1 added to handoff/);
+      expect(await count("handoff_entries", { handoff_id: v.id })).to.equal(1);
+      expect((stateOf(v) as { patient_count: number }).patient_count).to.equal(1);
+
+      expect(await retried(`!handoff readback 1 ${READBACK}`, IAN, v.room_id!, "$readback")).to.match(/^.*patient 1/i);
+      expect((stateOf(v) as { read_back_count: number }).read_back_count).to.equal(1);
+      expect(rooms.messages(v.room_id!).filter((m) => m.body === `${IAN} read back patient 1.`)).to.have.length(1);
+
+      expect(await retried(`!handoff question 1 ${QUESTION}`, IAN, v.room_id!, "$question")).to.match(/^Question #1 on patient 1 asked/);
+      expect(await count("handoff_questions", { handoff_id: v.id })).to.equal(1);
+      expect((stateOf(v) as { open_questions: number }).open_questions).to.equal(1);
+
+      expect(await retried(`!handoff answer 1 ${ANSWER}`, OLGA, v.room_id!, "$answer")).to.match(/^Question #1 answered\./);
+      expect((stateOf(v) as { open_questions: number }).open_questions).to.equal(0);
+      expect(rooms.messages(v.room_id!).filter((m) => m.body.startsWith("Answer to Q1"))).to.have.length(1);
+      expect((await command(`!handoff answer 1 ${ANSWER}`, OLGA, v.room_id!, "$answer-again"))!.reply).to.match(/already answered/);
+      await svc.cancel(v.id, OLGA);
+    });
+
     it("answers a sign-off or cancel retried after its state write failed as its first success would, and mirrors the state then", async function () {
-      const table = handoffCommandTable(handoffCommands(svc, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands);
-      const command = (body: string, sender: string, roomId: string, eventId: string) =>
-        table.dispatch(body, { sender, roomId, sentAt: clock, eventId, encrypted: true, body }, (e) => {
-          throw e;
-        });
-      /** The first attempt's state write fails, so the inbox retries the same event. */
-      const retried = async (body: string, sender: string, roomId: string, eventId: string) => {
-        rooms.failNext("setState");
-        const first = await command(body, sender, roomId, eventId).then(
-          () => null,
-          (e: unknown) => e,
-        );
-        expect(String(first), body).to.contain("simulated crash in setState");
-        const again = (await command(body, sender, roomId, eventId))!;
-        expect(again.outcome, again.reply).to.equal("ok");
-        return again.reply;
-      };
       const v = await readyToSign(await withPatient());
       expect(await retried("!handoff signoff", OLGA, v.room_id, "$signoff-olga")).to.equal(`You signed off handoff #${v.number}. Waiting for ${IAN} to sign off (!handoff signoff).`);
       expect(stateOf(v)).to.include({ status: "signing" });
