@@ -281,8 +281,9 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
 
     async remove(ctx, args) {
       const v = await here(ctx);
-      const e = entry(v, args[0], "!handoff remove 3");
-      const after = await asCommand("remove entry", () => handoffs.removeEntry(v.id, ctx.sender, e.entry_id));
+      // A retry finds its patient gone from the list: it finishes the removal it made.
+      const e = (await asCommand("remove entry", () => handoffs.removedBy(v.id, ctx.eventId))) ?? entry(v, args[0], "!handoff remove 3");
+      const after = await asCommand("remove entry", () => handoffs.removeEntry(v.id, ctx.sender, e.entry_id, ctx.eventId));
       return `Patient ${e.number} is off handoff #${after.number}; ${plural(after.entries.length, "patient")} left, keeping their numbers (!handoff list). Any sign-offs so far are withdrawn.`;
     },
 
@@ -462,15 +463,22 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
     async done(ctx, args) {
       const n = positiveNumber(args[0]);
       if (n === undefined) throw new CommandError("missing task number", "Which task? Give its number from !handoff tasks, e.g. !handoff done 1.");
-      const tasks = sortedTasks(await asCommand("my tasks", () => handoffs.forUser(ctx.sender)));
-      const t = tasks[n - 1];
-      if (!t) {
-        throw new CommandError("no such task", tasks.length ? `You have ${plural(tasks.length, "open task")}; send !handoff tasks to see their numbers.` : "You have no open handoff tasks.");
-      }
-      await asCommand("complete task", () => handoffs.completeTask(t.handoff_id, ctx.sender, t.task_id));
+      // A retry first takes the task its first attempt marked done: the list has shifted since, and
+      // task n is now another one.
+      const t = (await asCommand("complete task", () => handoffs.taskDoneBy(ctx.sender, ctx.eventId))) ?? (await nthOpenTask(ctx.sender, n));
+      await asCommand("complete task", () => handoffs.completeTask(t.handoff_id, ctx.sender, t.task_id, ctx.eventId));
       return `Task ${n} (handoff #${t.handoff_number}) is done. Send !handoff tasks for the ones left.`;
     },
   }, "Send !handoff help to see how to use them.");
+
+  async function nthOpenTask(userId: string, n: number): Promise<{ handoff_id: string; handoff_number: number; task_id: string }> {
+    const tasks = sortedTasks(await asCommand("my tasks", () => handoffs.forUser(userId)));
+    const t = tasks[n - 1];
+    if (!t) {
+      throw new CommandError("no such task", tasks.length ? `You have ${plural(tasks.length, "open task")}; send !handoff tasks to see their numbers.` : "You have no open handoff tasks.");
+    }
+    return t;
+  }
 
   async function checklist(ctx: CommandContext, args: string[], done: boolean): Promise<string> {
     const v = await here(ctx);

@@ -58,7 +58,10 @@ export interface HandoffActions {
   /** The current version of patient `entryNumber`, decrypted by the bot, for `!handoff show`. */
   readItem(id: string, entryNumber: number, actor?: string): Promise<HandoffItemContent | null>;
 
-  removeEntry(id: string, actor: string, entryId: string): Promise<HandoffView>;
+  /** `requestId`: the command's event id, so a retried removal finishes instead of finding the patient gone. */
+  removeEntry(id: string, actor: string, entryId: string, requestId?: string): Promise<HandoffView>;
+  /** The patient this request already took off the list, if it did: a retry names it by that, not by the list it changed. */
+  removedBy(id: string, requestId: string | undefined): Promise<{ entry_id: string; number: number } | null>;
   reorder(id: string, actor: string, entryIds: string[]): Promise<HandoffView>;
   setChecklist(id: string, actor: string, index: number, done: boolean): Promise<HandoffView>;
   /** An override needs a reason: an encrypted note event the widget sent, or text the bot posts encrypted. */
@@ -74,8 +77,10 @@ export interface HandoffActions {
 
   // Tasks and overviews
   forUser(userId: string): Promise<MyHandoffsResponse>;
-  /** Marks an open task the actor owns as done. */
-  completeTask(handoffId: string, actor: string, taskId: string): Promise<HandoffView>;
+  /** Marks an open task the actor owns as done; the same `requestId` again answers as its first success. */
+  completeTask(handoffId: string, actor: string, taskId: string, requestId?: string): Promise<HandoffView>;
+  /** The task this request already marked done, if it did: a retry finishes that one, whatever moved up to its number. */
+  taskDoneBy(actor: string, requestId: string | undefined): Promise<{ handoff_id: string; handoff_number: number; task_id: string } | null>;
   /** The task's text, read back from its encrypted item (for the owner's own encrypted room). */
   taskText(handoffId: string, taskId: string): Promise<string | null>;
   quality(since: Date, unit?: string): Promise<HandoffMetricsResponse>;

@@ -330,21 +330,28 @@ export class HandoffService implements HandoffActions {
     return this.view(now);
   }
 
-  async removeEntry(id: string, actor: string, entryId: string): Promise<HandoffView> {
+  async removeEntry(id: string, actor: string, entryId: string, requestId?: string): Promise<HandoffView> {
     return this.lock.run(id, async () => {
       const { store } = this.deps;
       const h = await this.loadOpen(id);
       this.mustBeOutgoing(h, actor);
       const at = this.now();
       const entry = await store.entry(h.id, entryId);
-      if (!entry || entry.removedAt) throw new HandoffError("not_found", "That patient is not on the list (it may have been removed already).");
-      await store.db.transaction(async (trx) => {
-        await store.removeEntry(h.id, entryId, at, trx);
-        await store.removeEntryTasks(h.id, entryId, trx);
-        await this.withdrawSignOffs(h.id, trx);
-        await store.audit(h.id, "removed", actor, at, { entry_id: entryId, patient: entry.number }, trx);
-        await this.armSettle(h.id, trx);
-      });
+      // This request's own removal, retried after a failure part-way: finish its message and state.
+      const own = entry?.removedAt ? await this.effects.made(requestId, effectKey(h.id, entryId), "patient_removed") : false;
+      if (!entry || (entry.removedAt && !own)) throw new HandoffError("not_found", "That patient is not on the list (it may have been removed already).");
+      if (!own) {
+        const removed = await store.db.transaction(async (trx) => {
+          if (!(await store.removeEntry(h.id, entryId, at, trx))) return false;
+          await store.removeEntryTasks(h.id, entryId, trx);
+          await this.withdrawSignOffs(h.id, trx);
+          await store.audit(h.id, "removed", actor, at, { entry_id: entryId, patient: entry.number }, trx);
+          await this.effects.record(requestId, effectKey(h.id, entryId), "patient_removed", trx);
+          await this.armSettle(h.id, trx);
+          return true;
+        });
+        if (!removed) throw new HandoffError("not_found", "That patient is not on the list (it may have been removed already).");
+      }
       const now = (await store.get(h.id))!;
       await this.say(
         now,
@@ -355,6 +362,14 @@ export class HandoffService implements HandoffActions {
       await this.settled(h.id);
       return this.view(now);
     });
+  }
+
+  async removedBy(id: string, requestId: string | undefined): Promise<{ entry_id: string; number: number } | null> {
+    const key = await this.effects.objectOf(requestId, "patient_removed");
+    const [handoffId, entryId] = key ? splitEffectKey(key) : [];
+    if (handoffId !== id || !entryId) return null;
+    const entry = await this.deps.store.entry(id, entryId);
+    return entry ? { entry_id: entry.entryId, number: entry.number } : null;
   }
 
   async reorder(id: string, actor: string, entryIds: string[]): Promise<HandoffView> {
@@ -765,17 +780,34 @@ export class HandoffService implements HandoffActions {
     return { active: await Promise.all(active.map((h) => this.view(h))), recent: await Promise.all(recent.map((h) => this.view(h))), tasks };
   }
 
-  async completeTask(handoffId: string, actor: string, taskId: string): Promise<HandoffView> {
+  async completeTask(handoffId: string, actor: string, taskId: string, requestId?: string): Promise<HandoffView> {
     const { store } = this.deps;
     const h = await this.load(handoffId);
     const task = await store.task(h.id, taskId);
     if (!task || task.status === "removed") throw new HandoffError("not_found", "There is no such task. Send !handoff tasks to list yours.");
     if (task.owner !== actor) throw new HandoffError("forbidden", `That task belongs to ${task.owner}; only they can mark it done.`);
+    const key = effectKey(h.id, taskId);
+    // This request's own completion, retried: nothing is left to do but answer.
+    if (task.status === "done" && (await this.effects.made(requestId, key, "task_done"))) return this.view(h);
     if (task.status === "done") throw new HandoffError("invalid_transition", "That task is already done.");
     const at = this.now();
-    await store.completeTask(h.id, taskId, actor, at);
-    await store.audit(h.id, "task_done", actor, at, { task_id: taskId });
+    const done = await store.db.transaction(async (trx) => {
+      if (!(await store.completeTask(h.id, taskId, actor, at, trx))) return false;
+      await store.audit(h.id, "task_done", actor, at, { task_id: taskId }, trx);
+      await this.effects.record(requestId, key, "task_done", trx);
+      return true;
+    });
+    if (!done) throw new HandoffError("invalid_transition", "That task changed at the same moment. Send !handoff tasks to see where it stands.");
     return this.view((await store.get(h.id))!);
+  }
+
+  async taskDoneBy(actor: string, requestId: string | undefined): Promise<{ handoff_id: string; handoff_number: number; task_id: string } | null> {
+    const key = await this.effects.objectOf(requestId, "task_done");
+    const [handoffId, taskId] = key ? splitEffectKey(key) : [];
+    if (!handoffId || !taskId) return null;
+    const task = await this.deps.store.task(handoffId, taskId);
+    const h = await this.deps.store.get(handoffId);
+    return task && h && task.owner === actor ? { handoff_id: h.id, handoff_number: h.number, task_id: taskId } : null;
   }
 
   async taskText(handoffId: string, taskId: string): Promise<string | null> {
@@ -1386,6 +1418,16 @@ function parseContent<T extends { safeParse(v: unknown): { success: true; data: 
   if (r.success) return r.data as never;
   const problems = r.error.issues.map((i) => `${i.path.map(String).join(".") || what}: ${i.message}`).join("; ");
   throw new HandoffError("invalid_input", `The ${what} is incomplete (${problems}). Correct it and send it again.`);
+}
+
+/** A patient or task is named within its handoff; the handoff id (a ULID) holds no ":". */
+function effectKey(handoffId: string, id: string): string {
+  return `${handoffId}:${id}`;
+}
+
+function splitEffectKey(key: string): [string, string] {
+  const i = key.indexOf(":");
+  return i < 0 ? [key, ""] : [key.slice(0, i), key.slice(i + 1)];
 }
 
 function entryIdFor(txnKey: string): string {

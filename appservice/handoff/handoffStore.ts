@@ -420,9 +420,9 @@ export class HandoffStore {
     );
   }
 
-  async completeTask(handoffId: string, taskId: string, owner: string, at: Date): Promise<boolean> {
+  async completeTask(handoffId: string, taskId: string, owner: string, at: Date, trx: Db = this.db): Promise<boolean> {
     return (
-      affectedRows(await this.db("handoff_tasks").where({ handoff_id: handoffId, task_id: taskId, owner, status: "open" }).update({ status: "done", done_by: owner, done_at: at })) === 1
+      affectedRows(await trx("handoff_tasks").where({ handoff_id: handoffId, task_id: taskId, owner, status: "open" }).update({ status: "done", done_by: owner, done_at: at })) === 1
     );
   }
 

@@ -593,6 +593,55 @@ for (const backend of backends) {
       expect(stateOf(c)).to.include({ status: "cancelled" });
     });
 
+    it("answers a remove retried after its state write failed as its first success would, removing that patient only", async function () {
+      const h = await start();
+      for (const bed of ["bed 1", "bed 2", "bed 3"]) await svc.presentItem(h.id, OLGA, { sections: sections({ label: bed }) }, txn());
+      const reply = await retried("!handoff remove 2", OLGA, h.room_id, "$remove");
+      expect(reply).to.match(new RegExp(`^Patient 2 is off handoff #${h.number}; 2 patients left`));
+      const v = await svc.get(h.id);
+      expect(v.entries.map((e) => e.number)).to.deep.equal([1, 3]);
+      expect((stateOf(v) as { patient_count: number }).patient_count).to.equal(2);
+      expect(rooms.messages(h.room_id).filter((m) => m.body.startsWith("Patient 2 was removed"))).to.have.length(1);
+      // Another command naming the removed patient is still refused.
+      expect((await command("!handoff remove 2", OLGA, h.room_id, "$remove-again"))!.outcome).to.equal("user_error");
+      await svc.cancel(h.id, OLGA);
+    });
+
+    it("finishes a done retried after its first attempt committed on its own task, never on the one that moved up to its number", async function () {
+      const h = await start();
+      const tasks = [
+        { id: "task-first", text: TASK, due_ts: clock.getTime() + 60 * MIN },
+        { id: "task-second", text: PHARM_TASK, due_ts: clock.getTime() + 120 * MIN },
+      ];
+      await svc.presentItem(h.id, OLGA, { sections: sections({ tasks }) }, txn());
+      // The first attempt marks the task done, then dies before it can answer (a crash, a lost reply).
+      let crash = true;
+      const flaky = new Proxy(svc, {
+        get(target, key) {
+          const member = Reflect.get(target, key, target) as unknown;
+          if (key !== "completeTask" || typeof member !== "function") return typeof member === "function" ? member.bind(target) : member;
+          return async (...args: unknown[]) => {
+            const done = await (member as (...a: unknown[]) => Promise<HandoffView>).apply(target, args);
+            if (!crash) return done;
+            crash = false;
+            throw new Error("simulated crash after the commit");
+          };
+        },
+      });
+      const table = handoffCommandTable(handoffCommands(flaky, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands);
+      const done = () => table.dispatch("!handoff done 1", { sender: OLGA, roomId: h.room_id, sentAt: clock, eventId: "$done", encrypted: true, body: "!handoff done 1" }, (e) => {
+        throw e;
+      });
+      expect(String(await done().then(() => null, (e: unknown) => e))).to.contain("simulated crash after the commit");
+      const again = (await done())!;
+      expect(again.outcome, again.reply).to.equal("ok");
+      expect(again.reply).to.equal(`Task 1 (handoff #${h.number}) is done. Send !handoff tasks for the ones left.`);
+      const after = await svc.get(h.id);
+      expect(Object.fromEntries(after.tasks.map((t) => [t.task_id, t.status]))).to.deep.equal({ "task-first": "done", "task-second": "open" });
+      expect((await auditActions(h.id)).filter((a) => a === "task_done")).to.have.length(1);
+      await svc.cancel(h.id, OLGA);
+    });
+
     it("reminds both at the deadline, then tells and invites the charge role, each once", async function () {
       const v = await withPatient();
       const deadline = await timer(TIMER_HANDOFF_DEADLINE, v.id);

@@ -92,6 +92,9 @@ class FakeHandoffs implements HandoffActions {
   item: HandoffItemContent | null = null;
   mine: MyHandoffsResponse = { active: [], recent: [], tasks: [] };
   texts = new Map<string, string>();
+  /** What each request id already did, as the service would have recorded it. */
+  removedByRequest = new Map<string, { entry_id: string; number: number }>();
+  doneByRequest = new Map<string, { handoff_id: string; handoff_number: number; task_id: string }>();
   fail: { method: string; error: Error } | null = null;
 
   private record(method: string, args: unknown[]): void {
@@ -165,9 +168,13 @@ class FakeHandoffs implements HandoffActions {
     this.record("readItem", [id, entryNumber]);
     return this.item;
   }
-  async removeEntry(id: string, actor: string, entryId: string) {
-    this.record("removeEntry", [id, actor, entryId]);
+  async removeEntry(id: string, actor: string, entryId: string, requestId?: string) {
+    this.record("removeEntry", [id, actor, entryId, requestId]);
     return this.result();
+  }
+  async removedBy(id: string, requestId: string | undefined) {
+    this.record("removedBy", [id, requestId]);
+    return (requestId && this.removedByRequest.get(requestId)) || null;
   }
   async reorder(id: string, actor: string, entryIds: string[]) {
     this.record("reorder", [id, actor, entryIds]);
@@ -193,9 +200,13 @@ class FakeHandoffs implements HandoffActions {
     this.record("forUser", [userId]);
     return this.mine;
   }
-  async completeTask(handoffId: string, actor: string, taskId: string) {
-    this.record("completeTask", [handoffId, actor, taskId]);
+  async completeTask(handoffId: string, actor: string, taskId: string, requestId?: string) {
+    this.record("completeTask", [handoffId, actor, taskId, requestId]);
     return this.result();
+  }
+  async taskDoneBy(actor: string, requestId: string | undefined) {
+    this.record("taskDoneBy", [actor, requestId]);
+    return (requestId && this.doneByRequest.get(requestId)) || null;
   }
   async taskText(handoffId: string, taskId: string) {
     this.record("taskText", [handoffId, taskId]);
@@ -456,8 +467,22 @@ describe("handoff bot commands", function () {
   it("remove names the entry by its id", async function () {
     const { run, handoffs } = setup();
     handoffs.current = threePatients();
-    await run("!handoff remove 2");
-    expect(handoffs.called("removeEntry")[0]!.args).to.deep.equal(["01HANDOFF", OUT, "entry-2-abc"]);
+    await run("!handoff remove 2", { eventId: "$remove" });
+    expect(handoffs.called("removeEntry")[0]!.args).to.deep.equal(["01HANDOFF", OUT, "entry-2-abc", "$remove"]);
+  });
+
+  it("remove retried after its patient left the list finishes that removal, named by what the request recorded", async function () {
+    const { run, handoffs } = setup();
+    const three = threePatients();
+    handoffs.current = { ...three, entries: three.entries.filter((e) => e.number !== 2) };
+    handoffs.removedByRequest.set("$remove", { entry_id: "entry-2-abc", number: 2 });
+    const r = await run("!handoff remove 2", { eventId: "$remove" });
+    expect(r.outcome, r.reply).to.equal("ok");
+    expect(r.reply).to.match(/^Patient 2 is off handoff #\d+; 2 patients left/);
+    expect(handoffs.called("removeEntry")[0]!.args).to.deep.equal(["01HANDOFF", OUT, "entry-2-abc", "$remove"]);
+    // Another command naming the same number is told the patient is not on the list.
+    expect((await run("!handoff remove 2", { eventId: "$other" })).reply).to.match(/no patient 2/);
+    expect(handoffs.called("removeEntry")).to.have.length(1);
   });
 
   it("list shows numbers, read-back marks and open questions, and no clinical content", async function () {
@@ -698,11 +723,22 @@ describe("handoff bot commands", function () {
       handoffs.mine = mine();
       const r = await run("!handoff done 2", { sender: IN, encrypted: false });
       expect(r.outcome, r.reply).to.equal("ok");
-      expect(handoffs.called("completeTask")[0]!.args).to.deep.equal(["h9", IN, "task-soon-h9"]);
+      expect(handoffs.called("completeTask")[0]!.args).to.deep.equal(["h9", IN, "task-soon-h9", r.eventId]);
       expect(r.reply).to.contain("Task 2 (handoff #9) is done");
       const bad = await run("!handoff done 5", { sender: IN });
       expect(bad.reply).to.contain("You have 4 open tasks");
       expect(handoffs.called("completeTask")).to.have.length(1);
+    });
+
+    it("done <n> retried finishes the task its first attempt marked done, not the one that moved up to n", async function () {
+      const { run, handoffs } = setup();
+      // The first attempt took task 1 (task-soon-h4): it left the list, and task-soon-h9 is now first.
+      handoffs.mine = { ...mine(), tasks: mine().tasks.filter((t) => t.task_id !== "task-soon-h4") };
+      handoffs.doneByRequest.set("$done", { handoff_id: "h4", handoff_number: 4, task_id: "task-soon-h4" });
+      const r = await run("!handoff done 1", { sender: IN, eventId: "$done" });
+      expect(r.outcome, r.reply).to.equal("ok");
+      expect(r.reply).to.contain("Task 1 (handoff #4) is done");
+      expect(handoffs.called("completeTask").map((c) => c.args)).to.deep.equal([["h4", IN, "task-soon-h4", "$done"]]);
     });
   });
 
