@@ -28,6 +28,7 @@ import { HandoffStore } from "./handoff/handoffStore.js";
 import { handoffAdminRouter } from "./http/handoffAdminApi.js";
 import { startHandoffCron } from "./timers/handoffCron.js";
 import { migrate, openDatabase } from "./db/connect.js";
+import { pruneCommandEffects } from "./db/commandEffects.js";
 import { adminRouter } from "./http/adminApi.js";
 import { appserviceRouter } from "./http/appserviceApi.js";
 import { ErrCode, errorHandler, sendError } from "./http/errors.js";
@@ -331,6 +332,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   const handoffTask = config.bots.includes(HANDOFF_BOT.name) ? startHandoffCron(config.handoff.shiftCron, handoffs, log) : null;
   if (config.inbox.paused) log.warn("inbox processing is paused (ROUNDS_INBOX_PAUSED=1): events are stored, not handled");
   else worker.start();
+  const stopPruningEffects = pruneCommandEffects(db, log);
   log.info({ bots: [...botUserIds] }, "Rounds is running");
 
   return {
@@ -339,6 +341,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       await handoffTask?.stop();
       await timerWorker.stop();
       await worker.stop();
+      stopPruningEffects();
       server.close();
       metricsServer.close();
       for (const bot of bots) await bot.client.stop();

@@ -1,4 +1,9 @@
-import type { Db } from "./connect.js";
+import type { Logger } from "../logging.js";
+import { affectedRows, type Db } from "./connect.js";
+
+/** Kept far longer than any homeserver or inbox retries a command; older rows name nothing a retry could bring back. */
+export const KEEP_COMMAND_EFFECTS_MS = 30 * 24 * 60 * 60_000;
+export const PRUNE_COMMAND_EFFECTS_EVERY_MS = 60 * 60_000;
 
 /**
  * The transitions each request made (shared by the workflows): recorded in the transition's own
@@ -21,10 +26,28 @@ export class CommandEffects {
     return row !== undefined;
   }
 
+  /** Forgets the effects recorded before `olderThan`; returns how many went. */
+  async prune(olderThan: Date): Promise<number> {
+    return affectedRows(await this.db("command_effects").where("created_at", "<", olderThan).delete());
+  }
+
   /** The object `requestId` made `outcome` on, if it did. */
   async objectOf(requestId: string | undefined, outcome: string): Promise<string | null> {
     if (!requestId) return null;
     const row = await this.db("command_effects").where({ request_id: requestId, outcome }).first();
     return row ? (row.object_id as string) : null;
   }
+}
+
+/** Prunes old effects hourly, for as long as Rounds runs; returns what stops it. */
+export function pruneCommandEffects(db: Db, log: Logger): () => void {
+  const effects = new CommandEffects(db);
+  const timer = setInterval(() => {
+    effects.prune(new Date(Date.now() - KEEP_COMMAND_EFFECTS_MS)).then(
+      (pruned) => pruned && log.info({ pruned }, "command effects: pruned old rows"),
+      (err: unknown) => log.warn({ err: (err as Error).message }, "command effects: could not prune; trying again at the next hour"),
+    );
+  }, PRUNE_COMMAND_EFFECTS_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -6,6 +6,7 @@ import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { parseScheduleFile } from "../../appservice/oncall/scheduleFile.js";
 import type { ClientEvent } from "../../appservice/shared/events.js";
 import { BotDeviceStore } from "../../bots/botDeviceStore.js";
+import { CommandEffects } from "../../appservice/db/commandEffects.js";
 import type { Knex } from "knex";
 import { migrations } from "../../appservice/db/migrations/index.js";
 import { SwapStore } from "../../appservice/oncall/swapStore.js";
@@ -351,6 +352,21 @@ for (const backend of backends) {
       expect(await watch.record("icu", "primary", null, "@c:x", t1)).to.equal(true);
       expect(await watch.claimFatigueAlert("@c:x", "icu:2026-11-24", 90)).to.equal(true);
       expect(await watch.claimFatigueAlert("@c:x", "icu:2026-11-24", 90)).to.equal(false);
+    });
+
+    it("prunes the commands' effects older than the cutoff, keeping the recent ones", async function () {
+      const effects = new CommandEffects(db);
+      const day = 24 * 60 * 60_000;
+      const now = Date.now();
+      for (const [id, age] of [["$old", 40], ["$just-old", 31], ["$recent", 2]] as const) {
+        await effects.record(id, `obj${id}`, "done");
+        await db("command_effects").where({ request_id: id }).update({ created_at: new Date(now - age * day) });
+      }
+      expect(await effects.prune(new Date(now - 30 * day))).to.equal(2);
+      expect(await effects.made("$old", "obj$old", "done")).to.equal(false);
+      expect(await effects.made("$just-old", "obj$just-old", "done")).to.equal(false);
+      expect(await effects.made("$recent", "obj$recent", "done")).to.equal(true);
+      expect(await effects.prune(new Date(now - 30 * day))).to.equal(0);
     });
 
     it("remembers a bot's device id", async function () {
