@@ -110,6 +110,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       asToken: config.registration.asToken,
       dataDir,
       storePassphrase: config.cryptoStorePassphrase,
+      timelineEvents: config.botTimelineEvents,
       devices,
       log,
     });

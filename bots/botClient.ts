@@ -24,11 +24,13 @@ export interface BotClientOptions {
   storePassphrase: string;
   devices: BotDeviceStore;
   log: Logger;
+  /** Events kept in memory per room (ROUNDS_BOT_TIMELINE_EVENTS). */
+  timelineEvents?: number;
 }
 
 quietGlobalSdkLogger("warn");
 
-const MAX_TIMELINE_EVENTS = 100;
+const DEFAULT_TIMELINE_EVENTS = 100;
 
 const MUST_FLUSH_FIRST = [
   /\/sync\?.*since=/,
@@ -520,9 +522,11 @@ export class BotClient {
   private trimTimeline(roomId: string): void {
     const room = this.matrix.getRoom(roomId);
     const timeline = room?.getLiveTimeline();
-    if (!room || !timeline || timeline.getEvents().length <= MAX_TIMELINE_EVENTS) return;
-    // Not while a local echo waits for its remote echo: that needs the event in the timeline.
-    if (timeline.getEvents().some((e) => e.status !== null)) return;
+    if (!room || !timeline || timeline.getEvents().length <= (this.opts.timelineEvents ?? DEFAULT_TIMELINE_EVENTS)) return;
+    // Not while an event of ours is still on its way out. A sent one is settled: its remote
+    // echo carries no transaction id (the bot sends as the appservice, not as this device), so
+    // matrix-js-sdk never clears its "sent" status, and waiting for that would never trim.
+    if (timeline.getEvents().some((e) => e.status !== null && e.status !== sdk.EventStatus.SENT)) return;
     room.resetLiveTimeline(null, null);
     this.log.debug({ roomId }, "bot: trimmed the client's in-memory timeline");
   }

@@ -62,6 +62,7 @@ const EnvSchema = z.object({
   ROUNDS_INBOX_MAX_ATTEMPTS: positiveInt.default(8),
   ROUNDS_INBOX_RETRY_BASE_MS: positiveInt.default(500),
   ROUNDS_INBOX_POLL_MS: positiveInt.default(1000),
+  ROUNDS_BOT_TIMELINE_EVENTS: positiveInt.min(10, "must be at least 10").default(100),
   /** Test hook: accept and store transactions without processing them, to simulate a crash. */
   ROUNDS_INBOX_PAUSED: z.enum(["0", "1"], { error: "must be 0 or 1" }).default("0"),
   ROUNDS_PAGE_DELAY_EMERGENT: seconds.default(60),
@@ -143,6 +144,8 @@ export interface RoundsConfig {
   adminToken?: string;
   bots: string[];
   inbox: { maxAttempts: number; retryBaseMs: number; pollMs: number; paused: boolean };
+  /** Events each bot keeps in memory per room; older ones are dropped (they are in Synapse). */
+  botTimelineEvents: number;
   logLevel: string;
   paging: {
     delaysSeconds: Record<Urgency, number>;
@@ -194,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cryptoStorePassphrase: e.ROUNDS_CRYPTO_STORE_PASSPHRASE,
     adminToken: e.ROUNDS_ADMIN_TOKEN,
     bots,
+    botTimelineEvents: e.ROUNDS_BOT_TIMELINE_EVENTS,
     inbox: {
       maxAttempts: e.ROUNDS_INBOX_MAX_ATTEMPTS,
       retryBaseMs: e.ROUNDS_INBOX_RETRY_BASE_MS,

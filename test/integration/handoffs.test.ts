@@ -313,7 +313,9 @@ describe("SBAR shift handoffs by chat and widget API (real Synapse, E2EE clients
     expect(ivyElsewhere.status).to.equal(403);
     expect(String(ivyElsewhere.json.error)).to.match(/belongs to another room/);
 
-    const now = (await api.call("GET", `${routePath(HandoffRoute.handoff, { id: h.id })}?room_id=${encodeURIComponent(h.room_id)}`)).json.handoff as HandoffView;
+    const shown = await api.call("GET", `${routePath(HandoffRoute.handoff, { id: h.id })}?room_id=${encodeURIComponent(h.room_id)}`);
+    expect(shown.status, JSON.stringify(shown.json)).to.equal(200);
+    const now = shown.json.handoff as HandoffView;
     expect(now).to.include({ status: "started", patient_count: 0 });
     expect(now.sign_offs).to.deep.equal([]);
     expect(now.entries).to.deep.equal([]);

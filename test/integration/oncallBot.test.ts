@@ -6,6 +6,9 @@ import type { TestHomeserver } from "../harness/homeserver.js";
 import type { RoundsProcess } from "../harness/rounds.js";
 import { startBotScenario, type BotScenario } from "../harness/scenario.js";
 
+/** The bot's in-memory timeline bound for this suite: small, so a clinician reaches it within Synapse's limits. */
+const TIMELINE_EVENTS = 20;
+
 describe("on-call bot over E2EE (real Synapse)", function () {
   let scenario: BotScenario;
   let hs: TestHomeserver;
@@ -16,7 +19,7 @@ describe("on-call bot over E2EE (real Synapse)", function () {
   let schedule: BotScenario["schedule"];
 
   before(async function () {
-    scenario = await startBotScenario("ward-doctor");
+    scenario = await startBotScenario("ward-doctor", { ROUNDS_BOT_TIMELINE_EVENTS: String(TIMELINE_EVENTS) });
     ({ hs, rounds, clinician, roomId, botUserId, schedule } = scenario);
   });
 
@@ -87,8 +90,9 @@ describe("on-call bot over E2EE (real Synapse)", function () {
 
   it("keeps its in-memory timeline bounded and goes on answering", async function () {
     const trimmed = rounds.waitForLog((l) => l.msg === "bot: trimmed the client's in-memory timeline" && l.roomId === roomId);
-    // Each round trip adds two events; the bot keeps at most 100 of them in memory.
-    for (let i = 0; i < 55; i++) {
+    // Each round trip adds two events; this Rounds keeps at most TIMELINE_EVENTS of them in memory.
+    // A clinician may send 10 messages at once, then one every 5 s (Synapse's production limits).
+    for (let i = 0; i < TIMELINE_EVENTS / 2 + 1; i++) {
       const id = await clinician.send(roomId, "!oncall icu");
       await clinician.waitForNotice(roomId, botUserId, { after: id });
     }

@@ -173,6 +173,14 @@ describe("configuration", function () {
     expect(errorFor({ ...valid, ROUNDS_REGISTRATION_FILE: broken }).message).to.contain("as_token");
   });
 
+  it("takes the bots' in-memory timeline bound, and refuses one too small to keep a conversation", function () {
+    expect(loadConfig({ ...valid, ROUNDS_BOT_TIMELINE_EVENTS: "40" }).botTimelineEvents).to.equal(40);
+    expect(loadConfig(valid).botTimelineEvents).to.equal(100);
+    const e = errorFor({ ...valid, ROUNDS_BOT_TIMELINE_EVENTS: "5" });
+    expect(e.key).to.equal("ROUNDS_BOT_TIMELINE_EVENTS");
+    expect(e.message).to.contain("at least 10");
+  });
+
   it("refuses a registration that lets Synapse rate-limit the bots", function () {
     for (const line of ["", "rate_limited: true\n"]) {
       const limited = join(dir, "limited.yaml");
