@@ -2,7 +2,7 @@ import { expect } from "chai";
 import ICAL from "ical.js";
 import { DateTime } from "luxon";
 import type { TestClinician } from "../harness/clinician.js";
-import { startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
+import { pagingSchedule, startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
 
 describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", function () {
   let s: PagingScenario;
@@ -223,6 +223,11 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
   });
 
   it("after kill -9 mid-escalation, the overdue step fires within 5 s of the restart, and only once", async function () {
+    // Long enough a step that the requester's client surely sees the page notified before it
+    // escalates, even on a loaded machine (3 s was a race with her sync).
+    const people = { lena: lena.userId, liam: liam.userId, cora: s.people.cora.userId };
+    const yaml = { "content-type": "application/yaml" };
+    await s.rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: pagingSchedule(people, { delays: { emergent: 3, urgent: 15, routine: 600 } }), headers: yaml });
     const cmd = await wendy.send(s.dm, "!page cardiology urgent crash drill");
     const number = Number(/Page #(\d+)/.exec((await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd })).body)![1]);
     const page = await lena.waitForMessage((b) => b.includes(`page #${number}`), { what: "the page" });
