@@ -229,6 +229,18 @@ describe("npm start: the whole stack on embedded defaults", function () {
     for (const port of ports()) expect(await portFree(port), `port ${port} still taken`).to.equal(true);
   });
 
+  it("leaves nothing running when the stack's own process is killed -9", async function () {
+    this.timeout(180_000);
+    const stack = started(StackProcess.runStack(env));
+    await stack.waitForOutput(READY, 150_000);
+    const tree = stack.descendants();
+    expect(tree.length, "Synapse and Rounds below the stack").to.be.greaterThan(1);
+    process.kill(stack.pid, "SIGKILL");
+    // No stop code runs: Synapse gets its parent-death signal, Rounds notices its IPC channel close.
+    await waitUntil(async () => stack.leftovers().length === 0, `every process of the stack to exit (left: ${stack.leftovers().join(", ")})`, 30_000);
+    for (const port of ports()) expect(await portFree(port), `port ${port} still taken`).to.equal(true);
+  });
+
   it("reports a Synapse crash and stops Rounds with it", async function () {
     this.timeout(180_000);
     const stack = started(StackProcess.runStack(env));
