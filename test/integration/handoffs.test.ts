@@ -281,7 +281,9 @@ describe("SBAR shift handoffs by chat and widget API (real Synapse, E2EE clients
     expect(created.status, JSON.stringify(created.json)).to.equal(200);
     const h = created.json.handoff as HandoffView;
     expect(h.number).to.equal(last + 1);
+    // Both are in the handoff room before they act in it (a join can wait out Synapse's join limit).
     await s.joined(ivy, h.room_id);
+    await s.joined(olga, h.room_id);
 
     // Ivy, who takes over, sends a patient item: only the outgoing clinician may present.
     const item = {
