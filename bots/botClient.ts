@@ -205,13 +205,37 @@ export class BotClient {
   }
 
   /**
-   * The same request, as the appservice acting for this bot. Synapse keeps appservice txn ids
-   * per appservice, not per user, so the bot's name goes into its txn id: two bots sending with
-   * the same txn id into one room stay two events, and a retry by one bot stays one.
+   * Synapse's in-memory cache of appservice txn ids is keyed per appservice, not per user, so
+   * every txn id the bot sends carries its name: two bots replying to one event in one room stay
+   * two events. Given to matrix-js-sdk already named, so its local echo matches the remote echo.
+   */
+  /**
+   * The event this client already sent under the txn id, if it still holds it. matrix-js-sdk
+   * refuses a second send with a txn id it knows, so a retry in the same process (the state write
+   * after it failed) is answered from here; one it never finished sending is dropped to be sent again.
+   */
+  private sentBefore(roomId: string, txn: string): string | null {
+    const local = this.matrix.getRoom(roomId)?.getEventForTxnId(txn);
+    if (!local) return null;
+    const id = local.getId();
+    if ((local.status === null || local.status === sdk.EventStatus.SENT) && id && !id.startsWith("~")) return id;
+    if (local.status === sdk.EventStatus.NOT_SENT) this.matrix.cancelPendingEvent(local);
+    return null;
+  }
+
+  private ownTxnId(key: string): string {
+    return key.startsWith(`${this.localpart}.`) ? key : `${this.localpart}.${key}`;
+  }
+
+  /**
+   * The same request, as the appservice acting for this bot and its device. With the device,
+   * Synapse records the txn id durably (a retry after a Synapse restart is still one event) and
+   * returns it in the remote echo to this device, as for a request made with the device token.
    */
   private asAppservice(url: string): string {
-    const u = new URL(url.replace(SEND_TXN, (_m, path: string, txn: string) => `${path}${encodeURIComponent(this.localpart)}.${txn}`));
+    const u = new URL(url.replace(SEND_TXN, (_m, path: string, txn: string) => `${path}${encodeURIComponent(this.ownTxnId(decodeURIComponent(txn)))}`));
     u.searchParams.set("user_id", this.userId);
+    if (this.deviceId) u.searchParams.set("device_id", this.deviceId);
     return u.href;
   }
 
@@ -339,8 +363,11 @@ export class BotClient {
       await this.nextSync(2000);
     }
     this.trimTimeline(roomId);
+    const txn = this.ownTxnId(txnId);
+    const already = this.sentBefore(roomId, txn);
+    if (already) return already;
     try {
-      const res = await this.matrix.sendEvent(roomId, sdk.EventType.RoomMessage, content as never, txnId);
+      const res = await this.matrix.sendEvent(roomId, sdk.EventType.RoomMessage, content as never, txn);
       return res.event_id;
     } catch (err) {
       // Drop the failed local echo, or the retry would be refused as a duplicate txn id.
@@ -348,7 +375,7 @@ export class BotClient {
         .getRoom(roomId)
         ?.getLiveTimeline()
         .getEvents()
-        .find((e) => e.getTxnId() === txnId && e.status !== null);
+        .find((e) => e.getTxnId() === txn && e.status !== null && e.status !== sdk.EventStatus.SENT);
       if (echo) this.matrix.cancelPendingEvent(echo);
       throw err;
     }
@@ -501,8 +528,8 @@ export class BotClient {
   /** Sends any room event type; like sendMessage, never in plaintext where the room must be encrypted. */
   async sendRoomEvent(roomId: string, type: string, content: Record<string, unknown>, txnId: string): Promise<string> {
     if (!(await this.ensureRoomEncryptor(roomId))) throw new RetryableError("room encryption not set up yet; refusing to send unencrypted");
-    const res = await this.matrix.sendEvent(roomId, type as never, content as never, txnId);
-    return res.event_id;
+    const txn = this.ownTxnId(txnId);
+    return this.sentBefore(roomId, txn) ?? (await this.matrix.sendEvent(roomId, type as never, content as never, txn)).event_id;
   }
 
   /** Uploads bytes (already encrypted by the caller) and returns the mxc:// URL. */
