@@ -22,8 +22,10 @@ export function appserviceRouter(deps: {
 }): Router {
   const { log, metrics } = deps;
   const router = express.Router();
-  // Read after auth: no body is parsed for a caller without the hs_token.
-  const json = jsonBody("10mb");
+  // Read after auth: no body is parsed for a caller without the hs_token. Synapse sends up to 100
+  // events of up to 64 KiB, each with its previous content, plus ephemeral events: well over
+  // 10 MB at worst. Any refusal here is retried by Synapse for ever, so the limit is far above it.
+  const json = jsonBody("64mb");
 
   const auth = (req: Request, res: Response, next: NextFunction) => {
     const token = bearerToken(req, true);

@@ -27,6 +27,16 @@ function storable(value: string, max: number): string {
 const clip = (value: string) => storable(value, ID_COLUMN_MAX);
 const ERROR_MAX = 2000;
 
+/**
+ * A value the database refuses for what it is (SQLSTATE class 22, data exceptions: too long, bad
+ * byte; class 54, limits exceeded) or one that cannot be serialised at all (nesting too deep).
+ */
+function isDataError(err: unknown): boolean {
+  if (err instanceof RangeError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("54"));
+}
+
 type Row = { event_id: string; room_id: string; event_type: string; event: string };
 
 /** The inbox row for an event, or why it cannot be one (JSON.stringify overflows on deep nesting). */
@@ -81,6 +91,11 @@ export class InboxStore {
         .insert({ txn_id: clip(txnId), event_count: events.length })
         .onConflict("txn_id")
         .merge({ event_count: events.length, received_at: new Date() });
+      // An event already given up on stays in dead letters: Synapse resending the transaction
+      // (its 200 was lost) must not run it, and its side effects, all over again.
+      const lookup = events.map((e) => e.event_id).filter((id) => clip(id) === id);
+      const given = new Set(lookup.length ? (await trx("dead_letters").whereIn("event_id", lookup).select("event_id")).map((r) => r.event_id as string) : []);
+      events = events.filter((e) => !given.has(e.event_id));
       if (events.length === 0) return { stored: 0, deadLettered: 0 };
       const rows = events.map(inboxRow);
       if (rows.every((r): r is Row => !(r instanceof Error))) {
@@ -88,7 +103,8 @@ export class InboxStore {
           // One statement for the usual case; a savepoint keeps the outer transaction usable.
           const inserted = await trx.transaction((sp) => sp("inbox").insert(rows).onConflict("event_id").ignore().returning("id"));
           return { stored: inserted.length, deadLettered: 0 };
-        } catch {
+        } catch (err) {
+          if (!isDataError(err)) throw err;
           // Some event was refused: find it by storing them one at a time.
         }
       }
@@ -100,6 +116,9 @@ export class InboxStore {
           const inserted = await trx.transaction((sp) => sp("inbox").insert(row).onConflict("event_id").ignore().returning("id"));
           stored += inserted.length;
         } catch (err) {
+          // The event's fault only for a value the database cannot hold; anything else (a
+          // deadlock, a lost connection) is the database's, and Synapse must retry the whole.
+          if (!isDataError(err)) throw err;
           const payload = row instanceof Error ? null : row.event;
           await trx.transaction((sp) => sp("dead_letters").insert(unstorableDeadLetter(events[i]!, payload, err)).onConflict("event_id").ignore());
           deadLettered++;

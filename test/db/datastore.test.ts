@@ -100,6 +100,35 @@ for (const backend of backends) {
       for (const r of due.slice(1)) await inbox.markDone(r.id);
     });
 
+    it("keeps a dead-lettered event out when Synapse resends its transaction", async function () {
+      const inbox = new InboxStore(db);
+      await inbox.acceptTransaction("t-given-up", [event("given-up")]);
+      const [row] = (await inbox.due(50)).filter((r) => r.eventId === "$given-up");
+      expect(await inbox.markFailed(row!, "poison", { maxAttempts: 1, retryBaseMs: 1 })).to.equal("dead");
+      // The 200 was lost: Synapse sends the same transaction again.
+      expect(await inbox.acceptTransaction("t-given-up", [event("given-up"), event("beside-it")])).to.deep.equal({ stored: 1, deadLettered: 0 });
+      expect(await db("inbox").where({ event_id: "$given-up" })).to.have.length(0);
+      for (const r of (await inbox.due(50)).filter((d) => d.eventId === "$beside-it")) await inbox.markDone(r.id);
+    });
+
+    it("fails the whole transaction, for Synapse to retry, when the database fails for its own reasons", async function () {
+      const inbox = new InboxStore(db);
+      // A deadlock on one event's insert: the database's trouble, not the event's.
+      await db.raw(`CREATE FUNCTION fail_one() RETURNS trigger AS $$ BEGIN
+        IF NEW.event_id = '$unlucky' THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+      await db.raw("CREATE TRIGGER fail_one BEFORE INSERT ON inbox FOR EACH ROW EXECUTE FUNCTION fail_one()");
+      try {
+        let failure: unknown = null;
+        await inbox.acceptTransaction("t-unlucky", [event("lucky"), event("unlucky")]).catch((e: unknown) => (failure = e));
+        expect((failure as { code?: string } | null)?.code).to.equal("40P01");
+        expect(await db("dead_letters").whereIn("event_id", ["$lucky", "$unlucky"])).to.have.length(0);
+        expect(await db("inbox").whereIn("event_id", ["$lucky", "$unlucky"])).to.have.length(0);
+      } finally {
+        await db.raw("DROP TRIGGER fail_one ON inbox");
+        await db.raw("DROP FUNCTION fail_one()");
+      }
+    });
+
     it("retries with backoff, then dead-letters, and done events drop their payload", async function () {
       const inbox = new InboxStore(db);
       await inbox.acceptTransaction("t3", [event("p1")]);

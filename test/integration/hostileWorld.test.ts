@@ -98,6 +98,23 @@ describe("restarts, rate limits and hostile events (real Synapse, Postgres)", fu
     expect(await rounds.metric("rounds_appservice_transactions_total", 'outcome="error"')).to.equal(0);
   });
 
+  it("accepts a full-size transaction: 100 events of 64 KiB with their previous content", async function () {
+    const big = "x".repeat(60_000);
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      event_id: `$full-${Date.now()}-${i}`,
+      room_id: "!not-a-rounds-room:rounds.test",
+      sender: clinician.userId,
+      type: "org.x.state",
+      state_key: "",
+      origin_server_ts: Date.now(),
+      content: { big },
+      unsigned: { prev_content: { big } },
+    }));
+    const res = await rounds.putTransaction(`full-${Date.now()}`, events);
+    expect(res.status, await res.text()).to.equal(200);
+    expect(Number((await db("inbox").whereIn("event_id", events.map((e) => e.event_id)).count<{ n: string }[]>("* as n"))[0]!.n)).to.equal(100);
+  });
+
   it("tells nobody without a token, nor a stranger, which users exist", async function () {
     const absent = `@nobody-here-${Date.now()}:${hs.serverName}`;
     const profile = (userId: string, token?: string) =>
