@@ -82,7 +82,15 @@ export class Supervisor {
     child.stderr?.on("data", (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-4000);
     });
-    child.once("exit", (code, signal) => this.onExit(run, code, signal));
+    // A child that could not be started at all emits 'error' and never 'exit': count it as an
+    // exit, once, so that it is restarted with backoff rather than crashing the stack.
+    let ended = false;
+    const end = (code: number | null, signal: NodeJS.Signals | null) => (ended ? undefined : ((ended = true), this.onExit(run, code, signal)));
+    child.once("exit", end);
+    child.once("error", (err) => {
+      this.stderrTail += `\n${err.message}`;
+      if (child.pid === undefined) end(null, null);
+    });
   }
 
   /** The current run answers as healthy: once it has stayed up a while, the delays start over. */

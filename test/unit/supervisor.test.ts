@@ -67,6 +67,14 @@ describe("the npm start supervisor", function () {
     expect(lines.filter((l) => l.includes("restarting in")).map((l) => /in ([\d.]+) s/.exec(l)![1])).to.deep.equal(["0.05", "0.1", "0.05"]);
   });
 
+  it("retries with backoff a child that could not be started at all, and says why", async function () {
+    let spawns = 0;
+    const { s, lines } = supervise({ spawn: () => (spawns++, spawn("/nonexistent/rounds-binary", [], { stdio: ["ignore", "pipe", "pipe"] })) });
+    s.start();
+    await waitUntil(async () => spawns >= 2 || null, "a second attempt after the failed spawn");
+    expect(lines.join("\n")).to.contain("ENOENT");
+  });
+
   it("gives up at once on a configuration error (exit code 2) instead of restarting in a loop", async function () {
     const { s, lines, fatal } = supervise({ spawn: () => spawn(process.execPath, ["-e", `console.error("ROUNDS_X: must be a number"); process.exit(2)`], { stdio: ["ignore", "pipe", "pipe"] }) });
     s.start();
