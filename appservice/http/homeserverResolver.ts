@@ -86,9 +86,16 @@ const FEDERATION_PORT = 8448;
 const TIMEOUT_MS = 10_000;
 const MAX_BODY_BYTES = 64 * 1024;
 
+/** Every step has a deadline: before authentication, a stranger's slow answers must not hold a request. */
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out`)), TIMEOUT_MS)));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 export const systemIo: ResolverIo = {
-  lookup: (host) => dns.lookup(host, { all: true }),
-  resolveSrv: (name) => dns.resolveSrv(name),
+  lookup: (host) => within(dns.lookup(host, { all: true }), "address lookup"),
+  resolveSrv: (name) => within(dns.resolveSrv(name), "SRV lookup"),
   get: httpsGet,
 };
 
@@ -210,6 +217,9 @@ function httpsGet(target: HomeserverTarget, path: string): Promise<HttpAnswer> {
       },
     );
     req.on("timeout", () => req.destroy(new Error("timed out")));
+    // The socket timeout is per silence; a server that drips a byte at a time needs a whole deadline.
+    const whole = setTimeout(() => req.destroy(new Error("timed out")), TIMEOUT_MS);
+    req.on("close", () => clearTimeout(whole));
     req.on("error", reject);
     req.end();
   });
