@@ -8,6 +8,7 @@ import { WIDGET_API_PREFIX, WidgetRoute } from "../../appservice/shared/widgetAp
 import { TestClinician } from "../harness/clinician.js";
 import { FakeTwilio } from "../harness/fakeTwilio.js";
 import { getHomeserver, type TestHomeserver } from "../harness/homeserver.js";
+import { freePort } from "../harness/ports.js";
 import { TWILIO_SID, TWILIO_TOKEN } from "../harness/pagingScenario.js";
 import { createThrowawayDatabase } from "../harness/postgres.js";
 import { RoundsProcess } from "../harness/rounds.js";
@@ -145,13 +146,17 @@ describe("fuzz: every HTTP interface refuses bad input with a 4xx and changes no
     pgDb = await createThrowawayDatabase();
     db = knexFactory({ client: "pg", connection: pgDb.url });
     twilio = await FakeTwilio.start({ accountSid: TWILIO_SID, authToken: TWILIO_TOKEN });
+    // Its own port, not the registered one: Synapse's pushes for other tests' rooms (a retry of
+    // what an earlier test's Rounds left) would otherwise change stored state between two looks.
+    const port = await freePort();
     rounds = new RoundsProcess(hs, {
+      ROUNDS_APPSERVICE_PORT: String(port),
       DATABASE_URL: pgDb.url,
       TWILIO_ACCOUNT_SID: TWILIO_SID,
       TWILIO_AUTH_TOKEN: TWILIO_TOKEN,
       TWILIO_FROM_NUMBER: "+15005550006",
       TWILIO_API_URL: twilio.url,
-      ROUNDS_PUBLIC_URL: `http://127.0.0.1:${hs.appservicePort}`,
+      ROUNDS_PUBLIC_URL: `http://127.0.0.1:${port}`,
       LOG_LEVEL: "info",
     });
     await rounds.start();
@@ -187,7 +192,7 @@ describe("fuzz: every HTTP interface refuses bad input with a 4xx and changes no
           else if (enc === "gzip-broken") bytes = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), bytes]);
         }
         const before = await fingerprint();
-        const res = await send(hs.appservicePort, { method: methodChoice === "route" ? r.method : methodChoice, path, headers, body: bytes });
+        const res = await send(rounds.port, { method: methodChoice === "route" ? r.method : methodChoice, path, headers, body: bytes });
         expect(res.status, `${methodChoice} ${path.slice(0, 120)} (${ctype}, ${enc}, ${b.kind}): ${res.body.slice(0, 300)}`).to.be.below(500);
         expect(res.body).not.to.match(/\n\s+at .+\(.+:\d+:\d+\)/, "a stack trace in the answer");
         if (res.status >= 400) expect(await fingerprint(), `${r.method} ${path.slice(0, 120)} changed stored state`).to.equal(before);
@@ -216,7 +221,7 @@ describe("fuzz: every HTTP interface refuses bad input with a 4xx and changes no
     ];
     for (const c of cases) {
       const before = await fingerprint();
-      const res = await send(hs.appservicePort, c);
+      const res = await send(rounds.port, c);
       expect(res.status, `${c.method} ${c.path}: ${res.body.slice(0, 200)}`).to.be.within(400, 499);
       expect(JSON.parse(res.body), `${c.method} ${c.path}`).to.have.property("errcode");
       expect(await fingerprint()).to.equal(before);
@@ -225,9 +230,9 @@ describe("fuzz: every HTTP interface refuses bad input with a 4xx and changes no
 
   it("keeps serving afterwards", async function () {
     expect(rounds.child?.exitCode).to.equal(null);
-    const health = await send(hs.appservicePort, { method: "GET", path: "/health", headers: {} });
+    const health = await send(rounds.port, { method: "GET", path: "/health", headers: {} });
     expect(health.status).to.equal(200);
-    const timers = await send(hs.appservicePort, { method: "GET", path: "/_rounds/admin/v1/timers", headers: { authorization: `Bearer ${rounds.adminToken}` } });
+    const timers = await send(rounds.port, { method: "GET", path: "/_rounds/admin/v1/timers", headers: { authorization: `Bearer ${rounds.adminToken}` } });
     expect(timers.status).to.equal(200);
   });
 });

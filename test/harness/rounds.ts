@@ -28,8 +28,13 @@ export class RoundsProcess {
     readonly env: Record<string, string> = {},
   ) {}
 
+  /** The registered appservice port, unless this process was given its own (then Synapse's pushes do not reach it). */
+  get port(): number {
+    return Number(this.env.ROUNDS_APPSERVICE_PORT ?? this.hs.appservicePort);
+  }
+
   get url(): string {
-    return `http://127.0.0.1:${this.hs.appservicePort}`;
+    return `http://127.0.0.1:${this.port}`;
   }
 
   baseEnv(): Record<string, string> {
