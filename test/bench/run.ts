@@ -3,10 +3,11 @@
  * E2EE both ways) against a floor measured in the same run through the same Synapse: a plain
  * matrix-js-sdk client that echoes each message, also E2EE both ways. Reports p50/p99 and ratios.
  * Then the paging benchmarks (./paging.ts): page delivery, escalation lateness, throughput.
+ * Then recovery from kill -9 with an escalation overdue (./recovery.ts).
  * Then consult delivery (./consults.ts), widget cold load in Chromium (./widgetLoad.ts) and
  * handoff start and presentation (./handoffs.ts).
  * Bursts of commands under production rate limits (./burst.ts) come right after the round trips.
- * BENCH_PARTS=oncall,burst,paging,consult,widget,handoff picks parts; counts are
+ * BENCH_PARTS=oncall,burst,paging,recovery,consult,widget,handoff picks parts; counts are
  * set by BENCH_* (see each file).
  */
 import * as sdk from "matrix-js-sdk";
@@ -18,12 +19,13 @@ import { runBurstBench } from "./burst.js";
 import { runConsultBench } from "./consults.js";
 import { runHandoffBench } from "./handoffs.js";
 import { runPagingBench } from "./paging.js";
+import { runRecoveryBench } from "./recovery.js";
 import { runWidgetLoadBench } from "./widgetLoad.js";
 import { ms, percentile } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
 const WARMUP = 10;
-const PARTS = (process.env.BENCH_PARTS ?? "oncall,burst,paging,consult,widget,handoff").split(",");
+const PARTS = (process.env.BENCH_PARTS ?? "oncall,burst,paging,recovery,consult,widget,handoff").split(",");
 
 /** Runs warm-up plus n iterations, printing progress every 50. */
 async function repeat(label: string, n: number, once: (i: number) => Promise<void>): Promise<void> {
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
   if (PARTS.includes("oncall")) await oncallBench();
   if (PARTS.includes("burst")) console.log(await runBurstBench());
   if (PARTS.includes("paging")) console.log(await runPagingBench());
+  if (PARTS.includes("recovery")) console.log(await runRecoveryBench());
   if (PARTS.includes("consult")) console.log(await runConsultBench());
   if (PARTS.includes("widget")) console.log(await runWidgetLoadBench());
   if (PARTS.includes("handoff")) console.log(await runHandoffBench());
