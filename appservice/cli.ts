@@ -5,7 +5,7 @@ import { parse, stringify } from "yaml";
 import { HandoffUnitSchema } from "./shared/events.js";
 import type { HandoffMetricsResponse } from "./shared/handoffApi.js";
 import { unknownKeys } from "./shared/unknownKeys.js";
-import type { MetricsResponse, ResponseTimes } from "./shared/widgetApi.js";
+import type { MetricsResponse, ResponseTimes } from "./shared/consultWidgetApi.js";
 import { registerUser } from "./setup/adminApi.js";
 import { devSecrets, devSettings } from "./setup/devEnvironment.js";
 import { EXAMPLE_FILES, readUsersNamedIn } from "./setup/exampleUsers.js";

@@ -4,8 +4,8 @@ import { resolve } from "node:path";
 import { initAsync } from "@matrix-org/matrix-sdk-crypto-wasm";
 import express from "express";
 import { Bot } from "../bots/bot.js";
-import { BotClient } from "../bots/botClient.js";
-import { BotDeviceStore } from "../bots/botDeviceStore.js";
+import { BotClient } from "./matrix/botClient.js";
+import { BotDeviceStore } from "./matrix/botDeviceStore.js";
 import { ONCALL_BOT, oncallCommands } from "../bots/oncallBot.js";
 import { CONSULT_BOT, consultCommandTable } from "../bots/consultBot.js";
 import { consultCommands } from "../bots/consultCommands.js";
@@ -26,7 +26,7 @@ import {
 } from "./handoff/handoffService.js";
 import { HandoffStore } from "./handoff/handoffStore.js";
 import { handoffAdminRouter } from "./http/handoffAdminApi.js";
-import { startHandoffCron } from "./timers/handoffCron.js";
+import { startHandoffCron } from "./handoff/handoffCron.js";
 import { migrate, openDatabase } from "./db/connect.js";
 import { pruneCommandEffects } from "./db/commandEffects.js";
 import { adminRouter } from "./http/adminApi.js";
@@ -39,10 +39,12 @@ import { contactsAdminRouter } from "./http/contactsAdminApi.js";
 import { scheduleAdminRouter } from "./http/scheduleAdminApi.js";
 import { TwilioWebhookReceipts } from "./http/twilioWebhookReceipts.js";
 import { twilioWebhookRouter } from "./http/twilioWebhooks.js";
+import { consultWidgetRoutes } from "./http/consultWidgetRoutes.js";
+import { handoffWidgetRoutes } from "./http/handoffWidgetRoutes.js";
 import { widgetApiApp } from "./http/widgetApi.js";
 import { widgetFilesRouter, widgetUrl } from "./http/widgetFiles.js";
 import { WidgetSessionStore } from "./http/widgetSessionStore.js";
-import { WIDGET_API_PREFIX } from "./shared/widgetApi.js";
+import { WIDGET_API_PREFIX } from "./shared/widgetApiPaths.js";
 import { dispatchTo } from "./inbox/dispatch.js";
 import { InboxStore } from "./inbox/inboxStore.js";
 import { InboxWorker } from "./inbox/inboxWorker.js";
@@ -61,12 +63,12 @@ import { PageStore } from "./paging/pageStore.js";
 import { ShiftChangeService } from "./paging/shiftChange.js";
 import { ShiftWatchStore } from "./paging/shiftWatchStore.js";
 import { TwilioSmsSender } from "./sms/twilioSms.js";
-import { startShiftCron } from "./timers/shiftCron.js";
+import { startShiftCron } from "./paging/shiftCron.js";
 import { TimerStore, type TimerRow } from "./timers/timerStore.js";
 import { TimerWorker } from "./timers/timerWorker.js";
 import { AtRest } from "./shared/atRest.js";
 import { ConfigError, loadConfig, type RoundsConfig } from "./shared/config.js";
-import { waitForHomeserver } from "./setup/synapseProcess.js";
+import { waitForHomeserver } from "./matrix/homeserverReady.js";
 
 function perUrgency<T, U>(r: Record<"emergent" | "urgent" | "routine", T>, f: (v: T) => U): Record<"emergent" | "urgent" | "routine", U> {
   return { emergent: f(r.emergent), urgent: f(r.urgent), routine: f(r.routine) };
@@ -313,19 +315,25 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   for (const bot of bots) await bot.client.ensureIdentity();
   botsReady = true;
   if (config.bots.includes(CONSULT_BOT.name) || config.bots.includes(HANDOFF_BOT.name)) {
+    const routes = [
+      consultWidgetRoutes({
+        consults,
+        oncall,
+        rooms: consultRooms,
+        serverName: config.serverName,
+        maxAttachmentBytes: config.consult.maxAttachmentBytes,
+        expectedResponseMinutes: config.consult.expectedResponseMinutes,
+      }),
+    ];
+    if (config.bots.includes(HANDOFF_BOT.name)) routes.push(handoffWidgetRoutes({ handoffs, rooms: handoffRooms, serverName: config.serverName }));
     widgetApi = await widgetApiApp({
-      handoffs: config.bots.includes(HANDOFF_BOT.name) ? { service: handoffs, rooms: handoffRooms } : undefined,
-      consults,
-      oncall,
-      rooms: consultRooms,
+      routes,
       sessions: new WidgetSessionStore(db),
       serverName: config.serverName,
       homeserverUrl: config.homeserverUrl,
       partnerServers: config.partnerServers,
       rateLimitPerMinute: config.widgets.rateLimitPerMinute,
       sessionSeconds: config.widgets.sessionSeconds,
-      maxAttachmentBytes: config.consult.maxAttachmentBytes,
-      expectedResponseMinutes: config.consult.expectedResponseMinutes,
       log,
     });
   }

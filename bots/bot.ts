@@ -1,7 +1,7 @@
 import type { Logger } from "../appservice/logging.js";
 import type { Metrics } from "../appservice/metrics.js";
 import { MemberContentSchema, ReactionContentSchema, TextMessageContentSchema, type ClientEvent } from "../appservice/shared/events.js";
-import type { BotClient } from "./botClient.js";
+import type { BotClient } from "../appservice/matrix/botClient.js";
 import type { CommandTable } from "./commands.js";
 
 /**

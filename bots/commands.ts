@@ -1,3 +1,4 @@
+import { DomainError } from "../appservice/shared/domainError.js";
 import { quote } from "../appservice/shared/quote.js";
 
 /**
@@ -55,9 +56,6 @@ export interface CommandResult {
   outcome: "ok" | "user_error" | "error";
 }
 
-/** Turns a domain service's refusal into a plain-language reply; null for a real failure. */
-export type UserErrorMapper = (err: unknown) => CommandError | null;
-
 export class CommandTable {
   private readonly commands = new Map<string, Command>();
   reactionHandler: ReactionHandler | null = null;
@@ -67,8 +65,6 @@ export class CommandTable {
     readonly botName: string,
     readonly intro: string,
     commands: Command[],
-    /** Refusals a handler let through unmapped are still answered, never retried: a retry would be refused again. */
-    private readonly userError: UserErrorMapper = () => null,
   ) {
     for (const c of commands) this.commands.set(c.verb, c);
     this.commands.set("help", {
@@ -109,8 +105,14 @@ export class CommandTable {
     }
   }
 
+  /**
+   * A domain service's refusal as a plain-language reply, null for a real failure: the one place
+   * a bot translates errors. A refusal is answered, never retried: a retry would be refused again.
+   */
   private refusal(err: unknown): CommandError | null {
-    return err instanceof CommandError ? err : this.userError(err);
+    if (err instanceof CommandError) return err;
+    if (err instanceof DomainError) return new CommandError(`${err.name}: ${err.reason}`, err.humanMessage);
+    return null;
   }
 
   help(): string {

@@ -1,5 +1,4 @@
 import { CommandTable, type Command } from "./commands.js";
-import { serviceRefusal } from "./serviceErrors.js";
 
 export const CONSULT_BOT = { name: "consult", displayName: "Rounds Consults" };
 
@@ -9,6 +8,5 @@ export function consultCommandTable(commands: Command[]): CommandTable {
     "consult",
     "I am the Rounds consult bot. I route your consult requests to the right specialist, keep track of them until they are answered, and file the report.",
     commands,
-    serviceRefusal,
   );
 }

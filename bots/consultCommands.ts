@@ -1,5 +1,4 @@
-import { ConsultError, type ConsultService } from "../appservice/consult/consultService.js";
-import { UnknownServiceError } from "../appservice/oncall/oncallService.js";
+import type { ConsultService } from "../appservice/consult/consultService.js";
 import type { RoomWriter } from "../appservice/ports/roomWriter.js";
 import { quote } from "../appservice/shared/quote.js";
 import {
@@ -17,8 +16,7 @@ import {
   type ConsultOutcome,
   type Urgency,
 } from "../appservice/shared/events.js";
-import type { ConsultView } from "../appservice/shared/widgetApi.js";
-import { unknownServiceReply } from "./serviceErrors.js";
+import type { ConsultView } from "../appservice/shared/consultWidgetApi.js";
 import { CommandError, type Command, type CommandContext, type EventHandler, type ReactionHandler } from "./commands.js";
 import { SubCommands } from "./subCommands.js";
 
@@ -35,17 +33,6 @@ const USAGE = [
   "!consult rate [n] <1-5> <outcome> — rate a completed consult",
   "!consult list — your consults",
 ];
-
-/** Domain refusals become plain-language replies; anything else is a real failure for the log. */
-async function asCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof ConsultError) throw new CommandError(`${what}: ${err.code}`, err.humanMessage);
-    if (err instanceof UnknownServiceError) throw unknownServiceReply(err, what);
-    throw err;
-  }
-}
 
 /** "30m", "4h", "2d" → minutes; undefined when the word is not a duration. */
 function parseDuration(word: string | undefined): number | undefined {
@@ -106,7 +93,7 @@ export function consultCommands(
     const n = args[0]?.match(/^#?(\d{1,9})$/);
     if (n) {
       args.shift();
-      return asCommand("consult", () => consults.byNumber(Number(n[1])));
+      return consults.byNumber(Number(n[1]));
     }
     const here = await consults.inRoom(ctx.roomId);
     if (!here) throw new CommandError("no consult named", "Which consult? Give its number (e.g. !consult accept 12), or send the command in the consult's room.");
@@ -130,7 +117,7 @@ export function consultCommands(
     requireEncrypted(ctx, "sent the consult request");
     const parsed = ConsultRequestContentSchema.safeParse({ service, urgency, patient_ref: ref, question: rest.join(" ") });
     if (!parsed.success) throw new CommandError("bad consult request", `I have not sent the consult: ${parsed.error.issues[0]!.message}.`);
-    const c = await asCommand("consult request", () => consults.request({ requester: ctx.sender, content: parsed.data, source: { roomId: ctx.roomId, eventId: ctx.eventId ?? "" } }));
+    const c = await consults.request({ requester: ctx.sender, content: parsed.data, source: { roomId: ctx.roomId, eventId: ctx.eventId ?? "" } });
     return `Consult #${c.number} sent to ${c.candidates.at(-1)} (${c.service}, ${c.urgency}). It is discussed in https://matrix.to/#/${c.room_id}.`;
   };
 
@@ -139,18 +126,18 @@ export function consultCommands(
       const c = await target(ctx, args);
       const minutes = parseDuration(args[0]);
       if (args[0] && minutes === undefined) throw new CommandError("bad duration", `"${quote(args[0])}" is not a response time. Use minutes, hours or days, e.g. 30m, 4h or 2d.`);
-      const done = await asCommand("accept", () => consults.accept(c.id, ctx.sender, { expectedMinutes: minutes, via: "command" }));
+      const done = await consults.accept(c.id, ctx.sender, { expectedMinutes: minutes, via: "command" });
       return `You accepted consult #${done.number}. Expected response by ${new Date(done.respond_by_ts!).toISOString().slice(0, 16).replace("T", " ")} UTC.`;
     },
     async decline(ctx, args) {
       const c = await target(ctx, args);
       if (args.length === 0) throw new CommandError("missing reason", "Say why you decline, e.g. !consult decline 12 not a cardiology question, try respiratory.");
       requireEncrypted(ctx, "declined");
-      await asCommand("decline", () => consults.decline(c.id, ctx.sender, args.join(" "), ctx.eventId));
+      await consults.decline(c.id, ctx.sender, args.join(" "), ctx.eventId);
       return `You declined consult #${c.number}.`;
     },
     async start(ctx, args) {
-      const c = await asCommand("start", async () => consults.start((await target(ctx, args)).id, ctx.sender, ctx.eventId));
+      const c = await consults.start((await target(ctx, args)).id, ctx.sender, ctx.eventId);
       return `Consult #${c.number} is in progress.`;
     },
     async complete(ctx, args) {
@@ -162,13 +149,13 @@ export function consultCommands(
         throw new CommandError("incomplete report", `The report is incomplete: ${report.error.issues[0]!.message}. Write !consult complete ${c.number}, then on new lines Findings:, Assessment:, Recommendations:, Follow-up: and Billing:.`);
       }
       const billing = parseBilling(s.billing);
-      const done = await asCommand("complete", () => consults.complete(c.id, ctx.sender, { report: report.data, billing }, ctx.eventId));
+      const done = await consults.complete(c.id, ctx.sender, { report: report.data, billing }, ctx.eventId);
       return `Consult #${done.number} is complete; the report is posted in its room.`;
     },
     async cancel(ctx, args) {
       const c = await target(ctx, args);
       if (args.length) requireEncrypted(ctx, "cancelled");
-      await asCommand("cancel", () => consults.cancel(c.id, ctx.sender, args.join(" ") || undefined, ctx.eventId));
+      await consults.cancel(c.id, ctx.sender, args.join(" ") || undefined, ctx.eventId);
       return `Consult #${c.number} is cancelled.`;
     },
     async rate(ctx, args) {
@@ -179,7 +166,7 @@ export function consultCommands(
       if (!Number.isInteger(rating) || rating < 1 || rating > 5 || !(CONSULT_OUTCOMES as readonly string[]).includes(outcome ?? "")) {
         throw new CommandError("bad rating", `Rate from 1 to 5 and name the outcome (${CONSULT_OUTCOMES.join(", ")}), e.g. !consult rate ${c.number} 5 advice_followed.`);
       }
-      await asCommand("rate", () => consults.feedback(c.id, ctx.sender, { rating, outcome: outcome as ConsultOutcome }));
+      await consults.feedback(c.id, ctx.sender, { rating, outcome: outcome as ConsultOutcome });
       return `Thank you: consult #${c.number} rated ${rating}/5.`;
     },
     async list(ctx) {
@@ -213,7 +200,7 @@ export function consultCommands(
     if (!ACCEPT_KEYS.includes(key)) return null;
     const c = await consults.byRequestMessage(targetEventId);
     if (!c) return null;
-    const done = await asCommand("accept by reaction", () => consults.accept(c.id, ctx.sender, { via: "reaction" }));
+    const done = await consults.accept(c.id, ctx.sender, { via: "reaction" });
     return `${ctx.sender} accepted consult #${done.number}.`;
   };
 
@@ -225,7 +212,7 @@ export function consultCommands(
       requireEncrypted(ctx, "sent the consult request");
       const parsed = ConsultRequestContentSchema.safeParse(content);
       if (!parsed.success) throw new CommandError("bad consult request event", `I could not read that consult request: ${parsed.error.issues[0]!.message}.`);
-      const c = await asCommand("consult request", () => consults.request({ requester: ctx.sender, content: parsed.data, source: { roomId: ctx.roomId, eventId: ctx.eventId ?? "" } }));
+      const c = await consults.request({ requester: ctx.sender, content: parsed.data, source: { roomId: ctx.roomId, eventId: ctx.eventId ?? "" } });
       return `Consult #${c.number} sent to ${c.candidates.at(-1)} (${c.service}, ${c.urgency}). It is discussed in https://matrix.to/#/${c.room_id}.`;
     },
   };

@@ -1,5 +1,4 @@
 import { CommandTable, type Command } from "./commands.js";
-import { serviceRefusal } from "./serviceErrors.js";
 
 export const HANDOFF_BOT = { name: "handoff", displayName: "Rounds Handoffs" };
 
@@ -9,6 +8,5 @@ export function handoffCommandTable(commands: Command[]): CommandTable {
     "handoff",
     "I am the Rounds handoff bot. I run shift handoffs: the outgoing clinician presents each patient (SBAR or I-PASS), the incoming clinician reads each one back and asks questions, and both sign off. I keep the handoff tasks and remind the charge role when a handoff runs late.",
     commands,
-    serviceRefusal,
   );
 }

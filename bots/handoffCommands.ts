@@ -1,6 +1,5 @@
 import { DateTime } from "luxon";
 import type { HandoffActions, SentEvent } from "../appservice/handoff/handoffActions.js";
-import { HandoffError } from "../appservice/handoff/handoffErrors.js";
 import type { RoomWriter } from "../appservice/ports/roomWriter.js";
 import {
   FHIR_CONTEXT_REFERENCE,
@@ -37,16 +36,6 @@ const USAGE = [
   "!handoff tasks — your open handoff tasks",
   "!handoff done <n> — mark task n of that list done",
 ];
-
-/** Domain refusals become plain-language replies; anything else is a real failure for the log. */
-async function asCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof HandoffError) throw new CommandError(`${what}: ${err.code}`, err.humanMessage);
-    throw err;
-  }
-}
 
 function requireEncrypted(ctx: CommandContext, what: string): void {
   if (!ctx.encrypted) {
@@ -189,10 +178,10 @@ function sortedTasks(mine: MyHandoffsResponse): MyHandoffsResponse["tasks"] {
 }
 
 const RECORDERS = [
-  { type: HandoffEventType.Item, what: "record item", method: "recordItem" },
-  { type: HandoffEventType.ReadBack, what: "record read-back", method: "recordReadBack" },
-  { type: HandoffEventType.Question, what: "record question", method: "recordQuestion" },
-  { type: HandoffEventType.Answer, what: "record answer", method: "recordAnswer" },
+  { type: HandoffEventType.Item, method: "recordItem" },
+  { type: HandoffEventType.ReadBack, method: "recordReadBack" },
+  { type: HandoffEventType.Question, method: "recordQuestion" },
+  { type: HandoffEventType.Answer, method: "recordAnswer" },
 ] as const;
 
 /**
@@ -204,7 +193,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
 
   /** The handoff of the room the command is sent in. */
   const here = async (ctx: CommandContext): Promise<HandoffView> => {
-    const v = await asCommand("handoff in room", () => handoffs.inRoom(ctx.roomId));
+    const v = await handoffs.inRoom(ctx.roomId);
     if (!v) {
       throw new CommandError(
         "not a handoff room",
@@ -236,7 +225,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
         throw new CommandError("bad incoming user", `The incoming clinician must be a Matrix user id such as @bob:example.org (${example}).`);
       }
       const unit = args.length === 2 ? args[1 - i]!.toLowerCase() : undefined;
-      const v = await asCommand("start", () => handoffs.start({ actor: ctx.sender, incoming, unit, sourceRoomId: ctx.roomId }, ctx.eventId));
+      const v = await handoffs.start({ actor: ctx.sender, incoming, unit, sourceRoomId: ctx.roomId }, ctx.eventId);
       const zone = await zoneOf(v.unit);
       return (
         `Handoff #${v.number} (${v.unit_name || v.unit}) started: ${v.outgoing} hands over to ${v.incoming}. Complete it by ${clock(v.deadline_ts, zone, ctx.sentAt)}.\n` +
@@ -258,7 +247,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const parsed = parseItemSections(rest, v.template, { now: ctx.sentAt, timezone: await zoneOf(v.unit), idSeed: txnKey(ctx), firstLine: 2 });
       if (parsed.errors.length) throw new CommandError("bad item sections", `I have not added the patient: ${parsed.errors.join("; ")}. Write ${hint}.`);
       const sections: ParsedItemSections & { patient_ref: string; label?: string } = { patient_ref: ref, ...(labelText ? { label: labelText } : {}), ...parsed.sections };
-      const after = await asCommand("present item", () => handoffs.presentItem(v.id, ctx.sender, { sections }, txnKey(ctx)));
+      const after = await handoffs.presentItem(v.id, ctx.sender, { sections }, txnKey(ctx));
       const added = after.entries.find((e) => !v.entries.some((b) => b.entry_id === e.entry_id)) ?? after.entries.at(-1);
       return `Patient ${added?.number ?? after.entries.length} added to handoff #${after.number} (${plural(after.entries.length, "patient")}). ${after.incoming} reads it back: !handoff readback ${added?.number ?? "<n>"} <summary in your own words>, or in the widget.`;
     },
@@ -268,13 +257,13 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       requireEncrypted(ctx, "changed the patient");
       const [first = "", ...rest] = messageLines(ctx, "edit", args);
       const e = entry(v, first.trim().split(/\s+/)[2], "!handoff edit 2, then R: … on a new line");
-      const current = await asCommand("read item", () => handoffs.readItem(v.id, e.number));
+      const current = await handoffs.readItem(v.id, e.number);
       const parsed = parseItemSections(rest, v.template, { mode: "edit", current: current ?? undefined, now: ctx.sentAt, timezone: await zoneOf(v.unit), idSeed: txnKey(ctx), firstLine: 2 });
       if (parsed.errors.length) throw new CommandError("bad item sections", `I have not changed patient ${e.number}: ${parsed.errors.join("; ")}.`);
       if (Object.keys(parsed.sections).length === 0) {
         throw new CommandError("nothing to edit", `Nothing to change: after !handoff edit ${e.number}, write the sections to replace on new lines (${sectionHint(v.template)}).`);
       }
-      const after = await asCommand("edit item", () => handoffs.presentItem(v.id, ctx.sender, { entryNumber: e.number, sections: parsed.sections }, txnKey(ctx)));
+      const after = await handoffs.presentItem(v.id, ctx.sender, { entryNumber: e.number, sections: parsed.sections }, txnKey(ctx));
       const now = after.entries.find((x) => x.entry_id === e.entry_id);
       return `Patient ${now?.number ?? e.number} changed (version ${now?.version ?? e.version + 1}).${now && !now.read_back ? ` ${after.incoming} reads the new version back: !handoff readback ${now.number} <summary>.` : ""}`;
     },
@@ -282,8 +271,8 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
     async remove(ctx, args) {
       const v = await here(ctx);
       // A retry finds its patient gone from the list: it finishes the removal it made.
-      const e = (await asCommand("remove entry", () => handoffs.removedBy(v.id, ctx.eventId))) ?? entry(v, args[0], "!handoff remove 3");
-      const after = await asCommand("remove entry", () => handoffs.removeEntry(v.id, ctx.sender, e.entry_id, ctx.eventId));
+      const e = (await handoffs.removedBy(v.id, ctx.eventId)) ?? entry(v, args[0], "!handoff remove 3");
+      const after = await handoffs.removeEntry(v.id, ctx.sender, e.entry_id, ctx.eventId);
       return `Patient ${e.number} is off handoff #${after.number}; ${plural(after.entries.length, "patient")} left, keeping their numbers (!handoff list). Any sign-offs so far are withdrawn.`;
     },
 
@@ -298,7 +287,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const order = v.entries.map((x) => x.entry_id);
       order.splice(order.indexOf(e.entry_id), 1);
       order.splice(to - 1, 0, e.entry_id);
-      await asCommand("reorder", () => handoffs.reorder(v.id, ctx.sender, order));
+      await handoffs.reorder(v.id, ctx.sender, order);
       return `Patient ${e.number} is now at position ${to} on the list (still patient ${e.number}); !handoff list shows the order.`;
     },
 
@@ -317,7 +306,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const v = await here(ctx);
       requireEncrypted(ctx, "shown the patient (my reply would not be private)");
       const e = entry(v, args[0], "!handoff show 2");
-      const item = await asCommand("read item", () => handoffs.readItem(v.id, e.number, ctx.sender));
+      const item = await handoffs.readItem(v.id, e.number, ctx.sender);
       if (!item) throw new CommandError("item unreadable", `I could not read patient ${e.number}'s handoff just now. Try again in a moment, or open it in the handoff widget.`);
       return renderItem(v, e, item, await zoneOf(v.unit), ctx.sentAt);
     },
@@ -328,7 +317,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const e = entry(v, args[0], "!handoff readback 2 <summary in your own words>");
       const summary = textAfter(ctx, args, 3);
       if (!summary) throw new CommandError("missing read-back", `Read patient ${e.number} back in your own words: !handoff readback ${e.number} <summary>.`);
-      const after = await asCommand("read back", () => handoffs.readBack(v.id, ctx.sender, e.number, summary, txnKey(ctx)));
+      const after = await handoffs.readBack(v.id, ctx.sender, e.number, summary, txnKey(ctx));
       const done = after.entries.filter((x) => x.read_back).length;
       return `Patient ${e.number} read back (${done} of ${after.entries.length}). ${nextSteps(after)}`;
     },
@@ -339,7 +328,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const e = entry(v, args[0], "!handoff question 2 <your question>");
       const text = textAfter(ctx, args, 3);
       if (!text) throw new CommandError("missing question", `Write the question after the patient number: !handoff question ${e.number} <your question>.`);
-      const after = await asCommand("ask", () => handoffs.ask(v.id, ctx.sender, e.number, text, txnKey(ctx)));
+      const after = await handoffs.ask(v.id, ctx.sender, e.number, text, txnKey(ctx));
       const q = after.questions.find((x) => !v.questions.some((b) => b.number === x.number)) ?? after.questions.at(-1);
       const who = ctx.sender === after.outgoing ? after.incoming : after.outgoing;
       return `Question ${q ? `#${q.number} ` : ""}on patient ${e.number} asked. ${who} answers with !handoff answer ${q?.number ?? "<q>"} <answer>.`;
@@ -352,7 +341,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       if (q === undefined) throw new CommandError("missing question number", "Which question? Give its number, e.g. !handoff answer 1 <answer> (!handoff list shows the open ones).");
       const text = textAfter(ctx, args, 3);
       if (!text) throw new CommandError("missing answer", `Write the answer after the question number: !handoff answer ${q} <answer>.`);
-      const after = await asCommand("answer", () => handoffs.answer(v.id, ctx.sender, q, text, txnKey(ctx)));
+      const after = await handoffs.answer(v.id, ctx.sender, q, text, txnKey(ctx));
       return `Question #${q} answered. ${nextSteps(after)}`;
     },
 
@@ -395,7 +384,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       } else if (args.length) {
         throw new CommandError("bad signoff", "Send !handoff signoff, or !handoff signoff override <reason> to sign off with items outstanding.");
       }
-      const after = await asCommand("sign off", () => handoffs.signOff(v.id, ctx.sender, override, ctx.eventId));
+      const after = await handoffs.signOff(v.id, ctx.sender, override, ctx.eventId);
       if (after.status === "completed") return `Handoff #${after.number} is complete: both of you signed off${after.overridden ? " (with an override)" : ""}.`;
       const waiting = [after.outgoing, after.incoming].filter((u) => !after.signed_off_by.includes(u));
       // With nothing outstanding the service records a plain sign-off, whatever was asked.
@@ -407,7 +396,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       const v = await here(ctx);
       const reason = textAfter(ctx, args, 2);
       if (reason) requireEncrypted(ctx, "cancelled the handoff");
-      const after = await asCommand("cancel", () => handoffs.cancel(v.id, ctx.sender, reason ? { reason, txnKey: txnKey(ctx) } : undefined, ctx.eventId));
+      const after = await handoffs.cancel(v.id, ctx.sender, reason ? { reason, txnKey: txnKey(ctx) } : undefined, ctx.eventId);
       return `Handoff #${after.number} is cancelled.`;
     },
 
@@ -420,19 +409,17 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       }
       const description = textAfter(ctx, args, 4);
       if (description) requireEncrypted(ctx, "reported the incident");
-      const done = await asCommand("incident", () =>
-        handoffs.reportIncident(v.id, ctx.sender, {
+      const done = await handoffs.reportIncident(v.id, ctx.sender, {
           entryId: e.entry_id,
           category: category as IncidentCategory,
           requestKey: txnKey(ctx),
           ...(description ? { note: { description, txnKey: txnKey(ctx) } } : {}),
-        }),
-      );
+        });
       return `Thank you: incident ${done.incident} (${category.replace(/_/g, " ")}) recorded for patient ${e.number} of handoff #${done.handoff.number}.`;
     },
 
     async tasks(ctx) {
-      const mine = await asCommand("my tasks", () => handoffs.forUser(ctx.sender));
+      const mine = await handoffs.forUser(ctx.sender);
       const tasks = sortedTasks(mine);
       if (tasks.length === 0) return "You have no open handoff tasks.";
       const handoffsById = new Map([...mine.active, ...mine.recent].map((h) => [h.id, h]));
@@ -448,7 +435,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
         const patient = h?.entries.find((e) => e.entry_id === t.entry_id)?.number;
         const private_ = ctx.encrypted && (ctx.roomId === own || ctx.roomId === t.room_id);
         withheld ||= !private_;
-        const text = private_ ? await asCommand("task text", () => handoffs.taskText(t.handoff_id, t.task_id)) : null;
+        const text = private_ ? await handoffs.taskText(t.handoff_id, t.task_id) : null;
         const what = private_ ? (text === null ? " — (I could not read its text; it is in the handoff room)" : ` — ${indent(text, "     ")}`) : "";
         lines.push(`${i + 1}. Handoff #${t.handoff_number}${patient ? `, patient ${patient}` : ""}, ${t.due_ts ? `due ${clock(t.due_ts, zone, ctx.sentAt)}` : "no due time"}${what}`);
       }
@@ -465,14 +452,14 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
       if (n === undefined) throw new CommandError("missing task number", "Which task? Give its number from !handoff tasks, e.g. !handoff done 1.");
       // A retry first takes the task its first attempt marked done: the list has shifted since, and
       // task n is now another one.
-      const t = (await asCommand("complete task", () => handoffs.taskDoneBy(ctx.sender, ctx.eventId))) ?? (await nthOpenTask(ctx.sender, n));
-      await asCommand("complete task", () => handoffs.completeTask(t.handoff_id, ctx.sender, t.task_id, ctx.eventId));
+      const t = (await handoffs.taskDoneBy(ctx.sender, ctx.eventId)) ?? (await nthOpenTask(ctx.sender, n));
+      await handoffs.completeTask(t.handoff_id, ctx.sender, t.task_id, ctx.eventId);
       return `Task ${n} (handoff #${t.handoff_number}) is done. Send !handoff tasks for the ones left.`;
     },
   }, "Send !handoff help to see how to use them.");
 
   async function nthOpenTask(userId: string, n: number): Promise<{ handoff_id: string; handoff_number: number; task_id: string }> {
-    const tasks = sortedTasks(await asCommand("my tasks", () => handoffs.forUser(userId)));
+    const tasks = sortedTasks(await handoffs.forUser(userId));
     const t = tasks[n - 1];
     if (!t) {
       throw new CommandError("no such task", tasks.length ? `You have ${plural(tasks.length, "open task")}; send !handoff tasks to see their numbers.` : "You have no open handoff tasks.");
@@ -488,7 +475,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
     if (i === undefined || i > v.checklist.length) {
       throw new CommandError("bad checklist item", `Give the number of a checklist item, e.g. !handoff ${done ? "check" : "uncheck"} 1. The checklist:\n${items}`);
     }
-    const after = await asCommand("checklist", () => handoffs.setChecklist(v.id, ctx.sender, i - 1, done));
+    const after = await handoffs.setChecklist(v.id, ctx.sender, i - 1, done);
     const ticked = after.checklist.filter((c) => c.done).length;
     return `${done ? "☑ Ticked" : "☐ Unticked"} "${after.checklist[i - 1]?.label ?? v.checklist[i - 1]!.label}" (${ticked} of ${after.checklist.length} done). ${nextSteps(after)}`;
   }
@@ -512,12 +499,12 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
 
   // The widget's encrypted events: the same path as its API calls, so a closed widget loses nothing.
   // Recording is idempotent (a duplicate is quiet); the widget shows the result, so no reply, unless refused.
-  const eventHandlers: EventHandler[] = RECORDERS.map(({ type, what, method }) => ({
+  const eventHandlers: EventHandler[] = RECORDERS.map(({ type, method }) => ({
     type,
     async handle(ctx, content) {
       if (!ctx.eventId) return null;
       const event: SentEvent = { roomId: ctx.roomId, eventId: ctx.eventId, type, sender: ctx.sender, content, encrypted: !!ctx.encrypted };
-      await asCommand(what, () => handoffs[method](ctx.sender, event));
+      await handoffs[method](ctx.sender, event);
       return null;
     },
   }));

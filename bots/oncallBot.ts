@@ -1,5 +1,4 @@
 import { CommandTable, type Command } from "./commands.js";
-import { serviceRefusal } from "./serviceErrors.js";
 
 export const ONCALL_BOT = { name: "oncall", displayName: "Rounds On-Call" };
 
@@ -9,6 +8,5 @@ export function oncallCommands(commands: Command[]): CommandTable {
     "oncall",
     "I am the Rounds on-call bot. I tell you who is on call, and I page them for you, escalating until someone acknowledges.",
     commands,
-    serviceRefusal,
   );
 }

@@ -1,32 +1,10 @@
-import { UnknownServiceError } from "../appservice/oncall/oncallService.js";
-import { ContactError, type ContactService } from "../appservice/paging/contactService.js";
+import type { ContactService } from "../appservice/paging/contactService.js";
 import { PageError, PageService } from "../appservice/paging/pageService.js";
 import { quote } from "../appservice/shared/quote.js";
 import { URGENCIES, type Urgency } from "../appservice/shared/events.js";
-import { unknownServiceReply } from "./serviceErrors.js";
 import { CommandError, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
 
 const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
-
-/** Domain errors become plain-language replies; anything else is a real failure for the log. */
-async function asCommand<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof PageError) throw new CommandError(`${what}: ${err.message}`, err.message);
-    if (err instanceof UnknownServiceError) throw unknownServiceReply(err, what);
-    throw err;
-  }
-}
-
-async function asContact<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof ContactError) throw new CommandError(`notify: ${err.message}`, err.message);
-    throw err;
-  }
-}
 
 function pageNumber(arg: string | undefined, usage: string): number | undefined {
   if (arg === undefined) return undefined;
@@ -87,8 +65,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
         `I have not paged: this room is not end-to-end encrypted, so a note here is not private. Page from an encrypted room or a direct message with me, or without a note (!${broadcast ? "broadcast" : "page"} ${quote(service)}${broadcast ? "" : ` ${urgency}`}).`,
       );
     }
-    const result = await asCommand("page", () =>
-      pages.trigger({
+    const result = await pages.trigger({
         requester: ctx.sender,
         serviceQuery: service,
         urgency,
@@ -96,8 +73,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
         originRoomId: ctx.roomId,
         originEventId: ctx.eventId ?? null,
         broadcast,
-      }),
-    );
+      });
     const { page } = result;
     const escalation = result.delaySeconds === null ? "" : ` If nobody acknowledges within ${delayText(result.delaySeconds)}, I escalate to the next level.`;
     return `${broadcast ? "Broadcast" : "Paged"} ${result.serviceName} (${urgency}): ${result.targets.join(", ")}. Page #${page.number} is open in an encrypted room with you and them.${escalation}`;
@@ -125,7 +101,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
       retryOnError: true,
       async run(ctx, args) {
         const number = pageNumber(args[0], "!ack [page number]");
-        await asCommand("ack", () => pages.acknowledge({ by: ctx.sender, via: "command", number, roomId: ctx.roomId, at: ctx.sentAt, requestId: ctx.eventId }));
+        await pages.acknowledge({ by: ctx.sender, via: "command", number, roomId: ctx.roomId, at: ctx.sentAt, requestId: ctx.eventId });
         return `Acknowledged. The requester has been told.`;
       },
     },
@@ -136,7 +112,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
       retryOnError: true,
       async run(ctx, args) {
         const number = pageNumber(args[0], "!resolve [page number]");
-        const page = await asCommand("resolve", () => pages.resolve({ by: ctx.sender, number, roomId: ctx.roomId, requestId: ctx.eventId }));
+        const page = await pages.resolve({ by: ctx.sender, number, roomId: ctx.roomId, requestId: ctx.eventId });
         return `Page #${page.number} is resolved.`;
       },
     },
@@ -152,7 +128,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
             return "Your phone number is removed; you will get no SMS.";
           }
           if (!a || !/^\+[1-9]\d{6,14}$/.test(a)) throw new CommandError("bad phone", "Give your mobile number in international format, e.g. !notify phone +447700900123.");
-          await asContact(() => contacts.update(ctx.sender, { phone: a }));
+          await contacts.update(ctx.sender, { phone: a });
           return "Your phone number is saved. Rounds keeps it in its database only; SMS never carry patient details.";
         }
         if (what === "sms") {
@@ -161,7 +137,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
           if (!urgency || delay === undefined) {
             throw new CommandError("bad notify", `Usage: !notify sms <${URGENCIES.join("|")}> <seconds, e.g. 90 or 5m, or off>.`);
           }
-          await asContact(() => contacts.update(ctx.sender, { smsAfter: { [urgency]: delay } }));
+          await contacts.update(ctx.sender, { smsAfter: { [urgency]: delay } });
         } else if (what !== undefined) {
           throw new CommandError("bad notify", "Usage: !notify, !notify sms <urgency> <delay|off>, or !notify phone <+number>|remove.");
         }
@@ -179,8 +155,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
       return null; // the acknowledgement itself is posted in the page room
     } catch (err) {
       // ✅ on a message that is not a page is ordinary conversation.
-      if (err instanceof PageError && err.message === "That message is not a page.") return null;
-      if (err instanceof PageError) throw new CommandError(`reaction ack: ${err.message}`, err.message);
+      if (err instanceof PageError && err.reason === "not_a_page") return null;
       throw err;
     }
   };

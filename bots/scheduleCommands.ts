@@ -1,10 +1,8 @@
 import { DateTime } from "luxon";
 import { UnknownServiceError, type OnCallService } from "../appservice/oncall/oncallService.js";
-import { ScheduleConflictError, ScheduleRuleError } from "../appservice/oncall/scheduleErrors.js";
 import type { SwapService } from "../appservice/oncall/swapService.js";
 import type { SwapRequest } from "../appservice/oncall/swapStore.js";
 import { quote } from "../appservice/shared/quote.js";
-import { scheduleConflictReply, unknownServiceReply } from "./serviceErrors.js";
 import { CommandError, type Command, type CommandContext } from "./commands.js";
 
 /**
@@ -21,18 +19,6 @@ const SWAP_USAGE = `Usage:
 !swap request @user <service> [level] <start> <end> [return <start> <end>]
   e.g. !swap request @bob:example.org cardiology 2026-12-24 08:00 2026-12-25 08:00
 !swap accept <id> · !swap decline <id> [reason] · !swap cancel <id> · !swap list`;
-
-/** Domain errors as replies; anything else is a real failure for the log. */
-async function plainErrors<T>(fn: () => Promise<T>, query = ""): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof UnknownServiceError) throw unknownServiceReply(err, "schedule", query || err.query);
-    if (err instanceof ScheduleConflictError) throw scheduleConflictReply(err);
-    if (err instanceof ScheduleRuleError) throw new CommandError(err.name, err.message);
-    throw err;
-  }
-}
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIME = /^([01]?\d|2[0-3]):[0-5]\d$/;
@@ -104,12 +90,12 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
       if (!query) throw new CommandError("missing service", "Usage: !oncall <service>, for example !oncall cardiology. Send !help for more.");
       let when = ctx.sentAt;
       if (atIndex >= 0) {
-        const svc = await plainErrors(() => oncall.serviceInfo(query), query);
+        const svc = await oncall.serviceInfo(query);
         const t = readTime(args, atIndex + 1, svc.timezone, DateTime.fromJSDate(ctx.sentAt, { zone: svc.timezone }));
         if (!t || t.next !== args.length) throw new CommandError("bad time", `I couldn't read the time "${quote(args.slice(atIndex + 1).join(" "))}". ${ONCALL_USAGE}`);
         when = t.at.toJSDate();
       }
-      const { service, levels } = await plainErrors(() => oncall.whoIsOnCall(query, when), query);
+      const { service, levels } = await oncall.whoIsOnCall(query, when);
       const moment = atIndex >= 0 ? `at ${formatUntil(when, service.timezone)}` : "right now";
       if (levels.length === 0) {
         return `Nobody is scheduled on call for ${service.name} ${moment}: the schedule has a gap. Contact the switchboard and tell the on-call coordinator.`;
@@ -151,16 +137,16 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
         case "request":
           return request(ctx, rest);
         case "accept": {
-          const s = await plainErrors(() => swaps.accept(swapId(rest[0], "accept"), ctx.sender, ctx.eventId));
+          const s = await swaps.accept(swapId(rest[0], "accept"), ctx.sender, ctx.eventId);
           const svc = await oncall.serviceInfo(s.serviceId);
           return `Accepted swap ${s.id}: you now cover ${svc.name} ${s.level} from ${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)} (${svc.timezone}). ${s.requester} and the coordinators have been told. Check with !myshifts.`;
         }
         case "decline": {
-          const s = await plainErrors(() => swaps.decline(swapId(rest[0], "decline"), ctx.sender, rest.slice(1).join(" ") || undefined, ctx.eventId));
+          const s = await swaps.decline(swapId(rest[0], "decline"), ctx.sender, rest.slice(1).join(" ") || undefined, ctx.eventId);
           return `Declined swap ${s.id}; ${s.requester} has been told.`;
         }
         case "cancel": {
-          const s = await plainErrors(() => swaps.cancel(swapId(rest[0], "cancel"), ctx.sender, ctx.eventId));
+          const s = await swaps.cancel(swapId(rest[0], "cancel"), ctx.sender, ctx.eventId);
           return `Cancelled swap ${s.id}; ${s.counterpart} has been told.`;
         }
         case "list": {
@@ -188,8 +174,8 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
     try {
       svc = await oncall.serviceInfo(words.join(" "));
     } catch (err) {
-      if (!(err instanceof UnknownServiceError) || words.length < 2) return plainErrors(() => Promise.reject(err), words.join(" "));
-      svc = await plainErrors(() => oncall.serviceInfo(words.slice(0, -1).join(" ")), words.slice(0, -1).join(" "));
+      if (!(err instanceof UnknownServiceError) || words.length < 2) throw err;
+      svc = await oncall.serviceInfo(words.slice(0, -1).join(" "));
       level = words.at(-1);
     }
     const now = DateTime.fromJSDate(ctx.sentAt, { zone: svc.timezone });
@@ -206,7 +192,7 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
       next = re.next;
     }
     if (next !== rest.length) throw new CommandError("swap trailing words", `I didn't understand "${quote(rest.slice(next).join(" "))}". ${SWAP_USAGE}`);
-    const s = await plainErrors(() => swaps.request(ctx.sender, counterpart, svc.id, level, start.at.toJSDate(), end.at.toJSDate(), ret, ctx.eventId));
+    const s = await swaps.request(ctx.sender, counterpart, svc.id, level, start.at.toJSDate(), end.at.toJSDate(), ret, ctx.eventId);
     return `Asked ${counterpart} to cover ${svc.name} ${s.level} from ${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)} (${svc.timezone})${
       s.returnSlot ? `, with you covering their ${s.returnSlot.level} in return` : ""
     }. Swap id ${s.id}; cancel with !swap cancel ${s.id}.`;

@@ -1,16 +1,13 @@
-export type ConsultErrorCode = "not_found" | "forbidden" | "invalid_transition" | "invalid_input" | "unknown_service" | "nobody_available";
+import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 
-/**
- * A consult call that was refused. `humanMessage` is for the clinician and says what to do next;
- * it names consults by number and people by Matrix id, never clinical text. A refused call
- * changes nothing.
- */
-export class ConsultError extends Error {
-  constructor(
-    readonly code: ConsultErrorCode,
-    readonly humanMessage: string,
-  ) {
-    super(humanMessage);
+export type ConsultErrorCode = DomainErrorCode | "unknown_service" | "nobody_available";
+
+const CODE: Partial<Record<ConsultErrorCode, DomainErrorCode>> = { unknown_service: "not_found", nobody_available: "unavailable" };
+
+/** A consult call that was refused (see DomainError); the reason shows in the errcode. */
+export class ConsultError extends DomainError {
+  constructor(reason: ConsultErrorCode, humanMessage: string) {
+    super(CODE[reason] ?? (reason as DomainErrorCode), humanMessage, reason, "consult");
     this.name = "ConsultError";
   }
 }

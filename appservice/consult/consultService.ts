@@ -4,7 +4,7 @@ import type { Db } from "../db/connect.js";
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
 import { UnknownServiceError } from "../oncall/oncallService.js";
-import { KeyedLock } from "../paging/keyedLock.js";
+import { KeyedLock } from "../shared/keyedLock.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
 import { quote } from "../shared/quote.js";
@@ -25,7 +25,7 @@ import {
   type ConsultState,
   type Urgency,
 } from "../shared/events.js";
-import type { ConsultView, MetricsResponse, MineResponse, SpecialistsResponse } from "../shared/widgetApi.js";
+import type { ConsultView, MetricsResponse, MineResponse, SpecialistsResponse } from "../shared/consultWidgetApi.js";
 import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import { suggestBillingCode } from "./billing.js";
 import { ConsultError } from "./consultErrors.js";
@@ -33,7 +33,7 @@ import * as say from "./consultMessages.js";
 import { renderReport } from "./consultReport.js";
 import { nextCandidate, routeConsult, specialistsOf, type ConsultDirectory } from "./consultRouting.js";
 import { ACTIVE_STATUSES, type AcceptVia, type Consult, type ConsultStore } from "./consultStore.js";
-import { responseTimesOf, secondsBetween } from "./responseTimes.js";
+import { responseTimesOf, secondsBetween } from "../shared/responseTimes.js";
 
 export { ConsultError } from "./consultErrors.js";
 

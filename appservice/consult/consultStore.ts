@@ -2,7 +2,7 @@ import type { Db } from "../db/connect.js";
 import { affectedRows } from "../db/connect.js";
 import type { ConsultOutcome, ConsultStatus, Urgency } from "../shared/events.js";
 import type { BillingSuggestion } from "./billing.js";
-import type { TimingRow } from "./responseTimes.js";
+import type { TimingRow } from "../shared/responseTimes.js";
 
 export const ACTIVE_STATUSES: ConsultStatus[] = ["requested", "accepted", "in_progress"];
 export const TERMINAL_STATUSES: ConsultStatus[] = ["declined", "completed", "cancelled"];

@@ -1,16 +1,13 @@
-export type HandoffErrorCode = "not_found" | "forbidden" | "invalid_transition" | "invalid_input" | "sign_off_blocked" | "unknown_unit" | "unknown_user";
+import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 
-/**
- * A handoff call that was refused. `humanMessage` is for the clinician and says what to do next;
- * it names handoffs and patients by number and people by Matrix id, never clinical text. A
- * refused call changes nothing.
- */
-export class HandoffError extends Error {
-  constructor(
-    readonly code: HandoffErrorCode,
-    readonly humanMessage: string,
-  ) {
-    super(humanMessage);
+export type HandoffErrorCode = DomainErrorCode | "sign_off_blocked" | "unknown_unit" | "unknown_user";
+
+const CODE: Partial<Record<HandoffErrorCode, DomainErrorCode>> = { sign_off_blocked: "invalid_transition", unknown_unit: "not_found", unknown_user: "not_found" };
+
+/** A handoff call that was refused (see DomainError); the reason shows in the errcode. */
+export class HandoffError extends DomainError {
+  constructor(reason: HandoffErrorCode, humanMessage: string) {
+    super(CODE[reason] ?? (reason as DomainErrorCode), humanMessage, reason, "handoff");
     this.name = "HandoffError";
   }
 }

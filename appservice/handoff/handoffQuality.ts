@@ -1,4 +1,4 @@
-import { secondsBetween, summarize } from "../consult/responseTimes.js";
+import { secondsBetween, summarize } from "../shared/responseTimes.js";
 import type { HandoffMetricsResponse, UnitQuality } from "../shared/handoffApi.js";
 
 /** One handoff as the quality metrics see it: times, status and the figures frozen at sign-off (no PHI). */

@@ -5,7 +5,7 @@ import { CommandEffects } from "../db/commandEffects.js";
 import type { Db } from "../db/connect.js";
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
-import { KeyedLock } from "../paging/keyedLock.js";
+import { KeyedLock } from "../shared/keyedLock.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWidget, RoomWriter } from "../ports/roomWriter.js";
 import { quote } from "../shared/quote.js";

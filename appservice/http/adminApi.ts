@@ -1,7 +1,7 @@
 import express, { type Router } from "express";
 import type { InboxStore } from "../inbox/inboxStore.js";
 import type { Logger } from "../logging.js";
-import { UnknownServiceError, type OnCallService } from "../oncall/oncallService.js";
+import type { OnCallService } from "../oncall/oncallService.js";
 import { requireAdminToken } from "./auth.js";
 import { ErrCode, sendError } from "./errors.js";
 
@@ -23,14 +23,7 @@ export function adminRouter(deps: {
   router.get("/_rounds/admin/v1/oncall/:service", async (req, res) => {
     const at = typeof req.query.at === "string" ? new Date(req.query.at) : new Date();
     if (Number.isNaN(at.getTime())) return sendError(res, ErrCode.BadJson, "'at' must be an ISO 8601 date-time");
-    try {
-      res.json(await deps.oncall.whoIsOnCall(String(req.params.service), at));
-    } catch (err) {
-      if (err instanceof UnknownServiceError) {
-        return res.status(404).json({ errcode: ErrCode.NotFound, error: err.message, known: err.known });
-      }
-      throw err;
-    }
+    res.json(await deps.oncall.whoIsOnCall(String(req.params.service), at));
   });
   router.get("/_rounds/admin/v1/dead-letters", async (_req, res) => {
     res.json({ deadLetters: await deps.inbox.listDeadLetters() });

@@ -1,7 +1,7 @@
 import express, { type Router } from "express";
 import { z } from "zod";
 import type { Logger } from "../logging.js";
-import { ContactError, type ContactService } from "../paging/contactService.js";
+import type { ContactService } from "../paging/contactService.js";
 import type { PageService } from "../paging/pageService.js";
 import type { TimerStore } from "../timers/timerStore.js";
 import { matrixUserId } from "../shared/events.js";
@@ -38,13 +38,7 @@ export function contactsAdminRouter(deps: { adminToken: string; contacts: Contac
       const i = body.error.issues[0]!;
       return sendError(res, ErrCode.BadJson, `${i.path.join(".") || "body"}: ${i.message}`);
     }
-    let c;
-    try {
-      c = await deps.contacts.update(user.data, body.data);
-    } catch (err) {
-      if (err instanceof ContactError) return sendError(res, ErrCode.BadJson, err.message);
-      throw err;
-    }
+    const c = await deps.contacts.update(user.data, body.data);
     deps.log.info({ userId: user.data }, "admin: contact updated");
     res.json(masked(c));
   });

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../logging.js";
+import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 
 /** Matrix error codes mapped to HTTP status in one table. */
 export const ErrCode = {
@@ -33,6 +34,29 @@ const STATUS: Record<ErrCode, number> = {
 
 export function sendError(res: Response, errcode: ErrCode, error: string): void {
   res.status(STATUS[errcode]).json({ errcode, error });
+}
+
+/**
+ * A domain refusal's status, for the widget and admin APIs alike. "unavailable" (nobody on call
+ * to take it) is 409, not 503: 503 tells a caller the service is down and to retry as is.
+ */
+const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
+  not_found: 404,
+  forbidden: 403,
+  invalid_transition: 409,
+  invalid_input: 400,
+  conflict: 409,
+  unavailable: 409,
+};
+
+/** A domain refusal as JSON: RND_<WORKFLOW>_<REASON>, the message, and what the caller needs to try again. */
+export function domainRefusal(err: DomainError): { status: number; body: Record<string, unknown> & { errcode: string; error: string } } {
+  return { status: DOMAIN_STATUS[err.code], body: { ...err.details, errcode: err.errcode, error: err.message } };
+}
+
+export function sendDomainError(res: Response, err: DomainError): void {
+  const { status, body } = domainRefusal(err);
+  res.status(status).json(body);
 }
 
 /** What body parsers and the router throw for a request the client got wrong. */
@@ -76,11 +100,12 @@ export function clientErrorHandler() {
   };
 }
 
-/** The app-wide error handler: a client's mistake gets its 4xx, anything else is logged. */
+/** The app-wide error handler: a client's mistake or a domain refusal gets its 4xx, anything else is logged. */
 export function errorHandler(log: Logger) {
   return (err: Error, _req: Request, res: Response, _next: NextFunction): void => {
     const known = clientErrorOf(err);
     if (known && !res.headersSent) return sendError(res, known.errcode, known.error);
+    if (err instanceof DomainError && !res.headersSent) return sendDomainError(res, err);
     log.error({ err }, "http: unhandled error");
     if (res.headersSent) return void res.end();
     sendError(res, ErrCode.Unknown, "internal error; see the Rounds log");

@@ -1,20 +1,10 @@
-import express, { type Response, type Router } from "express";
-import { HandoffError, type HandoffService } from "../handoff/handoffService.js";
+import express, { type Router } from "express";
+import type { HandoffService } from "../handoff/handoffService.js";
 import { HandoffUnitSchema } from "../shared/events.js";
 import { unknownKeys } from "../shared/unknownKeys.js";
 import { requireAdminToken } from "./auth.js";
 import { jsonBody } from "./bodyParsing.js";
 import { ErrCode, sendError } from "./errors.js";
-
-const STATUS: Record<HandoffError["code"], [number, string]> = {
-  not_found: [404, ErrCode.NotFound],
-  forbidden: [403, ErrCode.Forbidden],
-  invalid_transition: [409, "RND_HANDOFF_INVALID_TRANSITION"],
-  invalid_input: [400, ErrCode.BadJson],
-  sign_off_blocked: [409, "RND_HANDOFF_SIGN_OFF_BLOCKED"],
-  unknown_unit: [404, ErrCode.NotFound],
-  unknown_user: [404, ErrCode.NotFound],
-};
 
 /**
  * Handoffs for IT and unit leads: the units' settings (template, checklist, shift times, charge
@@ -25,11 +15,6 @@ export function handoffAdminRouter(deps: { adminToken: string; handoffs: Handoff
   const router = express.Router();
   router.use(["/_rounds/admin/v1/handoff", "/_rounds/admin/v1/handoffs"], requireAdminToken(deps.adminToken));
   router.use("/_rounds/admin/v1/handoff", jsonBody("64kb"));
-  const refuse = (res: Response, err: unknown) => {
-    if (!(err instanceof HandoffError)) throw err;
-    const [status, errcode] = STATUS[err.code];
-    res.status(status).json({ errcode, error: err.humanMessage });
-  };
 
   router.get("/_rounds/admin/v1/handoff/units", async (_req, res) => {
     res.json({ units: await deps.handoffs.listUnits() });
@@ -42,31 +27,19 @@ export function handoffAdminRouter(deps: { adminToken: string; handoffs: Handoff
     // otherwise be dropped and its setting silently lost.
     const unknown = unknownKeys(HandoffUnitSchema, body);
     if (unknown.length > 0) return sendError(res, ErrCode.BadJson, unknown.join("; "));
-    try {
-      res.json({ unit: await deps.handoffs.saveUnit({ ...body, id: req.params.id }) });
-    } catch (err) {
-      refuse(res, err);
-    }
+    res.json({ unit: await deps.handoffs.saveUnit({ ...body, id: req.params.id }) });
   });
   router.get("/_rounds/admin/v1/handoffs/metrics", async (req, res) => {
     const raw = typeof req.query.since === "string" ? req.query.since : null;
     const since = raw ? new Date(raw) : new Date(Date.now() - 30 * 86_400_000);
     if (Number.isNaN(since.getTime())) return sendError(res, ErrCode.BadJson, "'since' must be an ISO date such as 2026-11-01");
-    try {
-      res.json(await deps.handoffs.quality(since, typeof req.query.unit === "string" && req.query.unit ? req.query.unit : undefined));
-    } catch (err) {
-      refuse(res, err);
-    }
+    res.json(await deps.handoffs.quality(since, typeof req.query.unit === "string" && req.query.unit ? req.query.unit : undefined));
   });
   router.get("/_rounds/admin/v1/handoffs/:number/audit", async (req, res) => {
     const n = Number(req.params.number);
     if (!Number.isSafeInteger(n) || n < 1) return sendError(res, ErrCode.BadJson, "the handoff number must be a whole number such as 12");
-    try {
-      const h = await deps.handoffs.byNumber(n);
-      res.json({ handoff: { number: h.number, id: h.id, unit: h.unit, status: h.status, outgoing: h.outgoing, incoming: h.incoming }, audit: await deps.handoffs.audit(h.id) });
-    } catch (err) {
-      refuse(res, err);
-    }
+    const h = await deps.handoffs.byNumber(n);
+    res.json({ handoff: { number: h.number, id: h.id, unit: h.unit, status: h.status, outgoing: h.outgoing, incoming: h.incoming }, audit: await deps.handoffs.audit(h.id) });
   });
   return router;
 }

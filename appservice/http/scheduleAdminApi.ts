@@ -1,9 +1,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Logger } from "../logging.js";
-import type { Conflict } from "../oncall/conflicts.js";
 import { CsvImportError, parseAbsenceBound } from "../oncall/csvImport.js";
-import { UnknownServiceError, type OnCallService } from "../oncall/oncallService.js";
-import { ScheduleConflictError, ScheduleNotFoundError, ScheduleRuleError } from "../oncall/scheduleErrors.js";
+import type { OnCallService } from "../oncall/oncallService.js";
+import { conflictJson } from "../oncall/scheduleErrors.js";
 import { parseScheduleFile, ScheduleFileError, scheduleUsers } from "../oncall/scheduleFile.js";
 import { parseDateTime } from "../oncall/timeParsing.js";
 import { requireAdminToken } from "./auth.js";
@@ -16,10 +15,6 @@ import { ErrCode, sendError } from "./errors.js";
  */
 const BASE = "/_rounds/admin/v1";
 const DAY_MS = 86_400_000;
-
-function conflictJson(c: Conflict) {
-  return { ...c, from: c.from.toISOString(), until: c.until.toISOString() };
-}
 
 class BadInput extends Error {}
 
@@ -105,16 +100,6 @@ export function scheduleAdminRouter(deps: { adminToken: string; oncall: OnCallSe
           res.status(400).json({ errcode: ErrCode.BadJson, error: err.message, problems: err.problems });
           return;
         }
-        if (err instanceof ScheduleConflictError) {
-          res.status(409).json({ errcode: "M_CONFLICT", error: err.message, conflicts: err.conflicts.map(conflictJson) });
-          return;
-        }
-        if (err instanceof UnknownServiceError) {
-          res.status(404).json({ errcode: ErrCode.NotFound, error: err.message, known: err.known });
-          return;
-        }
-        if (err instanceof ScheduleNotFoundError) return sendError(res, ErrCode.NotFound, err.message);
-        if (err instanceof ScheduleRuleError) return sendError(res, ErrCode.BadJson, err.message);
         next(err);
       }
     };

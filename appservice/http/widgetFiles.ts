@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import express, { Router } from "express";
 import type { Logger } from "../logging.js";
-import { WIDGET_PATH } from "../shared/widgetApi.js";
+import { WIDGET_PATH } from "../shared/widgetApiPaths.js";
 import { ErrCode, sendError } from "./errors.js";
 
 /** The widget names Vite builds, one folder each. */

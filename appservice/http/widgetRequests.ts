@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
-import { WIDGET_API_PREFIX } from "../shared/widgetApi.js";
+import { WIDGET_API_PREFIX } from "../shared/widgetApiPaths.js";
 import { bearerToken } from "./auth.js";
 import { jsonBody, refuseUndecodablePath } from "./bodyParsing.js";
 import { clientErrorHandler, ErrCode, sendError } from "./errors.js";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { BotClient } from "../../bots/botClient.js";
+import type { BotClient } from "./botClient.js";
 import type { Db } from "../db/connect.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { OpenRoomOptions, RoomMessage, RoomWidget, RoomWriter } from "../ports/roomWriter.js";

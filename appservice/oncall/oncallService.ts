@@ -1,4 +1,6 @@
+import { DomainError } from "../shared/domainError.js";
 import { matrixUserId } from "../shared/events.js";
+import { quote } from "../shared/quote.js";
 import { DEFAULT_CONFLICT_WINDOW_DAYS, detectConflicts, newConflicts, type Conflict } from "./conflicts.js";
 import { parseAbsencesCsv, parseOverridesCsv } from "./csvImport.js";
 import type { EscalationPolicy } from "./escalationPolicy.js";
@@ -9,12 +11,22 @@ import { ScheduleConflictError, ScheduleNotFoundError, ScheduleRuleError } from 
 import { defaultEscalationPolicy, parseScheduleFile, type ScheduleImport } from "./scheduleFile.js";
 import { isValidTimeZone, levelsOf, resolveOnCall, timeline, type Absence, type LevelAssignment, type ServiceSchedule, type TimelineInterval } from "./schedule.js";
 
-export class UnknownServiceError extends Error {
+/** No service answers to `query`; the message lists the known ones, so the next try can succeed. */
+export class UnknownServiceError extends DomainError {
   constructor(
     readonly query: string,
     readonly known: { id: string; name: string }[],
   ) {
-    super(`unknown service '${query}'`);
+    super(
+      "not_found",
+      known.length
+        ? `I don't know a service called "${quote(query)}". Known services: ${known.map((s) => `${s.id} (${s.name})`).join(", ")}.`
+        : "No on-call services are set up yet. A coordinator can import a schedule with: npm run rounds -- schedule import <file.yaml>",
+      "unknown_service",
+      "oncall",
+      { known },
+    );
+    this.message = `unknown service '${query}'`;
     this.name = "UnknownServiceError";
   }
 }

@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { ulid } from "ulid";
+import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { CommandEffects } from "../db/commandEffects.js";
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
@@ -10,7 +11,7 @@ import { SmsSendError, type SmsSender } from "../sms/smsSender.js";
 import { StateType, URGENCIES, type PageState, type Urgency } from "../shared/events.js";
 import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import type { ContactStore } from "./contactStore.js";
-import { KeyedLock } from "./keyedLock.js";
+import { KeyedLock } from "../shared/keyedLock.js";
 import { OPEN_STATUSES, type Page, type PageStore } from "./pageStore.js";
 
 /** What paging needs from the on-call side; OnCallService provides it. */
@@ -30,15 +31,17 @@ export interface PagingOptions {
 }
 
 /** A page the requester or a responder got wrong: the message is for the clinician. */
-export class PageError extends Error {
-  constructor(message: string) {
-    super(message);
+export type PageErrorReason = DomainErrorCode | "not_a_page" | "no_coverage" | "which_page";
+
+const PAGE_CODE: Partial<Record<PageErrorReason, DomainErrorCode>> = { not_a_page: "not_found", no_coverage: "unavailable", which_page: "invalid_input" };
+
+/** A paging call that was refused (see DomainError). */
+export class PageError extends DomainError {
+  constructor(reason: PageErrorReason, message: string) {
+    super(PAGE_CODE[reason] ?? (reason as DomainErrorCode), message, reason, "page");
     this.name = "PageError";
   }
 }
-
-/** Nobody is on call at any step: the requester is told, and so is the coordinator. */
-export class NoCoverageError extends PageError {}
 
 export const TIMER_ESCALATE = "page.escalate";
 export const TIMER_DELIVER = "page.deliver";
@@ -107,7 +110,7 @@ export class PageService {
   }): Promise<{ page: Page; serviceName: string; targets: string[]; delaySeconds: number | null }> {
     const { store, oncall } = this.deps;
     if (req.requester.slice(req.requester.indexOf(":") + 1) !== this.deps.options.serverName) {
-      throw new PageError("Paging is open to clinicians with an account on this hospital's server. Ask a colleague here to page, or call the switchboard.");
+      throw new PageError("forbidden", "Paging is open to clinicians with an account on this hospital's server. Ask a colleague here to page, or call the switchboard.");
     }
     const service = await oncall.findService(req.serviceQuery);
     const policy = await oncall.escalationPolicy(service.id);
@@ -118,7 +121,8 @@ export class PageService {
       const plan = req.broadcast ? await this.broadcastPlan(service.id, at) : await this.planFrom(service.id, policy, 0, at);
       if (!plan) {
         await this.warnCoordinators(service.id, `Nobody is on call for ${service.name} at any escalation step: ${req.requester} could not page it at ${await this.localTime(at, service.id)}. Please fix the schedule gap.`, `gap:${service.id}:${req.originEventId ?? at.getTime()}`);
-        throw new NoCoverageError(
+        throw new PageError(
+          "no_coverage",
           `Nobody is on call for ${service.name} right now, at any escalation level. Call the switchboard. I have told the on-call coordinator about the gap.`,
         );
       }
@@ -356,10 +360,11 @@ export class PageService {
       // Without a request id (an SMS reply), the same person by the same means is taken as a retry.
       if (!req.requestId && page.status === "acknowledged" && page.ackedBy === req.by && page.ackVia === req.via) return this.finishAck(page);
       if (page.status === "acknowledged" || page.status === "resolved") {
-        throw new PageError(`Page #${page.number} was already acknowledged by ${page.ackedBy ?? "someone"}${page.ackedAt ? ` at ${await this.localTime(page.ackedAt, page.serviceId)}` : ""}.`);
+        throw new PageError("invalid_transition", `Page #${page.number} was already acknowledged by ${page.ackedBy ?? "someone"}${page.ackedAt ? ` at ${await this.localTime(page.ackedAt, page.serviceId)}` : ""}.`);
       }
       if (!page.notified.includes(req.by)) {
         throw new PageError(
+          "forbidden",
           req.by === page.requester
             ? `You raised page #${page.number}, so you cannot acknowledge it. Send !resolve ${page.number} to close it.`
             : `Page #${page.number} was not sent to you, so you cannot acknowledge it. Only ${page.notified.join(", ")} can.`,
@@ -371,7 +376,7 @@ export class PageService {
         await this.effects.record(req.requestId, page.id, "acknowledged", trx);
         return true;
       });
-      if (!acked) throw new PageError(`Page #${page.number} is no longer open.`);
+      if (!acked) throw new PageError("invalid_transition", `Page #${page.number} is no longer open.`);
       this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "acknowledged" });
       this.deps.log.info({ page: page.id, via: req.via }, "page: acknowledged");
       return this.finishAck((await store.get(page.id))!);
@@ -404,10 +409,10 @@ export class PageService {
       const { store } = this.deps;
       const page = (await store.get(target.id))!;
       // Without a request id, the same person resolving again is taken as a retry.
-      if (page.status === "resolved" && (req.requestId || page.resolvedBy !== req.by)) throw new PageError(`Page #${page.number} is already resolved.`);
+      if (page.status === "resolved" && (req.requestId || page.resolvedBy !== req.by)) throw new PageError("invalid_transition", `Page #${page.number} is already resolved.`);
       const coordinators = await this.deps.oncall.coordinators(page.serviceId);
       if (req.by !== page.requester && !page.notified.includes(req.by) && !coordinators.includes(req.by)) {
-        throw new PageError(`Only the requester, the people paged or the coordinator can resolve page #${page.number}.`);
+        throw new PageError("forbidden", `Only the requester, the people paged or the coordinator can resolve page #${page.number}.`);
       }
       if (page.status === "resolved") return this.finishResolve(page);
       const resolved = await store.db.transaction(async (trx) => {
@@ -415,7 +420,7 @@ export class PageService {
         await this.effects.record(req.requestId, page.id, "resolved", trx);
         return true;
       });
-      if (!resolved) throw new PageError(`Page #${page.number} is already resolved.`);
+      if (!resolved) throw new PageError("invalid_transition", `Page #${page.number} is already resolved.`);
       this.deps.metrics.pages.inc({ service: page.serviceId, urgency: page.urgency, status: "resolved" });
       return this.finishResolve((await store.get(page.id))!);
     });
@@ -523,22 +528,22 @@ export class PageService {
     const { store } = this.deps;
     if (req.number !== undefined) {
       const p = await store.byNumber(req.number);
-      if (!p) throw new PageError(`There is no page #${req.number}.`);
+      if (!p) throw new PageError("not_found", `There is no page #${req.number}.`);
       return p;
     }
     if (req.messageEventId) {
       const p = await store.byMessage(req.messageEventId);
-      if (!p) throw new PageError("That message is not a page.");
+      if (!p) throw new PageError("not_a_page", "That message is not a page.");
       return p;
     }
     if (req.roomId) {
       const open = await store.openInRoom(req.roomId);
       const candidates = includeAcked ? [...open, ...(await store.ackedInRoom(req.roomId))] : open;
       if (candidates.length === 1) return candidates[0]!;
-      if (candidates.length === 0) throw new PageError("There is no open page in this room. Give the page number, e.g. !ack 42.");
-      throw new PageError(`This room has ${candidates.length} open pages (${candidates.map((p) => `#${p.number}`).join(", ")}). Give the number, e.g. !ack ${candidates[0]!.number}.`);
+      if (candidates.length === 0) throw new PageError("which_page", "There is no open page in this room. Give the page number, e.g. !ack 42.");
+      throw new PageError("which_page", `This room has ${candidates.length} open pages (${candidates.map((p) => `#${p.number}`).join(", ")}). Give the number, e.g. !ack ${candidates[0]!.number}.`);
     }
-    throw new PageError("Which page? Give its number, e.g. !ack 42.");
+    throw new PageError("which_page", "Which page? Give its number, e.g. !ack 42.");
   }
 
   /** The first step at or after `from` with someone on call; steps with nobody are skipped, never waited on. */

@@ -1,6 +1,6 @@
 import { AppServiceRegistration } from "matrix-appservice-bridge";
 import { stringify } from "yaml";
-import { writeFileAtomic } from "./secrets.js";
+import { writeFileAtomic } from "../shared/writeFileAtomic.js";
 
 export interface RegistrationInput {
   url: string;

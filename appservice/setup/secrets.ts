@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
+import { writeFileAtomic } from "../shared/writeFileAtomic.js";
 
 /** Secrets generated once per installation and kept out of git (mode 0600). */
 export const SecretsSchema = z.object({
@@ -42,10 +42,3 @@ export function loadOrCreateSecrets(file: string): { secrets: Secrets; created: 
   return { secrets, created: true };
 }
 
-/** Write to a temp file then rename, so a crash never leaves a half-written file. */
-export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode });
-  renameSync(tmp, file);
-}

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { makePrivateDir, makeTreePrivate, withPrivateUmask } from "../shared/privateFiles.js";
-import { writeFileAtomic, type Secrets } from "./secrets.js";
+import { writeFileAtomic } from "../shared/writeFileAtomic.js";
+import type { Secrets } from "./secrets.js";
 
 export const repoRoot = join(import.meta.dirname, "..", "..");
 export const venvPython = join(repoRoot, ".venv", "bin", "python");

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
-import { WIDGET_PATH } from "../../appservice/shared/widgetApi.js";
+import { WIDGET_PATH } from "../../appservice/shared/widgetApiPaths.js";
 import { installedWidgets, openWidget, sharedBrowser, type WidgetDefinition } from "../harness/browser.js";
 import type { TestClinician } from "../harness/clinician.js";
 import { startConsultScenario } from "../harness/consultScenario.js";

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import type { Frame } from "playwright-core";
 import { ConsultEventType, StateType } from "../../appservice/shared/events.js";
-import { WidgetRoute, routePath, type ConsultView, type MineResponse } from "../../appservice/shared/widgetApi.js";
+import { WidgetRoute, type ConsultView, type MineResponse } from "../../appservice/shared/consultWidgetApi.js";
+import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import { consultCapabilities } from "../../widgets/consult/capabilities.js";
 import { consultsCapabilities } from "../../widgets/consults/capabilities.js";
 import { QUESTION_TEMPLATE } from "../../widgets/consults/questionTemplate.js";

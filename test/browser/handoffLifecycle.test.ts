@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { Frame, Locator } from "playwright-core";
 import { HandoffEventType, HandoffStateSchema, StateType, type HandoffState } from "../../appservice/shared/events.js";
 import { HandoffRoute, type HandoffView, type MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
-import { routePath } from "../../appservice/shared/widgetApi.js";
+import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import { handoffCapabilities } from "../../widgets/handoff/capabilities.js";
 import { installedWidgets, openWidget, type WidgetDefinition, type WidgetHandle } from "../harness/browser.js";
 import { TestClinician } from "../harness/clinician.js";

@@ -5,6 +5,7 @@ import { pino } from "pino";
 import { Writable } from "node:stream";
 import { BILLING_HEADING } from "../../appservice/consult/consultReport.js";
 import { ConsultError, ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND, TIMER_CONSULT_SETTLE } from "../../appservice/consult/consultService.js";
+import type { ConsultErrorCode } from "../../appservice/consult/consultErrors.js";
 import { ConsultStore } from "../../appservice/consult/consultStore.js";
 import { consultCommandTable } from "../../bots/consultBot.js";
 import { consultCommands } from "../../bots/consultCommands.js";
@@ -13,7 +14,7 @@ import { Metrics } from "../../appservice/metrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { ConsultEventType, ConsultStateSchema, StateType, type ConsultRequestContent } from "../../appservice/shared/events.js";
-import type { ConsultView } from "../../appservice/shared/widgetApi.js";
+import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
 
 /**
@@ -136,18 +137,18 @@ for (const backend of backends) {
     };
     const row = async (id: string) => db("consults").where({ id }).first();
     const stateOf = (v: ConsultView) => rooms.state.get(`${v.room_id}|${StateType.Consult}|${v.id}`)!;
-    const refused = async (call: () => Promise<unknown>, code: ConsultError["code"], message?: RegExp) => {
+    const refused = async (call: () => Promise<unknown>, code: ConsultErrorCode, message?: RegExp) => {
       const err = await call().then(
         () => null,
         (e: unknown) => e,
       );
       expect(err, "the call should be refused").to.be.instanceOf(ConsultError);
-      expect((err as ConsultError).code).to.equal(code);
+      expect((err as ConsultError).reason).to.equal(code);
       if (message) expect((err as ConsultError).humanMessage).to.match(message);
       return err as ConsultError;
     };
     /** Refused, and nothing changed: the row, the timers, the room state, Matrix and the direct messages. */
-    const refusedUnchanged = async (id: string, call: () => Promise<unknown>, code: ConsultError["code"], message?: RegExp) => {
+    const refusedUnchanged = async (id: string, call: () => Promise<unknown>, code: ConsultErrorCode, message?: RegExp) => {
       const before = { row: await row(id), timers: await db("timers").where({ ref: id }).orderBy("id"), state: [...rooms.state.entries()], calls: rooms.calls.length, told: notifier.told.length };
       const err = await refused(call, code, message);
       expect(await row(id)).to.deep.equal(before.row);
@@ -431,7 +432,7 @@ for (const backend of backends) {
         expect(won).to.have.length(1);
         expect(lost).to.have.length(1);
         expect(lost[0]!.reason).to.be.instanceOf(ConsultError);
-        expect((lost[0]!.reason as ConsultError).code).to.equal("invalid_transition");
+        expect((lost[0]!.reason as ConsultError).reason).to.equal("invalid_transition");
         expect((lost[0]!.reason as ConsultError).humanMessage).to.equal(`Consult #${view.number} was already accepted by ${won[0]!.value.consultant}.`);
 
         const v = won[0]!.value;

@@ -5,7 +5,7 @@ import { InboxStore } from "../../appservice/inbox/inboxStore.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { parseScheduleFile } from "../../appservice/oncall/scheduleFile.js";
 import type { ClientEvent } from "../../appservice/shared/events.js";
-import { BotDeviceStore } from "../../bots/botDeviceStore.js";
+import { BotDeviceStore } from "../../appservice/matrix/botDeviceStore.js";
 import { CommandEffects } from "../../appservice/db/commandEffects.js";
 import type { Knex } from "knex";
 import { migrations } from "../../appservice/db/migrations/index.js";

@@ -13,6 +13,7 @@ import {
   type HandoffDirectory,
 } from "../../appservice/handoff/handoffService.js";
 import type { SentEvent } from "../../appservice/handoff/handoffActions.js";
+import type { HandoffErrorCode } from "../../appservice/handoff/handoffErrors.js";
 import { HandoffStore } from "../../appservice/handoff/handoffStore.js";
 import { handoffCommandTable } from "../../bots/handoffBot.js";
 import { handoffCommands } from "../../bots/handoffCommands.js";
@@ -148,13 +149,13 @@ for (const backend of backends) {
     });
     /** The sections `!handoff add` gives, for the bot to send on a text-only clinician's behalf. */
     const sections = (over: Record<string, unknown> = {}) => ({ patient_ref: PATIENT, label: "bed 4", sbar: { ...SBAR }, critical_alerts: [ALERT], ...over });
-    const refused = async (call: () => Promise<unknown>, code: HandoffError["code"], message?: RegExp) => {
+    const refused = async (call: () => Promise<unknown>, code: HandoffErrorCode, message?: RegExp) => {
       const err = await call().then(
         () => null,
         (e: unknown) => e,
       );
       expect(err, "the call should be refused: " + String(err)).to.be.instanceOf(HandoffError);
-      expect((err as HandoffError).code, (err as HandoffError).humanMessage).to.equal(code);
+      expect((err as HandoffError).reason, (err as HandoffError).humanMessage).to.equal(code);
       if (message) expect((err as HandoffError).humanMessage).to.match(message);
       return err as HandoffError;
     };
@@ -172,7 +173,7 @@ for (const backend of backends) {
       told: notifier.told.length,
     });
     /** Refused, and nothing changed: the rows, the timers, the room state, Matrix and the direct messages. */
-    const refusedUnchanged = async (call: () => Promise<unknown>, code: HandoffError["code"], message?: RegExp) => {
+    const refusedUnchanged = async (call: () => Promise<unknown>, code: HandoffErrorCode, message?: RegExp) => {
       const before = await snapshot();
       const err = await refused(call, code, message);
       expect(await snapshot()).to.deep.equal(before);

@@ -1,7 +1,7 @@
 import "fake-indexeddb/auto";
 import * as sdk from "matrix-js-sdk";
 import { createLogger } from "../../appservice/logging.js";
-import { quietGlobalSdkLogger, sdkLogger } from "../../bots/sdkLogger.js";
+import { quietGlobalSdkLogger, sdkLogger } from "../../appservice/matrix/sdkLogger.js";
 import type { TestHomeserver } from "./homeserver.js";
 
 const quiet = sdkLogger(createLogger("error"));

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApi.js";
+import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApiPaths.js";
 import type { TestClinician } from "./clinician.js";
 import { waitUntil } from "./waitUntil.js";
 

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { createLogger } from "../../appservice/logging.js";
-import { BotClient } from "../../bots/botClient.js";
-import { BotDeviceStore } from "../../bots/botDeviceStore.js";
+import { BotClient } from "../../appservice/matrix/botClient.js";
+import { BotDeviceStore } from "../../appservice/matrix/botDeviceStore.js";
 import { TestClinician } from "../harness/clinician.js";
 import { getHomeserver, restartHomeserver, type TestHomeserver } from "../harness/homeserver.js";
 import { tempDir } from "../harness/tempDir.js";

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { decryptAttachment } from "../../appservice/shared/attachmentCrypto.js";
 import { HandoffEventType, StateType, WidgetStateType, type HandoffState } from "../../appservice/shared/events.js";
 import { HandoffRoute, type HandoffView, type MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
-import { routePath } from "../../appservice/shared/widgetApi.js";
+import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import type { TestClinician } from "../harness/clinician.js";
 import { startHandoffScenario, type HandoffScenario } from "../harness/handoffScenario.js";
 import { waitUntil } from "../harness/waitUntil.js";

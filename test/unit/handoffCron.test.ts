@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import pino from "pino";
 import type { HandoffService } from "../../appservice/handoff/handoffService.js";
-import { startHandoffCron } from "../../appservice/timers/handoffCron.js";
+import { startHandoffCron } from "../../appservice/handoff/handoffCron.js";
 import { waitUntil } from "../harness/waitUntil.js";
 
 describe("handoff shift-change cron", function () {

@@ -10,11 +10,12 @@ import { contactsAdminRouter } from "../../appservice/http/contactsAdminApi.js";
 import { errorHandler } from "../../appservice/http/errors.js";
 import { handoffAdminRouter } from "../../appservice/http/handoffAdminApi.js";
 import { scheduleAdminRouter } from "../../appservice/http/scheduleAdminApi.js";
-import { widgetApiApp, type WidgetApiDeps } from "../../appservice/http/widgetApi.js";
+import { consultWidgetRoutes, type ConsultWidgetDeps } from "../../appservice/http/consultWidgetRoutes.js";
+import { widgetApiApp } from "../../appservice/http/widgetApi.js";
 import { WidgetSessionStore } from "../../appservice/http/widgetSessionStore.js";
 import { createLogger } from "../../appservice/logging.js";
 import { Metrics } from "../../appservice/metrics.js";
-import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApi.js";
+import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApiPaths.js";
 import { freePort } from "../harness/ports.js";
 
 const HS_TOKEN = "hs-token-0123456789abcdef";
@@ -31,19 +32,16 @@ async function serve(db: Db): Promise<{ url: string; server: Server }> {
   const log = createLogger("silent");
   const app = express();
   app.use(calendarFeedRouter({ feeds: stub("feeds"), log }));
+  const consults = { consults: stub("consults"), oncall: stub("oncall"), rooms: stub("rooms") } as Pick<ConsultWidgetDeps, "consults" | "oncall" | "rooms">;
   const widgetApi = await widgetApiApp({
-    consults: stub("consults"),
-    oncall: stub("oncall"),
-    rooms: stub("rooms"),
+    routes: [consultWidgetRoutes({ ...consults, serverName: "hospital.test", maxAttachmentBytes: 1024, expectedResponseMinutes: { emergent: 15, urgent: 60, routine: 240 } })],
     sessions: new WidgetSessionStore(db),
     serverName: "hospital.test",
     homeserverUrl: "http://127.0.0.1:9",
     rateLimitPerMinute: 1000,
     sessionSeconds: 3600,
-    maxAttachmentBytes: 1024,
-    expectedResponseMinutes: { emergent: 15, urgent: 60, routine: 240 },
     log,
-  } as WidgetApiDeps);
+  });
   app.use(WIDGET_API_PREFIX, (req, res, next) => {
     req.url = req.originalUrl;
     widgetApi(req, res, next);

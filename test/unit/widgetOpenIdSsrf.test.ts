@@ -5,10 +5,11 @@ import { expect } from "chai";
 import express from "express";
 import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { isPrivateAddress, systemIo, type HomeserverTarget, type ResolverIo } from "../../appservice/http/homeserverResolver.js";
-import { widgetApiApp, type WidgetApiDeps } from "../../appservice/http/widgetApi.js";
+import { consultWidgetRoutes, type ConsultWidgetDeps } from "../../appservice/http/consultWidgetRoutes.js";
+import { widgetApiApp } from "../../appservice/http/widgetApi.js";
 import { WidgetSessionStore } from "../../appservice/http/widgetSessionStore.js";
 import { createLogger } from "../../appservice/logging.js";
-import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApi.js";
+import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApiPaths.js";
 import { freePort } from "../harness/ports.js";
 
 const PUBLIC_ADDRESS = "93.184.216.34";
@@ -74,10 +75,9 @@ describe("widget OpenID exchange: no connection to private addresses (blind SSRF
       },
     };
     const stub = new Proxy({}, { get: () => async () => ({ outgoing: [], incoming: [] }) });
+    const consults = { consults: stub, oncall: stub, rooms: stub } as Pick<ConsultWidgetDeps, "consults" | "oncall" | "rooms">;
     const widgetApi = await widgetApiApp({
-      consults: stub,
-      oncall: stub,
-      rooms: stub,
+      routes: [consultWidgetRoutes({ ...consults, serverName: "hospital.test", maxAttachmentBytes: 1024, expectedResponseMinutes: { emergent: 15, urgent: 60, routine: 240 } })],
       sessions: new WidgetSessionStore(db),
       serverName: "hospital.test",
       homeserverUrl: `http://127.0.0.1:${hsPort}`,
@@ -85,10 +85,8 @@ describe("widget OpenID exchange: no connection to private addresses (blind SSRF
       resolverIo: io,
       rateLimitPerMinute: 1000,
       sessionSeconds: 3600,
-      maxAttachmentBytes: 1024,
-      expectedResponseMinutes: { emergent: 15, urgent: 60, routine: 240 },
       log: createLogger("silent"),
-    } as WidgetApiDeps);
+    });
     const app = express().use(widgetApi);
     const port = await freePort();
     api = app.listen(port, "127.0.0.1");

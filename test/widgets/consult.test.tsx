@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ConsultEventType, StateType, type ConsultReportContent, type ConsultRequestContent, type ConsultState } from "../../appservice/shared/events.js";
-import type { ConsultView } from "../../appservice/shared/widgetApi.js";
+import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
 import { ConsultApp, type ConsultRoomActions } from "../../widgets/consult/ConsultApp.js";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ConsultRequestContentSchema, type ConsultAttachment, type ConsultRequestContent } from "../../appservice/shared/events.js";
-import type { ConsultResponse, MetricsResponse, MineResponse } from "../../appservice/shared/widgetApi.js";
+import type { ConsultResponse, MetricsResponse, MineResponse } from "../../appservice/shared/consultWidgetApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
 import { MyConsults } from "../../widgets/consults/MyConsults.js";

@@ -1,5 +1,5 @@
 import type { ConsultState } from "../../appservice/shared/events.js";
-import type { ConsultView, ServicesResponse } from "../../appservice/shared/widgetApi.js";
+import type { ConsultView, ServicesResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
 
 export const ROOM = "!consult:rounds.test";

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { AcceptBody, DeclineBody } from "../../appservice/shared/widgetApi.js";
+import { AcceptBody, DeclineBody } from "../../appservice/shared/consultWidgetApi.js";
 import { ErrorNote, Progress, TextField, fieldErrors, useAction, wholeNumber, type FieldErrors } from "../lib/forms.js";
 import type { ActionProps } from "./actionProps.js";
 

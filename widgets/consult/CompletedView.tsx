@@ -1,5 +1,5 @@
 import type { ConsultReportContent } from "../../appservice/shared/events.js";
-import type { ConsultView } from "../../appservice/shared/widgetApi.js";
+import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { OUTCOME_OPTIONS } from "./billingOptions.js";
 
 function ReportView({ report }: { report: ConsultReportContent | null }) {

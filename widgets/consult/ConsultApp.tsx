@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ConsultAttachment, ConsultReportContent } from "../../appservice/shared/events.js";
-import type { ConsultView } from "../../appservice/shared/widgetApi.js";
+import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
 import { useNow } from "../lib/hooks.js";

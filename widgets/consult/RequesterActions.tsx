@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { CancelBody, FeedbackBody, type ConsultView } from "../../appservice/shared/widgetApi.js";
+import { CancelBody, FeedbackBody, type ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import type { ActionProps } from "./actionProps.js";
 import { OUTCOME_OPTIONS, RATING_OPTIONS } from "./billingOptions.js";

@@ -1,5 +1,5 @@
 import type { ConsultState } from "../../appservice/shared/events.js";
-import type { ConsultView } from "../../appservice/shared/widgetApi.js";
+import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 
 /** What every action form gets: the API, the room it acts from, the consult, and where the answer goes. */

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { CONSULT_STATUSES, type ConsultStatus } from "../../appservice/shared/events.js";
-import type { ConsultView, MetricsResponse, MineResponse } from "../../appservice/shared/widgetApi.js";
+import type { ConsultView, MetricsResponse, MineResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
 import { formatOptionalDuration, formatTime } from "../lib/format.js";

@@ -6,7 +6,7 @@ import {
   type ConsultAttachment,
   type ConsultRequestContent,
 } from "../../appservice/shared/events.js";
-import type { ConsultView, ServicesResponse, SpecialistsResponse } from "../../appservice/shared/widgetApi.js";
+import type { ConsultView, ServicesResponse, SpecialistsResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 import { ActionRow, ErrorNote, SelectField, TextField, errorText, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { URGENCY_LABEL } from "../lib/labels.js";

@@ -1,4 +1,4 @@
-import type { MetricsResponse, ResponseTimes as Times } from "../../appservice/shared/widgetApi.js";
+import type { MetricsResponse, ResponseTimes as Times } from "../../appservice/shared/consultWidgetApi.js";
 import { formatOptionalDuration, formatTime } from "../lib/format.js";
 
 const cell = (t: Times) => (t.count ? `${formatOptionalDuration(t.p50_s)} / ${formatOptionalDuration(t.p90_s)}` : "—");

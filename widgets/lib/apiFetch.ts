@@ -1,4 +1,4 @@
-import type { ApiErrorBody } from "../../appservice/shared/widgetApi.js";
+import type { ApiErrorBody } from "../../appservice/shared/consultWidgetApi.js";
 
 /** An error to show the user as is: the API's plain-language message, or ours when it never answered. */
 export class ApiError extends Error {

@@ -1,5 +1,5 @@
 import type { IOpenIDCredentials } from "matrix-widget-api";
-import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApi.js";
+import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApiPaths.js";
 import { ApiError, fetchJson, type Fetcher } from "./apiFetch.js";
 
 /**

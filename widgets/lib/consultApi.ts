@@ -1,20 +1,6 @@
 import type { z } from "zod";
-import {
-  WidgetRoute,
-  routePath,
-  type AcceptBody,
-  type CancelBody,
-  type CompleteBody,
-  type ConsultResponse,
-  type CreateConsultBody,
-  type DeclineBody,
-  type FeedbackBody,
-  type MetricsResponse,
-  type MineResponse,
-  type RoomScopedBody,
-  type ServicesResponse,
-  type SpecialistsResponse,
-} from "../../appservice/shared/widgetApi.js";
+import { WidgetRoute, type AcceptBody, type CancelBody, type CompleteBody, type ConsultResponse, type CreateConsultBody, type DeclineBody, type FeedbackBody, type MetricsResponse, type MineResponse, type RoomScopedBody, type ServicesResponse, type SpecialistsResponse } from "../../appservice/shared/consultWidgetApi.js";
+import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import type { ApiSession } from "./apiSession.js";
 
 /** The consult calls of the Rounds widget API. Components take this interface, so tests can fake it. */

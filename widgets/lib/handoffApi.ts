@@ -15,7 +15,7 @@ import {
   type StartHandoffBody,
   type UnitsResponse,
 } from "../../appservice/shared/handoffApi.js";
-import { routePath } from "../../appservice/shared/widgetApi.js";
+import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import type { ApiSession } from "./apiSession.js";
 
 export type { IncidentResponse };

@@ -1,5 +1,5 @@
 import { logger as globalSdkLogger, type Logger as SdkLogger } from "matrix-js-sdk/lib/logger.js";
-import type { Logger } from "../appservice/logging.js";
+import type { Logger } from "../logging.js";
 
 /**
  * Routes matrix-js-sdk and rust-crypto logging into pino at warn and above: their debug output

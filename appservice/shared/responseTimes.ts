@@ -1,4 +1,4 @@
-import type { MetricsResponse, ResponseTimes } from "../shared/widgetApi.js";
+import type { MetricsResponse, ResponseTimes } from "./consultWidgetApi.js";
 
 /**
  * An exact percentile of the values, interpolated between the two nearest ranks (as SQL's

@@ -1,6 +1,6 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../logging.js";
-import type { ShiftChangeService } from "../paging/shiftChange.js";
+import type { ShiftChangeService } from "./shiftChange.js";
 
 /** The cron adapter: ticks the shift-change check; a slow tick is skipped, never stacked. */
 export function startShiftCron(expression: string, shifts: ShiftChangeService, log: Logger): ScheduledTask {

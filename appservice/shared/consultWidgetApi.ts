@@ -1,17 +1,7 @@
 import { z } from "zod";
 import { BillingInputSchema, CONSULT_OUTCOMES, roomId, type ConsultState } from "./events.js";
 
-/**
- * The appservice's widget HTTP API, shared by the server (appservice/http/widgetApi.ts) and the
- * widgets. A widget exchanges its OpenID token at `POST {WIDGET_API_PREFIX}/v1/exchange_openid`
- * ({ openIdToken, matrixServer } → { token, userId }) and sends `Authorization: Bearer <token>`
- * on every other call. Every call that acts on a consult names the room it is made from, and the
- * caller must be joined to that room. Errors are `{ errcode, error }` with a plain-language error.
- */
-export const WIDGET_API_PREFIX = "/_rounds/widget/api";
-/** Where the built widgets are served, one folder per widget: `${WIDGET_PATH}/consult/`. */
-export const WIDGET_PATH = "/_rounds/widgets";
-
+/** The consult calls of the widget API (see widgetApiPaths.ts for what every call shares). */
 export const WidgetRoute = {
   services: "/v1/consult/services",
   specialists: "/v1/consult/services/:service/specialists",
@@ -26,10 +16,6 @@ export const WidgetRoute = {
   mine: "/v1/consult/mine",
   metrics: "/v1/consult/metrics",
 } as const;
-
-export function routePath(route: string, params: Record<string, string> = {}): string {
-  return route.replace(/:([a-z]+)/g, (_, k: string) => encodeURIComponent(params[k] ?? ""));
-}
 
 /** Create a consult from the encrypted request event the widget just sent in `room_id`. */
 export const CreateConsultBody = z.object({ room_id: roomId, event_id: z.string().regex(/^\$/, "must be an event id") });

@@ -1,5 +1,5 @@
 import cron, { type ScheduledTask } from "node-cron";
-import type { HandoffService } from "../handoff/handoffService.js";
+import type { HandoffService } from "./handoffService.js";
 import type { Logger } from "../logging.js";
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { deserialize, serialize } from "node:v8";
-import { writeFileAtomic } from "../appservice/setup/secrets.js";
+import { writeFileAtomic } from "../shared/writeFileAtomic.js";
 
 /**
  * The rust crypto store lives in IndexedDB, which in Node is fake-indexeddb: memory only. This

@@ -1,4 +1,4 @@
-import type { Db } from "../appservice/db/connect.js";
+import type { Db } from "../db/connect.js";
 
 /** Remembers each bot's device id, so a restart logs back into the same device. */
 export class BotDeviceStore {
