@@ -1,4 +1,4 @@
-// `npm test` after setup: type-check, lint, then every mocha suite (unit, database, integration
+// `npm test` after setup: type-check, lint, the layering rules, then every mocha suite (unit, database, integration
 // against a real Synapse). Runs on the project's Node 24.
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -9,6 +9,7 @@ const bin = (p) => join(root, "node_modules", p);
 const steps = [
   ["type-check (tsc)", [bin("typescript/bin/tsc"), "--noEmit", "-p", "tsconfig.json"]],
   ["lint (eslint)", [bin("eslint/bin/eslint.js"), "--max-warnings=0", "."]],
+  ["layering (dependency-cruiser, rules in .dependency-cruiser.cjs)", [bin("dependency-cruiser/bin/dependency-cruise.mjs"), "--config", ".dependency-cruiser.cjs", "appservice", "bots", "widgets"]],
   ["tests (mocha)", [bin("mocha/bin/mocha.js"), ...process.argv.slice(2)]],
 ];
 for (const [name, args] of steps) {

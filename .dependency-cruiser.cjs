@@ -1,0 +1,55 @@
+// The layering rules of DESIGN.md section 1, checked on every `npm test`. Workflows are peers:
+// what two of them share lives in shared/, oncall/ (the schedules all of them route by) or a port.
+const WORKFLOW = "^appservice/(paging|consult|handoff)/";
+const DOMAIN = "^appservice/(paging|consult|handoff|oncall)/";
+const ADAPTER = "^(bots/|appservice/http/|appservice/inbox/|appservice/main\\.ts|appservice/cli\\.ts)";
+const PORT = "^appservice/(ports|db|matrix|sms)/|^appservice/timers/timerStore\\.ts";
+/** Files in a workflow's folder that translate into its service (crons), not part of the domain. */
+const WORKFLOW_ADAPTER = "Cron\\.ts$";
+
+module.exports = {
+  forbidden: [
+    {
+      name: "workflow-imports-workflow",
+      comment: "A workflow imports another workflow. Move what both need to appservice/shared/.",
+      severity: "error",
+      from: { path: WORKFLOW },
+      to: { path: WORKFLOW, pathNot: "^appservice/$1/" },
+    },
+    {
+      name: "domain-imports-adapter",
+      comment: "A domain service imports an adapter (bot commands, HTTP, inbox, main). Adapters call services, never the reverse.",
+      severity: "error",
+      from: { path: DOMAIN, pathNot: WORKFLOW_ADAPTER },
+      to: { path: [ADAPTER, `${DOMAIN}.*${WORKFLOW_ADAPTER}`] },
+    },
+    {
+      name: "port-imports-domain",
+      comment: "A port (database, room writer, SMS, timer store) imports a domain service. Ports serve the domain, and know none of it.",
+      severity: "error",
+      from: { path: PORT },
+      to: { path: [DOMAIN, ADAPTER] },
+    },
+    {
+      name: "runtime-imports-setup",
+      comment: "Runtime code imports setup/ (installation and the dev stack). Move what both need to shared/ or matrix/.",
+      severity: "error",
+      from: { path: "^(appservice|bots)/", pathNot: "^appservice/(setup/|cli\\.ts)" },
+      to: { path: "^appservice/setup/" },
+    },
+    {
+      name: "no-circular",
+      comment: "An import cycle. Split the shared part out, so imports point one way.",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(node_modules|vendor|dist)/" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".tsx", ".js", ".mjs"] },
+  },
+};
