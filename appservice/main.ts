@@ -68,6 +68,7 @@ import { TimerStore, type TimerRow } from "./timers/timerStore.js";
 import { TimerWorker } from "./timers/timerWorker.js";
 import { AtRest } from "./shared/atRest.js";
 import { ConfigError, loadConfig, type RoundsConfig } from "./shared/config.js";
+import { homeserverPing, pingUntilUp } from "./matrix/appservicePing.js";
 import { waitForHomeserver } from "./matrix/homeserverReady.js";
 
 function perUrgency<T, U>(r: Record<"emergent" | "urgent" | "routine", T>, f: (v: T) => U): Record<"emergent" | "urgent" | "routine", U> {
@@ -300,7 +301,8 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
 
   await waitForHomeserver(config.homeserverUrl, 120_000);
   // The ping only speeds up Synapse's resend of what it queued; nothing waits for its answer.
-  void pingHomeserver(config, log);
+  let stopping = false;
+  void pingUntilUp(homeserverPing(config.homeserverUrl, config.registration.id, config.registration.asToken), { log, stopped: () => stopping });
   await cryptoReady;
   // Bots start one after another, the on-call bot first: an overdue escalation after a crash needs
   // only that bot, and two crypto start-ups at once would slow both. Each workflow's timers wait
@@ -346,6 +348,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
 
   return {
     async stop() {
+      stopping = true;
       await shiftTask?.stop();
       await handoffTask?.stop();
       await timerWorker.stop();
@@ -364,22 +367,6 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
  * Asks the homeserver to ping us. A successful ping makes Synapse resend at once whatever it
  * queued while we were down, instead of waiting out its retry backoff (up to minutes).
  */
-async function pingHomeserver(config: RoundsConfig, log: Logger): Promise<void> {
-  const url = `${config.homeserverUrl}/_matrix/client/v1/appservice/${encodeURIComponent(config.registration.id)}/ping`;
-  try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { authorization: `Bearer ${config.registration.asToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ transaction_id: `rounds-start-${Date.now()}` }),
-    });
-    const body = (await res.json()) as { duration_ms?: number; errcode?: string; error?: string };
-    if (res.ok) log.info({ durationMs: body.duration_ms }, "homeserver reached us: appservice link is up");
-    else log.warn({ errcode: body.errcode, error: body.error }, "homeserver could not reach the appservice; check the registration url");
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, "appservice ping failed");
-  }
-}
-
 /** Runs Rounds until SIGINT or SIGTERM; scripts/appservice.mjs calls it. */
 export async function main(): Promise<void> {
   // Everything Rounds writes (PGlite, the bots' crypto stores) is its service account's alone.
