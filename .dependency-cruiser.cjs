@@ -4,8 +4,11 @@ const WORKFLOW = "^appservice/(paging|consult|handoff)/";
 const DOMAIN = "^appservice/(paging|consult|handoff|oncall)/";
 const ADAPTER = "^(bots/|appservice/http/|appservice/inbox/|appservice/main\\.ts|appservice/cli\\.ts)";
 const PORT = "^appservice/(ports|db|matrix|sms)/|^appservice/timers/timerStore\\.ts";
-/** Files in a workflow's folder that translate into its service (crons), not part of the domain. */
-const WORKFLOW_ADAPTER = "Cron\\.ts$";
+/**
+ * Files in a workflow's folder that are not its domain: its crons (adapters), and its
+ * declaration (index.ts) and build.ts, which wire its service to its adapters.
+ */
+const WORKFLOW_ADAPTER = "(Cron|/index|/build)\\.ts$";
 
 module.exports = {
   forbidden: [

@@ -4,76 +4,38 @@ import { resolve } from "node:path";
 import { initAsync } from "@matrix-org/matrix-sdk-crypto-wasm";
 import express from "express";
 import { Bot } from "../bots/bot.js";
-import { BotClient } from "./matrix/botClient.js";
-import { BotDeviceStore } from "./matrix/botDeviceStore.js";
-import { ONCALL_BOT, oncallCommands } from "../bots/oncallBot.js";
-import { CONSULT_BOT, consultCommandTable } from "../bots/consultBot.js";
-import { consultCommands } from "../bots/consultCommands.js";
-import { HANDOFF_BOT, handoffCommandTable } from "../bots/handoffBot.js";
-import { handoffCommands } from "../bots/handoffCommands.js";
-import { calendarCommands } from "../bots/calendarCommands.js";
-import { pagingCommands } from "../bots/pagingCommands.js";
-import { scheduleCommands } from "../bots/scheduleCommands.js";
-import { ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND, TIMER_CONSULT_SETTLE } from "./consult/consultService.js";
-import { ConsultStore } from "./consult/consultStore.js";
-import {
-  HandoffService,
-  TIMER_HANDOFF_DEADLINE,
-  TIMER_HANDOFF_ESCALATE,
-  TIMER_HANDOFF_REPORT,
-  TIMER_HANDOFF_SETTLE,
-  TIMER_HANDOFF_TASK,
-} from "./handoff/handoffService.js";
-import { HandoffStore } from "./handoff/handoffStore.js";
-import { handoffAdminRouter } from "./http/handoffAdminApi.js";
-import { startHandoffCron } from "./handoff/handoffCron.js";
-import { migrate, openDatabase } from "./db/connect.js";
+import { CommandTable } from "../bots/commands.js";
 import { pruneCommandEffects } from "./db/commandEffects.js";
+import { migrate, openDatabase } from "./db/connect.js";
 import { adminRouter } from "./http/adminApi.js";
 import { appserviceRouter } from "./http/appserviceApi.js";
+import { calendarFeedRouter } from "./http/calendarFeedApi.js";
 import { ErrCode, errorHandler, sendError } from "./http/errors.js";
 import { healthRouter } from "./http/health.js";
-import { calendarFeedRouter } from "./http/calendarFeedApi.js";
-import { consultAdminRouter } from "./http/consultAdminApi.js";
-import { contactsAdminRouter } from "./http/contactsAdminApi.js";
 import { scheduleAdminRouter } from "./http/scheduleAdminApi.js";
-import { TwilioWebhookReceipts } from "./http/twilioWebhookReceipts.js";
-import { twilioWebhookRouter } from "./http/twilioWebhooks.js";
-import { consultWidgetRoutes } from "./http/consultWidgetRoutes.js";
-import { handoffWidgetRoutes } from "./http/handoffWidgetRoutes.js";
-import { widgetApiApp } from "./http/widgetApi.js";
+import { widgetApiApp, type WidgetRoutes } from "./http/widgetApi.js";
 import { widgetFilesRouter, widgetUrl } from "./http/widgetFiles.js";
 import { WidgetSessionStore } from "./http/widgetSessionStore.js";
-import { WIDGET_API_PREFIX } from "./shared/widgetApiPaths.js";
 import { dispatchTo } from "./inbox/dispatch.js";
 import { InboxStore } from "./inbox/inboxStore.js";
 import { InboxWorker } from "./inbox/inboxWorker.js";
 import { createLogger, type Logger } from "./logging.js";
+import { homeserverPing, pingUntilUp } from "./matrix/appservicePing.js";
+import { BotClient } from "./matrix/botClient.js";
+import { BotDeviceStore } from "./matrix/botDeviceStore.js";
+import { waitForHomeserver } from "./matrix/homeserverReady.js";
+import { MatrixRoomWriter } from "./matrix/roomWriter.js";
 import { Metrics } from "./metrics.js";
+import { CalendarFeeds } from "./oncall/calendarFeeds.js";
 import { OnCallService } from "./oncall/oncallService.js";
 import { OnCallStore } from "./oncall/oncallStore.js";
-import { CalendarFeeds } from "./oncall/calendarFeeds.js";
-import { SwapService } from "./oncall/swapService.js";
-import { SwapStore } from "./oncall/swapStore.js";
-import { MatrixRoomWriter } from "./matrix/roomWriter.js";
-import { ContactService } from "./paging/contactService.js";
-import { ContactStore } from "./paging/contactStore.js";
-import { PageService, TIMER_DELIVER, TIMER_ESCALATE, TIMER_SMS } from "./paging/pageService.js";
-import { PageStore } from "./paging/pageStore.js";
-import { ShiftChangeService } from "./paging/shiftChange.js";
-import { ShiftWatchStore } from "./paging/shiftWatchStore.js";
-import { TwilioSmsSender } from "./sms/twilioSms.js";
-import { startShiftCron } from "./paging/shiftCron.js";
-import { TimerStore, type TimerRow } from "./timers/timerStore.js";
-import { TimerWorker } from "./timers/timerWorker.js";
 import { AtRest } from "./shared/atRest.js";
 import { ConfigError, loadConfig, type RoundsConfig } from "./shared/config.js";
-import { homeserverPing, pingUntilUp } from "./matrix/appservicePing.js";
-import { waitForHomeserver } from "./matrix/homeserverReady.js";
-
-function perUrgency<T, U>(r: Record<"emergent" | "urgent" | "routine", T>, f: (v: T) => U): Record<"emergent" | "urgent" | "routine", U> {
-  return { emergent: f(r.emergent), urgent: f(r.urgent), routine: f(r.routine) };
-}
+import { WIDGET_API_PREFIX } from "./shared/widgetApiPaths.js";
+import { TimerStore, type TimerRow } from "./timers/timerStore.js";
+import { TimerWorker } from "./timers/timerWorker.js";
+import type { BackgroundJob, WorkflowDeclaration, WorkflowParts } from "./workflow.js";
+import { configSections, widgetNames, WORKFLOWS } from "./workflows.js";
 
 export interface RunningRounds {
   stop(): Promise<void>;
@@ -90,13 +52,14 @@ function listen(app: express.Express, port: number, host: string, key: string): 
 }
 
 /** Starts the appservice, its inbox worker and the bots. Transactions are accepted from the first moment. */
-export async function startRounds(config: RoundsConfig, log: Logger): Promise<RunningRounds> {
+export async function startRounds(config: RoundsConfig, log: Logger, workflows: readonly WorkflowDeclaration[] = WORKFLOWS): Promise<RunningRounds> {
   // Compile the crypto WASM while the database opens, not after: start-up time is how late an
   // overdue escalation fires after a crash. The bots' initRustCrypto reuses the loaded module.
   const cryptoReady = initAsync().catch((err: unknown) => log.warn({ err: (err as Error).message }, "crypto WASM preload failed; the bots will load it"));
   const dataDir = resolve(config.dataDir);
   const db = openDatabase({ databaseUrl: config.databaseUrl, dataDir });
-  const applied = await migrate(db);
+  // Every workflow's tables, whichever bots run: the schema does not depend on ROUNDS_BOTS.
+  const applied = await migrate(db, workflows.map((w) => w.migrations));
   log.info({ applied, database: config.databaseUrl ? "postgres" : "pglite" }, "database ready");
 
   const metrics = new Metrics();
@@ -105,9 +68,23 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   const inbox = new InboxStore(db);
   const oncall = new OnCallService(new OnCallStore(db));
   const devices = new BotDeviceStore(db);
-  const newBotClient = (identity: typeof ONCALL_BOT) =>
-    new BotClient({
-      identity,
+  const atRest = new AtRest(config.cryptoStorePassphrase, "bot uploads");
+  const timers = new TimerStore(db);
+  const timerWorker = new TimerWorker(timers, { pollMs: config.timerPollMs }, log, metrics);
+  let botsReady = false;
+
+  const botStarted = new Map<string, Promise<void>>();
+  /** A timer handler that first waits for the bot it acts through (see the start order below). */
+  const after = (bot: string, handler: (t: TimerRow) => Promise<void>) => async (t: TimerRow) => {
+    await botStarted.get(bot);
+    await handler(t);
+  };
+
+  // Each running workflow, built on its own bot. A workflow whose bot is not in ROUNDS_BOTS is not built.
+  const running: { declaration: WorkflowDeclaration; client: BotClient; rooms: MatrixRoomWriter; parts: WorkflowParts }[] = [];
+  for (const declaration of workflows.filter((w) => config.bots.includes(w.bot.name))) {
+    const client = new BotClient({
+      identity: declaration.bot,
       homeserverUrl: config.homeserverUrl,
       serverName: config.serverName,
       asToken: config.registration.asToken,
@@ -117,145 +94,46 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       devices,
       log,
     });
+    const rooms = new MatrixRoomWriter(client, db, atRest);
+    const parts = await declaration.build({
+      config: config.workflows[declaration.name],
+      core: config,
+      db,
+      log,
+      metrics,
+      client,
+      rooms,
+      oncall,
+      timers,
+      wakeTimers: () => timerWorker.wake(),
+      widgetUrl: (widget) => widgetUrl(config.publicUrl, widget),
+      ready: () => botsReady,
+    });
+    for (const [kind, handler] of Object.entries(parts.timers ?? {})) {
+      const run = typeof handler === "function" ? handler : handler.run;
+      timerWorker.on(kind, after(declaration.bot.name, run), typeof handler === "function" ? {} : { priority: handler.priority });
+    }
+    running.push({ declaration, client, rooms, parts });
+  }
 
-  // Paging acts in Matrix as the on-call bot: its rooms, its DMs, its state events.
-  const oncallClient = newBotClient(ONCALL_BOT);
-  const atRest = new AtRest(config.cryptoStorePassphrase, "bot uploads");
-  const rooms = new MatrixRoomWriter(oncallClient, db, atRest);
-  const timers = new TimerStore(db);
-  const timerWorker = new TimerWorker(timers, { pollMs: config.paging.timerPollMs }, log, metrics);
-  const contacts = new ContactStore(db, config.paging.smsAfter);
-  const contactService = new ContactService(contacts);
-  const sms = config.twilio
-    ? new TwilioSmsSender({
-        accountSid: config.twilio.accountSid,
-        authToken: config.twilio.authToken,
-        from: config.twilio.from,
-        statusCallbackUrl: `${config.publicUrl}/_rounds/twilio/status`,
-        apiBaseUrl: config.twilio.apiUrl,
-        log,
-      })
-    : null;
-  if (!sms) log.warn("SMS fallback is off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER to turn it on");
-  const pages = new PageService({
-    store: new PageStore(db),
-    oncall,
-    timers,
-    wakeTimers: () => timerWorker.wake(),
-    rooms,
-    notifier: rooms,
-    contacts,
-    sms,
-    options: { delaysSeconds: config.paging.delaysSeconds, serverName: config.serverName },
-    log,
-    metrics,
+  const bots = running.map(({ declaration, client, parts }) => {
+    const table = new CommandTable(declaration.bot.name, declaration.bot.intro, parts.commands ?? []);
+    table.reactionHandler = parts.reactionHandler ?? null;
+    for (const h of parts.eventHandlers ?? []) table.eventHandlers.set(h.type, h);
+    return new Bot(client, table, { serverName: config.serverName, partnerServers: declaration.bot.federated ? config.partnerServers : [], log, metrics });
   });
-  const botStarted = new Map<string, Promise<void>>();
-  /** A timer handler that first waits for the bot it acts through (see the start order below). */
-  const after = (bot: string, handler: (t: TimerRow) => Promise<void>) => async (t: TimerRow) => {
-    await botStarted.get(bot);
-    await handler(t);
-  };
-  timerWorker.on(TIMER_ESCALATE, after(ONCALL_BOT.name, (t) => pages.onEscalationTimer(t)), { priority: 1 });
-  timerWorker.on(TIMER_SMS, after(ONCALL_BOT.name, (t) => pages.onSmsTimer(t)));
-  timerWorker.on(TIMER_DELIVER, after(ONCALL_BOT.name, (t) => pages.onDeliveryTimer(t)));
-  // Consults act in Matrix as the consult bot: the consult rooms, their widgets and state.
-  const consultClient = newBotClient(CONSULT_BOT);
-  const consultRooms = new MatrixRoomWriter(consultClient, db, atRest);
-  const consults = new ConsultService({
-    store: new ConsultStore(db),
-    oncall,
-    timers,
-    wakeTimers: () => timerWorker.wake(),
-    rooms: consultRooms,
-    notifier: consultRooms,
-    options: {
-      // The service counts in minutes; tests and eager deployments want seconds.
-      acceptMinutes: perUrgency(config.consult.acceptSeconds, (s) => s / 60),
-      expectedResponseMinutes: config.consult.expectedResponseMinutes,
-      consultWidgetUrl: widgetUrl(config.publicUrl, "consult"),
-      maxAttachmentBytes: config.consult.maxAttachmentBytes,
-    },
-    log,
-    metrics,
-  });
-  timerWorker.on(TIMER_CONSULT_ACCEPT, after(CONSULT_BOT.name, (t) => consults.onAcceptDeadline(t)));
-  timerWorker.on(TIMER_CONSULT_RESPOND, after(CONSULT_BOT.name, (t) => consults.onResponseDeadline(t)));
-  timerWorker.on(TIMER_CONSULT_SETTLE, after(CONSULT_BOT.name, (t) => consults.onSettle(t)));
-  // Handoffs act in Matrix as the handoff bot: the handoff rooms, their widgets and state.
-  const handoffClient = newBotClient(HANDOFF_BOT);
-  const handoffRooms = new MatrixRoomWriter(handoffClient, db, atRest);
-  const handoffs = new HandoffService({
-    store: new HandoffStore(db),
-    oncall,
-    timers,
-    wakeTimers: () => timerWorker.wake(),
-    rooms: handoffRooms,
-    notifier: handoffRooms,
-    userExists: (u) => handoffRooms.userExists(u),
-    options: {
-      deadlineMinutes: config.handoff.deadlineMinutes,
-      escalateAfterMinutes: config.handoff.escalateAfterMinutes,
-      handoffWidgetUrl: widgetUrl(config.publicUrl, "handoff"),
-      unitWidgetUrl: widgetUrl(config.publicUrl, "handoffs"),
-      botUserId: handoffClient.userId,
-    },
-    log,
-    metrics,
-  });
-  timerWorker.on(TIMER_HANDOFF_DEADLINE, after(HANDOFF_BOT.name, (t) => handoffs.onDeadline(t)));
-  timerWorker.on(TIMER_HANDOFF_ESCALATE, after(HANDOFF_BOT.name, (t) => handoffs.onEscalate(t)));
-  timerWorker.on(TIMER_HANDOFF_REPORT, after(HANDOFF_BOT.name, (t) => handoffs.onReport(t)));
-  timerWorker.on(TIMER_HANDOFF_SETTLE, after(HANDOFF_BOT.name, (t) => handoffs.onSettle(t)));
-  timerWorker.on(TIMER_HANDOFF_TASK, after(HANDOFF_BOT.name, (t) => handoffs.onTaskDue(t)));
-  const feeds = new CalendarFeeds(db, oncall);
-  const shifts = new ShiftChangeService({ watch: new ShiftWatchStore(db), oncall, pages, notifier: rooms, fatigue: config.paging.fatigue, log });
-
-  const botDefs = [
-    {
-      identity: ONCALL_BOT,
-      client: oncallClient,
-      commands: () => {
-        const paging = pagingCommands(pages, contactService);
-        const swaps = new SwapService(oncall, new SwapStore(db), rooms);
-        const table = oncallCommands([...scheduleCommands(oncall, swaps), ...calendarCommands(feeds, config.publicUrl), ...paging.commands]);
-        table.reactionHandler = paging.onReaction;
-        return table;
-      },
-    },
-    {
-      identity: CONSULT_BOT,
-      client: consultClient,
-      commands: () => {
-        const c = consultCommands(consults, consultRooms, { dashboardWidgetUrl: widgetUrl(config.publicUrl, "consults") });
-        const table = consultCommandTable(c.commands);
-        table.reactionHandler = c.onReaction;
-        table.eventHandlers.set(c.onRequestEvent.type, c.onRequestEvent);
-        return table;
-      },
-    },
-    {
-      identity: HANDOFF_BOT,
-      client: handoffClient,
-      commands: () => {
-        const c = handoffCommands(handoffs, handoffRooms, { dashboardWidgetUrl: widgetUrl(config.publicUrl, "handoffs") });
-        const table = handoffCommandTable(c.commands);
-        for (const h of c.eventHandlers) table.eventHandlers.set(h.type, h);
-        return table;
-      },
-    },
-  ].filter((b) => config.bots.includes(b.identity.name));
-  const bots = botDefs.map((def) => new Bot(def.client, def.commands(), { serverName: config.serverName, partnerServers: def.identity === CONSULT_BOT ? config.partnerServers : [], log, metrics }));
   const botUserIds = new Set(bots.map((b) => b.client.userId));
-  let botsReady = false;
+  // Schedules and calendars are the core's: every workflow routes by them, and coordinators
+  // manage them whichever bots run. Room writes for the core (user checks) go through the first bot.
+  const coreRooms = running[0]?.rooms;
 
   const worker = new InboxWorker(inbox, dispatchTo(bots), config.inbox, log, metrics);
   const app = express();
   app.disable("x-powered-by");
-  app.use(calendarFeedRouter({ feeds, log }));
-  app.use(widgetFilesRouter({ dir: config.widgets.dir, log }));
-  // The widget API needs the consult bot (memberships, the widgets' encrypted events): until it
-  // runs, widgets are asked to retry.
+  app.use(calendarFeedRouter({ feeds: new CalendarFeeds(db, oncall), log }));
+  app.use(widgetFilesRouter({ dir: config.widgets.dir, widgets: widgetNames(workflows), log }));
+  // The widget API acts through the workflows' bots (memberships, the widgets' encrypted
+  // events): until they run, widgets are asked to retry.
   let widgetApi: express.Express | null = null;
   app.use(WIDGET_API_PREFIX, (req, res, next) => {
     if (!widgetApi) return sendError(res, ErrCode.Unavailable, "Rounds is starting; try again in a few seconds");
@@ -265,11 +143,10 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   });
   app.use(healthRouter({ db, homeserverUrl: config.homeserverUrl, botsReady: () => botsReady }));
   if (config.adminToken) {
-    app.use(scheduleAdminRouter({ adminToken: config.adminToken, oncall, log, userExists: (u) => rooms.userExists(u) }));
-    app.use(adminRouter({ adminToken: config.adminToken, oncall, inbox, wakeInbox: () => worker.wake(), log }));
-    app.use(contactsAdminRouter({ adminToken: config.adminToken, contacts: contactService, pages, timers, log }));
-    app.use(consultAdminRouter({ adminToken: config.adminToken, consults }));
-    app.use(handoffAdminRouter({ adminToken: config.adminToken, handoffs }));
+    const adminToken = config.adminToken;
+    app.use(scheduleAdminRouter({ adminToken, oncall, log, userExists: coreRooms ? (u) => coreRooms.userExists(u) : undefined }));
+    app.use(adminRouter({ adminToken, oncall, inbox, wakeInbox: () => worker.wake(), log }));
+    for (const { parts } of running) for (const router of parts.adminRoutes?.(adminToken) ?? []) app.use(router);
   }
   app.use(
     appserviceRouter({
@@ -281,20 +158,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       metrics,
     }),
   );
-  if (config.twilio) {
-    // An SMS acknowledgement must be told in Matrix: until the bots can send, ask Twilio to retry.
-    app.use("/_rounds/twilio", (_req, res, next) => (botsReady ? next() : sendError(res, ErrCode.Unavailable, "Rounds is starting; try again in a few seconds")));
-    app.use(
-      twilioWebhookRouter({
-        authToken: config.twilio.authToken,
-        publicBaseUrl: config.publicUrl,
-        receipts: new TwilioWebhookReceipts(db),
-        onInbound: (msg) => pages.onInboundSms(msg.from, msg.body),
-        onStatus: (u) => pages.onSmsStatus(u.messageSid, u.status, u.errorCode),
-        log,
-      }),
-    );
-  }
+  for (const { parts } of running) for (const router of parts.routes ?? []) app.use(router);
   app.use(errorHandler(log));
   const server = await listen(app, config.appservicePort, config.bindAddress, "ROUNDS_APPSERVICE_PORT");
   log.info({ port: config.appservicePort }, "appservice listening");
@@ -304,32 +168,22 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   let stopping = false;
   void pingUntilUp(homeserverPing(config.homeserverUrl, config.registration.id, config.registration.asToken), { log, stopped: () => stopping });
   await cryptoReady;
-  // Bots start one after another, the on-call bot first: an overdue escalation after a crash needs
-  // only that bot, and two crypto start-ups at once would slow both. Each workflow's timers wait
-  // for their own bot, so the timers run from the start.
+  // Bots start one after another, in the registry's order (the on-call bot first: an overdue
+  // escalation after a crash needs only that bot), and two crypto start-ups at once would slow
+  // both. Each workflow's timers wait for their own bot, so the timers run from the start.
   let previous: Promise<void> = Promise.resolve();
-  for (const [i, bot] of bots.entries()) {
-    previous = previous.then(() => bot.client.start());
-    botStarted.set(botDefs[i]!.identity.name, previous);
+  for (const { declaration, client } of running) {
+    previous = previous.then(() => client.start());
+    botStarted.set(declaration.bot.name, previous);
   }
   await timerWorker.start();
   await previous;
   for (const bot of bots) await bot.client.ensureIdentity();
   botsReady = true;
-  if (config.bots.includes(CONSULT_BOT.name) || config.bots.includes(HANDOFF_BOT.name)) {
-    const routes = [
-      consultWidgetRoutes({
-        consults,
-        oncall,
-        rooms: consultRooms,
-        serverName: config.serverName,
-        maxAttachmentBytes: config.consult.maxAttachmentBytes,
-        expectedResponseMinutes: config.consult.expectedResponseMinutes,
-      }),
-    ];
-    if (config.bots.includes(HANDOFF_BOT.name)) routes.push(handoffWidgetRoutes({ handoffs, rooms: handoffRooms, serverName: config.serverName }));
+  const widgetRoutes = running.map(({ parts }) => parts.widgetRoutes).filter((r): r is WidgetRoutes => r !== undefined);
+  if (widgetRoutes.length) {
     widgetApi = await widgetApiApp({
-      routes,
+      routes: widgetRoutes,
       sessions: new WidgetSessionStore(db),
       serverName: config.serverName,
       homeserverUrl: config.homeserverUrl,
@@ -339,8 +193,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
       log,
     });
   }
-  const shiftTask = config.bots.includes(ONCALL_BOT.name) ? startShiftCron(config.paging.shiftCheckCron, shifts, log) : null;
-  const handoffTask = config.bots.includes(HANDOFF_BOT.name) ? startHandoffCron(config.handoff.shiftCron, handoffs, log) : null;
+  const jobs = running.flatMap(({ parts }) => parts.jobs ?? []).map((start: BackgroundJob) => start());
   if (config.inbox.paused) log.warn("inbox processing is paused (ROUNDS_INBOX_PAUSED=1): events are stored, not handled");
   else worker.start();
   const stopPruningEffects = pruneCommandEffects(db, log);
@@ -349,8 +202,7 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   return {
     async stop() {
       stopping = true;
-      await shiftTask?.stop();
-      await handoffTask?.stop();
+      for (const job of jobs) await job.stop();
       await timerWorker.stop();
       await worker.stop();
       stopPruningEffects();
@@ -363,17 +215,13 @@ export async function startRounds(config: RoundsConfig, log: Logger): Promise<Ru
   };
 }
 
-/**
- * Asks the homeserver to ping us. A successful ping makes Synapse resend at once whatever it
- * queued while we were down, instead of waiting out its retry backoff (up to minutes).
- */
 /** Runs Rounds until SIGINT or SIGTERM; scripts/appservice.mjs calls it. */
 export async function main(): Promise<void> {
   // Everything Rounds writes (PGlite, the bots' crypto stores) is its service account's alone.
   process.umask(0o077);
   let config: RoundsConfig;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, configSections(WORKFLOWS));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -1,8 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
+import { widgetNames, WORKFLOWS } from "../appservice/workflows.js";
 
 /**
- * One page per widget. The appservice serves `dist/` at /_rounds/widgets/, beside the widget API,
+ * One page per widget, as the workflows declare them (appservice/workflows.ts). The appservice serves `dist/` at /_rounds/widgets/, beside the widget API,
  * so the widgets call the API same-origin. JSX comes from tsconfig (preact's automatic runtime).
  */
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -17,12 +18,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     rolldownOptions: {
-      input: {
-        consult: here("consult/index.html"),
-        consults: here("consults/index.html"),
-        handoff: here("handoff/index.html"),
-        handoffs: here("handoffs/index.html"),
-      },
+      input: Object.fromEntries(widgetNames(WORKFLOWS).map((w) => [w, here(`${w}/index.html`)])),
       // The code both widgets share (widget API, Preact, zod schemas) is one cacheable file.
       output: { chunkFileNames: "assets/shared-[hash].js", assetFileNames: "assets/widget-[hash][extname]" },
     },

@@ -4,7 +4,7 @@ import knexFactory, { type Knex } from "knex";
 import ClientPgLite from "knex-pglite";
 import { ConfigError } from "../shared/config.js";
 import { makePrivateDir, makeTreePrivate } from "../shared/privateFiles.js";
-import { migrations } from "./migrations/index.js";
+import { coreMigrations } from "./migrations/index.js";
 
 export type Db = Knex;
 
@@ -36,14 +36,23 @@ export function openMemoryDatabase(): Db {
   return knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: "postgres", connection: {} });
 }
 
-const migrationSource: Knex.MigrationSource<string> = {
-  getMigrations: async () => Object.keys(migrations).sort(),
-  getMigrationName: (name) => name,
-  getMigration: async (name) => migrations[name]!,
-};
-
-/** Numbered migrations, run at every start-up; already-applied ones are skipped. */
-export async function migrate(db: Db): Promise<string[]> {
+/**
+ * The core's migrations and the workflows' (`extra`), run at every start-up in one order by name;
+ * already-applied ones are skipped. A name two sources share is a mistake, refused here.
+ */
+export async function migrate(db: Db, extra: readonly Record<string, Knex.Migration>[] = []): Promise<string[]> {
+  const all: Record<string, Knex.Migration> = { ...coreMigrations };
+  for (const set of extra) {
+    for (const [name, m] of Object.entries(set)) {
+      if (all[name] && all[name] !== m) throw new Error(`two migrations are named ${name}; give the newer one the next free number`);
+      all[name] = m;
+    }
+  }
+  const migrationSource: Knex.MigrationSource<string> = {
+    getMigrations: async () => Object.keys(all).sort(),
+    getMigrationName: (name) => name,
+    getMigration: async (name) => all[name]!,
+  };
   const [, applied] = (await db.migrate.latest({ migrationSource, tableName: "rounds_migrations" })) as [number, string[]];
   return applied;
 }

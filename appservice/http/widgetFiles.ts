@@ -5,26 +5,22 @@ import type { Logger } from "../logging.js";
 import { WIDGET_PATH } from "../shared/widgetApiPaths.js";
 import { ErrCode, sendError } from "./errors.js";
 
-/** The widget names Vite builds, one folder each. */
-export const WIDGETS = ["consult", "consults", "handoff", "handoffs"] as const;
-export type WidgetName = (typeof WIDGETS)[number];
-
 /**
  * The URL a bot installs for a widget. Element fills in the $-variables and appends widgetId and
  * parentUrl; the widget reads them to talk to its host.
  */
-export function widgetUrl(publicUrl: string, name: WidgetName): string {
+export function widgetUrl(publicUrl: string, name: string): string {
   return `${publicUrl.replace(/\/$/, "")}${WIDGET_PATH}/${name}/index.html?roomId=$matrix_room_id&userId=$matrix_user_id&theme=$org.matrix.msc2873.client_theme`;
 }
 
 /**
- * Serves the built widgets from the appservice's own origin, so their API calls are same-origin.
+ * Serves the built widgets (the workflows declare which) from the appservice's own origin, so their API calls are same-origin.
  * Hashed assets are cached for good; pages are revalidated so a new build shows at once.
  */
-export function widgetFilesRouter(opts: { dir: string; log: Logger }): Router {
+export function widgetFilesRouter(opts: { dir: string; widgets: readonly string[]; log: Logger }): Router {
   const dir = resolve(opts.dir);
   const router = Router();
-  const missing = WIDGETS.filter((w) => !existsSync(resolve(dir, w, "index.html")));
+  const missing = opts.widgets.filter((w) => !existsSync(resolve(dir, w, "index.html")));
   if (missing.length) {
     opts.log.warn({ dir, missing }, "widgets are not built; run `npm run build:widgets` (npm start and npm test build them)");
   }

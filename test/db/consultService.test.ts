@@ -9,13 +9,14 @@ import type { ConsultErrorCode } from "../../appservice/consult/consultErrors.js
 import { ConsultStore } from "../../appservice/consult/consultStore.js";
 import { consultCommandTable } from "../../bots/consultBot.js";
 import { consultCommands } from "../../bots/consultCommands.js";
-import { migrate, type Db } from "../../appservice/db/connect.js";
+import type { Db } from "../../appservice/db/connect.js";
 import { Metrics } from "../../appservice/metrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { ConsultEventType, ConsultStateSchema, StateType, type ConsultRequestContent } from "../../appservice/shared/events.js";
 import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 /**
  * The consult domain service down to the database, on every backend. Matrix is a recording
@@ -161,7 +162,7 @@ for (const backend of backends) {
 
     before(async function () {
       ({ db, close } = await backend.open());
-      await migrate(db);
+      await migrateAll(db);
       clock = new Date("2026-03-10T12:00:00Z");
       const oncall = new OnCallService(new OnCallStore(db), { now: () => clock });
       await oncall.importSchedule(SCHEDULE, { force: true });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { backends } from "../harness/backends.js";
-import { migrate, type Db } from "../../appservice/db/connect.js";
+import type { Db } from "../../appservice/db/connect.js";
 import { InboxStore } from "../../appservice/inbox/inboxStore.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { parseScheduleFile } from "../../appservice/oncall/scheduleFile.js";
@@ -8,13 +8,14 @@ import type { ClientEvent } from "../../appservice/shared/events.js";
 import { BotDeviceStore } from "../../appservice/matrix/botDeviceStore.js";
 import { CommandEffects } from "../../appservice/db/commandEffects.js";
 import type { Knex } from "knex";
-import { migrations } from "../../appservice/db/migrations/index.js";
+import { coreMigrations as migrations } from "../../appservice/db/migrations/index.js";
 import { SwapStore } from "../../appservice/oncall/swapStore.js";
 import { ContactError, ContactService } from "../../appservice/paging/contactService.js";
 import { ContactStore } from "../../appservice/paging/contactStore.js";
 import { PageStore } from "../../appservice/paging/pageStore.js";
 import { ShiftWatchStore } from "../../appservice/paging/shiftWatchStore.js";
 import { TimerStore } from "../../appservice/timers/timerStore.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 const event = (id: string, room = "!r:x"): ClientEvent => ({
   event_id: `$${id}`,
@@ -45,12 +46,12 @@ for (const backend of backends) {
 
     before(async function () {
       ({ db, close } = await backend.open());
-      await migrate(db);
+      await migrateAll(db);
     });
     after(async () => close?.());
 
     it("runs the numbered migrations once", async function () {
-      expect(await migrate(db)).to.deep.equal([]);
+      expect(await migrateAll(db)).to.deep.equal([]);
       const names = (await db("rounds_migrations").orderBy("id")).map((r) => r.name);
       expect(names.slice(0, 4)).to.deep.equal(["001_appservice_inbox", "002_oncall_schedule", "003_bot_devices", "004_schedule_layers"]);
     });
@@ -209,7 +210,7 @@ for (const backend of backends) {
         await old.db("oncall_services").insert({ id: "icu", name: "ICU", timezone: "UTC" });
         await old.db("oncall_rotations").insert({ service_id: "icu", level: "primary", level_order: 0, kind: "daily", handover_time: "07:00", start_date: "2026-01-01", members: JSON.stringify(["@a:x"]) });
         await old.db("oncall_shifts").insert({ service_id: "icu", level: "primary", user_id: "@c:x", starts_at: new Date("2026-01-02T00:00:00Z"), ends_at: new Date("2026-01-02T12:00:00Z") });
-        await migrate(old.db);
+        await migrateAll(old.db);
         const s = (await new OnCallStore(old.db).loadSchedule("icu"))!;
         expect(s.rotations).to.deep.equal([{ level: "primary", levelOrder: 0, kind: "daily", handoverTime: "07:00", startDate: "2026-01-01", members: ["@a:x"] }]);
         expect(s.overrides.map((o) => [o.userId, o.startsAt.toISOString(), (o as { origin?: string }).origin])).to.deep.equal([["@c:x", "2026-01-02T00:00:00.000Z", "file"]]);

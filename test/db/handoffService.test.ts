@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { expect } from "chai";
 import { pino } from "pino";
-import { migrate, type Db } from "../../appservice/db/connect.js";
+import type { Db } from "../../appservice/db/connect.js";
 import {
   HandoffError,
   HandoffService,
@@ -23,6 +23,7 @@ import type { HandoffView } from "../../appservice/shared/handoffApi.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
 import { backends } from "../harness/backends.js";
 import { RecordingNotifier, RecordingRooms as SharedRecordingRooms } from "../harness/recordingRooms.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 /**
  * The handoff domain service down to the database, on every backend. Matrix is a recording
@@ -194,7 +195,7 @@ for (const backend of backends) {
 
     before(async function () {
       ({ db, close } = await backend.open());
-      await migrate(db);
+      await migrateAll(db);
       clock = new Date("2026-03-10T12:00:00Z");
       rooms = new RecordingRooms();
       notifier = new RecordingNotifier();

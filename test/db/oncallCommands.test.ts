@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { SwapService } from "../../appservice/oncall/swapService.js";
@@ -7,6 +7,7 @@ import { SwapStore } from "../../appservice/oncall/swapStore.js";
 import { oncallCommands } from "../../bots/oncallBot.js";
 import { scheduleCommands } from "../../bots/scheduleCommands.js";
 import type { CommandTable } from "../../bots/commands.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 /** The on-call bot's answers, from the command table down to the database (PGlite). */
 describe("on-call bot commands over the on-call service", function () {
@@ -20,7 +21,7 @@ describe("on-call bot commands over the on-call service", function () {
 
   before(async function () {
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     service = new OnCallService(new OnCallStore(db));
     const swaps = new SwapService(service, new SwapStore(db), { tellUser: async () => undefined });
     table = oncallCommands(scheduleCommands(service, swaps));

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { createLogger } from "../../appservice/logging.js";
 import { Metrics } from "../../appservice/metrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
@@ -15,6 +15,7 @@ import { pagingCommands } from "../../bots/pagingCommands.js";
 import { StateType } from "../../appservice/shared/events.js";
 import { backends } from "../harness/backends.js";
 import { RecordingNotifier, RecordingRooms } from "../harness/recordingRooms.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 /**
  * The paging commands' own checks, down to the database: input they refuse never reaches Matrix.
@@ -67,7 +68,7 @@ describe("paging commands refuse bad input before anything is sent", function ()
 
   before(async function () {
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     ({ table } = await pagingOver(db, untouchable));
   });
   after(() => db.destroy());
@@ -153,7 +154,7 @@ for (const backend of backends) {
 
     beforeEach(async function () {
       ({ db, close } = await backend.open());
-      await migrate(db);
+      await migrateAll(db);
       rooms = new RecordingRooms("@rounds_oncall:x.org");
       ({ table, onReaction } = await pagingOver(db, rooms));
     });

@@ -4,12 +4,13 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import ICAL from "ical.js";
 import { pino } from "pino";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { scheduleAdminRouter } from "../../appservice/http/scheduleAdminApi.js";
 import { errorHandler } from "../../appservice/http/errors.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { NOW, SCHEDULE } from "./scheduleFixtures.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 /** The schedule admin API over HTTP, down to the database (PGlite). */
 describe("schedule admin API", function () {
@@ -26,7 +27,7 @@ describe("schedule admin API", function () {
 
   before(async function () {
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     const log = pino({ level: "silent" });
     const oncall = new OnCallService(new OnCallStore(db), { now: () => NOW, conflictWindowDays: 7 });
     const app = express();

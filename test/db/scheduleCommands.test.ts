@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { SwapService } from "../../appservice/oncall/swapService.js";
@@ -9,6 +9,7 @@ import { scheduleCommands } from "../../bots/scheduleCommands.js";
 import { backends } from "../harness/backends.js";
 import { RecordingNotifier as KeyedNotifier } from "../harness/recordingRooms.js";
 import { NOW, RecordingNotifier, SCHEDULE } from "./scheduleFixtures.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 /** The schedule commands (!oncall, !myshifts, !swap) from the command table down to the database. */
 describe("schedule bot commands over the on-call service", function () {
@@ -22,7 +23,7 @@ describe("schedule bot commands over the on-call service", function () {
 
   before(async function () {
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     const oncall = new OnCallService(new OnCallStore(db), { now: () => NOW, conflictWindowDays: 7 });
     notes = new RecordingNotifier();
     table = new CommandTable("oncall", "On-call bot.", scheduleCommands(oncall, new SwapService(oncall, new SwapStore(db), notes, { now: () => NOW })));
@@ -141,7 +142,7 @@ for (const backend of backends) {
 
     beforeEach(async function () {
       ({ db, close } = await backend.open());
-      await migrate(db);
+      await migrateAll(db);
       const oncall = new OnCallService(new OnCallStore(db), { now: () => NOW, conflictWindowDays: 7 });
       await oncall.importSchedule(SCHEDULE);
       notes = new KeyedNotifier();

@@ -1,12 +1,13 @@
 import { expect } from "chai";
 import ICAL from "ical.js";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { ScheduleConflictError, ScheduleNotFoundError, ScheduleRuleError } from "../../appservice/oncall/scheduleErrors.js";
 import { SwapService } from "../../appservice/oncall/swapService.js";
 import { SwapStore } from "../../appservice/oncall/swapStore.js";
 import { NOW, RecordingNotifier, SCHEDULE } from "./scheduleFixtures.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 const at = (iso: string) => new Date(iso);
 
@@ -18,7 +19,7 @@ describe("on-call service over the database (PGlite)", function () {
 
   before(async function () {
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     oncall = new OnCallService(new OnCallStore(db), { now: () => NOW, conflictWindowDays: 7 });
     notes = new RecordingNotifier();
     swaps = new SwapService(oncall, new SwapStore(db), notes, { now: () => NOW });

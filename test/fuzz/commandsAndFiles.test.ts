@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { parse, stringify } from "yaml";
 import { ConsultService } from "../../appservice/consult/consultService.js";
 import { ConsultStore } from "../../appservice/consult/consultStore.js";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { HandoffService } from "../../appservice/handoff/handoffService.js";
 import { HandoffStore } from "../../appservice/handoff/handoffStore.js";
 import { createLogger } from "../../appservice/logging.js";
@@ -35,6 +35,7 @@ import { scheduleCommands } from "../../bots/scheduleCommands.js";
 import { RecordingNotifier, RecordingRooms } from "../harness/recordingRooms.js";
 import { FUZZ_TIME_LIMIT_MS, fuzzRuns } from "./budget.js";
 import { hostileStrings } from "./corpus.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 const exampleSchedule = readFileSync(join(repoRoot, "appservice", "oncall", "example-schedule.yaml"), "utf8");
 const exampleUnit = parse(readFileSync(join(repoRoot, "appservice", "handoff", "example-unit.yaml"), "utf8")) as Record<string, unknown>;
@@ -65,7 +66,7 @@ describe("fuzz: every bot's command parser answers bad commands shortly and plai
 
   before(async function () {
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     const oncall = new OnCallService(new OnCallStore(db));
     await oncall.importSchedule(exampleSchedule, { force: true });
     const rooms = new RecordingRooms("@rounds_oncall:x.org");
@@ -235,7 +236,7 @@ describe("fuzz: schedule, CSV and unit files are loaded or refused with their pr
   it("handoff unit file: any mutation of the example is saved or refused with a plain reason, and a refusal saves nothing", async function () {
     this.timeout(FUZZ_TIME_LIMIT_MS + 30_000);
     const db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     const handoffs = new HandoffService({
       store: new HandoffStore(db),
       oncall: { whoIsOnCall: async () => ({ levels: [] }) },

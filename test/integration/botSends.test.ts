@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { createLogger } from "../../appservice/logging.js";
 import { BotClient } from "../../appservice/matrix/botClient.js";
 import { BotDeviceStore } from "../../appservice/matrix/botDeviceStore.js";
@@ -7,6 +7,7 @@ import { TestClinician } from "../harness/clinician.js";
 import { getHomeserver, restartHomeserver, type TestHomeserver } from "../harness/homeserver.js";
 import { tempDir } from "../harness/tempDir.js";
 import { waitUntil } from "../harness/waitUntil.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 /**
  * The bots send their rate-limited writes as the appservice. A keyed send must still be one
@@ -49,7 +50,7 @@ describe("bot sends as the appservice: same key, same event (real Synapse)", fun
   before(async function () {
     hs = await getHomeserver();
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     [first, second] = [bot("sendcheck"), bot("sendcheck2")];
     await first.start();
     await second.start();

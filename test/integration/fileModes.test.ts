@@ -3,12 +3,13 @@ import { once } from "node:events";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { expect } from "chai";
-import { openDatabase, migrate } from "../../appservice/db/connect.js";
+import { openDatabase } from "../../appservice/db/connect.js";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 import { ConfigError } from "../../appservice/shared/config.js";
 import { freePort } from "../harness/ports.js";
 import { StackProcess } from "../harness/stackProcess.js";
 import { tempDir } from "../harness/tempDir.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 /** Every path below `dir` whose mode lets anyone but the owner in, as "path 0644". */
 function looseModes(dir: string): string[] {
@@ -32,7 +33,7 @@ describe("file modes: the state Rounds and Synapse keep is private (dirs 0700, f
   it("PGlite's data directory, which PGlite itself writes 0666", async function () {
     const dataDir = join(tempDir("modes-db"), "data");
     const db = openDatabase({ dataDir });
-    await migrate(db);
+    await migrateAll(db);
     await db.raw("create table mode_probe (v text)");
     await db.destroy();
     expect(existsSync(join(dataDir, "pglite", "PG_VERSION"))).to.equal(true);

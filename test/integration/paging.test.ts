@@ -24,6 +24,11 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
 
   it("escalates a silent level 1 through SMS to level 2, which acknowledges by SMS; then nothing more is sent", async function () {
     const note = "Chest pain bed 12 troponin rising";
+    // Level 2 answers the SMS within the step; 3 s was a race with Twilio's round trip on a
+    // loaded machine (the step's timer then fired on the acknowledged page, a second "done").
+    const people = { lena: lena.userId, liam: liam.userId, cora: s.people.cora.userId };
+    const yaml = { "content-type": "application/yaml" };
+    await s.rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: pagingSchedule(people, { delays: { emergent: 3, urgent: 10, routine: 600 } }), headers: yaml });
     const cmd = await wendy.send(s.dm, `!page cardiology urgent ${note}`);
     const reply = await wendy.waitForNotice(s.dm, s.botUserId, { after: cmd });
     expect(reply.body).to.match(new RegExp(`^Paged Cardiology \\(urgent\\): ${lena.userId}\\. Page #\\d+`));
@@ -73,6 +78,7 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     expect(timers.timers.filter((t) => t.ref === state.id)).to.have.length(0);
     expect(await s.rounds.metric("rounds_timers_fired_total", 'kind="page.escalate",outcome="done"')).to.equal(1);
     expect(s.twilio.messages.filter((m) => m.body.includes(`page ${number} `))).to.have.length(2);
+    await s.rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: pagingSchedule(people), headers: yaml });
   });
 
   it("acknowledges with a ✅ reaction; a racing !ack gets a clear 'already acknowledged'", async function () {

@@ -2,9 +2,24 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import { ConfigError, loadConfig } from "../../appservice/shared/config.js";
+import type { ConsultConfig } from "../../appservice/consult/consultConfig.js";
+import type { HandoffConfig } from "../../appservice/handoff/handoffConfig.js";
+import type { PagingConfig } from "../../appservice/paging/pagingConfig.js";
+import { ConfigError, loadConfig as loadWith, type RoundsConfig } from "../../appservice/shared/config.js";
+import { configSections, WORKFLOWS } from "../../appservice/workflows.js";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 import { tempDir } from "../harness/tempDir.js";
+
+/** The configuration as Rounds reads it, with every registered workflow's section. */
+const loadConfig = (env: Record<string, string>) => {
+  const c = loadWith(env, configSections(WORKFLOWS));
+  return Object.assign(c, {
+    paging: c.workflows.paging as PagingConfig,
+    consult: c.workflows.consult as ConsultConfig,
+    handoff: c.workflows.handoff as HandoffConfig,
+    twilio: (c.workflows.paging as PagingConfig).twilio,
+  }) as RoundsConfig & { paging: PagingConfig; consult: ConsultConfig; handoff: HandoffConfig; twilio: PagingConfig["twilio"] };
+};
 
 const dir = tempDir("config");
 const registration = join(dir, "registration.yaml");

@@ -2,7 +2,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { parse } from "yaml";
-import { CONFIG_KEYS, REQUIRED_CONFIG_KEYS } from "../../appservice/shared/config.js";
+import { configKeys } from "../../appservice/shared/config.js";
+import { configSections, WORKFLOWS } from "../../appservice/workflows.js";
+
+const { all: CONFIG_KEYS, required: REQUIRED_CONFIG_KEYS } = configKeys(configSections(WORKFLOWS));
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 
 describe("deployment files stay in step with the code", function () {

@@ -2,7 +2,7 @@ import { request, type Server } from "node:http";
 import { gzipSync } from "node:zlib";
 import { expect } from "chai";
 import express from "express";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { adminRouter } from "../../appservice/http/adminApi.js";
 import { appserviceRouter } from "../../appservice/http/appserviceApi.js";
 import { calendarFeedRouter } from "../../appservice/http/calendarFeedApi.js";
@@ -17,6 +17,7 @@ import { createLogger } from "../../appservice/logging.js";
 import { Metrics } from "../../appservice/metrics.js";
 import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApiPaths.js";
 import { freePort } from "../harness/ports.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 const HS_TOKEN = "hs-token-0123456789abcdef";
 const ADMIN_TOKEN = "admin-token-0123456789abcdef";
@@ -122,7 +123,7 @@ describe("HTTP interfaces answer client errors with 4xx and an errcode", functio
 
   before(async function () {
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     await new WidgetSessionStore(db).createSession({ userId: "@alice:hospital.test", token: WIDGET_TOKEN, expiresTs: Date.now() + 3_600_000 });
     ({ url: base, server } = await serve(db));
   });

@@ -2,12 +2,13 @@ import type { Server } from "node:http";
 import { once } from "node:events";
 import { expect } from "chai";
 import express from "express";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { INBOUND_PATH, STATUS_PATH, twilioWebhookRouter, type InboundSms, type SmsStatusUpdate } from "../../appservice/http/twilioWebhooks.js";
 import { TwilioWebhookReceipts } from "../../appservice/http/twilioWebhookReceipts.js";
 import { createLogger } from "../../appservice/logging.js";
 import { twilioSignature } from "../harness/fakeTwilio.js";
 import { freePort } from "../harness/ports.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 const TOKEN = "12345678901234567890123456789012";
 const sid = (c: string) => "SM" + c.repeat(32);
@@ -22,7 +23,7 @@ describe("Twilio webhooks: a replayed webhook does nothing twice", function () {
 
   before(async function () {
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     const app = express().use(

@@ -3,7 +3,7 @@ import { createServer as createNetServer, type Server as NetServer } from "node:
 import { once } from "node:events";
 import { expect } from "chai";
 import express from "express";
-import { migrate, openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
+import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { isPrivateAddress, systemIo, type HomeserverTarget, type ResolverIo } from "../../appservice/http/homeserverResolver.js";
 import { consultWidgetRoutes, type ConsultWidgetDeps } from "../../appservice/http/consultWidgetRoutes.js";
 import { widgetApiApp } from "../../appservice/http/widgetApi.js";
@@ -11,6 +11,7 @@ import { WidgetSessionStore } from "../../appservice/http/widgetSessionStore.js"
 import { createLogger } from "../../appservice/logging.js";
 import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApiPaths.js";
 import { freePort } from "../harness/ports.js";
+import { migrateAll } from "../harness/migrateAll.js";
 
 const PUBLIC_ADDRESS = "93.184.216.34";
 
@@ -47,7 +48,7 @@ describe("widget OpenID exchange: no connection to private addresses (blind SSRF
 
   before(async function () {
     db = openMemoryDatabase();
-    await migrate(db);
+    await migrateAll(db);
     trap = await recordingListener(await freePort());
     partnerTrap = await recordingListener(await freePort());
     fakeSrv["_matrix-fed._tcp.srv-loop.example"] = [{ name: "loop.example", port: trap.port, priority: 0, weight: 0 }];

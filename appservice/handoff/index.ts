@@ -1,0 +1,17 @@
+import { HANDOFF_BOT } from "../../bots/handoffBot.js";
+import { defineWorkflow } from "../workflow.js";
+import { handoffConfig } from "./handoffConfig.js";
+import * as m009 from "./migrations/009_handoffs.js";
+
+/**
+ * SBAR and I-PASS shift handoffs: presented, read back, questioned and signed off by both, with
+ * their tasks, deadlines, reports and the units' quality figures.
+ */
+export const handoff = defineWorkflow({
+  name: "handoff",
+  bot: HANDOFF_BOT,
+  config: handoffConfig,
+  migrations: { "009_handoffs": m009 },
+  widgets: ["handoff", "handoffs"],
+  build: async (deps) => (await import("./build.js")).buildHandoff(deps),
+});

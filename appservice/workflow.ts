@@ -1,0 +1,102 @@
+/**
+ * What a workflow declares to join Rounds: one value per workflow folder, exported from its
+ * index.ts and listed once in workflows.ts. main.ts, the config, the database, the widget API
+ * and the widget build loop over the list; none of them names a workflow. The shape follows
+ * hookshot's ConnectionDeclaration and Draupnir's describeProtection (see docs/adrs).
+ */
+import type { Router } from "express";
+import type { Knex } from "knex";
+import type { z } from "zod";
+import type { Command, EventHandler, ReactionHandler } from "../bots/commands.js";
+import type { Db } from "./db/connect.js";
+import type { WidgetRoutes } from "./http/widgetApi.js";
+import type { Logger } from "./logging.js";
+import type { BotClient } from "./matrix/botClient.js";
+import type { MatrixRoomWriter } from "./matrix/roomWriter.js";
+import type { Metrics } from "./metrics.js";
+import type { OnCallService } from "./oncall/oncallService.js";
+import type { CoreConfig } from "./shared/config.js";
+import type { TimerRow, TimerStore } from "./timers/timerStore.js";
+
+/** The bot a workflow acts through: `@rounds_<name>` on our server. */
+export interface WorkflowBot {
+  name: string;
+  displayName: string;
+  /** The first line of its !help. */
+  intro: string;
+  /** Whether clinicians of partner homeservers (ROUNDS_PARTNER_SERVERS) may use it. */
+  federated?: boolean;
+}
+
+/**
+ * A workflow's settings: its environment variables, validated with all the others at start-up
+ * (a bad value names its key), then read into the workflow's own typed section.
+ */
+export interface WorkflowConfig<C> {
+  env: z.ZodRawShape;
+  /** `e` holds the parsed values of these keys and the core ones; throw ConfigError naming a key. */
+  read(e: Record<string, unknown>, core: CoreConfig): C;
+}
+
+/** A durable timer's handler; `priority` orders timers due together (a backlog after a restart). */
+export type TimerHandler = ((t: TimerRow) => Promise<void>) | { run(t: TimerRow): Promise<void>; priority: number };
+
+/** A job started once the bots are ready, such as a cron; stopped with Rounds. */
+export type BackgroundJob = () => { stop(): Promise<void> | void };
+
+/** What Rounds gives a workflow to build with. Everything is already constructed and shared. */
+export interface WorkflowDeps<C> {
+  config: C;
+  core: CoreConfig;
+  db: Db;
+  log: Logger;
+  metrics: Metrics;
+  /** This workflow's bot, and its view of Matrix: rooms, state, invites, widgets. */
+  client: BotClient;
+  rooms: MatrixRoomWriter;
+  /** The on-call schedules every workflow routes by. */
+  oncall: OnCallService;
+  timers: TimerStore;
+  wakeTimers(): void;
+  /** The URL a bot installs for one of this workflow's widgets. */
+  widgetUrl(widget: string): string;
+  /** Whether the bots can act yet: a webhook answered before then is retried by its sender. */
+  ready(): boolean;
+}
+
+/** A workflow as built: its service behind its adapters. Each part is optional. */
+export interface WorkflowParts {
+  commands?: Command[];
+  reactionHandler?: ReactionHandler;
+  eventHandlers?: EventHandler[];
+  /** By timer kind; each kind belongs to one workflow. */
+  timers?: Record<string, TimerHandler>;
+  widgetRoutes?: WidgetRoutes;
+  /** Routes behind the admin token; each router checks it with requireAdminToken. */
+  adminRoutes?: (adminToken: string) => Router[];
+  /** Public routes, such as a webhook that checks its own signature. */
+  routes?: Router[];
+  jobs?: BackgroundJob[];
+}
+
+export interface WorkflowDeclaration<C = unknown> {
+  name: string;
+  bot: WorkflowBot;
+  config: WorkflowConfig<C>;
+  /** Numbered like every migration ("014_x"), so all of them run in one order by name. */
+  migrations: Record<string, Knex.Migration>;
+  /** The Element widgets it ships, one folder each under widgets/: served and built from here. */
+  widgets: readonly string[];
+  build(deps: WorkflowDeps<C>): WorkflowParts | Promise<WorkflowParts>;
+}
+
+/** What every workflow service takes from Rounds, spread into its constructor's deps. */
+export function serviceDeps<C>(deps: WorkflowDeps<C>) {
+  const { oncall, timers, wakeTimers, rooms, log, metrics } = deps;
+  return { oncall, timers, wakeTimers, rooms, notifier: rooms, log, metrics };
+}
+
+/** Keeps a declaration's config type while listing it beside others. */
+export function defineWorkflow<C>(declaration: WorkflowDeclaration<C>): WorkflowDeclaration<C> {
+  return declaration;
+}

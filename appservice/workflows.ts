@@ -1,0 +1,22 @@
+import type { ConfigSection } from "./shared/config.js";
+import { consult } from "./consult/index.js";
+import { handoff } from "./handoff/index.js";
+import { paging } from "./paging/index.js";
+import type { WorkflowDeclaration } from "./workflow.js";
+
+/**
+ * Every workflow Rounds runs, in the order their bots start: paging first, as an overdue
+ * escalation after a crash needs only the on-call bot. Adding a workflow is one line here
+ * (README, "Adding a workflow").
+ */
+export const WORKFLOWS: readonly WorkflowDeclaration[] = [paging, consult, handoff];
+
+/** The workflows' settings, for loadConfig. */
+export function configSections(workflows: readonly WorkflowDeclaration[]): ConfigSection[] {
+  return workflows.map((w) => ({ name: w.name, bot: w.bot.name, env: w.config.env, read: (e, core) => w.config.read(e, core) }));
+}
+
+/** Every widget the workflows ship: what the file server serves and Vite builds. */
+export function widgetNames(workflows: readonly WorkflowDeclaration[]): string[] {
+  return workflows.flatMap((w) => w.widgets);
+}

@@ -1,0 +1,13 @@
+import { migrate, type Db } from "../../appservice/db/connect.js";
+import { WORKFLOWS } from "../../appservice/workflows.js";
+
+/** The whole schema, as Rounds runs it: the core's migrations and every registered workflow's. */
+export function migrateAll(db: Db): Promise<string[]> {
+  return migrate(db, WORKFLOWS.map((w) => w.migrations));
+}
+
+/** Every migration by name, core and workflows. */
+export async function allMigrations(): Promise<Record<string, import("knex").Knex.Migration>> {
+  const { coreMigrations } = await import("../../appservice/db/migrations/index.js");
+  return Object.assign({ ...coreMigrations }, ...WORKFLOWS.map((w) => w.migrations));
+}
