@@ -6,7 +6,7 @@ import { HandoffUnitSchema } from "./shared/events.js";
 import type { HandoffMetricsResponse } from "./shared/handoffApi.js";
 import { unknownKeys } from "./shared/unknownKeys.js";
 import type { MetricsResponse, ResponseTimes } from "./shared/consultWidgetApi.js";
-import { registerUser } from "./setup/adminApi.js";
+import { registerUser } from "./setup/synapseAdmin.js";
 import { devSecrets, devSettings } from "./setup/devEnvironment.js";
 import { EXAMPLE_FILES, readUsersNamedIn } from "./setup/exampleUsers.js";
 

@@ -1,6 +1,6 @@
 import type { Logger } from "../appservice/logging.js";
 import type { Metrics } from "../appservice/metrics.js";
-import { MemberContentSchema, ReactionContentSchema, TextMessageContentSchema, type ClientEvent } from "../appservice/shared/events.js";
+import { BOT_PREFIX, MemberContentSchema, ReactionContentSchema, TextMessageContentSchema, type ClientEvent } from "../appservice/shared/events.js";
 import type { BotClient } from "../appservice/matrix/botClient.js";
 import type { CommandTable } from "./commands.js";
 
@@ -24,7 +24,7 @@ export class Bot {
     if (event.type === "m.room.member" && event.state_key === this.client.userId) return this.onOwnMembership(event);
     if (event.type !== "m.room.message" && event.type !== "m.room.encrypted" && event.type !== "m.reaction" && !this.commands.eventHandlers.has(event.type)) return;
     // Ignore ourselves and every other Rounds bot, so bots never talk to each other in a loop.
-    if (event.sender === this.client.userId || /^@rounds_/.test(event.sender)) return;
+    if (event.sender === this.client.userId || event.sender.startsWith(BOT_PREFIX)) return;
     if (!this.client.isJoined(event.room_id)) {
       this.log.debug({ eventId: event.event_id, roomId: event.room_id }, "bot: not in this room; event ignored");
       return;

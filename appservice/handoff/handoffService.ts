@@ -10,6 +10,7 @@ import type { Notifier } from "../ports/notifier.js";
 import type { RoomWidget, RoomWriter } from "../ports/roomWriter.js";
 import { quote } from "../shared/quote.js";
 import {
+  BOT_PREFIX,
   HandoffAnswerContentSchema,
   HandoffEventType,
   HandoffItemContentSchema,
@@ -144,7 +145,7 @@ export class HandoffService implements HandoffActions {
     const incoming = typeof input.incoming === "string" ? input.incoming.trim() : "";
     if (!matrixUserId.safeParse(incoming).success) throw new HandoffError("invalid_input", `Name the incoming clinician by their Matrix id, e.g. @alice:hospital.example.org.`);
     if (incoming === input.actor) throw new HandoffError("invalid_input", "You cannot hand off to yourself. Name the clinician who takes over from you.");
-    if (/^@rounds_/.test(incoming)) throw new HandoffError("invalid_input", "Hand off to a clinician, not to a Rounds bot.");
+    if (incoming.startsWith(BOT_PREFIX)) throw new HandoffError("invalid_input", "Hand off to a clinician, not to a Rounds bot.");
     const unit = await this.findUnit(input.unit, input.sourceRoomId);
     if (!(await this.deps.userExists(incoming))) throw new HandoffError("unknown_user", `${quote(incoming)} is not a known user. Check the spelling of their Matrix id.`);
     return this.open({ unit, outgoing: input.actor, incoming, startedBy: input.actor, sourceRoomId: input.sourceRoomId, scheduledFor: input.scheduledFor ?? null, requestId });

@@ -6,7 +6,8 @@ import type { InboxRow, InboxStore } from "./inboxStore.js";
 const PRUNE_EVERY_MS = 3600_000;
 const KEEP_HANDLED_MS = 7 * 24 * 3600_000;
 
-export type EventHandler = (event: ClientEvent) => Promise<void>;
+/** What the inbox hands each stored event to (the bots, through dispatchTo). */
+export type InboxHandler = (event: ClientEvent) => Promise<void>;
 
 /**
  * Drains the inbox. Each room has its own lane: a room's events are handled in order, rooms run
@@ -26,7 +27,7 @@ export class InboxWorker {
 
   constructor(
     private readonly store: InboxStore,
-    private readonly handle: EventHandler,
+    private readonly handle: InboxHandler,
     private readonly opts: { maxAttempts: number; retryBaseMs: number; pollMs: number },
     private readonly log: Logger,
     private readonly metrics: Metrics,

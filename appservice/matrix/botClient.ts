@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as sdk from "matrix-js-sdk";
 import type { Logger } from "../logging.js";
-import type { ClientEvent } from "../shared/events.js";
+import { BOT_PREFIX, type ClientEvent } from "../shared/events.js";
 import type { BotDeviceStore } from "./botDeviceStore.js";
 import { IdbSnapshotter } from "./idbSnapshot.js";
 import { quietGlobalSdkLogger, sdkLogger } from "./sdkLogger.js";
@@ -78,7 +78,7 @@ export class BotClient {
   private readonly log: Logger;
 
   constructor(private readonly opts: BotClientOptions) {
-    this.localpart = `rounds_${opts.identity.name}`;
+    this.localpart = `${BOT_PREFIX.slice(1)}${opts.identity.name}`;
     this.userId = `@${this.localpart}:${opts.serverName}`;
     this.log = opts.log.child({ bot: opts.identity.name });
   }

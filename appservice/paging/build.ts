@@ -2,7 +2,7 @@ import express from "express";
 import { calendarCommands } from "../../bots/calendarCommands.js";
 import { pagingCommands } from "../../bots/pagingCommands.js";
 import { scheduleCommands } from "../../bots/scheduleCommands.js";
-import { contactsAdminRouter } from "../http/contactsAdminApi.js";
+import { pagingAdminRouter } from "../http/pagingAdminApi.js";
 import { TwilioWebhookReceipts } from "../http/twilioWebhookReceipts.js";
 import { twilioWebhookRouter } from "../http/twilioWebhooks.js";
 import { ErrCode, sendError } from "../http/errors.js";
@@ -13,7 +13,7 @@ import { TwilioSmsSender } from "../sms/twilioSms.js";
 import { serviceDeps, type WorkflowDeps, type WorkflowParts } from "../workflow.js";
 import { ContactService } from "./contactService.js";
 import { ContactStore } from "./contactStore.js";
-import { PageService, TIMER_DELIVER, TIMER_ESCALATE, TIMER_SMS } from "./pageService.js";
+import { PageService, TIMER_PAGE_DELIVER, TIMER_PAGE_ESCALATE, TIMER_PAGE_SMS } from "./pageService.js";
 import { PageStore } from "./pageStore.js";
 import type { PagingConfig } from "./pagingConfig.js";
 import { ShiftChangeService } from "./shiftChange.js";
@@ -69,11 +69,11 @@ export function buildPaging(deps: WorkflowDeps<PagingConfig>): WorkflowParts {
     reactionHandler: paging.onReaction,
     // Escalations first among timers due together: after a crash, they are what is most late.
     timers: {
-      [TIMER_ESCALATE]: { run: (t) => pages.onEscalationTimer(t), priority: 1 },
-      [TIMER_SMS]: (t) => pages.onSmsTimer(t),
-      [TIMER_DELIVER]: (t) => pages.onDeliveryTimer(t),
+      [TIMER_PAGE_ESCALATE]: { run: (t) => pages.onEscalationTimer(t), priority: 1 },
+      [TIMER_PAGE_SMS]: (t) => pages.onSmsTimer(t),
+      [TIMER_PAGE_DELIVER]: (t) => pages.onDeliveryTimer(t),
     },
-    adminRoutes: (adminToken) => [contactsAdminRouter({ adminToken, contacts: contactService, pages, timers, log })],
+    adminRoutes: (adminToken) => [pagingAdminRouter({ adminToken, contacts: contactService, pages, timers, log })],
     routes,
     jobs: [() => startShiftCron(config.shiftCheckCron, shifts, log)],
   };

@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { ulid } from "ulid";
+import { z } from "zod";
 import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { CommandEffects } from "../db/commandEffects.js";
 import type { Logger } from "../logging.js";
@@ -43,10 +44,23 @@ export class PageError extends DomainError {
   }
 }
 
-export const TIMER_ESCALATE = "page.escalate";
-export const TIMER_DELIVER = "page.deliver";
+export const TIMER_PAGE_ESCALATE = "page.escalate";
+export const TIMER_PAGE_DELIVER = "page.deliver";
+/** An SMS timer is one per (page step, person): its step names both. */
+interface SmsStep {
+  step: number;
+  userId: string;
+}
+const SmsStepSchema = z.object({ step: z.number().int().min(0), userId: z.string().min(1) });
+const encodeSmsStep = (s: SmsStep): string => JSON.stringify({ step: s.step, userId: s.userId });
+/** Also reads the "<step>:<userId>" of timers armed before the structured form. */
+function decodeSmsStep(raw: string): SmsStep {
+  if (raw.startsWith("{")) return SmsStepSchema.parse(JSON.parse(raw));
+  const [step, ...user] = raw.split(":");
+  return { step: Number(step), userId: user.join(":") };
+}
 const DELIVERY_GRACE_MS = 90_000;
-export const TIMER_SMS = "page.sms";
+export const TIMER_PAGE_SMS = "page.sms";
 
 const VIA_TEXT = { reaction: "with ✅", command: "with !ack", sms: "by SMS reply" } as const;
 
@@ -141,7 +155,7 @@ export class PageService {
       // timer still delivers the page (without its text, which only the command carries).
       page = await store.db.transaction(async (trx) => {
         const created = await store.create(fields, trx);
-        await this.deps.timers.schedule(TIMER_DELIVER, created.id, "0", new Date(Date.now() + DELIVERY_GRACE_MS), trx);
+        await this.deps.timers.schedule(TIMER_PAGE_DELIVER, created.id, "0", new Date(Date.now() + DELIVERY_GRACE_MS), trx);
         return created;
       });
       this.deps.wakeTimers();
@@ -195,12 +209,12 @@ export class PageService {
   /** The step's escalation and each target's SMS fallback, by their personal rules. */
   private async timersFor(page: Page, only?: string[]): Promise<{ kind: string; step: string; dueAt: Date }[]> {
     const out: { kind: string; step: string; dueAt: Date }[] = [];
-    if (page.deadlineAt && !page.exhausted && !only) out.push({ kind: TIMER_ESCALATE, step: String(page.step), dueAt: page.deadlineAt });
+    if (page.deadlineAt && !page.exhausted && !only) out.push({ kind: TIMER_PAGE_ESCALATE, step: String(page.step), dueAt: page.deadlineAt });
     for (const u of only ?? page.targets) {
       const contact = await this.deps.contacts.get(u);
       const after = contact.smsAfter[page.urgency];
       if (!contact.phone || after === null || !this.deps.sms) continue;
-      out.push({ kind: TIMER_SMS, step: `${page.step}:${u}`, dueAt: new Date(Date.now() + after * 1000) });
+      out.push({ kind: TIMER_PAGE_SMS, step: encodeSmsStep({ step: page.step, userId: u }), dueAt: new Date(Date.now() + after * 1000) });
     }
     return out;
   }
@@ -302,9 +316,7 @@ export class PageService {
 
   /** Timer: a target's personal SMS delay passed without an acknowledgement. */
   async onSmsTimer(timer: TimerRow): Promise<void> {
-    const sep = timer.step.indexOf(":");
-    const step = Number(timer.step.slice(0, sep));
-    const userId = timer.step.slice(sep + 1);
+    const { step, userId } = decodeSmsStep(timer.step);
     await this.lock.run(timer.ref, async () => {
       const { store, sms } = this.deps;
       const page = await store.get(timer.ref);
@@ -342,7 +354,7 @@ export class PageService {
   }
 
   private async smsFellDueFirst(pageId: string, step: number, smsDueAt: Date): Promise<boolean> {
-    const escalationDue = await this.deps.timers.dueAtOf(TIMER_ESCALATE, pageId, String(step));
+    const escalationDue = await this.deps.timers.dueAtOf(TIMER_PAGE_ESCALATE, pageId, String(step));
     return escalationDue !== null && smsDueAt.getTime() < escalationDue.getTime();
   }
 
@@ -428,7 +440,7 @@ export class PageService {
 
   /** A page no longer escalates, texts or waits for delivery. */
   private async cancelTimers(id: string): Promise<void> {
-    for (const kind of [TIMER_ESCALATE, TIMER_SMS, TIMER_DELIVER]) await this.deps.timers.cancelAll(kind, id);
+    for (const kind of [TIMER_PAGE_ESCALATE, TIMER_PAGE_SMS, TIMER_PAGE_DELIVER]) await this.deps.timers.cancelAll(kind, id);
   }
 
   /** After resolving, also on a retry after a failure part-way: these steps are idempotent. */

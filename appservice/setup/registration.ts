@@ -1,5 +1,6 @@
 import { AppServiceRegistration } from "matrix-appservice-bridge";
 import { stringify } from "yaml";
+import { BOT_PREFIX } from "../shared/events.js";
 import { writeFileAtomic } from "../shared/writeFileAtomic.js";
 
 export interface RegistrationInput {
@@ -11,7 +12,7 @@ export interface RegistrationInput {
 
 export const SENDER_LOCALPART = "rounds_bot";
 
-/** Builds the appservice registration: bots live in @rounds_*, SMS puppets in @rounds_sms_*. */
+/** Builds the appservice registration: the bots live in @rounds_*. */
 export function buildRegistration(input: RegistrationInput): Record<string, unknown> {
   const reg = new AppServiceRegistration(input.url);
   reg.setId("rounds");
@@ -19,8 +20,7 @@ export function buildRegistration(input: RegistrationInput): Record<string, unkn
   reg.setAppServiceToken(input.asToken);
   reg.setSenderLocalpart(SENDER_LOCALPART);
   const domain = input.serverName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  reg.addRegexPattern("users", `@rounds_.*:${domain}`, true);
-  reg.addRegexPattern("users", `@rounds_sms_.*:${domain}`, true);
+  reg.addRegexPattern("users", `${BOT_PREFIX}.*:${domain}`, true);
   reg.setRateLimited(false);
   // Typing and receipts let bots see read state; the class has no setter for this yet.
   return { ...reg.getOutput(), receive_ephemeral: true, "de.sorunome.msc2409.push_ephemeral": true };

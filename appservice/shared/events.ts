@@ -7,12 +7,14 @@ import { z } from "zod";
  */
 export const NAMESPACE = "health.rounds";
 
+/** Every Rounds bot is `@rounds_<name>:<server>`; anything else in the namespace is ours too. */
+export const BOT_PREFIX = "@rounds_";
+
 export const StateType = {
   Consult: `${NAMESPACE}.consult`,
   Handoff: `${NAMESPACE}.handoff`,
   Page: `${NAMESPACE}.page`,
   Alert: `${NAMESPACE}.alert`,
-  OnCall: `${NAMESPACE}.oncall`,
 } as const;
 export type StateType = (typeof StateType)[keyof typeof StateType];
 

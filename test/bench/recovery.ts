@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import * as sdk from "matrix-js-sdk";
-import { registerUser } from "../../appservice/setup/adminApi.js";
+import { registerUser } from "../../appservice/setup/synapseAdmin.js";
 import { pagingSchedule, startPagingScenario } from "../harness/pagingScenario.js";
 import { ms, progress, ratio, summary } from "./stats.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { registerUser, type RegisteredUser } from "../../appservice/setup/adminApi.js";
+import { registerUser, type RegisteredUser } from "../../appservice/setup/synapseAdmin.js";
 import { writeRegistration } from "../../appservice/setup/registration.js";
 import { generateSecrets, type Secrets } from "../../appservice/setup/secrets.js";
 import { repoRoot, writeSynapseConfig } from "../../appservice/setup/synapseConfig.js";

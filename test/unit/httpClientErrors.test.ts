@@ -6,7 +6,7 @@ import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { adminRouter } from "../../appservice/http/adminApi.js";
 import { appserviceRouter } from "../../appservice/http/appserviceApi.js";
 import { calendarFeedRouter } from "../../appservice/http/calendarFeedApi.js";
-import { contactsAdminRouter } from "../../appservice/http/contactsAdminApi.js";
+import { pagingAdminRouter } from "../../appservice/http/pagingAdminApi.js";
 import { errorHandler } from "../../appservice/http/errors.js";
 import { handoffAdminRouter } from "../../appservice/http/handoffAdminApi.js";
 import { scheduleAdminRouter } from "../../appservice/http/scheduleAdminApi.js";
@@ -49,7 +49,7 @@ async function serve(db: Db): Promise<{ url: string; server: Server }> {
   });
   app.use(scheduleAdminRouter({ adminToken: ADMIN_TOKEN, oncall: stub("oncall"), log }));
   app.use(adminRouter({ adminToken: ADMIN_TOKEN, oncall: stub("oncall"), inbox: stub("inbox"), wakeInbox: () => {}, log }));
-  app.use(contactsAdminRouter({ adminToken: ADMIN_TOKEN, contacts: stub("contacts"), pages: stub("pages"), timers: stub("timers"), log }));
+  app.use(pagingAdminRouter({ adminToken: ADMIN_TOKEN, contacts: stub("contacts"), pages: stub("pages"), timers: stub("timers"), log }));
   app.use(handoffAdminRouter({ adminToken: ADMIN_TOKEN, handoffs: stub("handoffs") }));
   app.use(appserviceRouter({ hsToken: HS_TOKEN, inbox: stub("inbox"), onCommitted: () => {}, isOurUser: () => false, log, metrics: new Metrics() }));
   app.use(errorHandler(log));

@@ -1,5 +1,6 @@
 import type { IRoomEvent } from "matrix-widget-api";
 import {
+  BOT_PREFIX,
   HandoffAnswerContentSchema,
   HandoffEventType,
   HandoffItemContentSchema,
@@ -35,7 +36,7 @@ export interface HandoffRoomData {
 }
 
 /** The handoff bot's user; it sends events on behalf of clinicians on text-only clients. */
-export const HANDOFF_BOT_PREFIX = "@rounds_handoff:";
+export const HANDOFF_BOT_PREFIX = `${BOT_PREFIX}handoff:`;
 
 const warned = new Set<string>();
 

@@ -40,8 +40,3 @@ export function sentence(message: string): string {
   return /[.!?]$/.test(s) ? s : `${s}.`;
 }
 
-/** "in_progress" → "In progress". */
-export function humanize(value: string): string {
-  const s = value.replace(/_/g, " ");
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}

@@ -18,10 +18,11 @@ const ContactBody = z
   .strict();
 
 /**
- * Contacts and pages for IT and the coordinator (`rounds contact ...`, `rounds pages`). Phone
- * numbers go in and never come back out in full: answers show only the last digits.
+ * Paging for IT and the coordinator: contacts, open pages and pending timers (`rounds contact
+ * ...`, `rounds pages`). Phone numbers go in and never come back out in full: answers show only
+ * the last digits.
  */
-export function contactsAdminRouter(deps: { adminToken: string; contacts: ContactService; pages: PageService; timers: TimerStore; log: Logger }): Router {
+export function pagingAdminRouter(deps: { adminToken: string; contacts: ContactService; pages: PageService; timers: TimerStore; log: Logger }): Router {
   const router = express.Router();
   router.use(["/_rounds/admin/v1/contacts", "/_rounds/admin/v1/pages", "/_rounds/admin/v1/timers"], requireAdminToken(deps.adminToken));
 
