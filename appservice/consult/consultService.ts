@@ -9,6 +9,7 @@ import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
 import { quote } from "../shared/quote.js";
 import {
+  CONSULT_REASON_MAX_CHARS,
   BillingInputSchema,
   CONSULT_OUTCOMES,
   ConsultAttachmentSchema,
@@ -390,7 +391,7 @@ export class ConsultService {
   async decline(id: string, actor: string, reason: string, requestId?: string): Promise<ConsultView> {
     const why = typeof reason === "string" ? reason.trim() : "";
     if (why.length < 3) throw new ConsultError("invalid_input", "Give a reason for declining (at least 3 characters), so the requester knows what to do next.");
-    if (why.length > 1000) throw new ConsultError("invalid_input", "Keep the reason for declining under 1000 characters.");
+    if (why.length > CONSULT_REASON_MAX_CHARS) throw new ConsultError("invalid_input", `Keep the reason for declining under ${CONSULT_REASON_MAX_CHARS} characters.`);
     const target = await this.load(id);
     return this.lock.run(target.id, async () => {
       const { store } = this.deps;
@@ -537,7 +538,7 @@ export class ConsultService {
   /** The requester or a coordinator withdraws an open consult. The reason is said in the room only. */
   async cancel(id: string, actor: string, reason?: string, requestId?: string): Promise<ConsultView> {
     const why = typeof reason === "string" ? reason.trim() : "";
-    if (why.length > 1000) throw new ConsultError("invalid_input", "Keep the reason for cancelling under 1000 characters.");
+    if (why.length > CONSULT_REASON_MAX_CHARS) throw new ConsultError("invalid_input", `Keep the reason for cancelling under ${CONSULT_REASON_MAX_CHARS} characters.`);
     const target = await this.load(id);
     return this.lock.run(target.id, async () => {
       const { store } = this.deps;

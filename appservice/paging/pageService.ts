@@ -9,7 +9,7 @@ import type { EscalationPolicy, EscalationTarget } from "../oncall/escalationPol
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
 import { SmsSendError, type SmsSender } from "../sms/smsSender.js";
-import { StateType, URGENCIES, type PageState, type Urgency } from "../shared/events.js";
+import { PageStateSchema, StateType, URGENCIES, type PageState, type Urgency } from "../shared/events.js";
 import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import type { ContactStore } from "./contactStore.js";
 import { KeyedLock } from "../shared/keyedLock.js";
@@ -647,7 +647,9 @@ export class PageService {
       resolved_ts: page.resolvedAt?.getTime() ?? null,
       delivery,
     };
-    await this.deps.rooms.setState(page.roomId, StateType.Page, page.id, state);
+    // Checked before writing, as consult and handoff do: the state is public, so only what the
+    // schema allows (ids, status, times; never clinical text) is written.
+    await this.deps.rooms.setState(page.roomId, StateType.Page, page.id, PageStateSchema.parse(state));
   }
 
   /** Strict: a failure is thrown, so the timer that called retries (messages are keyed, sent once). */

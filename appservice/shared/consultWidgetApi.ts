@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BillingInputSchema, CONSULT_OUTCOMES, roomId, type ConsultState } from "./events.js";
+import { BillingInputSchema, CONSULT_OUTCOMES, CONSULT_REASON_MAX_CHARS, roomId, type ConsultState } from "./events.js";
 
 /** The consult calls of the widget API (see widgetApiPaths.ts for what every call shares). */
 export const WidgetRoute = {
@@ -25,13 +25,13 @@ export const AcceptBody = RoomScopedBody.extend({
   expected_minutes: z.number().int().min(5).max(7 * 24 * 60).optional(),
 });
 /** The reason is clinical; the server posts it encrypted in the consult room and keeps no copy. */
-export const DeclineBody = RoomScopedBody.extend({ reason: z.string().trim().min(3, "give a reason for declining").max(1000) });
+export const DeclineBody = RoomScopedBody.extend({ reason: z.string().trim().min(3, "give a reason for declining").max(CONSULT_REASON_MAX_CHARS) });
 export const CompleteBody = RoomScopedBody.extend({
   /** The encrypted `health.rounds.consult.report` event with the structured report fields. */
   report_event_id: z.string().regex(/^\$/, "must be an event id"),
   billing: BillingInputSchema,
 });
-export const CancelBody = RoomScopedBody.extend({ reason: z.string().trim().max(1000).optional() });
+export const CancelBody = RoomScopedBody.extend({ reason: z.string().trim().max(CONSULT_REASON_MAX_CHARS).optional() });
 export const FeedbackBody = RoomScopedBody.extend({
   rating: z.number().int().min(1, "rate from 1 to 5").max(5, "rate from 1 to 5"),
   outcome: z.enum(CONSULT_OUTCOMES),

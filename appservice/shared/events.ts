@@ -101,6 +101,9 @@ export type ConsultStatus = (typeof CONSULT_STATUSES)[number];
  * ids, status, urgency, service, Matrix user ids and times only. The question, the patient
  * reference, decline reasons and the report stay in encrypted events.
  */
+/** The longest reason for declining or cancelling a consult: one rule for the service, the API and the widget. */
+export const CONSULT_REASON_MAX_CHARS = 1000;
+
 export const ConsultStateSchema = z.looseObject({
   id: z.string().min(1),
   number: z.number().int().positive(),
