@@ -1,7 +1,17 @@
 import express from "express";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-/** One place for every Prometheus metric; labels carry ids and outcomes, never PHI. */
+/** A counter on `registry`, for the workflows' own metrics files. */
+export const counter = <L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers: [registry] });
+
+/** A histogram on `registry`, for the workflows' own metrics files. */
+export const histogram = <L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
+  new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
+
+/**
+ * The core's Prometheus metrics and the registry every workflow adds its own to (each in its
+ * folder: pagingMetrics.ts, …); labels carry ids and outcomes, never PHI.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly transactions = new Counter({
@@ -61,19 +71,6 @@ export class Metrics {
     help: "Durable timers waiting to fire (checked hourly)",
     registers: [this.registry],
   });
-  readonly pages = new Counter({
-    name: "rounds_pages_total",
-    help: "Page transitions, by service, urgency and the status reached",
-    labelNames: ["service", "urgency", "status"] as const,
-    registers: [this.registry],
-  });
-  readonly smsSent = new Counter({
-    name: "rounds_sms_total",
-    help: "SMS notifications, by outcome (sent, failed) and delivery status updates",
-    labelNames: ["outcome"] as const,
-    registers: [this.registry],
-  });
-
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "rounds_" });
   }
@@ -86,62 +83,4 @@ export class Metrics {
     });
     return app;
   }
-
-  // Consults: labels are service ids and transition names only.
-  readonly consultTimeToAccept = new Histogram({
-    name: "rounds_consult_time_to_accept_seconds",
-    help: "Time from a consult request to its acceptance, by service",
-    labelNames: ["service"] as const,
-    buckets: CONSULT_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly consultTimeToComplete = new Histogram({
-    name: "rounds_consult_time_to_complete_seconds",
-    help: "Time from a consult request to its completed report, by service",
-    labelNames: ["service"] as const,
-    buckets: CONSULT_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly consultTransitions = new Counter({
-    name: "rounds_consult_transitions_total",
-    help: "Consult transitions (requested, escalated, exhausted, declined, accepted, started, completed, cancelled, overdue), by service",
-    labelNames: ["service", "transition"] as const,
-    registers: [this.registry],
-  });
-
-  // Handoffs: labels are unit ids and transition names only.
-  readonly handoffDuration = new Histogram({
-    name: "rounds_handoff_duration_seconds",
-    help: "Time from a handoff's start to both sign-offs, by unit",
-    labelNames: ["unit"] as const,
-    buckets: [60, 180, 300, 600, 900, 1200, 1800, 2700, 3600, 7200],
-    registers: [this.registry],
-  });
-  readonly handoffPatients = new Counter({
-    name: "rounds_handoff_patients_total",
-    help: "Patients handed over in completed handoffs, by unit and whether they were read back",
-    labelNames: ["unit", "read_back"] as const,
-    registers: [this.registry],
-  });
-  readonly handoffQuestions = new Counter({
-    name: "rounds_handoff_questions_total",
-    help: "Questions asked in handoffs, by unit",
-    labelNames: ["unit"] as const,
-    registers: [this.registry],
-  });
-  readonly handoffOverrides = new Counter({
-    name: "rounds_handoff_overrides_total",
-    help: "Sign-offs that overrode a missing read-back, an open question or the checklist, by unit",
-    labelNames: ["unit"] as const,
-    registers: [this.registry],
-  });
-  readonly handoffTransitions = new Counter({
-    name: "rounds_handoff_transitions_total",
-    help: "Handoff transitions (started, signed_off, completed, cancelled, overdue, escalated), by unit",
-    labelNames: ["unit", "transition"] as const,
-    registers: [this.registry],
-  });
 }
-
-/** 30 s to 2 days: emergent consults are accepted in minutes, routine ones answered within days. */
-const CONSULT_BUCKETS = [30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800];

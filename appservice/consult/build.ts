@@ -4,6 +4,7 @@ import { consultWidgetRoutes } from "../http/consultWidgetRoutes.js";
 import type { Urgency } from "../shared/events.js";
 import { serviceDeps, type WorkflowDeps, type WorkflowParts } from "../workflow.js";
 import type { ConsultConfig } from "./consultConfig.js";
+import { consultMetrics } from "./consultMetrics.js";
 import { ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND, TIMER_CONSULT_SETTLE } from "./consultService.js";
 import { ConsultStore } from "./consultStore.js";
 
@@ -13,6 +14,7 @@ export function buildConsult(deps: WorkflowDeps<ConsultConfig>): WorkflowParts {
   const { config, core, db, oncall, rooms } = deps;
   const consults = new ConsultService({
     ...serviceDeps(deps),
+    metrics: consultMetrics(deps.metrics.registry),
     store: new ConsultStore(db),
     options: {
       // The service counts in minutes; tests and eager deployments want seconds.

@@ -2,7 +2,6 @@ import { ulid } from "ulid";
 import { CommandEffects } from "../db/commandEffects.js";
 import type { Db } from "../db/connect.js";
 import type { Logger } from "../logging.js";
-import type { Metrics } from "../metrics.js";
 import { UnknownServiceError } from "../oncall/oncallService.js";
 import { KeyedLock } from "../shared/keyedLock.js";
 import type { Notifier } from "../ports/notifier.js";
@@ -34,6 +33,7 @@ import * as say from "./consultMessages.js";
 import { renderReport } from "./consultReport.js";
 import { nextCandidate, routeConsult, specialistsOf, type ConsultDirectory } from "./consultRouting.js";
 import { ACTIVE_STATUSES, type AcceptVia, type Consult, type ConsultStore } from "./consultStore.js";
+import type { ConsultMetrics } from "./consultMetrics.js";
 import { responseTimesOf, secondsBetween } from "../shared/responseTimes.js";
 
 export { ConsultError } from "./consultErrors.js";
@@ -75,7 +75,7 @@ export interface ConsultDeps {
   notifier: Notifier;
   options: ConsultOptions;
   log: Logger;
-  metrics: Metrics;
+  metrics: ConsultMetrics;
   now?: () => Date;
 }
 

@@ -4,6 +4,7 @@ import { handoffWidgetRoutes } from "../http/handoffWidgetRoutes.js";
 import { serviceDeps, type WorkflowDeps, type WorkflowParts } from "../workflow.js";
 import type { HandoffConfig } from "./handoffConfig.js";
 import { startHandoffCron } from "./handoffCron.js";
+import { handoffMetrics } from "./handoffMetrics.js";
 import { HandoffService, TIMER_HANDOFF_DEADLINE, TIMER_HANDOFF_ESCALATE, TIMER_HANDOFF_REPORT, TIMER_HANDOFF_SETTLE, TIMER_HANDOFF_TASK } from "./handoffService.js";
 import { HandoffStore } from "./handoffStore.js";
 
@@ -11,6 +12,7 @@ export function buildHandoff(deps: WorkflowDeps<HandoffConfig>): WorkflowParts {
   const { config, core, db, log, rooms } = deps;
   const handoffs = new HandoffService({
     ...serviceDeps(deps),
+    metrics: handoffMetrics(deps.metrics.registry),
     store: new HandoffStore(db),
     userExists: (u) => rooms.userExists(u),
     options: {

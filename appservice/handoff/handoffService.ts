@@ -4,7 +4,6 @@ import { ulid } from "ulid";
 import { CommandEffects } from "../db/commandEffects.js";
 import type { Db } from "../db/connect.js";
 import type { Logger } from "../logging.js";
-import type { Metrics } from "../metrics.js";
 import { KeyedLock } from "../shared/keyedLock.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWidget, RoomWriter } from "../ports/roomWriter.js";
@@ -35,6 +34,7 @@ import { isClear, itemText, opening, outstandingText, plural, time } from "./han
 import { qualityOf } from "./handoffQuality.js";
 import { handoffReportSummary, renderHandoffReport, type HandoffReportInput } from "./handoffReport.js";
 import { OPEN_STATUSES, type Entry, type Handoff, type HandoffStore } from "./handoffStore.js";
+import type { HandoffMetrics } from "./handoffMetrics.js";
 
 export { HandoffError } from "./handoffErrors.js";
 
@@ -79,7 +79,7 @@ export interface HandoffDeps {
   userExists(userId: string): Promise<boolean>;
   options: HandoffOptions;
   log: Logger;
-  metrics: Metrics;
+  metrics: HandoffMetrics;
   now?: () => Date;
 }
 

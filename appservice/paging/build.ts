@@ -15,6 +15,7 @@ import { ContactService } from "./contactService.js";
 import { ContactStore } from "./contactStore.js";
 import { PageService, TIMER_PAGE_DELIVER, TIMER_PAGE_ESCALATE, TIMER_PAGE_SMS } from "./pageService.js";
 import { PageStore } from "./pageStore.js";
+import { pagingMetrics } from "./pagingMetrics.js";
 import type { PagingConfig } from "./pagingConfig.js";
 import { ShiftChangeService } from "./shiftChange.js";
 import { startShiftCron } from "./shiftCron.js";
@@ -37,6 +38,7 @@ export function buildPaging(deps: WorkflowDeps<PagingConfig>): WorkflowParts {
   if (!sms) log.warn("SMS fallback is off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER to turn it on");
   const pages = new PageService({
     ...serviceDeps(deps),
+    metrics: pagingMetrics(deps.metrics.registry),
     store: new PageStore(db),
     contacts,
     sms,

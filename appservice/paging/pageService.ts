@@ -4,7 +4,6 @@ import { z } from "zod";
 import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { CommandEffects } from "../db/commandEffects.js";
 import type { Logger } from "../logging.js";
-import type { Metrics } from "../metrics.js";
 import type { EscalationPolicy, EscalationTarget } from "../oncall/escalationPolicy.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
@@ -14,6 +13,7 @@ import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import type { ContactStore } from "./contactStore.js";
 import { KeyedLock } from "../shared/keyedLock.js";
 import { OPEN_STATUSES, type Page, type PageStore } from "./pageStore.js";
+import type { PagingMetrics } from "./pagingMetrics.js";
 
 /** What paging needs from the on-call side; OnCallService provides it. */
 export interface OnCallDirectory {
@@ -97,7 +97,7 @@ export class PageService {
       sms: SmsSender | null;
       options: PagingOptions;
       log: Logger;
-      metrics: Metrics;
+      metrics: PagingMetrics;
     },
   ) {
     this.effects = new CommandEffects(deps.store.db);

@@ -10,6 +10,7 @@ import { ConsultStore } from "../../appservice/consult/consultStore.js";
 import { consultCommandTable } from "../../bots/consultBot.js";
 import { consultCommands } from "../../bots/consultCommands.js";
 import type { Db } from "../../appservice/db/connect.js";
+import { consultMetrics, type ConsultMetrics } from "../../appservice/consult/consultMetrics.js";
 import { Metrics } from "../../appservice/metrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
@@ -100,7 +101,7 @@ for (const backend of backends) {
     let close: () => Promise<void>;
     let rooms: RecordingRooms;
     let notifier: RecordingNotifier;
-    let metrics: Metrics;
+    let metrics: ConsultMetrics;
     let svc: ConsultService;
     /** A second process on the same database: its own locks, so only the guarded updates stand between them. */
     let other: ConsultService;
@@ -168,7 +169,7 @@ for (const backend of backends) {
       await oncall.importSchedule(SCHEDULE, { force: true });
       rooms = new RecordingRooms();
       notifier = new RecordingNotifier();
-      metrics = new Metrics();
+      metrics = consultMetrics(new Metrics().registry);
       const sink = new Writable({
         write(chunk, _enc, done) {
           logLines.push(String(chunk));

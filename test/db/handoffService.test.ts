@@ -17,6 +17,7 @@ import type { HandoffErrorCode } from "../../appservice/handoff/handoffErrors.js
 import { HandoffStore } from "../../appservice/handoff/handoffStore.js";
 import { handoffCommandTable } from "../../bots/handoffBot.js";
 import { handoffCommands } from "../../bots/handoffCommands.js";
+import { handoffMetrics, type HandoffMetrics } from "../../appservice/handoff/handoffMetrics.js";
 import { Metrics } from "../../appservice/metrics.js";
 import { HandoffEventType, HandoffStateSchema, StateType, type HandoffItemContent } from "../../appservice/shared/events.js";
 import type { HandoffView } from "../../appservice/shared/handoffApi.js";
@@ -112,7 +113,7 @@ for (const backend of backends) {
     let close: () => Promise<void>;
     let rooms: RecordingRooms;
     let notifier: RecordingNotifier;
-    let metrics: Metrics;
+    let metrics: HandoffMetrics;
     let deps: HandoffDeps;
     let svc: HandoffService;
     let clock: Date;
@@ -199,7 +200,7 @@ for (const backend of backends) {
       clock = new Date("2026-03-10T12:00:00Z");
       rooms = new RecordingRooms();
       notifier = new RecordingNotifier();
-      metrics = new Metrics();
+      metrics = handoffMetrics(new Metrics().registry);
       const sink = new Writable({
         write(chunk, _enc, done) {
           logLines.push(String(chunk));

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { createLogger } from "../../appservice/logging.js";
 import { Metrics } from "../../appservice/metrics.js";
+import { pagingMetrics } from "../../appservice/paging/pagingMetrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { ContactService } from "../../appservice/paging/contactService.js";
@@ -52,7 +53,7 @@ services:
     sms: null,
     options: { delaysSeconds: { emergent: 60, urgent: 300, routine: 1800 }, serverName: "x.org" },
     log: createLogger("silent"),
-    metrics: new Metrics(),
+    metrics: pagingMetrics(new Metrics().registry),
   });
   const paging = pagingCommands(pages, new ContactService(contacts));
   return { table: new CommandTable("oncall", "On-call bot.", paging.commands), onReaction: paging.onReaction };

@@ -9,7 +9,10 @@ import { openMemoryDatabase, type Db } from "../../appservice/db/connect.js";
 import { HandoffService } from "../../appservice/handoff/handoffService.js";
 import { HandoffStore } from "../../appservice/handoff/handoffStore.js";
 import { createLogger } from "../../appservice/logging.js";
+import { consultMetrics } from "../../appservice/consult/consultMetrics.js";
+import { handoffMetrics } from "../../appservice/handoff/handoffMetrics.js";
 import { Metrics } from "../../appservice/metrics.js";
+import { pagingMetrics } from "../../appservice/paging/pagingMetrics.js";
 import { CalendarFeeds } from "../../appservice/oncall/calendarFeeds.js";
 import { CsvImportError, parseAbsencesCsv, parseOverridesCsv } from "../../appservice/oncall/csvImport.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
@@ -86,7 +89,7 @@ describe("fuzz: every bot's command parser answers bad commands shortly and plai
       sms: null,
       options: { delaysSeconds: { emergent: 60, urgent: 300, routine: 1800 }, serverName: "x.org" },
       log,
-      metrics,
+      metrics: pagingMetrics(metrics.registry),
     });
     const paging = pagingCommands(pages, new ContactService(contacts));
     const swaps = new SwapService(oncall, new SwapStore(db), notifier);
@@ -105,7 +108,7 @@ describe("fuzz: every bot's command parser answers bad commands shortly and plai
         maxAttachmentBytes: 1_000_000,
       },
       log,
-      metrics,
+      metrics: consultMetrics(metrics.registry),
     });
     tables.consult = consultCommandTable(consultCommands(consults, rooms, { dashboardWidgetUrl: "https://x.org/w" }).commands);
     const handoffs = new HandoffService({
@@ -118,7 +121,7 @@ describe("fuzz: every bot's command parser answers bad commands shortly and plai
       userExists: async () => true,
       options: { deadlineMinutes: 15, escalateAfterMinutes: 5, handoffWidgetUrl: "https://x.org/w/handoff", unitWidgetUrl: "https://x.org/w/handoffs", botUserId: "@rounds_handoff:x.org" },
       log,
-      metrics,
+      metrics: handoffMetrics(metrics.registry),
     });
     await handoffs.saveUnit({ ...exampleUnit, room_id: "!unit:x.org" });
     tables.handoff = handoffCommandTable(handoffCommands(handoffs, rooms, { dashboardWidgetUrl: "https://x.org/w" }).commands);
@@ -247,7 +250,7 @@ describe("fuzz: schedule, CSV and unit files are loaded or refused with their pr
       userExists: async () => true,
       options: { deadlineMinutes: 15, escalateAfterMinutes: 5, handoffWidgetUrl: "https://x.org/h", unitWidgetUrl: "https://x.org/u", botUserId: "@rounds_handoff:x.org" },
       log: createLogger("silent"),
-      metrics: new Metrics(),
+      metrics: handoffMetrics(new Metrics().registry),
     });
     try {
       await fc.assert(
