@@ -205,6 +205,9 @@ describe("widget host: a widget in real Chromium, driven by a real E2EE client (
       power_level_content_override: { events_default: 100 },
     });
     await alice.client.joinRoom(guarded);
+    // The host sends through alice's client, which must know the room and its power levels first;
+    // before its sync has them, the send fails in the client, not at the server.
+    await waitUntil(async () => (alice.client.getRoom(guarded)?.getMyMembership() === "join" && alice.client.getRoom(guarded)?.currentState.getStateEvents("m.room.power_levels", "") ? true : null), "alice's client to see the guarded room");
     const h = await openProbe({ roomId: guarded });
     const refusal = await h.frame.evaluate(([t]) =>
       window.probe.send(t, { note: "not allowed" }).then(

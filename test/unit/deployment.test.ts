@@ -3,10 +3,10 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { parse } from "yaml";
 import { configKeys } from "../../appservice/shared/config.js";
+import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 import { configSections, WORKFLOWS } from "../../appservice/workflows.js";
 
 const { all: CONFIG_KEYS, required: REQUIRED_CONFIG_KEYS } = configKeys(configSections(WORKFLOWS));
-import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 
 describe("deployment files stay in step with the code", function () {
   const compose = parse(readFileSync(join(repoRoot, "docker-compose.yml"), "utf8")) as {
@@ -26,6 +26,13 @@ describe("deployment files stay in step with the code", function () {
     const env = Object.keys(compose.services.rounds!.environment ?? {});
     expect(env.filter((k) => !CONFIG_KEYS.includes(k)), "unknown keys").to.deep.equal([]);
     expect(REQUIRED_CONFIG_KEYS.filter((k) => !env.includes(k)), "missing required keys").to.deep.equal([]);
+  });
+
+  it("federates in the tests with the production template's retry intervals for a partner server", function () {
+    const read = (f: string) => parse(readFileSync(join(repoRoot, "synapse-config", f), "utf8").replace(/\$\{[A-Z_]+\}/g, "x")) as { federation?: unknown };
+    const production = read("homeserver.production.yaml").federation;
+    expect(production).to.deep.equal({ destination_min_retry_interval: "30s", destination_max_retry_interval: "10m" });
+    expect(read("test-federation.yaml").federation).to.deep.equal(production);
   });
 
   it("keeps the production homeserver template valid YAML with E2EE on and registration off", function () {
