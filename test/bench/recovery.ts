@@ -13,15 +13,12 @@ import * as sdk from "matrix-js-sdk";
 import { registerUser } from "../../appservice/setup/synapseAdmin.js";
 import { pagingSchedule, startPagingScenario } from "../harness/pagingScenario.js";
 import { ms, progress, ratio, summary } from "./stats.js";
+import { untilTime } from "../harness/waitUntil.js";
 
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 5);
 /** Long enough that the requester's client sees the page notified before the step is due. */
 const STEP_S = 8;
 
-/** Resolves once the wall clock passes `ts`: the scenario needs the deadline to pass while Rounds is down. */
-async function untilTime(ts: number): Promise<void> {
-  while (Date.now() < ts) await new Promise((r) => setTimeout(r, Math.min(250, ts - Date.now())));
-}
 
 export async function runRecoveryBench(): Promise<string> {
   progress(`recovery: ${RESTARTS} kill -9 restarts with an escalation overdue, against a cold E2EE client process`);

@@ -36,19 +36,24 @@ const INTERACTIVE: Record<"consults" | "consult", string[]> = {
  * TypeScript loader's helpers never end up in the page.
  */
 const STAMP_WHEN_USABLE = `(selectors) => new Promise((resolve, reject) => {
-  setTimeout(() => reject(new Error("not usable within 60 s: " + selectors.join(" + "))), 60000);
   const usable = () => selectors.every((sel) => {
     const el = document.querySelector(sel);
     return !!el && !el.disabled && el.getClientRects().length > 0;
   });
   const stamp = () => performance.timeOrigin + performance.now();
   if (usable()) return resolve(stamp());
+  // Woken by each DOM change; the deadline only turns a widget that never renders into an error.
   const observer = new MutationObserver(() => {
     if (!usable()) return;
     const at = stamp();
     observer.disconnect();
+    clearTimeout(deadline);
     resolve(at);
   });
+  const deadline = setTimeout(() => {
+    observer.disconnect();
+    reject(new Error("not usable within 60 s: " + selectors.join(" + ")));
+  }, 60000);
   observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
 })`;
 

@@ -6,8 +6,3 @@ export function migrateAll(db: Db): Promise<string[]> {
   return migrate(db, WORKFLOWS.map((w) => w.migrations));
 }
 
-/** Every migration by name, core and workflows. */
-export async function allMigrations(): Promise<Record<string, import("knex").Knex.Migration>> {
-  const { coreMigrations } = await import("../../appservice/db/migrations/index.js");
-  return Object.assign({ ...coreMigrations }, ...WORKFLOWS.map((w) => w.migrations));
-}

@@ -8,3 +8,11 @@ export async function waitUntil<T>(probe: () => Promise<T | null | undefined | f
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Resolves once the wall clock passes `ts`: for scenarios that need time itself to pass, such as
+ * a deadline during an outage, where there is no event to wait for.
+ */
+export async function untilTime(ts: number): Promise<void> {
+  while (Date.now() < ts) await new Promise((r) => setTimeout(r, Math.min(250, ts - Date.now())));
+}

@@ -6,7 +6,7 @@ import { HandoffRoute, type HandoffView, type MyHandoffsResponse } from "../../a
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import type { TestClinician } from "../harness/clinician.js";
 import { startHandoffScenario, type HandoffScenario } from "../harness/handoffScenario.js";
-import { waitUntil } from "../harness/waitUntil.js";
+import { untilTime, waitUntil } from "../harness/waitUntil.js";
 
 /** Clinical text used below; none of it may reach Synapse's database in plaintext. */
 const PHI = {
@@ -379,8 +379,3 @@ describe("SBAR shift handoffs by chat and widget API (real Synapse, E2EE clients
     for (const [what, text] of Object.entries(PHI)) expect(logs.includes(text), `the logs hold the ${what}`).to.equal(false);
   });
 });
-
-/** Resolves once the wall clock passes `ts` (for a deadline that must pass during an outage). */
-async function untilTime(ts: number): Promise<void> {
-  while (Date.now() < ts) await new Promise((r) => setTimeout(r, Math.min(250, ts - Date.now())));
-}

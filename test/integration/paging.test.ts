@@ -3,6 +3,7 @@ import ICAL from "ical.js";
 import { DateTime } from "luxon";
 import type { TestClinician } from "../harness/clinician.js";
 import { pagingSchedule, startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
+import { untilTime } from "../harness/waitUntil.js";
 
 describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", function () {
   let s: PagingScenario;
@@ -262,8 +263,3 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     expect(s.twilio.messages.filter((m) => m.to === s.phones.lena && m.body.includes(`page ${number} `))).to.have.length(1);
   });
 });
-
-/** Resolves once the wall clock passes `ts` (for scenarios that need time to pass, such as a deadline during an outage). */
-async function untilTime(ts: number): Promise<void> {
-  while (Date.now() < ts) await new Promise((r) => setTimeout(r, Math.min(250, ts - Date.now())));
-}
