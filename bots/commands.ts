@@ -38,16 +38,119 @@ export interface EventHandler {
   handle(ctx: CommandContext, content: Record<string, unknown>): Promise<string | null>;
 }
 
+/**
+ * One sub-command (`!handoff readback`, `!consult decline`, `!swap accept`), declared with its
+ * arguments and preconditions so the table checks them once and generates the usage lines.
+ */
+export interface SubCommand<R = never> {
+  name: string;
+  /** What follows the name in the usage line, e.g. "<n> <summary in your own words>". */
+  args?: string;
+  summary: string;
+  /** Only in this workflow's room: the table looks the room's record up and refuses elsewhere. */
+  inRoom?: boolean;
+  /**
+   * Carries clinical text, so it is refused unless it arrived end-to-end encrypted. `what`
+   * completes "I have not …"; `when` limits the check to some arguments (an optional reason).
+   */
+  encrypted?: { what: string; when?: (args: string[]) => boolean };
+  run(ctx: CommandContext, args: string[], room: R): Promise<string>;
+}
+
+/** A command made of sub-commands, with what it does when none is named. */
+export interface SubCommandSet<R = never> {
+  /** The heading of the usage, e.g. "Shift handoffs (SBAR or I-PASS)". */
+  title: string;
+  /** With no words after the verb, e.g. open the clinician's dashboard room. */
+  bare?: { summary: string; run(ctx: CommandContext): Promise<string> };
+  /** Words that name no sub-command, e.g. a consult request; `when` says whether they are one. */
+  otherwise?: { args: string; summary: string; when(args: string[]): boolean; run(ctx: CommandContext, args: string[]): Promise<string> };
+  /** How the table finds the record of the room an `inRoom` sub-command is sent in. */
+  room?: { name: string; lookup(ctx: CommandContext): Promise<R | null>; refusal: string };
+  /** Where clinical text belongs instead, after "…so clinical text here is not private." */
+  privateHint: string;
+  /** The last sentence of the refusal of an unknown sub-command. */
+  unknownHint: string;
+  /** The usage itself instead of the list of names, for a short set such as !swap. */
+  unknownShowsUsage?: boolean;
+  commands: SubCommand<R>[];
+}
+
 export interface Command {
   verb: string;
-  usage: string;
-  summary: string;
-  run(ctx: CommandContext, args: string[]): Promise<string>;
+  /** Generated for a command with sub-commands. */
+  usage?: string;
+  summary?: string;
+  /** A command without sub-commands. */
+  run?(ctx: CommandContext, args: string[]): Promise<string>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each set's room record is its own type
+  subcommands?: SubCommandSet<any>;
   /**
    * An unexpected failure is thrown back to the inbox, which retries the whole event, instead of
    * being answered with an apology: for commands that must not be lost, like a page.
    */
   retryOnError?: boolean;
+}
+
+/** What every bot's command factory returns: its commands and the handlers beside them. */
+export interface BotCommands {
+  commands: Command[];
+  reactionHandler?: ReactionHandler;
+  eventHandlers?: EventHandler[];
+}
+
+/** The one refusal of clinical text that did not arrive end-to-end encrypted. */
+export function requireEncrypted(ctx: CommandContext, what: string, privateHint: string): void {
+  if (!ctx.encrypted) {
+    throw new CommandError("clinical text in an unencrypted room", `I have not ${what}: this room is not end-to-end encrypted, so clinical text here is not private. ${privateHint}`);
+  }
+}
+
+/** The usage lines of a sub-command set, grouped by where they may be sent. */
+export function subCommandUsage(verb: string, set: SubCommandSet<unknown>): string[] {
+  const line = (sub: SubCommand<unknown>) => `!${verb} ${sub.name}${sub.args ? ` ${sub.args}` : ""} — ${sub.summary}`;
+  const lines: string[] = [];
+  if (set.bare) lines.push(`!${verb} — ${set.bare.summary}`);
+  if (set.otherwise) lines.push(`!${verb} ${set.otherwise.args} — ${set.otherwise.summary}`);
+  const inRoom = set.commands.filter((c) => c.inRoom);
+  const before = set.commands.slice(0, set.commands.findIndex((c) => c.inRoom) === -1 ? set.commands.length : set.commands.findIndex((c) => c.inRoom));
+  const after = set.commands.filter((c) => !c.inRoom && !before.includes(c));
+  lines.push(...before.map(line));
+  if (inRoom.length && set.room) lines.push(`In ${set.room.name}:`, ...inRoom.map(line));
+  if (after.length) lines.push(...(inRoom.length ? ["Anywhere:"] : []), ...after.map(line));
+  return lines;
+}
+
+/** Runs a command's sub-command after checking its preconditions, once, for every bot. */
+async function runSubCommand(verb: string, set: SubCommandSet<unknown>, ctx: CommandContext, args: string[]): Promise<string> {
+  const [first, ...rest] = args;
+  if (first === undefined) {
+    if (set.bare) return set.bare.run(ctx);
+    throw unknownSubCommand(verb, set, "");
+  }
+  const word = first.toLowerCase();
+  if (word === "help") return `${set.title}:\n${subCommandUsage(verb, set).join("\n")}`;
+  // A linear search, not an object lookup: "constructor" or "__proto__" is no sub-command.
+  const sub = set.commands.find((c) => c.name === word);
+  if (!sub) {
+    if (set.otherwise?.when(args)) return set.otherwise.run(ctx, args);
+    throw unknownSubCommand(verb, set, first);
+  }
+  let room: unknown;
+  if (sub.inRoom && set.room) {
+    room = await set.room.lookup(ctx);
+    if (room === null) throw new CommandError(`not ${set.room.name}`, set.room.refusal);
+  }
+  if (sub.encrypted && (sub.encrypted.when?.(rest) ?? true)) requireEncrypted(ctx, sub.encrypted.what, set.privateHint);
+  return sub.run(ctx, rest, room);
+}
+
+function unknownSubCommand(verb: string, set: SubCommandSet<unknown>, word: string): CommandError {
+  if (set.unknownShowsUsage) return new CommandError(`unknown ${verb} sub-command`, `Usage:\n${subCommandUsage(verb, set).join("\n")}`);
+  return new CommandError(
+    `unknown ${verb} sub-command`,
+    `I don't know "!${verb} ${quote(word)}". The ${verb} commands are: ${set.commands.map((c) => c.name).join(", ")}. ${set.unknownHint}`,
+  );
 }
 
 export interface CommandResult {
@@ -66,7 +169,10 @@ export class CommandTable {
     readonly intro: string,
     commands: Command[],
   ) {
-    for (const c of commands) this.commands.set(c.verb, c);
+    for (const c of commands) {
+      if (!c.run && !c.subcommands) throw new Error(`Command !${c.verb} declares neither run nor sub-commands`);
+      this.commands.set(c.verb, c);
+    }
     this.commands.set("help", {
       verb: "help",
       usage: "!help",
@@ -116,8 +222,18 @@ export class CommandTable {
   }
 
   help(): string {
-    const lines = [...this.commands.values()].map((c) => `${c.usage} — ${c.summary}`);
+    const lines = [...this.commands.values()].map((c) => `${this.usage(c)} — ${this.summary(c)}`);
     return `${this.intro}\n\nCommands:\n${lines.join("\n")}`;
+  }
+
+  private usage(c: Command): string {
+    if (c.usage || !c.subcommands) return c.usage ?? `!${c.verb}`;
+    return `!${c.verb} [${["help", ...c.subcommands.commands.map((s) => s.name)].join(" | ")}${c.subcommands.otherwise ? ` | ${c.subcommands.otherwise.args.split(" ")[0]} …` : ""}]`;
+  }
+
+  private summary(c: Command): string {
+    if (!c.subcommands) return c.summary ?? "";
+    return `${c.subcommands.title}:\n  ${subCommandUsage(c.verb, c.subcommands).join("\n  ")}`;
   }
 
   /** Returns null for text that is not a command, so ordinary conversation is left alone. */
@@ -131,7 +247,8 @@ export class CommandTable {
       return { verb: "unknown", reply: `I don't know the command "!${quote(verb)}". Send !help to see what I can do.`, outcome: "user_error" };
     }
     try {
-      return { verb, reply: await command.run(ctx, args), outcome: "ok" };
+      const reply = command.subcommands ? await runSubCommand(verb, command.subcommands, ctx, args) : await command.run!(ctx, args);
+      return { verb, reply, outcome: "ok" };
     } catch (err) {
       const refusal = this.refusal(err);
       if (refusal) return { verb, reply: refusal.humanError, outcome: "user_error" };

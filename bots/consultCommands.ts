@@ -17,22 +17,14 @@ import {
   type Urgency,
 } from "../appservice/shared/events.js";
 import type { ConsultView } from "../appservice/shared/consultWidgetApi.js";
-import { CommandError, type Command, type CommandContext, type EventHandler, type ReactionHandler } from "./commands.js";
-import { SubCommands } from "./subCommands.js";
+import { CommandError, requireEncrypted, type BotCommands, type Command, type CommandContext, type EventHandler, type ReactionHandler, type SubCommand } from "./commands.js";
+
+const PRIVATE_HINT = "Use an encrypted room, or your Consults room (send !consult).";
 
 const ACCEPT_KEYS = ["✅", "✅️", "✔️", "☑️"];
 
-const USAGE = [
-  "!consult — open your Consults room, with the consult widget pinned",
-  "!consult <service> [emergent|urgent|routine] <Patient/…|Encounter/…> <question> — request a consult",
-  "!consult accept [n] [30m|4h|2d] — accept, with your expected response time",
-  "!consult decline [n] <reason> — decline; the consult goes to the next specialist",
-  "!consult start [n] — you are working on it (optional: complete starts it too)",
-  "!consult complete [n], then on new lines Findings:, Assessment:, Recommendations:, Follow-up: and Billing: <type> <setting> <complexity> <minutes>",
-  "!consult cancel [n] [reason] — withdraw your request",
-  "!consult rate [n] <1-5> <outcome> — rate a completed consult",
-  "!consult list — your consults",
-];
+/** Whether words follow the optional consult number: a reason, which is clinical text. */
+const hasTextAfterNumber = (args: string[]): boolean => (/^#?\d{1,9}$/.test(args[0] ?? "") ? args.length > 1 : args.length > 0);
 
 /** "30m", "4h", "2d" → minutes; undefined when the word is not a duration. */
 function parseDuration(word: string | undefined): number | undefined {
@@ -41,15 +33,6 @@ function parseDuration(word: string | undefined): number | undefined {
   const n = Number(m[1]);
   const unit = m[2]!.toLowerCase();
   return unit === "h" ? n * 60 : unit === "d" ? n * 1440 : n;
-}
-
-function requireEncrypted(ctx: CommandContext, what: string): void {
-  if (!ctx.encrypted) {
-    throw new CommandError(
-      "clinical text in an unencrypted room",
-      `I have not ${what}: this room is not end-to-end encrypted, so what you wrote here is not private. Use an encrypted room, or your Consults room (send !consult).`,
-    );
-  }
 }
 
 function summary(c: ConsultView): string {
@@ -87,7 +70,7 @@ export function consultCommands(
   consults: ConsultService,
   rooms: RoomWriter,
   opts: { dashboardWidgetUrl: string },
-): { commands: Command[]; onReaction: ReactionHandler; onRequestEvent: EventHandler } {
+): BotCommands {
   /** The consult a command names: "12"/"#12", or the consult of the room it is sent in. */
   const target = async (ctx: CommandContext, args: string[]): Promise<ConsultView> => {
     const n = args[0]?.match(/^#?(\d{1,9})$/);
@@ -114,85 +97,118 @@ export function consultCommands(
     if (!ref || !FHIR_CONTEXT_REFERENCE.test(ref)) {
       throw new CommandError("missing patient reference", `Say whom the consult is about with a FHIR reference, e.g. !consult ${quote(service ?? "")} ${urgency} Encounter/123 <question>.`);
     }
-    requireEncrypted(ctx, "sent the consult request");
+    requireEncrypted(ctx, "sent the consult request", PRIVATE_HINT);
     const parsed = ConsultRequestContentSchema.safeParse({ service, urgency, patient_ref: ref, question: rest.join(" ") });
     if (!parsed.success) throw new CommandError("bad consult request", `I have not sent the consult: ${parsed.error.issues[0]!.message}.`);
     const c = await consults.request({ requester: ctx.sender, content: parsed.data, source: { roomId: ctx.roomId, eventId: ctx.eventId ?? "" } });
     return `Consult #${c.number} sent to ${c.candidates.at(-1)} (${c.service}, ${c.urgency}). It is discussed in https://matrix.to/#/${c.room_id}.`;
   };
 
-  const verbs = new SubCommands("consult", {
-    async accept(ctx, args) {
-      const c = await target(ctx, args);
-      const minutes = parseDuration(args[0]);
-      if (args[0] && minutes === undefined) throw new CommandError("bad duration", `"${quote(args[0])}" is not a response time. Use minutes, hours or days, e.g. 30m, 4h or 2d.`);
-      const done = await consults.accept(c.id, ctx.sender, { expectedMinutes: minutes, via: "command" });
-      return `You accepted consult #${done.number}. Expected response by ${new Date(done.respond_by_ts!).toISOString().slice(0, 16).replace("T", " ")} UTC.`;
+  const subcommands: SubCommand[] = [
+    {
+      name: "accept",
+      args: "[n] [30m|4h|2d]",
+      summary: "accept, with your expected response time",
+      async run(ctx, args) {
+        const c = await target(ctx, args);
+        const minutes = parseDuration(args[0]);
+        if (args[0] && minutes === undefined) throw new CommandError("bad duration", `"${quote(args[0])}" is not a response time. Use minutes, hours or days, e.g. 30m, 4h or 2d.`);
+        const done = await consults.accept(c.id, ctx.sender, { expectedMinutes: minutes, via: "command" });
+        return `You accepted consult #${done.number}. Expected response by ${new Date(done.respond_by_ts!).toISOString().slice(0, 16).replace("T", " ")} UTC.`;
+      },
     },
-    async decline(ctx, args) {
-      const c = await target(ctx, args);
-      if (args.length === 0) throw new CommandError("missing reason", "Say why you decline, e.g. !consult decline 12 not a cardiology question, try respiratory.");
-      requireEncrypted(ctx, "declined");
-      await consults.decline(c.id, ctx.sender, args.join(" "), ctx.eventId);
-      return `You declined consult #${c.number}.`;
+    {
+      name: "decline",
+      args: "[n] <reason>",
+      summary: "decline; the consult goes to the next specialist",
+      // Without words there is no reason to protect, and the refusal asks for one.
+      encrypted: { what: "declined", when: hasTextAfterNumber },
+      async run(ctx, args) {
+        const c = await target(ctx, args);
+        if (args.length === 0) throw new CommandError("missing reason", "Say why you decline, e.g. !consult decline 12 not a cardiology question, try respiratory.");
+        await consults.decline(c.id, ctx.sender, args.join(" "), ctx.eventId);
+        return `You declined consult #${c.number}.`;
+      },
     },
-    async start(ctx, args) {
-      const c = await consults.start((await target(ctx, args)).id, ctx.sender, ctx.eventId);
-      return `Consult #${c.number} is in progress.`;
+    {
+      name: "start",
+      args: "[n]",
+      summary: "you are working on it (optional: complete starts it too)",
+      async run(ctx, args) {
+        const c = await consults.start((await target(ctx, args)).id, ctx.sender, ctx.eventId);
+        return `Consult #${c.number} is in progress.`;
+      },
     },
-    async complete(ctx, args) {
-      const c = await target(ctx, args);
-      requireEncrypted(ctx, "completed the consult");
-      const s = reportSections(ctx.body ?? "");
-      const report = ConsultReportContentSchema.safeParse({ consult_id: c.id, findings: s.findings, assessment: s.assessment, recommendations: s.recommendations, follow_up: s.followup ?? "" });
-      if (!report.success) {
-        throw new CommandError("incomplete report", `The report is incomplete: ${report.error.issues[0]!.message}. Write !consult complete ${c.number}, then on new lines Findings:, Assessment:, Recommendations:, Follow-up: and Billing:.`);
-      }
-      const billing = parseBilling(s.billing);
-      const done = await consults.complete(c.id, ctx.sender, { report: report.data, billing }, ctx.eventId);
-      return `Consult #${done.number} is complete; the report is posted in its room.`;
+    {
+      name: "complete",
+      args: "[n], then on new lines Findings:, Assessment:, Recommendations:, Follow-up: and Billing: <type> <setting> <complexity> <minutes>",
+      summary: "post the report",
+      encrypted: { what: "completed the consult" },
+      async run(ctx, args) {
+        const c = await target(ctx, args);
+        const s = reportSections(ctx.body ?? "");
+        const report = ConsultReportContentSchema.safeParse({ consult_id: c.id, findings: s.findings, assessment: s.assessment, recommendations: s.recommendations, follow_up: s.followup ?? "" });
+        if (!report.success) {
+          throw new CommandError("incomplete report", `The report is incomplete: ${report.error.issues[0]!.message}. Write !consult complete ${c.number}, then on new lines Findings:, Assessment:, Recommendations:, Follow-up: and Billing:.`);
+        }
+        const billing = parseBilling(s.billing);
+        const done = await consults.complete(c.id, ctx.sender, { report: report.data, billing }, ctx.eventId);
+        return `Consult #${done.number} is complete; the report is posted in its room.`;
+      },
     },
-    async cancel(ctx, args) {
-      const c = await target(ctx, args);
-      if (args.length) requireEncrypted(ctx, "cancelled");
-      await consults.cancel(c.id, ctx.sender, args.join(" ") || undefined, ctx.eventId);
-      return `Consult #${c.number} is cancelled.`;
+    {
+      name: "cancel",
+      args: "[n] [reason]",
+      summary: "withdraw your request",
+      encrypted: { what: "cancelled", when: hasTextAfterNumber },
+      async run(ctx, args) {
+        const c = await target(ctx, args);
+        await consults.cancel(c.id, ctx.sender, args.join(" ") || undefined, ctx.eventId);
+        return `Consult #${c.number} is cancelled.`;
+      },
     },
-    async rate(ctx, args) {
-      // "rate 5 advice_followed" in the consult room, "rate 12 5 advice_followed" anywhere.
-      const c = args.length >= 3 ? await target(ctx, args) : await target(ctx, []);
-      const rating = Number(args[0]);
-      const outcome = args[1]?.toLowerCase();
-      if (!Number.isInteger(rating) || rating < 1 || rating > 5 || !(CONSULT_OUTCOMES as readonly string[]).includes(outcome ?? "")) {
-        throw new CommandError("bad rating", `Rate from 1 to 5 and name the outcome (${CONSULT_OUTCOMES.join(", ")}), e.g. !consult rate ${c.number} 5 advice_followed.`);
-      }
-      await consults.feedback(c.id, ctx.sender, { rating, outcome: outcome as ConsultOutcome });
-      return `Thank you: consult #${c.number} rated ${rating}/5.`;
+    {
+      name: "rate",
+      args: "[n] <1-5> <outcome>",
+      summary: "rate a completed consult",
+      async run(ctx, args) {
+        // "rate 5 advice_followed" in the consult room, "rate 12 5 advice_followed" anywhere.
+        const c = args.length >= 3 ? await target(ctx, args) : await target(ctx, []);
+        const rating = Number(args[0]);
+        const outcome = args[1]?.toLowerCase();
+        if (!Number.isInteger(rating) || rating < 1 || rating > 5 || !(CONSULT_OUTCOMES as readonly string[]).includes(outcome ?? "")) {
+          throw new CommandError("bad rating", `Rate from 1 to 5 and name the outcome (${CONSULT_OUTCOMES.join(", ")}), e.g. !consult rate ${c.number} 5 advice_followed.`);
+        }
+        await consults.feedback(c.id, ctx.sender, { rating, outcome: outcome as ConsultOutcome });
+        return `Thank you: consult #${c.number} rated ${rating}/5.`;
+      },
     },
-    async list(ctx) {
-      const mine = await consults.forUser(ctx.sender);
-      const lines = [
-        ...(mine.incoming.length ? ["Incoming:", ...mine.incoming.map(summary)] : []),
-        ...(mine.outgoing.length ? ["Requested by you:", ...mine.outgoing.map(summary)] : []),
-      ];
-      return lines.length ? lines.join("\n") : "You have no open consults.";
+    {
+      name: "list",
+      summary: "your consults",
+      async run(ctx) {
+        const mine = await consults.forUser(ctx.sender);
+        const lines = [
+          ...(mine.incoming.length ? ["Incoming:", ...mine.incoming.map(summary)] : []),
+          ...(mine.outgoing.length ? ["Requested by you:", ...mine.outgoing.map(summary)] : []),
+        ];
+        return lines.length ? lines.join("\n") : "You have no open consults.";
+      },
     },
-  }, `To request a consult: !consult <service> [${URGENCIES.join("|")}] <Patient/…|Encounter/…> <question>. Send !help to see how to use them.`);
+  ];
 
   const consult: Command = {
     verb: "consult",
-    usage: "!consult [<service> … | accept | decline | start | complete | cancel | rate | list]",
-    summary: `Request and answer specialist consults:\n  ${USAGE.join("\n  ")}`,
     // A request must not be lost to a passing failure: the inbox retries the whole event.
     retryOnError: true,
-    async run(ctx, args) {
-      const [first, ...rest] = args;
-      if (!first) return openDashboard(ctx);
-      const verb = verbs.get(first);
-      if (verb) return verb(ctx, rest);
+    subcommands: {
+      title: "Request and answer specialist consults",
+      bare: { summary: "open your Consults room, with the consult widget pinned", run: openDashboard },
       // One word that is no sub-command is no request either: there is no patient to consult on.
-      if (rest.length === 0) throw verbs.unknown(first);
-      return request(ctx, args);
+      otherwise: { args: "<service> [emergent|urgent|routine] <Patient/…|Encounter/…> <question>", summary: "request a consult", when: (args) => args.length >= 2, run: request },
+      privateHint: PRIVATE_HINT,
+      unknownHint: `To request a consult: !consult <service> [${URGENCIES.join("|")}] <Patient/…|Encounter/…> <question>. Send !help to see how to use them.`,
+      commands: subcommands,
     },
   };
 
@@ -209,7 +225,7 @@ export function consultCommands(
     type: ConsultEventType.Request,
     async handle(ctx, content) {
       if (content.consult_id !== undefined) return null; // our own relay into a consult room
-      requireEncrypted(ctx, "sent the consult request");
+      requireEncrypted(ctx, "sent the consult request", PRIVATE_HINT);
       const parsed = ConsultRequestContentSchema.safeParse(content);
       if (!parsed.success) throw new CommandError("bad consult request event", `I could not read that consult request: ${parsed.error.issues[0]!.message}.`);
       const c = await consults.request({ requester: ctx.sender, content: parsed.data, source: { roomId: ctx.roomId, eventId: ctx.eventId ?? "" } });
@@ -217,5 +233,5 @@ export function consultCommands(
     },
   };
 
-  return { commands: [consult], onReaction, onRequestEvent };
+  return { commands: [consult], reactionHandler: onReaction, eventHandlers: [onRequestEvent] };
 }

@@ -10,41 +10,8 @@ import {
   type IncidentCategory,
 } from "../appservice/shared/events.js";
 import type { HandoffEntryView, HandoffView, MyHandoffsResponse } from "../appservice/shared/handoffApi.js";
-import { CommandError, type Command, type CommandContext, type EventHandler } from "./commands.js";
+import { CommandError, type BotCommands, type Command, type CommandContext, type EventHandler, type SubCommand } from "./commands.js";
 import { parseItemSections, sectionHint, type ParsedItemSections } from "./handoffSections.js";
-import { SubCommands } from "./subCommands.js";
-
-const USAGE = [
-  "!handoff — open your Handoffs room, with the handoff widget pinned",
-  "!handoff start [unit] @incoming — start a handoff to the incoming clinician; its room opens with the widget pinned",
-  "In the handoff room:",
-  "!handoff add <Patient/…|Encounter/…> [label, e.g. bed 4], then one section per line (S:, B:, A:, R: or Severity:, Summary:, Actions:, Awareness:; and Alert:, Med:, Task: <text> [@owner] [due HH:MM], If: <x> then <y>, Code:, Events:) — present a patient",
-  "!handoff edit <n>, then the sections to replace, one per line — change patient n",
-  "!handoff remove <n> — take patient n off the list",
-  "!handoff move <n> <position> — reorder the list",
-  "!handoff list — the patients, read-backs and open questions",
-  "!handoff show <n> — patient n's handoff in full",
-  "!handoff readback <n> <summary in your own words> — read back patient n",
-  "!handoff question <n> <question> — ask about patient n",
-  "!handoff answer <q> <answer> — answer question q",
-  "!handoff check <i> / !handoff uncheck <i> — tick or untick checklist item i",
-  "!handoff status — what is done and what is left",
-  "!handoff signoff — sign off; !handoff signoff override <reason> — sign off with items outstanding",
-  "!handoff cancel [reason] — cancel the handoff",
-  `!handoff incident <n> <${INCIDENT_CATEGORIES.join("|")}> [what happened] — report a handoff problem with patient n`,
-  "Anywhere:",
-  "!handoff tasks — your open handoff tasks",
-  "!handoff done <n> — mark task n of that list done",
-];
-
-function requireEncrypted(ctx: CommandContext, what: string): void {
-  if (!ctx.encrypted) {
-    throw new CommandError(
-      "clinical text in an unencrypted room",
-      `I have not ${what}: this room is not end-to-end encrypted, so clinical text here is not private. Use the handoff room (Rounds opens it encrypted) or the handoff widget.`,
-    );
-  }
-}
 
 /** The message's lines; line 1 is the command itself. `args` follow the sub-command `verb`. */
 function messageLines(ctx: CommandContext, verb: string, args: string[]): string[] {
@@ -188,20 +155,8 @@ const RECORDERS = [
  * The handoff bot's commands, for clinicians without the widget, and the handlers for the
  * encrypted events the widget sends: thin translations onto HandoffActions.
  */
-export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opts: { dashboardWidgetUrl: string }): { commands: Command[]; eventHandlers: EventHandler[] } {
+export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opts: { dashboardWidgetUrl: string }): BotCommands {
   const zoneOf = async (unit: string): Promise<string> => (await handoffs.listUnits()).find((u) => u.id === unit)?.timezone ?? "UTC";
-
-  /** The handoff of the room the command is sent in. */
-  const here = async (ctx: CommandContext): Promise<HandoffView> => {
-    const v = await handoffs.inRoom(ctx.roomId);
-    if (!v) {
-      throw new CommandError(
-        "not a handoff room",
-        "Send this in the handoff room (the room with the handoff widget pinned). To begin a handoff, send !handoff start @incoming (the incoming clinician's Matrix id).",
-      );
-    }
-    return v;
-  };
 
   /** The clinician's own encrypted room with the handoff bot, with the dashboard pinned. */
   const handoffsRoom = (userId: string): Promise<string> => {
@@ -214,249 +169,322 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
     return `Your Handoffs room is ready: https://matrix.to/#/${roomId}. The Handoffs widget pinned there starts handoffs and lists yours and your tasks.`;
   };
 
-  const verbs = new SubCommands("handoff", {
-    async start(ctx, args) {
-      const example = "e.g. !handoff start @bob:example.org, or !handoff start 4west @bob:example.org to name the unit";
-      if (args.length === 0 || args.length > 2) throw new CommandError("bad start", `Name the incoming clinician by Matrix id, ${example}.`);
-      // Either order: "start 4west @bob:x.org" or "start @bob:x.org 4west".
-      const i = args.length === 2 && args[0]!.startsWith("@") && !args[1]!.startsWith("@") ? 0 : args.length - 1;
-      const incoming = args[i]!;
-      if (!matrixUserId.safeParse(incoming).success) {
-        throw new CommandError("bad incoming user", `The incoming clinician must be a Matrix user id such as @bob:example.org (${example}).`);
-      }
-      const unit = args.length === 2 ? args[1 - i]!.toLowerCase() : undefined;
-      const v = await handoffs.start({ actor: ctx.sender, incoming, unit, sourceRoomId: ctx.roomId }, ctx.eventId);
-      const zone = await zoneOf(v.unit);
-      return (
-        `Handoff #${v.number} (${v.unit_name || v.unit}) started: ${v.outgoing} hands over to ${v.incoming}. Complete it by ${clock(v.deadline_ts, zone, ctx.sentAt)}.\n` +
-        `The handoff room is open, with the handoff widget pinned: https://matrix.to/#/${v.room_id}. Present each patient there (the widget, or !handoff add), then both sign off.`
-      );
+  const subcommands: SubCommand<HandoffView>[] = [
+    {
+      name: "start",
+      args: "[unit] @incoming",
+      summary: "start a handoff to the incoming clinician; its room opens with the widget pinned",
+      async run(ctx, args) {
+        const example = "e.g. !handoff start @bob:example.org, or !handoff start 4west @bob:example.org to name the unit";
+        if (args.length === 0 || args.length > 2) throw new CommandError("bad start", `Name the incoming clinician by Matrix id, ${example}.`);
+        // Either order: "start 4west @bob:x.org" or "start @bob:x.org 4west".
+        const i = args.length === 2 && args[0]!.startsWith("@") && !args[1]!.startsWith("@") ? 0 : args.length - 1;
+        const incoming = args[i]!;
+        if (!matrixUserId.safeParse(incoming).success) {
+          throw new CommandError("bad incoming user", `The incoming clinician must be a Matrix user id such as @bob:example.org (${example}).`);
+        }
+        const unit = args.length === 2 ? args[1 - i]!.toLowerCase() : undefined;
+        const v = await handoffs.start({ actor: ctx.sender, incoming, unit, sourceRoomId: ctx.roomId }, ctx.eventId);
+        const zone = await zoneOf(v.unit);
+        return (
+          `Handoff #${v.number} (${v.unit_name || v.unit}) started: ${v.outgoing} hands over to ${v.incoming}. Complete it by ${clock(v.deadline_ts, zone, ctx.sentAt)}.\n` +
+          `The handoff room is open, with the handoff widget pinned: https://matrix.to/#/${v.room_id}. Present each patient there (the widget, or !handoff add), then both sign off.`
+        );
+      },
     },
-
-    async add(ctx, args) {
-      const v = await here(ctx);
-      requireEncrypted(ctx, "added the patient");
-      const [first = "", ...rest] = messageLines(ctx, "add", args);
-      const [, , ref, ...label] = first.trim().split(/\s+/);
-      const hint = `!handoff add Patient/123 bed 4, then ${sectionHint(v.template)}`;
-      if (!ref || !FHIR_CONTEXT_REFERENCE.test(ref)) {
-        throw new CommandError("missing patient reference", `Start with the patient's FHIR reference (Patient/… or Encounter/…): ${hint}.`);
-      }
-      const labelText = label.join(" ");
-      if (labelText.length > 100) throw new CommandError("label too long", "The label after the patient reference is too long (at most 100 characters); use a short one such as the bed.");
-      const parsed = parseItemSections(rest, v.template, { now: ctx.sentAt, timezone: await zoneOf(v.unit), idSeed: txnKey(ctx), firstLine: 2 });
-      if (parsed.errors.length) throw new CommandError("bad item sections", `I have not added the patient: ${parsed.errors.join("; ")}. Write ${hint}.`);
-      const sections: ParsedItemSections & { patient_ref: string; label?: string } = { patient_ref: ref, ...(labelText ? { label: labelText } : {}), ...parsed.sections };
-      const after = await handoffs.presentItem(v.id, ctx.sender, { sections }, txnKey(ctx));
-      const added = after.entries.find((e) => !v.entries.some((b) => b.entry_id === e.entry_id)) ?? after.entries.at(-1);
-      return `Patient ${added?.number ?? after.entries.length} added to handoff #${after.number} (${plural(after.entries.length, "patient")}). ${after.incoming} reads it back: !handoff readback ${added?.number ?? "<n>"} <summary in your own words>, or in the widget.`;
+    {
+      name: "add",
+      args: "<Patient/…|Encounter/…> [label, e.g. bed 4], then one section per line (S:, B:, A:, R: or Severity:, Summary:, Actions:, Awareness:; and Alert:, Med:, Task: <text> [@owner] [due HH:MM], If: <x> then <y>, Code:, Events:)",
+      summary: "present a patient",
+      inRoom: true,
+      encrypted: { what: "added the patient" },
+      async run(ctx, args, v) {
+        const [first = "", ...rest] = messageLines(ctx, "add", args);
+        const [, , ref, ...label] = first.trim().split(/\s+/);
+        const hint = `!handoff add Patient/123 bed 4, then ${sectionHint(v.template)}`;
+        if (!ref || !FHIR_CONTEXT_REFERENCE.test(ref)) {
+          throw new CommandError("missing patient reference", `Start with the patient's FHIR reference (Patient/… or Encounter/…): ${hint}.`);
+        }
+        const labelText = label.join(" ");
+        if (labelText.length > 100) throw new CommandError("label too long", "The label after the patient reference is too long (at most 100 characters); use a short one such as the bed.");
+        const parsed = parseItemSections(rest, v.template, { now: ctx.sentAt, timezone: await zoneOf(v.unit), idSeed: txnKey(ctx), firstLine: 2 });
+        if (parsed.errors.length) throw new CommandError("bad item sections", `I have not added the patient: ${parsed.errors.join("; ")}. Write ${hint}.`);
+        const sections: ParsedItemSections & { patient_ref: string; label?: string } = { patient_ref: ref, ...(labelText ? { label: labelText } : {}), ...parsed.sections };
+        const after = await handoffs.presentItem(v.id, ctx.sender, { sections }, txnKey(ctx));
+        const added = after.entries.find((e) => !v.entries.some((b) => b.entry_id === e.entry_id)) ?? after.entries.at(-1);
+        return `Patient ${added?.number ?? after.entries.length} added to handoff #${after.number} (${plural(after.entries.length, "patient")}). ${after.incoming} reads it back: !handoff readback ${added?.number ?? "<n>"} <summary in your own words>, or in the widget.`;
+      },
     },
-
-    async edit(ctx, args) {
-      const v = await here(ctx);
-      requireEncrypted(ctx, "changed the patient");
-      const [first = "", ...rest] = messageLines(ctx, "edit", args);
-      const e = entry(v, first.trim().split(/\s+/)[2], "!handoff edit 2, then R: … on a new line");
-      const current = await handoffs.readItem(v.id, e.number);
-      const parsed = parseItemSections(rest, v.template, { mode: "edit", current: current ?? undefined, now: ctx.sentAt, timezone: await zoneOf(v.unit), idSeed: txnKey(ctx), firstLine: 2 });
-      if (parsed.errors.length) throw new CommandError("bad item sections", `I have not changed patient ${e.number}: ${parsed.errors.join("; ")}.`);
-      if (Object.keys(parsed.sections).length === 0) {
-        throw new CommandError("nothing to edit", `Nothing to change: after !handoff edit ${e.number}, write the sections to replace on new lines (${sectionHint(v.template)}).`);
-      }
-      const after = await handoffs.presentItem(v.id, ctx.sender, { entryNumber: e.number, sections: parsed.sections }, txnKey(ctx));
-      const now = after.entries.find((x) => x.entry_id === e.entry_id);
-      return `Patient ${now?.number ?? e.number} changed (version ${now?.version ?? e.version + 1}).${now && !now.read_back ? ` ${after.incoming} reads the new version back: !handoff readback ${now.number} <summary>.` : ""}`;
+    {
+      name: "edit",
+      args: "<n>, then the sections to replace, one per line",
+      summary: "change patient n",
+      inRoom: true,
+      encrypted: { what: "changed the patient" },
+      async run(ctx, args, v) {
+        const [first = "", ...rest] = messageLines(ctx, "edit", args);
+        const e = entry(v, first.trim().split(/\s+/)[2], "!handoff edit 2, then R: … on a new line");
+        const current = await handoffs.readItem(v.id, e.number);
+        const parsed = parseItemSections(rest, v.template, { mode: "edit", current: current ?? undefined, now: ctx.sentAt, timezone: await zoneOf(v.unit), idSeed: txnKey(ctx), firstLine: 2 });
+        if (parsed.errors.length) throw new CommandError("bad item sections", `I have not changed patient ${e.number}: ${parsed.errors.join("; ")}.`);
+        if (Object.keys(parsed.sections).length === 0) {
+          throw new CommandError("nothing to edit", `Nothing to change: after !handoff edit ${e.number}, write the sections to replace on new lines (${sectionHint(v.template)}).`);
+        }
+        const after = await handoffs.presentItem(v.id, ctx.sender, { entryNumber: e.number, sections: parsed.sections }, txnKey(ctx));
+        const now = after.entries.find((x) => x.entry_id === e.entry_id);
+        return `Patient ${now?.number ?? e.number} changed (version ${now?.version ?? e.version + 1}).${now && !now.read_back ? ` ${after.incoming} reads the new version back: !handoff readback ${now.number} <summary>.` : ""}`;
+      },
     },
-
-    async remove(ctx, args) {
-      const v = await here(ctx);
-      // A retry finds its patient gone from the list: it finishes the removal it made.
-      const e = (await handoffs.removedBy(v.id, ctx.eventId)) ?? entry(v, args[0], "!handoff remove 3");
-      const after = await handoffs.removeEntry(v.id, ctx.sender, e.entry_id, ctx.eventId);
-      return `Patient ${e.number} is off handoff #${after.number}; ${plural(after.entries.length, "patient")} left, keeping their numbers (!handoff list). Any sign-offs so far are withdrawn.`;
+    {
+      name: "remove",
+      args: "<n>",
+      summary: "take patient n off the list",
+      inRoom: true,
+      async run(ctx, args, v) {
+        // A retry finds its patient gone from the list: it finishes the removal it made.
+        const e = (await handoffs.removedBy(v.id, ctx.eventId)) ?? entry(v, args[0], "!handoff remove 3");
+        const after = await handoffs.removeEntry(v.id, ctx.sender, e.entry_id, ctx.eventId);
+        return `Patient ${e.number} is off handoff #${after.number}; ${plural(after.entries.length, "patient")} left, keeping their numbers (!handoff list). Any sign-offs so far are withdrawn.`;
+      },
     },
-
-    async move(ctx, args) {
-      const v = await here(ctx);
-      const e = entry(v, args[0], "!handoff move 3 1");
-      const to = positiveNumber(args[1]);
-      if (to === undefined || to > v.entries.length) {
-        throw new CommandError("bad position", `Say where patient ${e.number} goes: a position from 1 to ${v.entries.length}, e.g. !handoff move ${e.number} 1.`);
-      }
-      // The server lists entries in their handoff order; numbers stay with the patients.
-      const order = v.entries.map((x) => x.entry_id);
-      order.splice(order.indexOf(e.entry_id), 1);
-      order.splice(to - 1, 0, e.entry_id);
-      await handoffs.reorder(v.id, ctx.sender, order);
-      return `Patient ${e.number} is now at position ${to} on the list (still patient ${e.number}); !handoff list shows the order.`;
+    {
+      name: "move",
+      args: "<n> <position>",
+      summary: "reorder the list",
+      inRoom: true,
+      async run(ctx, args, v) {
+        const e = entry(v, args[0], "!handoff move 3 1");
+        const to = positiveNumber(args[1]);
+        if (to === undefined || to > v.entries.length) {
+          throw new CommandError("bad position", `Say where patient ${e.number} goes: a position from 1 to ${v.entries.length}, e.g. !handoff move ${e.number} 1.`);
+        }
+        // The server lists entries in their handoff order; numbers stay with the patients.
+        const order = v.entries.map((x) => x.entry_id);
+        order.splice(order.indexOf(e.entry_id), 1);
+        order.splice(to - 1, 0, e.entry_id);
+        await handoffs.reorder(v.id, ctx.sender, order);
+        return `Patient ${e.number} is now at position ${to} on the list (still patient ${e.number}); !handoff list shows the order.`;
+      },
     },
-
-    async list(ctx) {
-      const v = await here(ctx);
-      const head = `Handoff #${v.number} (${v.unit_name || v.unit}, ${v.status}): ${v.outgoing} → ${v.incoming}.`;
-      if (v.entries.length === 0) return `${head}\nNo patients yet. Present one with !handoff add Patient/… or in the widget.`;
-      const lines = v.entries.map((e) => {
-          const open = openQuestions(v, e.entry_id);
-          return `${e.number}. ${e.read_back ? "✓ read back" : "✗ not read back"}${open.length ? `, open question${open.length > 1 ? "s" : ""} ${open.map((q) => `#${q}`).join(", ")}` : ""}`;
-        });
-      return `${head}\n${lines.join("\n")}\nSend !handoff show <n> for a patient's handoff. ${nextSteps(v)}`;
+    {
+      name: "list",
+      summary: "the patients, read-backs and open questions",
+      inRoom: true,
+      async run(ctx, _args, v) {
+        const head = `Handoff #${v.number} (${v.unit_name || v.unit}, ${v.status}): ${v.outgoing} → ${v.incoming}.`;
+        if (v.entries.length === 0) return `${head}\nNo patients yet. Present one with !handoff add Patient/… or in the widget.`;
+        const lines = v.entries.map((e) => {
+            const open = openQuestions(v, e.entry_id);
+            return `${e.number}. ${e.read_back ? "✓ read back" : "✗ not read back"}${open.length ? `, open question${open.length > 1 ? "s" : ""} ${open.map((q) => `#${q}`).join(", ")}` : ""}`;
+          });
+        return `${head}\n${lines.join("\n")}\nSend !handoff show <n> for a patient's handoff. ${nextSteps(v)}`;
+      },
     },
-
-    async show(ctx, args) {
-      const v = await here(ctx);
-      requireEncrypted(ctx, "shown the patient (my reply would not be private)");
-      const e = entry(v, args[0], "!handoff show 2");
-      const item = await handoffs.readItem(v.id, e.number, ctx.sender);
-      if (!item) throw new CommandError("item unreadable", `I could not read patient ${e.number}'s handoff just now. Try again in a moment, or open it in the handoff widget.`);
-      return renderItem(v, e, item, await zoneOf(v.unit), ctx.sentAt);
+    {
+      name: "show",
+      args: "<n>",
+      summary: "patient n's handoff in full",
+      inRoom: true,
+      encrypted: { what: "shown the patient (my reply would not be private)" },
+      async run(ctx, args, v) {
+        const e = entry(v, args[0], "!handoff show 2");
+        const item = await handoffs.readItem(v.id, e.number, ctx.sender);
+        if (!item) throw new CommandError("item unreadable", `I could not read patient ${e.number}'s handoff just now. Try again in a moment, or open it in the handoff widget.`);
+        return renderItem(v, e, item, await zoneOf(v.unit), ctx.sentAt);
+      },
     },
-
-    async readback(ctx, args) {
-      const v = await here(ctx);
-      requireEncrypted(ctx, "recorded the read-back");
-      const e = entry(v, args[0], "!handoff readback 2 <summary in your own words>");
-      const summary = textAfter(ctx, args, 3);
-      if (!summary) throw new CommandError("missing read-back", `Read patient ${e.number} back in your own words: !handoff readback ${e.number} <summary>.`);
-      const after = await handoffs.readBack(v.id, ctx.sender, e.number, summary, txnKey(ctx));
-      const done = after.entries.filter((x) => x.read_back).length;
-      return `Patient ${e.number} read back (${done} of ${after.entries.length}). ${nextSteps(after)}`;
+    {
+      name: "readback",
+      args: "<n> <summary in your own words>",
+      summary: "read back patient n",
+      inRoom: true,
+      encrypted: { what: "recorded the read-back" },
+      async run(ctx, args, v) {
+        const e = entry(v, args[0], "!handoff readback 2 <summary in your own words>");
+        const summary = textAfter(ctx, args, 3);
+        if (!summary) throw new CommandError("missing read-back", `Read patient ${e.number} back in your own words: !handoff readback ${e.number} <summary>.`);
+        const after = await handoffs.readBack(v.id, ctx.sender, e.number, summary, txnKey(ctx));
+        const done = after.entries.filter((x) => x.read_back).length;
+        return `Patient ${e.number} read back (${done} of ${after.entries.length}). ${nextSteps(after)}`;
+      },
     },
-
-    async question(ctx, args) {
-      const v = await here(ctx);
-      requireEncrypted(ctx, "asked the question");
-      const e = entry(v, args[0], "!handoff question 2 <your question>");
-      const text = textAfter(ctx, args, 3);
-      if (!text) throw new CommandError("missing question", `Write the question after the patient number: !handoff question ${e.number} <your question>.`);
-      const after = await handoffs.ask(v.id, ctx.sender, e.number, text, txnKey(ctx));
-      const q = after.questions.find((x) => !v.questions.some((b) => b.number === x.number)) ?? after.questions.at(-1);
-      const who = ctx.sender === after.outgoing ? after.incoming : after.outgoing;
-      return `Question ${q ? `#${q.number} ` : ""}on patient ${e.number} asked. ${who} answers with !handoff answer ${q?.number ?? "<q>"} <answer>.`;
+    {
+      name: "question",
+      args: "<n> <question>",
+      summary: "ask about patient n",
+      inRoom: true,
+      encrypted: { what: "asked the question" },
+      async run(ctx, args, v) {
+        const e = entry(v, args[0], "!handoff question 2 <your question>");
+        const text = textAfter(ctx, args, 3);
+        if (!text) throw new CommandError("missing question", `Write the question after the patient number: !handoff question ${e.number} <your question>.`);
+        const after = await handoffs.ask(v.id, ctx.sender, e.number, text, txnKey(ctx));
+        const q = after.questions.find((x) => !v.questions.some((b) => b.number === x.number)) ?? after.questions.at(-1);
+        const who = ctx.sender === after.outgoing ? after.incoming : after.outgoing;
+        return `Question ${q ? `#${q.number} ` : ""}on patient ${e.number} asked. ${who} answers with !handoff answer ${q?.number ?? "<q>"} <answer>.`;
+      },
     },
-
-    async answer(ctx, args) {
-      const v = await here(ctx);
-      requireEncrypted(ctx, "recorded the answer");
-      const q = positiveNumber(args[0]);
-      if (q === undefined) throw new CommandError("missing question number", "Which question? Give its number, e.g. !handoff answer 1 <answer> (!handoff list shows the open ones).");
-      const text = textAfter(ctx, args, 3);
-      if (!text) throw new CommandError("missing answer", `Write the answer after the question number: !handoff answer ${q} <answer>.`);
-      const after = await handoffs.answer(v.id, ctx.sender, q, text, txnKey(ctx));
-      return `Question #${q} answered. ${nextSteps(after)}`;
+    {
+      name: "answer",
+      args: "<q> <answer>",
+      summary: "answer question q",
+      inRoom: true,
+      encrypted: { what: "recorded the answer" },
+      async run(ctx, args, v) {
+        const q = positiveNumber(args[0]);
+        if (q === undefined) throw new CommandError("missing question number", "Which question? Give its number, e.g. !handoff answer 1 <answer> (!handoff list shows the open ones).");
+        const text = textAfter(ctx, args, 3);
+        if (!text) throw new CommandError("missing answer", `Write the answer after the question number: !handoff answer ${q} <answer>.`);
+        const after = await handoffs.answer(v.id, ctx.sender, q, text, txnKey(ctx));
+        return `Question #${q} answered. ${nextSteps(after)}`;
+      },
     },
-
-    check: (ctx, args) => checklist(ctx, args, true),
-    uncheck: (ctx, args) => checklist(ctx, args, false),
-
-    async status(ctx) {
-      const v = await here(ctx);
-      const zone = await zoneOf(v.unit);
-      const read = v.entries.filter((e) => e.read_back).length;
-      const open = v.questions.filter((q) => !q.answer_event_id).length;
-      const ticked = v.checklist.filter((c) => c.done).length;
-      const o = v.outstanding;
-      const lines = [
-        `Handoff #${v.number} (${v.unit_name || v.unit}) is ${v.status}: ${v.outgoing} hands over to ${v.incoming}.`,
-        `Patients: ${v.entries.length}, read back ${read} of ${v.entries.length}. Questions: ${open} open of ${v.questions.length}. Checklist: ${ticked} of ${v.checklist.length} ticked.`,
-        `Signed off: ${v.signed_off_by.length ? v.signed_off_by.join(", ") : "nobody yet"}.`,
-      ];
-      if (v.status !== "completed" && v.status !== "cancelled") {
-        lines.push(`Deadline: ${clock(v.deadline_ts, zone, ctx.sentAt)}${v.overdue ? " — overdue" : ""}${v.escalated_to.length ? `; the charge role was told (${v.escalated_to.join(", ")})` : ""}.`);
-        const left = [
-          ...(o.missing_read_back.length ? [`patient${o.missing_read_back.length > 1 ? "s" : ""} ${o.missing_read_back.join(", ")} not read back`] : []),
-          ...(o.open_questions.length ? [`question${o.open_questions.length > 1 ? "s" : ""} ${o.open_questions.map((q) => `#${q}`).join(", ")} not answered`] : []),
-          ...o.checklist.map((label) => `checklist item ${v.checklist.findIndex((c) => c.label === label) + 1} "${label}" not ticked`),
+    {
+      name: "check",
+      args: "<i>",
+      summary: "tick checklist item i",
+      inRoom: true,
+      run: (ctx, args, v) => checklist(ctx, args, v, true),
+    },
+    {
+      name: "uncheck",
+      args: "<i>",
+      summary: "untick checklist item i",
+      inRoom: true,
+      run: (ctx, args, v) => checklist(ctx, args, v, false),
+    },
+    {
+      name: "status",
+      summary: "what is done and what is left",
+      inRoom: true,
+      async run(ctx, _args, v) {
+        const zone = await zoneOf(v.unit);
+        const read = v.entries.filter((e) => e.read_back).length;
+        const open = v.questions.filter((q) => !q.answer_event_id).length;
+        const ticked = v.checklist.filter((c) => c.done).length;
+        const o = v.outstanding;
+        const lines = [
+          `Handoff #${v.number} (${v.unit_name || v.unit}) is ${v.status}: ${v.outgoing} hands over to ${v.incoming}.`,
+          `Patients: ${v.entries.length}, read back ${read} of ${v.entries.length}. Questions: ${open} open of ${v.questions.length}. Checklist: ${ticked} of ${v.checklist.length} ticked.`,
+          `Signed off: ${v.signed_off_by.length ? v.signed_off_by.join(", ") : "nobody yet"}.`,
         ];
-        // What is left, with the checklist named; else who still signs off.
-        lines.push(left.length ? `Still to do: ${left.join("; ")}. ${STEP_HINT}` : nextSteps(v));
-      } else lines.push(nextSteps(v));
-      return lines.join("\n");
+        if (v.status !== "completed" && v.status !== "cancelled") {
+          lines.push(`Deadline: ${clock(v.deadline_ts, zone, ctx.sentAt)}${v.overdue ? " — overdue" : ""}${v.escalated_to.length ? `; the charge role was told (${v.escalated_to.join(", ")})` : ""}.`);
+          const left = [
+            ...(o.missing_read_back.length ? [`patient${o.missing_read_back.length > 1 ? "s" : ""} ${o.missing_read_back.join(", ")} not read back`] : []),
+            ...(o.open_questions.length ? [`question${o.open_questions.length > 1 ? "s" : ""} ${o.open_questions.map((q) => `#${q}`).join(", ")} not answered`] : []),
+            ...o.checklist.map((label) => `checklist item ${v.checklist.findIndex((c) => c.label === label) + 1} "${label}" not ticked`),
+          ];
+          // What is left, with the checklist named; else who still signs off.
+          lines.push(left.length ? `Still to do: ${left.join("; ")}. ${STEP_HINT}` : nextSteps(v));
+        } else lines.push(nextSteps(v));
+        return lines.join("\n");
+      },
     },
-
-    async signoff(ctx, args) {
-      const v = await here(ctx);
-      let override: { reason: string; txnKey: string } | undefined;
-      if (args[0]?.toLowerCase() === "override") {
-        const reason = textAfter(ctx, args, 3);
-        if (!reason) throw new CommandError("missing override reason", "Say why you sign off with items outstanding: !handoff signoff override <reason>.");
-        requireEncrypted(ctx, "signed off");
-        override = { reason, txnKey: txnKey(ctx) };
-      } else if (args.length) {
-        throw new CommandError("bad signoff", "Send !handoff signoff, or !handoff signoff override <reason> to sign off with items outstanding.");
-      }
-      const after = await handoffs.signOff(v.id, ctx.sender, override, ctx.eventId);
-      if (after.status === "completed") return `Handoff #${after.number} is complete: both of you signed off${after.overridden ? " (with an override)" : ""}.`;
-      const waiting = [after.outgoing, after.incoming].filter((u) => !after.signed_off_by.includes(u));
-      // With nothing outstanding the service records a plain sign-off, whatever was asked.
-      const overrode = after.sign_offs.some((x) => x.user_id === ctx.sender && x.override_event_id);
-      return `You signed off handoff #${after.number}${overrode ? " with an override" : ""}. Waiting for ${waiting.join(" and ") || "the other clinician"} to sign off (!handoff signoff).`;
+    {
+      name: "signoff",
+      args: "[override <reason>]",
+      summary: "sign off; with override and a reason, sign off with items outstanding",
+      inRoom: true,
+      encrypted: { what: "signed off", when: (args) => args[0]?.toLowerCase() === "override" && args.length > 1 },
+      async run(ctx, args, v) {
+        let override: { reason: string; txnKey: string } | undefined;
+        if (args[0]?.toLowerCase() === "override") {
+          const reason = textAfter(ctx, args, 3);
+          if (!reason) throw new CommandError("missing override reason", "Say why you sign off with items outstanding: !handoff signoff override <reason>.");
+          override = { reason, txnKey: txnKey(ctx) };
+        } else if (args.length) {
+          throw new CommandError("bad signoff", "Send !handoff signoff, or !handoff signoff override <reason> to sign off with items outstanding.");
+        }
+        const after = await handoffs.signOff(v.id, ctx.sender, override, ctx.eventId);
+        if (after.status === "completed") return `Handoff #${after.number} is complete: both of you signed off${after.overridden ? " (with an override)" : ""}.`;
+        const waiting = [after.outgoing, after.incoming].filter((u) => !after.signed_off_by.includes(u));
+        // With nothing outstanding the service records a plain sign-off, whatever was asked.
+        const overrode = after.sign_offs.some((x) => x.user_id === ctx.sender && x.override_event_id);
+        return `You signed off handoff #${after.number}${overrode ? " with an override" : ""}. Waiting for ${waiting.join(" and ") || "the other clinician"} to sign off (!handoff signoff).`;
+      },
     },
-
-    async cancel(ctx, args) {
-      const v = await here(ctx);
-      const reason = textAfter(ctx, args, 2);
-      if (reason) requireEncrypted(ctx, "cancelled the handoff");
-      const after = await handoffs.cancel(v.id, ctx.sender, reason ? { reason, txnKey: txnKey(ctx) } : undefined, ctx.eventId);
-      return `Handoff #${after.number} is cancelled.`;
+    {
+      name: "cancel",
+      args: "[reason]",
+      summary: "cancel the handoff",
+      inRoom: true,
+      encrypted: { what: "cancelled the handoff", when: (args) => args.length > 0 },
+      async run(ctx, args, v) {
+        const reason = textAfter(ctx, args, 2);
+        const after = await handoffs.cancel(v.id, ctx.sender, reason ? { reason, txnKey: txnKey(ctx) } : undefined, ctx.eventId);
+        return `Handoff #${after.number} is cancelled.`;
+      },
     },
-
-    async incident(ctx, args) {
-      const v = await here(ctx);
-      const e = entry(v, args[0], `!handoff incident 2 omission <what happened>`);
-      const category = args[1]?.toLowerCase().replace(/-/g, "_");
-      if (!category || !(INCIDENT_CATEGORIES as readonly string[]).includes(category)) {
-        throw new CommandError("bad incident category", `Name the kind of problem, one of: ${INCIDENT_CATEGORIES.join(", ")}. For example: !handoff incident ${e.number} omission <what happened>.`);
-      }
-      const description = textAfter(ctx, args, 4);
-      if (description) requireEncrypted(ctx, "reported the incident");
-      const done = await handoffs.reportIncident(v.id, ctx.sender, {
-          entryId: e.entry_id,
-          category: category as IncidentCategory,
-          requestKey: txnKey(ctx),
-          ...(description ? { note: { description, txnKey: txnKey(ctx) } } : {}),
-        });
-      return `Thank you: incident ${done.incident} (${category.replace(/_/g, " ")}) recorded for patient ${e.number} of handoff #${done.handoff.number}.`;
+    {
+      name: "incident",
+      args: `<n> <${INCIDENT_CATEGORIES.join("|")}> [what happened]`,
+      summary: "report a handoff problem with patient n",
+      inRoom: true,
+      encrypted: { what: "reported the incident", when: (args) => args.length > 2 },
+      async run(ctx, args, v) {
+        const e = entry(v, args[0], `!handoff incident 2 omission <what happened>`);
+        const category = args[1]?.toLowerCase().replace(/-/g, "_");
+        if (!category || !(INCIDENT_CATEGORIES as readonly string[]).includes(category)) {
+          throw new CommandError("bad incident category", `Name the kind of problem, one of: ${INCIDENT_CATEGORIES.join(", ")}. For example: !handoff incident ${e.number} omission <what happened>.`);
+        }
+        const description = textAfter(ctx, args, 4);
+        const done = await handoffs.reportIncident(v.id, ctx.sender, {
+            entryId: e.entry_id,
+            category: category as IncidentCategory,
+            requestKey: txnKey(ctx),
+            ...(description ? { note: { description, txnKey: txnKey(ctx) } } : {}),
+          });
+        return `Thank you: incident ${done.incident} (${category.replace(/_/g, " ")}) recorded for patient ${e.number} of handoff #${done.handoff.number}.`;
+      },
     },
-
-    async tasks(ctx) {
-      const mine = await handoffs.forUser(ctx.sender);
-      const tasks = sortedTasks(mine);
-      if (tasks.length === 0) return "You have no open handoff tasks.";
-      const handoffsById = new Map([...mine.active, ...mine.recent].map((h) => [h.id, h]));
-      const zones = new Map((await handoffs.listUnits()).map((u) => [u.id, u.timezone]));
-      const lines: string[] = [];
-      // Task texts are clinical: shown only in the clinician's own Handoffs room, or in the task's
-      // own handoff room, never in a shared ward room, and never unencrypted.
-      const own = ctx.encrypted ? await handoffsRoom(ctx.sender) : null;
-      let withheld = false;
-      for (const [i, t] of tasks.entries()) {
-        const h = handoffsById.get(t.handoff_id);
-        const zone = (h && zones.get(h.unit)) ?? "UTC";
-        const patient = h?.entries.find((e) => e.entry_id === t.entry_id)?.number;
-        const private_ = ctx.encrypted && (ctx.roomId === own || ctx.roomId === t.room_id);
-        withheld ||= !private_;
-        const text = private_ ? await handoffs.taskText(t.handoff_id, t.task_id) : null;
-        const what = private_ ? (text === null ? " — (I could not read its text; it is in the handoff room)" : ` — ${indent(text, "     ")}`) : "";
-        lines.push(`${i + 1}. Handoff #${t.handoff_number}${patient ? `, patient ${patient}` : ""}, ${t.due_ts ? `due ${clock(t.due_ts, zone, ctx.sentAt)}` : "no due time"}${what}`);
-      }
-      const footer = !withheld
-        ? "Mark one done with !handoff done <n>."
-        : !ctx.encrypted
-          ? "I left out the task texts: this room is not end-to-end encrypted. Send !handoff tasks in your Handoffs room (send !handoff) to see them. Mark one done with !handoff done <n>."
-          : `I left out the task texts here, as others may read this room. Send !handoff tasks in your Handoffs room to see them: https://matrix.to/#/${own}. Mark one done with !handoff done <n>.`;
-      return `Your open handoff tasks:\n${lines.join("\n")}\n${footer}`;
+    {
+      name: "tasks",
+      summary: "your open handoff tasks",
+      async run(ctx) {
+        const mine = await handoffs.forUser(ctx.sender);
+        const tasks = sortedTasks(mine);
+        if (tasks.length === 0) return "You have no open handoff tasks.";
+        const handoffsById = new Map([...mine.active, ...mine.recent].map((h) => [h.id, h]));
+        const zones = new Map((await handoffs.listUnits()).map((u) => [u.id, u.timezone]));
+        const lines: string[] = [];
+        // Task texts are clinical: shown only in the clinician's own Handoffs room, or in the task's
+        // own handoff room, never in a shared ward room, and never unencrypted.
+        const own = ctx.encrypted ? await handoffsRoom(ctx.sender) : null;
+        let withheld = false;
+        for (const [i, t] of tasks.entries()) {
+          const h = handoffsById.get(t.handoff_id);
+          const zone = (h && zones.get(h.unit)) ?? "UTC";
+          const patient = h?.entries.find((e) => e.entry_id === t.entry_id)?.number;
+          const private_ = ctx.encrypted && (ctx.roomId === own || ctx.roomId === t.room_id);
+          withheld ||= !private_;
+          const text = private_ ? await handoffs.taskText(t.handoff_id, t.task_id) : null;
+          const what = private_ ? (text === null ? " — (I could not read its text; it is in the handoff room)" : ` — ${indent(text, "     ")}`) : "";
+          lines.push(`${i + 1}. Handoff #${t.handoff_number}${patient ? `, patient ${patient}` : ""}, ${t.due_ts ? `due ${clock(t.due_ts, zone, ctx.sentAt)}` : "no due time"}${what}`);
+        }
+        const footer = !withheld
+          ? "Mark one done with !handoff done <n>."
+          : !ctx.encrypted
+            ? "I left out the task texts: this room is not end-to-end encrypted. Send !handoff tasks in your Handoffs room (send !handoff) to see them. Mark one done with !handoff done <n>."
+            : `I left out the task texts here, as others may read this room. Send !handoff tasks in your Handoffs room to see them: https://matrix.to/#/${own}. Mark one done with !handoff done <n>.`;
+        return `Your open handoff tasks:\n${lines.join("\n")}\n${footer}`;
+      },
     },
-
-    async done(ctx, args) {
-      const n = positiveNumber(args[0]);
-      if (n === undefined) throw new CommandError("missing task number", "Which task? Give its number from !handoff tasks, e.g. !handoff done 1.");
-      // A retry first takes the task its first attempt marked done: the list has shifted since, and
-      // task n is now another one.
-      const t = (await handoffs.taskDoneBy(ctx.sender, ctx.eventId)) ?? (await nthOpenTask(ctx.sender, n));
-      await handoffs.completeTask(t.handoff_id, ctx.sender, t.task_id, ctx.eventId);
-      return `Task ${n} (handoff #${t.handoff_number}) is done. Send !handoff tasks for the ones left.`;
+    {
+      name: "done",
+      args: "<n>",
+      summary: "mark task n of that list done",
+      async run(ctx, args) {
+        const n = positiveNumber(args[0]);
+        if (n === undefined) throw new CommandError("missing task number", "Which task? Give its number from !handoff tasks, e.g. !handoff done 1.");
+        // A retry first takes the task its first attempt marked done: the list has shifted since, and
+        // task n is now another one.
+        const t = (await handoffs.taskDoneBy(ctx.sender, ctx.eventId)) ?? (await nthOpenTask(ctx.sender, n));
+        await handoffs.completeTask(t.handoff_id, ctx.sender, t.task_id, ctx.eventId);
+        return `Task ${n} (handoff #${t.handoff_number}) is done. Send !handoff tasks for the ones left.`;
+      },
     },
-  }, "Send !handoff help to see how to use them.");
+  ];
 
   async function nthOpenTask(userId: string, n: number): Promise<{ handoff_id: string; handoff_number: number; task_id: string }> {
     const tasks = sortedTasks(await handoffs.forUser(userId));
@@ -467,8 +495,7 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
     return t;
   }
 
-  async function checklist(ctx: CommandContext, args: string[], done: boolean): Promise<string> {
-    const v = await here(ctx);
+  async function checklist(ctx: CommandContext, args: string[], v: HandoffView, done: boolean): Promise<string> {
     if (v.checklist.length === 0) return `Handoff #${v.number} has no checklist.`;
     const i = positiveNumber(args[0]);
     const items = v.checklist.map((c, k) => `${k + 1}. ${c.done ? "☑" : "☐"} ${c.label}`).join("\n");
@@ -482,18 +509,20 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
 
   const handoff: Command = {
     verb: "handoff",
-    usage: "!handoff [help | start | add | edit | remove | move | list | show | readback | question | answer | check | uncheck | status | signoff | cancel | incident | tasks | done]",
-    summary: `Shift handoffs (SBAR or I-PASS):\n  ${USAGE.join("\n  ")}`,
     // A presented patient or a read-back must not be lost to a passing failure: the inbox retries
     // the whole event, and each step is keyed by the command's event id, so it happens once.
     retryOnError: true,
-    async run(ctx, args) {
-      const [first, ...rest] = args;
-      if (!first) return openDashboard(ctx);
-      if (first.toLowerCase() === "help") return `Shift handoffs (SBAR or I-PASS):\n${USAGE.join("\n")}`;
-      const verb = verbs.get(first);
-      if (!verb) throw verbs.unknown(first);
-      return verb(ctx, rest);
+    subcommands: {
+      title: "Shift handoffs (SBAR or I-PASS)",
+      bare: { summary: "open your Handoffs room, with the handoff widget pinned", run: openDashboard },
+      room: {
+        name: "the handoff room",
+        lookup: (ctx) => handoffs.inRoom(ctx.roomId),
+        refusal: "Send this in the handoff room (the room with the handoff widget pinned). To begin a handoff, send !handoff start @incoming (the incoming clinician's Matrix id).",
+      },
+      privateHint: "Use the handoff room (Rounds opens it encrypted) or the handoff widget.",
+      unknownHint: "Send !handoff help to see how to use them.",
+      commands: subcommands,
     },
   };
 

@@ -26,9 +26,7 @@ export function buildConsult(deps: WorkflowDeps<ConsultConfig>): WorkflowParts {
   });
   const c = consultCommands(consults, rooms, { dashboardWidgetUrl: deps.widgetUrl("consults") });
   return {
-    commands: c.commands,
-    reactionHandler: c.onReaction,
-    eventHandlers: [c.onRequestEvent],
+    ...c,
     timers: {
       [TIMER_CONSULT_ACCEPT]: (t) => consults.onAcceptDeadline(t),
       [TIMER_CONSULT_RESPOND]: (t) => consults.onResponseDeadline(t),

@@ -237,7 +237,7 @@ function setup() {
   const rooms = new FakeRooms();
   const built = handoffCommands(handoffs, rooms as unknown as RoomWriter, { dashboardWidgetUrl: "https://rounds.x.org/widgets/handoffs/" });
   const table = handoffCommandTable(built.commands);
-  for (const h of built.eventHandlers) table.eventHandlers.set(h.type, h);
+  for (const h of built.eventHandlers ?? []) table.eventHandlers.set(h.type, h);
   const errors: unknown[] = [];
   let seq = 0;
   const ctx = (over: Partial<CommandContext> = {}): CommandContext => ({ sender: OUT, roomId: ROOM, sentAt: SENT_AT, eventId: `$cmd${++seq}`, encrypted: true, ...over });
@@ -752,7 +752,7 @@ describe("handoff bot commands", function () {
 
     it("hands each event type to its record method as a SentEvent, with no reply", async function () {
       const { table, handoffs, built, ctx } = setup();
-      expect(built.eventHandlers.map((h) => h.type)).to.deep.equal(cases.map(([type]) => type));
+      expect(built.eventHandlers!.map((h) => h.type)).to.deep.equal(cases.map(([type]) => type));
       for (const [type, method] of cases) {
         const c = ctx({ sender: IN });
         const content = { handoff_id: "01HANDOFF", entry_id: "entry-1-abc", text: "hello" };
