@@ -202,7 +202,7 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     const feedback = w.getByRole("form", { name: "Feedback" });
     await feedback.getByLabel("Rating").waitFor({ timeout: STEP_MS });
     await w.getByRole("region", { name: "Billing suggestion" }).waitFor();
-    await w.getByRole("region", { name: "Report" }).getByText(PHI.assessment).waitFor();
+    await w.getByRole("region", { name: "Report" }).getByText(PHI.assessment).waitFor({ timeout: STEP_MS });
     await feedback.getByLabel("Rating").selectOption("5");
     await feedback.getByLabel("Outcome").selectOption("advice_followed");
     await feedback.getByRole("button", { name: "Send feedback" }).click();
