@@ -71,8 +71,6 @@ export interface SubCommandSet<R = never> {
   privateHint: string;
   /** The last sentence of the refusal of an unknown sub-command. */
   unknownHint: string;
-  /** The usage itself instead of the list of names, for a short set such as !swap. */
-  unknownShowsUsage?: boolean;
   commands: SubCommand<R>[];
 }
 
@@ -112,8 +110,10 @@ export function subCommandUsage(verb: string, set: SubCommandSet<unknown>): stri
   const lines: string[] = [];
   if (set.bare) lines.push(`!${verb} — ${set.bare.summary}`);
   if (set.otherwise) lines.push(`!${verb} ${set.otherwise.args} — ${set.otherwise.summary}`);
+  // Those before the first in-room one (e.g. !handoff start), the in-room ones, then the rest.
+  const firstInRoom = set.commands.findIndex((c) => c.inRoom);
+  const before = firstInRoom === -1 ? set.commands : set.commands.slice(0, firstInRoom);
   const inRoom = set.commands.filter((c) => c.inRoom);
-  const before = set.commands.slice(0, set.commands.findIndex((c) => c.inRoom) === -1 ? set.commands.length : set.commands.findIndex((c) => c.inRoom));
   const after = set.commands.filter((c) => !c.inRoom && !before.includes(c));
   lines.push(...before.map(line));
   if (inRoom.length && set.room) lines.push(`In ${set.room.name}:`, ...inRoom.map(line));
@@ -146,7 +146,6 @@ async function runSubCommand(verb: string, set: SubCommandSet<unknown>, ctx: Com
 }
 
 function unknownSubCommand(verb: string, set: SubCommandSet<unknown>, word: string): CommandError {
-  if (set.unknownShowsUsage) return new CommandError(`unknown ${verb} sub-command`, `Usage:\n${subCommandUsage(verb, set).join("\n")}`);
   return new CommandError(
     `unknown ${verb} sub-command`,
     `I don't know "!${verb} ${quote(word)}". The ${verb} commands are: ${set.commands.map((c) => c.name).join(", ")}. ${set.unknownHint}`,
