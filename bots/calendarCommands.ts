@@ -1,25 +1,32 @@
 import type { CalendarFeeds } from "../appservice/oncall/calendarFeeds.js";
-import { CommandError, type Command } from "./commands.js";
+import type { BotCommands, CommandContext } from "./commands.js";
 
 /** `!calendar`: a private link that puts your shifts in any calendar app. */
-export function calendarCommands(feeds: CalendarFeeds, publicUrl: string): Command[] {
-  return [
-    {
-      verb: "calendar",
-      usage: "!calendar [new|stop]",
-      summary: "A private link to subscribe to your on-call shifts in any calendar app",
-      async run(ctx, args) {
-        const [what] = args;
-        if (what === "stop") {
-          return (await feeds.revoke(ctx.sender)) ? "Your calendar link no longer works." : "You have no calendar link.";
-        }
-        if (what !== undefined && what !== "new") throw new CommandError("bad calendar arg", "Usage: !calendar (get a link), !calendar new (replace it), !calendar stop (turn it off).");
-        const token = await feeds.issue(ctx.sender);
-        return [
-          `Subscribe to this link in your calendar app (Google, Outlook, Apple): ${publicUrl}/_rounds/calendar/v1/${token}.ics`,
-          "It shows your on-call shifts only, and keeps itself current. Keep it to yourself: anyone with the link sees your shifts. Any earlier link has stopped working; !calendar stop turns this one off.",
-        ].join("\n");
+export function calendarCommands(feeds: CalendarFeeds, publicUrl: string): BotCommands {
+  const issue = async (ctx: CommandContext) => {
+    const token = await feeds.issue(ctx.sender);
+    return [
+      `Subscribe to this link in your calendar app (Google, Outlook, Apple): ${publicUrl}/_rounds/calendar/v1/${token}.ics`,
+      "It shows your on-call shifts only, and keeps itself current. Keep it to yourself: anyone with the link sees your shifts. Any earlier link has stopped working; !calendar stop turns this one off.",
+    ].join("\n");
+  };
+  return {
+    commands: [
+      {
+        verb: "calendar",
+        subcommands: {
+          title: "Your on-call shifts in any calendar app",
+          bare: { summary: "a private link to subscribe to", run: issue },
+          commands: [
+            { name: "new", summary: "a new link; the old one stops working", run: issue },
+            {
+              name: "stop",
+              summary: "turn your link off",
+              run: async (ctx) => ((await feeds.revoke(ctx.sender)) ? "Your calendar link no longer works." : "You have no calendar link."),
+            },
+          ],
+        },
       },
-    },
-  ];
+    ],
+  };
 }

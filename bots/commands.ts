@@ -54,6 +54,8 @@ export interface SubCommand<R = never> {
    * completes "I have not …"; `when` limits the check to some arguments (an optional reason).
    */
   encrypted?: { what: string; when?: (args: string[]) => boolean };
+  /** An example shown under the usage line, for sub-commands with many arguments. */
+  example?: string;
   run(ctx: CommandContext, args: string[], room: R): Promise<string>;
 }
 
@@ -68,9 +70,12 @@ export interface SubCommandSet<R = never> {
   /** How the table finds the record of the room an `inRoom` sub-command is sent in. */
   room?: { name: string; lookup(ctx: CommandContext): Promise<R | null>; refusal: string };
   /** Where clinical text belongs instead, after "…so clinical text here is not private." */
-  privateHint: string;
-  /** The last sentence of the refusal of an unknown sub-command. */
-  unknownHint: string;
+  privateHint?: string;
+  /**
+   * An unknown sub-command is refused with the list of names and this last sentence; without it,
+   * with the whole usage (for commands whose sub-commands are all there is, like !swap).
+   */
+  unknownHint?: string;
   commands: SubCommand<R>[];
 }
 
@@ -104,9 +109,14 @@ export function requireEncrypted(ctx: CommandContext, what: string, privateHint:
   }
 }
 
+/** One sub-command's usage line, with its example under it. */
+export function subCommandLine(verb: string, sub: SubCommand<unknown>): string {
+  return `!${verb} ${sub.name}${sub.args ? ` ${sub.args}` : ""} — ${sub.summary}${sub.example ? `\n  e.g. ${sub.example}` : ""}`;
+}
+
 /** The usage lines of a sub-command set, grouped by where they may be sent. */
 export function subCommandUsage(verb: string, set: SubCommandSet<unknown>): string[] {
-  const line = (sub: SubCommand<unknown>) => `!${verb} ${sub.name}${sub.args ? ` ${sub.args}` : ""} — ${sub.summary}`;
+  const line = (sub: SubCommand<unknown>) => subCommandLine(verb, sub);
   const lines: string[] = [];
   if (set.bare) lines.push(`!${verb} — ${set.bare.summary}`);
   if (set.otherwise) lines.push(`!${verb} ${set.otherwise.args} — ${set.otherwise.summary}`);
@@ -141,11 +151,17 @@ async function runSubCommand(verb: string, set: SubCommandSet<unknown>, ctx: Com
     room = await set.room.lookup(ctx);
     if (room === null) throw new CommandError(`not ${set.room.name}`, set.room.refusal);
   }
-  if (sub.encrypted && (sub.encrypted.when?.(rest) ?? true)) requireEncrypted(ctx, sub.encrypted.what, set.privateHint);
+  if (sub.encrypted && (sub.encrypted.when?.(rest) ?? true)) requireEncrypted(ctx, sub.encrypted.what, set.privateHint!);
   return sub.run(ctx, rest, room);
 }
 
+/** "Usage:" and the usage lines: the answer to a malformed sub-command of such a set. */
+export function usageText(verb: string, set: SubCommandSet<unknown>): string {
+  return `Usage:\n${subCommandUsage(verb, set).join("\n")}`;
+}
+
 function unknownSubCommand(verb: string, set: SubCommandSet<unknown>, word: string): CommandError {
+  if (set.unknownHint === undefined) return new CommandError(`unknown ${verb} sub-command`, usageText(verb, set));
   return new CommandError(
     `unknown ${verb} sub-command`,
     `I don't know "!${verb} ${quote(word)}". The ${verb} commands are: ${set.commands.map((c) => c.name).join(", ")}. ${set.unknownHint}`,
@@ -170,6 +186,11 @@ export class CommandTable {
   ) {
     for (const c of commands) {
       if (!c.run && !c.subcommands) throw new Error(`Command !${c.verb} declares neither run nor sub-commands`);
+      for (const sub of c.subcommands?.commands ?? []) {
+        // A declaration that could not be checked would let the command run unchecked.
+        if (sub.inRoom && !c.subcommands!.room) throw new Error(`!${c.verb} ${sub.name} is in-room but the set says no room lookup`);
+        if (sub.encrypted && !c.subcommands!.privateHint) throw new Error(`!${c.verb} ${sub.name} is encrypted-only but the set gives no privateHint`);
+      }
       this.commands.set(c.verb, c);
     }
     this.commands.set("help", {

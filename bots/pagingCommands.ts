@@ -2,7 +2,7 @@ import type { ContactService } from "../appservice/paging/contactService.js";
 import { PageError, PageService } from "../appservice/paging/pageService.js";
 import { quote } from "../appservice/shared/quote.js";
 import { URGENCIES, type Urgency } from "../appservice/shared/events.js";
-import { CommandError, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
+import { CommandError, type BotCommands, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
 
 const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
 
@@ -45,7 +45,7 @@ function parseDelay(word: string): number | null | undefined {
 }
 
 /** The paging commands and the ✅ reaction: thin translations onto PageService. */
-export function pagingCommands(pages: PageService, contacts: ContactService): { commands: Command[]; onReaction: ReactionHandler } {
+export function pagingCommands(pages: PageService, contacts: ContactService): BotCommands {
   const raise = async (ctx: CommandContext, args: string[], broadcast: boolean): Promise<string> => {
     const usage = broadcast ? "!broadcast <service> [note]" : "!page <service> [emergent|urgent|routine] [note]";
     const [service, ...rest] = args;
@@ -118,37 +118,50 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
     },
     {
       verb: "notify",
-      usage: "!notify [sms <urgency> <delay|off>] | [phone <+number>|remove]",
-      summary: "Your SMS fallback: when to text you after an unacknowledged page, per urgency",
-      async run(ctx, args) {
-        const [what, a, b] = args;
-        if (what === "phone") {
-          if (a === "remove") {
-            await contacts.update(ctx.sender, { phone: null });
-            return "Your phone number is removed; you will get no SMS.";
-          }
-          if (!a || !/^\+[1-9]\d{6,14}$/.test(a)) throw new CommandError("bad phone", "Give your mobile number in international format, e.g. !notify phone +447700900123.");
-          await contacts.update(ctx.sender, { phone: a });
-          return "Your phone number is saved. Rounds keeps it in its database only; SMS never carry patient details.";
-        }
-        if (what === "sms") {
-          const urgency = PageService.parseUrgency(a);
-          const delay = b === undefined ? undefined : parseDelay(b);
-          if (!urgency || delay === undefined) {
-            throw new CommandError("bad notify", `Usage: !notify sms <${URGENCIES.join("|")}> <seconds, e.g. 90 or 5m, or off>.`);
-          }
-          await contacts.update(ctx.sender, { smsAfter: { [urgency]: delay } });
-        } else if (what !== undefined) {
-          throw new CommandError("bad notify", "Usage: !notify, !notify sms <urgency> <delay|off>, or !notify phone <+number>|remove.");
-        }
-        const c = await contacts.get(ctx.sender);
-        const rules = URGENCIES.map((u) => `${u}: ${c.smsAfter[u] === null ? "no SMS" : `SMS after ${delayText(c.smsAfter[u])}`}`).join(", ");
-        return `Your notification rules: ${rules}. Phone: ${c.phone ? "on file" : "none (set one with !notify phone +<number>)"}.`;
+      subcommands: {
+        title: "Your SMS fallback: when to text you after an unacknowledged page, per urgency",
+        bare: { summary: "your rules and whether a phone is on file", run: (ctx) => rulesOf(ctx.sender) },
+        commands: [
+          {
+            name: "sms",
+            args: `<${URGENCIES.join("|")}> <seconds, e.g. 90 or 5m, or off>`,
+            summary: "when to text you for pages of that urgency",
+            async run(ctx, [a, b]) {
+              const urgency = PageService.parseUrgency(a);
+              const delay = b === undefined ? undefined : parseDelay(b);
+              if (!urgency || delay === undefined) {
+                throw new CommandError("bad notify", `Usage: !notify sms <${URGENCIES.join("|")}> <seconds, e.g. 90 or 5m, or off>.`);
+              }
+              await contacts.update(ctx.sender, { smsAfter: { [urgency]: delay } });
+              return rulesOf(ctx.sender);
+            },
+          },
+          {
+            name: "phone",
+            args: "<+number>|remove",
+            summary: "the mobile number texts go to, or none",
+            async run(ctx, [a]) {
+              if (a === "remove") {
+                await contacts.update(ctx.sender, { phone: null });
+                return "Your phone number is removed; you will get no SMS.";
+              }
+              if (!a || !/^\+[1-9]\d{6,14}$/.test(a)) throw new CommandError("bad phone", "Give your mobile number in international format, e.g. !notify phone +447700900123.");
+              await contacts.update(ctx.sender, { phone: a });
+              return "Your phone number is saved. Rounds keeps it in its database only; SMS never carry patient details.";
+            },
+          },
+        ],
       },
     },
   ];
 
-  const onReaction: ReactionHandler = async (ctx, targetEventId, key) => {
+  async function rulesOf(userId: string): Promise<string> {
+    const c = await contacts.get(userId);
+    const rules = URGENCIES.map((u) => `${u}: ${c.smsAfter[u] === null ? "no SMS" : `SMS after ${delayText(c.smsAfter[u])}`}`).join(", ");
+    return `Your notification rules: ${rules}. Phone: ${c.phone ? "on file" : "none (set one with !notify phone +<number>)"}.`;
+  }
+
+  const reactionHandler: ReactionHandler = async (ctx, targetEventId, key) => {
     if (!ACK_KEYS.includes(key)) return null;
     try {
       await pages.acknowledge({ by: ctx.sender, via: "reaction", messageEventId: targetEventId, at: ctx.sentAt, requestId: ctx.eventId });
@@ -159,5 +172,5 @@ export function pagingCommands(pages: PageService, contacts: ContactService): { 
       throw err;
     }
   };
-  return { commands, onReaction };
+  return { commands, reactionHandler };
 }

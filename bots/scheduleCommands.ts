@@ -3,7 +3,7 @@ import { UnknownServiceError, type OnCallService } from "../appservice/oncall/on
 import type { SwapService } from "../appservice/oncall/swapService.js";
 import type { SwapRequest } from "../appservice/oncall/swapStore.js";
 import { quote } from "../appservice/shared/quote.js";
-import { CommandError, type Command, type CommandContext } from "./commands.js";
+import { CommandError, subCommandLine, type BotCommands, type Command, type CommandContext, type SubCommand, type SubCommandSet } from "./commands.js";
 
 /**
  * The on-call bot's schedule commands: who is on call, my shifts, and shift swaps. Thin
@@ -15,11 +15,6 @@ function formatUntil(until: Date, timezone: string): string {
 
 const ONCALL_USAGE =
   "Usage: !oncall <service> [at <time>], for example !oncall cardiology or !oncall cardiology at 20:00 (also 'at tomorrow 08:00' or 'at 2026-12-24 18:00'). Send !help for more.";
-const SWAP_USAGE = `Usage:
-!swap request @user <service> [level] <start> <end> [return <start> <end>]
-  e.g. !swap request @bob:example.org cardiology 2026-12-24 08:00 2026-12-25 08:00
-!swap accept <id> · !swap decline <id> [reason] · !swap cancel <id> · !swap list`;
-
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIME = /^([01]?\d|2[0-3]):[0-5]\d$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d$/;
@@ -79,7 +74,7 @@ function swapId(arg: string | undefined, verb: string): number {
   return Number(arg.replace("#", ""));
 }
 
-export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Command[] {
+export function scheduleCommands(oncall: OnCallService, swaps: SwapService): BotCommands {
   const oncallCommand: Command = {
     verb: "oncall",
     usage: "!oncall <service> [at <time>]",
@@ -125,48 +120,71 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
     },
   };
 
-  const swap: Command = {
-    verb: "swap",
-    usage: "!swap request|accept|decline|cancel|list ...",
-    summary: "Ask a colleague to cover (or trade) a shift, and answer such requests",
-    // A failure part-way is retried with the same event id, which finishes the request or decision once.
-    retryOnError: true,
-    async run(ctx: CommandContext, args) {
-      const [sub, ...rest] = args;
-      switch (sub?.toLowerCase()) {
-        case "request":
-          return request(ctx, rest);
-        case "accept": {
-          const s = await swaps.accept(swapId(rest[0], "accept"), ctx.sender, ctx.eventId);
+  const requestSub: SubCommand = {
+    name: "request",
+    args: "@user <service> [level] <start> <end> [return <start> <end>]",
+    summary: "ask a colleague to cover a shift (or trade one)",
+    example: "!swap request @bob:example.org cardiology 2026-12-24 08:00 2026-12-25 08:00",
+    run: (ctx, args) => request(ctx, args),
+  };
+  const swapSet: SubCommandSet = {
+    title: "Shift swaps",
+    commands: [
+      requestSub,
+      {
+        name: "accept",
+        args: "<id>",
+        summary: "cover the shift you were asked to",
+        async run(ctx, args) {
+          const s = await swaps.accept(swapId(args[0], "accept"), ctx.sender, ctx.eventId);
           const svc = await oncall.serviceInfo(s.serviceId);
           return `Accepted swap ${s.id}: you now cover ${svc.name} ${s.level} from ${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)} (${svc.timezone}). ${s.requester} and the coordinators have been told. Check with !myshifts.`;
-        }
-        case "decline": {
-          const s = await swaps.decline(swapId(rest[0], "decline"), ctx.sender, rest.slice(1).join(" ") || undefined, ctx.eventId);
+        },
+      },
+      {
+        name: "decline",
+        args: "<id> [reason]",
+        summary: "say no to a request",
+        async run(ctx, args) {
+          const s = await swaps.decline(swapId(args[0], "decline"), ctx.sender, args.slice(1).join(" ") || undefined, ctx.eventId);
           return `Declined swap ${s.id}; ${s.requester} has been told.`;
-        }
-        case "cancel": {
-          const s = await swaps.cancel(swapId(rest[0], "cancel"), ctx.sender, ctx.eventId);
+        },
+      },
+      {
+        name: "cancel",
+        args: "<id>",
+        summary: "withdraw your own request",
+        async run(ctx, args) {
+          const s = await swaps.cancel(swapId(args[0], "cancel"), ctx.sender, ctx.eventId);
           return `Cancelled swap ${s.id}; ${s.counterpart} has been told.`;
-        }
-        case "list": {
+        },
+      },
+      {
+        name: "list",
+        summary: "your open requests, asked and asked of you",
+        async run(ctx) {
           const open = await swaps.listOpen(ctx.sender);
           if (open.length === 0) return "You have no open swap requests.";
           const services = new Map<string, { name: string; timezone: string }>();
           for (const id of new Set(open.map((s) => s.serviceId))) services.set(id, await oncall.serviceInfo(id));
           return `Open swap requests:\n${open.map((s) => fmtSwap(s, ctx.sender, services)).join("\n")}`;
-        }
-        default:
-          throw new CommandError("bad swap subcommand", SWAP_USAGE);
-      }
-    },
+        },
+      },
+    ],
+  };
+  const swapUsage = () => `Usage: ${subCommandLine("swap", requestSub)}`;
+  const swap: Command = {
+    verb: "swap",
+    subcommands: swapSet,
+    // A failure part-way is retried with the same event id, which finishes the request or decision once.
+    retryOnError: true,
   };
 
   async function request(ctx: CommandContext, args: string[]): Promise<string> {
     const [counterpart, ...rest] = args;
-    if (!counterpart?.startsWith("@")) throw new CommandError("swap without user", SWAP_USAGE);
+    if (!counterpart?.startsWith("@")) throw new CommandError("swap without user", swapUsage());
     const firstTime = rest.findIndex(startsTime);
-    if (firstTime < 1) throw new CommandError("swap without service or time", SWAP_USAGE);
+    if (firstTime < 1) throw new CommandError("swap without service or time", swapUsage());
     const words = rest.slice(0, firstTime);
     // "<service> <level>" or a service name of several words.
     let svc;
@@ -181,22 +199,22 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Com
     const now = DateTime.fromJSDate(ctx.sentAt, { zone: svc.timezone });
     const start = readTime(rest, firstTime, svc.timezone, now);
     const end = start && readTime(rest, start.next, svc.timezone, start.at);
-    if (!start || !end) throw new CommandError("bad swap times", `I couldn't read the start and end times. ${SWAP_USAGE}`);
+    if (!start || !end) throw new CommandError("bad swap times", `I couldn't read the start and end times. ${swapUsage()}`);
     let ret: { returnFrom: Date; returnTo: Date } | undefined;
     let next = end.next;
     if (rest[next]?.toLowerCase() === "return") {
       const rs = readTime(rest, next + 1, svc.timezone, now);
       const re = rs && readTime(rest, rs.next, svc.timezone, rs.at);
-      if (!rs || !re) throw new CommandError("bad return times", `I couldn't read the return slot's start and end. ${SWAP_USAGE}`);
+      if (!rs || !re) throw new CommandError("bad return times", `I couldn't read the return slot's start and end. ${swapUsage()}`);
       ret = { returnFrom: rs.at.toJSDate(), returnTo: re.at.toJSDate() };
       next = re.next;
     }
-    if (next !== rest.length) throw new CommandError("swap trailing words", `I didn't understand "${quote(rest.slice(next).join(" "))}". ${SWAP_USAGE}`);
+    if (next !== rest.length) throw new CommandError("swap trailing words", `I didn't understand "${quote(rest.slice(next).join(" "))}". ${swapUsage()}`);
     const s = await swaps.request(ctx.sender, counterpart, svc.id, level, start.at.toJSDate(), end.at.toJSDate(), ret, ctx.eventId);
     return `Asked ${counterpart} to cover ${svc.name} ${s.level} from ${formatUntil(s.from, svc.timezone)} to ${formatUntil(s.until, svc.timezone)} (${svc.timezone})${
       s.returnSlot ? `, with you covering their ${s.returnSlot.level} in return` : ""
     }. Swap id ${s.id}; cancel with !swap cancel ${s.id}.`;
   }
 
-  return [oncallCommand, myshifts, swap];
+  return { commands: [oncallCommand, myshifts, swap] };
 }

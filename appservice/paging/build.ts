@@ -67,8 +67,8 @@ export function buildPaging(deps: WorkflowDeps<PagingConfig>): WorkflowParts {
   }
 
   return {
-    commands: [...scheduleCommands(oncall, swaps), ...calendarCommands(new CalendarFeeds(db, oncall), core.publicUrl), ...paging.commands],
-    reactionHandler: paging.onReaction,
+    commands: [...scheduleCommands(oncall, swaps).commands, ...calendarCommands(new CalendarFeeds(db, oncall), core.publicUrl).commands, ...paging.commands],
+    reactionHandler: paging.reactionHandler,
     // Escalations first among timers due together: after a crash, they are what is most late.
     timers: {
       [TIMER_PAGE_ESCALATE]: { run: (t) => pages.onEscalationTimer(t), priority: 1 },

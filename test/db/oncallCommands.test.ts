@@ -24,7 +24,7 @@ describe("on-call bot commands over the on-call service", function () {
     await migrateAll(db);
     service = new OnCallService(new OnCallStore(db));
     const swaps = new SwapService(service, new SwapStore(db), { tellUser: async () => undefined });
-    table = oncallCommands(scheduleCommands(service, swaps));
+    table = oncallCommands(scheduleCommands(service, swaps).commands);
   });
   after(() => db.destroy());
 

@@ -11,7 +11,7 @@ import { PageService } from "../../appservice/paging/pageService.js";
 import { PageStore } from "../../appservice/paging/pageStore.js";
 import type { RoomWriter } from "../../appservice/ports/roomWriter.js";
 import { TimerStore } from "../../appservice/timers/timerStore.js";
-import { CommandTable, type CommandContext } from "../../bots/commands.js";
+import { CommandTable, type CommandContext, type ReactionHandler } from "../../bots/commands.js";
 import { pagingCommands } from "../../bots/pagingCommands.js";
 import { StateType } from "../../appservice/shared/events.js";
 import { backends } from "../harness/backends.js";
@@ -30,7 +30,7 @@ const untouchable = new Proxy({} as RoomWriter, {
 });
 
 /** The paging commands over real services on `db`: cardiology, with @cardio:x.org on call. */
-async function pagingOver(db: Db, rooms: RoomWriter): Promise<{ table: CommandTable; onReaction: ReturnType<typeof pagingCommands>["onReaction"] }> {
+async function pagingOver(db: Db, rooms: RoomWriter): Promise<{ table: CommandTable; onReaction: ReactionHandler }> {
   const oncall = new OnCallService(new OnCallStore(db));
   await oncall.importSchedule(`
 services:
@@ -56,7 +56,7 @@ services:
     metrics: pagingMetrics(new Metrics().registry),
   });
   const paging = pagingCommands(pages, new ContactService(contacts));
-  return { table: new CommandTable("oncall", "On-call bot.", paging.commands), onReaction: paging.onReaction };
+  return { table: new CommandTable("oncall", "On-call bot.", paging.commands), onReaction: paging.reactionHandler! };
 }
 
 describe("paging commands refuse bad input before anything is sent", function () {
@@ -126,7 +126,7 @@ for (const backend of backends) {
     let close: () => Promise<void>;
     let rooms: RecordingRooms;
     let table: CommandTable;
-    let onReaction: ReturnType<typeof pagingCommands>["onReaction"];
+    let onReaction: ReactionHandler;
     const ctx = (sender: string, roomId: string, eventId: string): CommandContext => ({ sender, roomId, sentAt: new Date(), eventId, encrypted: true });
     const command = async (body: string, sender: string, roomId: string, eventId: string) =>
       (await table.dispatch(body, ctx(sender, roomId, eventId), (e) => {

@@ -26,7 +26,7 @@ describe("schedule bot commands over the on-call service", function () {
     await migrateAll(db);
     const oncall = new OnCallService(new OnCallStore(db), { now: () => NOW, conflictWindowDays: 7 });
     notes = new RecordingNotifier();
-    table = new CommandTable("oncall", "On-call bot.", scheduleCommands(oncall, new SwapService(oncall, new SwapStore(db), notes, { now: () => NOW })));
+    table = new CommandTable("oncall", "On-call bot.", scheduleCommands(oncall, new SwapService(oncall, new SwapStore(db), notes, { now: () => NOW })).commands);
     expect((await ask("!oncall cardiology"))!.reply).to.contain("No on-call services are set up yet");
     await oncall.importSchedule(SCHEDULE);
   });
@@ -146,7 +146,7 @@ for (const backend of backends) {
       const oncall = new OnCallService(new OnCallStore(db), { now: () => NOW, conflictWindowDays: 7 });
       await oncall.importSchedule(SCHEDULE);
       notes = new KeyedNotifier();
-      table = new CommandTable("oncall", "On-call bot.", scheduleCommands(oncall, new SwapService(oncall, new SwapStore(db), notes, { now: () => NOW })));
+      table = new CommandTable("oncall", "On-call bot.", scheduleCommands(oncall, new SwapService(oncall, new SwapStore(db), notes, { now: () => NOW })).commands);
     });
     afterEach(() => close());
 

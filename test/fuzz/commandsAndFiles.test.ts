@@ -93,7 +93,7 @@ describe("fuzz: every bot's command parser answers bad commands shortly and plai
     });
     const paging = pagingCommands(pages, new ContactService(contacts));
     const swaps = new SwapService(oncall, new SwapStore(db), notifier);
-    tables.oncall = oncallCommands([...scheduleCommands(oncall, swaps), ...calendarCommands(new CalendarFeeds(db, oncall), "https://x.org"), ...paging.commands]);
+    tables.oncall = oncallCommands([...scheduleCommands(oncall, swaps).commands, ...calendarCommands(new CalendarFeeds(db, oncall), "https://x.org").commands, ...paging.commands]);
     const consults = new ConsultService({
       store: new ConsultStore(db),
       oncall,

@@ -226,7 +226,7 @@ describe("paging with escalation and SMS fallback (real Synapse, fake Twilio)", 
     expect(await ask("!calendar stop")).to.equal("Your calendar link no longer works.");
     expect((await fetch(second)).status).to.equal(404);
     expect((await fetch(`${s.rounds.url}/_rounds/calendar/v1/not-a-token.ics`)).status).to.equal(404);
-    expect(await ask("!calendar please")).to.match(/^Usage: !calendar/);
+    expect(await ask("!calendar please")).to.match(/^Usage:\n!calendar — /);
   });
 
   // How soon after the restart it fires is a figure, not a pass mark: `npm run bench` (recovery).

@@ -62,6 +62,34 @@ function untouched<T extends object>(name: string): T {
 const OBJECT_WORDS = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
 const LONG = "x".repeat(20_000);
 
+describe("declared sub-commands", function () {
+  const ctx = { sender: "@a:x", roomId: "!r:x", sentAt: new Date(), encrypted: true };
+  const never = async () => "ran";
+  const calendar = () => new CommandTable("oncall", "On-call bot.", calendarCommands(untouched<CalendarFeeds>("feeds"), "https://x.org").commands);
+
+  it("refuses, when the table is built, a precondition it could not check", function () {
+    const set = (sub: object) => [{ verb: "x", subcommands: { title: "X", privateHint: "Use the room.", commands: [{ name: "y", summary: "y", run: never, ...sub }] } }];
+    expect(() => new CommandTable("t", "T.", set({ inRoom: true }))).to.throw("!x y is in-room but the set says no room lookup");
+    expect(() => new CommandTable("t", "T.", [{ verb: "x", subcommands: { title: "X", commands: [{ name: "y", summary: "y", encrypted: { what: "done it" }, run: never }] } }])).to.throw(
+      "!x y is encrypted-only but the set gives no privateHint",
+    );
+  });
+
+  it("answers a malformed sub-command of a set without an unknown-hint with the generated usage", async function () {
+    const r = (await calendar().dispatch("!calendar please", ctx, (e) => expect.fail(String(e))))!;
+    expect(r).to.deep.equal({
+      verb: "calendar",
+      outcome: "user_error",
+      reply: "Usage:\n!calendar — a private link to subscribe to\n!calendar new — a new link; the old one stops working\n!calendar stop — turn your link off",
+    });
+  });
+
+  it("lists the sub-commands in the help line and the set's usage under it", async function () {
+    const help = calendar().help();
+    expect(help).to.contain("!calendar [help | new | stop] — Your on-call shifts in any calendar app:\n  !calendar — a private link to subscribe to\n  !calendar new");
+  });
+});
+
 describe("hostile command input, for every bot", function () {
   const ctx = { sender: "@a:x.org", roomId: "!r:x.org", sentAt: new Date("2026-05-12T15:00:00Z"), eventId: "$cmd", encrypted: true };
   const dispatch = (table: CommandTable, body: string) =>
@@ -74,7 +102,7 @@ describe("hostile command input, for every bot", function () {
     const feeds = untouched<CalendarFeeds>("feeds");
     return {
       consult: consultCommandTable(consult.commands),
-      oncall: oncallCommands(calendarCommands(feeds, "https://x.org")),
+      oncall: oncallCommands(calendarCommands(feeds, "https://x.org").commands),
     };
   };
 
