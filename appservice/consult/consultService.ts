@@ -8,17 +8,19 @@ import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
 import { quote } from "../shared/quote.js";
 import {
-  CONSULT_REASON_MAX_CHARS,
   BillingInputSchema,
   CONSULT_OUTCOMES,
   ConsultAttachmentSchema,
   ConsultEventType,
+  ConsultNoteContentSchema,
+  consultReasonText,
   ConsultReportContentSchema,
   ConsultRequestContentSchema,
   ConsultStateSchema,
   matrixUserId,
   StateType,
   type BillingInput,
+  type ConsultNoteKind,
   type ConsultOutcome,
   type ConsultReportContent,
   type ConsultRequestContent,
@@ -37,6 +39,25 @@ import type { ConsultMetrics } from "./consultMetrics.js";
 import { responseTimesOf, secondsBetween } from "../shared/responseTimes.js";
 
 export { ConsultError } from "./consultErrors.js";
+
+/**
+ * A reason for declining or cancelling: typed to the bot (an encrypted command), or the encrypted
+ * note event a widget sent in the consult room, named by its id so the text never crosses the API.
+ */
+export type ConsultReason = string | { noteEventId: string };
+
+/** A reason typed to the bot, checked before anything is loaded. */
+function typedReason(kind: ConsultNoteKind, reason: ConsultReason | undefined): ConsultReason | undefined {
+  if (reason === undefined || typeof reason !== "string") return reason;
+  if (kind === "cancel" && !reason.trim()) return undefined;
+  const text = consultReasonText(kind).safeParse(reason);
+  if (!text.success) throw new ConsultError("invalid_input", sentence(text.error.issues[0]!.message));
+  return text.data;
+}
+
+function sentence(message: string): string {
+  return `${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
+}
 
 export const TIMER_CONSULT_ACCEPT = "consult.accept";
 export const TIMER_CONSULT_RESPOND = "consult.respond";
@@ -388,10 +409,8 @@ export class ConsultService {
 
   /** The current candidate cannot take it: the reason goes to the room only, and the next candidate is asked. */
   /** `requestId`: the command's event id; the same request again finishes what it left undone. */
-  async decline(id: string, actor: string, reason: string, requestId?: string): Promise<ConsultView> {
-    const why = typeof reason === "string" ? reason.trim() : "";
-    if (why.length < 3) throw new ConsultError("invalid_input", "Give a reason for declining (at least 3 characters), so the requester knows what to do next.");
-    if (why.length > CONSULT_REASON_MAX_CHARS) throw new ConsultError("invalid_input", `Keep the reason for declining under ${CONSULT_REASON_MAX_CHARS} characters.`);
+  async decline(id: string, actor: string, reason: ConsultReason, requestId?: string): Promise<ConsultView> {
+    const given = typedReason("decline", reason ?? "");
     const target = await this.load(id);
     return this.lock.run(target.id, async () => {
       const { store } = this.deps;
@@ -414,6 +433,7 @@ export class ConsultService {
               : `Consult #${c.number} was not sent to you, so you cannot decline it.`,
         );
       }
+      const why = await this.reasonText(c, actor, "decline", given!);
       const at = this.now();
       // The reason is clinical: it is said in the encrypted room and kept nowhere else.
       await this.deps.rooms.send(c.roomId!, { body: `❌ ${actor} declined consult #${c.number}. Reason: ${why}`, mentions: [c.requester] }, `consult:${c.id}:decline:${c.step}`);
@@ -536,9 +556,8 @@ export class ConsultService {
   }
 
   /** The requester or a coordinator withdraws an open consult. The reason is said in the room only. */
-  async cancel(id: string, actor: string, reason?: string, requestId?: string): Promise<ConsultView> {
-    const why = typeof reason === "string" ? reason.trim() : "";
-    if (why.length > CONSULT_REASON_MAX_CHARS) throw new ConsultError("invalid_input", `Keep the reason for cancelling under ${CONSULT_REASON_MAX_CHARS} characters.`);
+  async cancel(id: string, actor: string, reason?: ConsultReason, requestId?: string): Promise<ConsultView> {
+    const given = typedReason("cancel", reason);
     const target = await this.load(id);
     return this.lock.run(target.id, async () => {
       const { store } = this.deps;
@@ -549,6 +568,7 @@ export class ConsultService {
       }
       if (c.status === "cancelled" && (await this.effects.made(requestId, c.id, "cancelled"))) return this.view(await this.finish(c));
       if (!ACTIVE_STATUSES.includes(c.status)) throw new ConsultError("invalid_transition", this.notOpenMessage(c));
+      const why = given === undefined ? "" : await this.reasonText(c, actor, "cancel", given);
       const told = c.consultant ? [c.consultant] : this.openCandidates(c);
       await this.deps.rooms.send(
         c.roomId!,
@@ -563,6 +583,21 @@ export class ConsultService {
       this.deps.log.info({ consult: c.id, by: actor }, "consult: cancelled");
       return this.view(await this.finish(cancelled));
     });
+  }
+
+  /** The text of a reason: as typed, or read back from the actor's own encrypted note in the consult room. */
+  private async reasonText(c: Consult, actor: string, kind: ConsultNoteKind, reason: ConsultReason): Promise<string> {
+    if (typeof reason === "string") return reason;
+    const ev = await this.deps.rooms.readEvent(c.roomId!, reason.noteEventId);
+    if (!ev) throw new ConsultError("not_found", "Rounds cannot read that reason yet. Wait a moment and try again.");
+    const note = ConsultNoteContentSchema.safeParse(ev.content);
+    if (ev.type !== ConsultEventType.Note || ev.sender !== actor || !ev.encrypted || !note.success || note.data.kind !== kind || note.data.consult_id !== c.id) {
+      // The note's own wording problem (too short, too long) is the one worth telling.
+      const wording = note.success ? null : note.error.issues.find((i) => i.path[0] === "text");
+      if (wording && ev.type === ConsultEventType.Note && ev.sender === actor) throw new ConsultError("invalid_input", sentence(wording.message));
+      throw new ConsultError("invalid_input", `That event is not your encrypted ${kind === "decline" ? "reason for declining" : "reason for cancelling"} consult #${c.number}.`);
+    }
+    return note.data.text.trim();
   }
 
   /** The requester rates a completed consult; a later call replaces the rating. */

@@ -87,7 +87,7 @@ export function consultWidgetRoutes(deps: ConsultWidgetDeps): WidgetRoutes {
         return { consult: await act(c, userId, body) };
       });
     onConsult(WidgetRoute.accept, AcceptBody, (c, userId, body) => deps.consults.accept(c.id, userId, { expectedMinutes: body.expected_minutes, via: "widget" }));
-    onConsult(WidgetRoute.decline, DeclineBody, (c, userId, body) => deps.consults.decline(c.id, userId, body.reason));
+    onConsult(WidgetRoute.decline, DeclineBody, (c, userId, body) => deps.consults.decline(c.id, userId, { noteEventId: body.reason_event_id }));
     onConsult(WidgetRoute.start, RoomScopedBody, (c, userId) => deps.consults.start(c.id, userId));
     onConsult(WidgetRoute.complete, CompleteBody, async (c, userId, body) => {
       const event = await deps.rooms.readEvent(body.room_id, body.report_event_id);
@@ -99,7 +99,7 @@ export function consultWidgetRoutes(deps: ConsultWidgetDeps): WidgetRoutes {
       if (report.consult_id !== c.id) throw new WidgetApiError(400, "M_BAD_JSON", "That report belongs to another consult.");
       return deps.consults.complete(c.id, userId, { report, billing: body.billing });
     });
-    onConsult(WidgetRoute.cancel, CancelBody, (c, userId, body) => deps.consults.cancel(c.id, userId, body.reason));
+    onConsult(WidgetRoute.cancel, CancelBody, (c, userId, body) => deps.consults.cancel(c.id, userId, body.reason_event_id ? { noteEventId: body.reason_event_id } : undefined));
     onConsult(WidgetRoute.feedback, FeedbackBody, (c, userId, body) => deps.consults.feedback(c.id, userId, { rating: body.rating, outcome: body.outcome }));
     route("get", WidgetRoute.mine, async (userId) => deps.consults.forUser(userId));
     route("get", WidgetRoute.metrics, async (userId, req) => {

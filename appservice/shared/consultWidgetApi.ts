@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BillingInputSchema, CONSULT_OUTCOMES, CONSULT_REASON_MAX_CHARS, roomId, type ConsultState } from "./events.js";
+import { BillingInputSchema, CONSULT_OUTCOMES, roomId, type ConsultState } from "./events.js";
 
 /** The consult calls of the widget API (see widgetApiPaths.ts for what every call shares). */
 export const WidgetRoute = {
@@ -17,21 +17,27 @@ export const WidgetRoute = {
   metrics: "/v1/consult/metrics",
 } as const;
 
+const eventId = z.string().regex(/^\$/, "must be an event id");
+
 /** Create a consult from the encrypted request event the widget just sent in `room_id`. */
-export const CreateConsultBody = z.object({ room_id: roomId, event_id: z.string().regex(/^\$/, "must be an event id") });
+export const CreateConsultBody = z.object({ room_id: roomId, event_id: eventId });
 export const RoomScopedBody = z.object({ room_id: roomId });
 export const AcceptBody = RoomScopedBody.extend({
   /** Expected response time; the urgency's default when omitted. */
   expected_minutes: z.number().int().min(5).max(7 * 24 * 60).optional(),
 });
-/** The reason is clinical; the server posts it encrypted in the consult room and keeps no copy. */
-export const DeclineBody = RoomScopedBody.extend({ reason: z.string().trim().min(3, "give a reason for declining").max(CONSULT_REASON_MAX_CHARS) });
+/**
+ * The reason is clinical, so it never crosses the API: the widget sends it as an encrypted
+ * `health.rounds.consult.note` in the consult room and names that event here.
+ */
+export const DeclineBody = RoomScopedBody.extend({ reason_event_id: eventId });
 export const CompleteBody = RoomScopedBody.extend({
   /** The encrypted `health.rounds.consult.report` event with the structured report fields. */
-  report_event_id: z.string().regex(/^\$/, "must be an event id"),
+  report_event_id: eventId,
   billing: BillingInputSchema,
 });
-export const CancelBody = RoomScopedBody.extend({ reason: z.string().trim().max(CONSULT_REASON_MAX_CHARS).optional() });
+/** An optional reason, sent like a decline's. */
+export const CancelBody = RoomScopedBody.extend({ reason_event_id: eventId.optional() });
 export const FeedbackBody = RoomScopedBody.extend({
   rating: z.number().int().min(1, "rate from 1 to 5").max(5, "rate from 1 to 5"),
   outcome: z.enum(CONSULT_OUTCOMES),

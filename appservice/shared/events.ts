@@ -101,8 +101,10 @@ export type ConsultStatus = (typeof CONSULT_STATUSES)[number];
  * ids, status, urgency, service, Matrix user ids and times only. The question, the patient
  * reference, decline reasons and the report stay in encrypted events.
  */
-/** The longest reason for declining or cancelling a consult: one rule for the service, the API and the widget. */
+/** The longest reason for declining or cancelling a consult: one rule for the service, the bot and the widget. */
 export const CONSULT_REASON_MAX_CHARS = 1000;
+/** The shortest reason for declining: enough for the requester to know what to do next. */
+export const CONSULT_DECLINE_REASON_MIN_CHARS = 3;
 
 export const ConsultStateSchema = z.looseObject({
   id: z.string().min(1),
@@ -149,6 +151,8 @@ export const ConsultEventType = {
   Request: `${NAMESPACE}.consult.request`,
   /** The consultant's structured report fields, sent by the widget in the consult room before completing. */
   Report: `${NAMESPACE}.consult.report`,
+  /** A reason for declining or cancelling, sent by the widget in the consult room and named to the API by its event id. */
+  Note: `${NAMESPACE}.consult.note`,
 } as const;
 
 export const FHIR_CONTEXT_REFERENCE = /^(Patient|Encounter)\/[A-Za-z0-9\-.]{1,64}$/;
@@ -197,6 +201,27 @@ export const ConsultReportContentSchema = z.looseObject({
   follow_up: z.string().trim().max(4000).default(""),
 });
 export type ConsultReportContent = z.infer<typeof ConsultReportContentSchema>;
+
+export const CONSULT_NOTE_KINDS = ["decline", "cancel"] as const;
+export type ConsultNoteKind = (typeof CONSULT_NOTE_KINDS)[number];
+
+/** A reason's text, checked the same way whether it came from the bot or from a widget's note. */
+export const consultReasonText = (kind: ConsultNoteKind) =>
+  kind === "decline"
+    ? z
+        .string()
+        .trim()
+        .min(CONSULT_DECLINE_REASON_MIN_CHARS, `give a reason for declining (at least ${CONSULT_DECLINE_REASON_MIN_CHARS} characters), so the requester knows what to do next`)
+        .max(CONSULT_REASON_MAX_CHARS, `keep the reason for declining under ${CONSULT_REASON_MAX_CHARS} characters`)
+    : z.string().trim().min(1, "the reason for cancelling is empty").max(CONSULT_REASON_MAX_CHARS, `keep the reason for cancelling under ${CONSULT_REASON_MAX_CHARS} characters`);
+
+export const ConsultNoteContentSchema = z
+  .looseObject({ consult_id: z.string().min(1), kind: z.enum(CONSULT_NOTE_KINDS), text: z.string() })
+  .superRefine((note, ctx) => {
+    const text = consultReasonText(note.kind).safeParse(note.text);
+    if (!text.success) ctx.addIssue({ code: "custom", path: ["text"], message: text.error.issues[0]!.message });
+  });
+export type ConsultNoteContent = z.infer<typeof ConsultNoteContentSchema>;
 
 /** Billing inputs: workflow facts, not PHI, so they travel in the widget API call. */
 export const CONSULT_TYPES = ["initial", "follow_up", "interprofessional"] as const;

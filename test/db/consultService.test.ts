@@ -481,6 +481,35 @@ for (const backend of backends) {
       expect(notifier.told.length).to.equal(told);
     });
 
+    it("reads a widget's reasons back from the actor's own encrypted note, refusing any other event and changing nothing", async function () {
+      const { view } = await ask();
+      const id = view.id;
+      const note = (sender: string, over: Record<string, unknown> = {}, encrypted = true) =>
+        rooms.seedEvent(view.room_id, sender, ConsultEventType.Note, { consult_id: id, kind: "decline", text: REASONS[0], ...over }, undefined, encrypted);
+      const byEvent = (noteEventId: string) => ({ noteEventId });
+      await refusedUnchanged(id, () => svc.decline(id, "@cardio1:x.org", byEvent("$nowhere")), "not_found", /cannot read that reason yet/);
+      await refusedUnchanged(id, () => svc.decline(id, "@cardio1:x.org", byEvent(note(REQUESTER))), "invalid_input", /not your encrypted reason for declining consult/);
+      await refusedUnchanged(id, () => svc.decline(id, "@cardio1:x.org", byEvent(note("@cardio1:x.org", {}, false))), "invalid_input", /not your encrypted/);
+      await refusedUnchanged(id, () => svc.decline(id, "@cardio1:x.org", byEvent(note("@cardio1:x.org", { kind: "cancel" }))), "invalid_input", /not your encrypted/);
+      await refusedUnchanged(id, () => svc.decline(id, "@cardio1:x.org", byEvent(note("@cardio1:x.org", { consult_id: "01OTHER" }))), "invalid_input", /not your encrypted/);
+      await refusedUnchanged(id, () => svc.decline(id, "@cardio1:x.org", byEvent(note("@cardio1:x.org", { text: " no " }))), "invalid_input", /at least 3 characters/);
+      await refusedUnchanged(id, () => svc.decline(id, "@cardio1:x.org", byEvent(note("@cardio1:x.org", { text: "x".repeat(1001) }))), "invalid_input", /under 1000 characters/);
+      // An event in another room, even the actor's own, is not found in this consult's room.
+      const elsewhere = rooms.seedEvent("!ward:x.org", "@cardio1:x.org", ConsultEventType.Note, { consult_id: id, kind: "decline", text: REASONS[0] });
+      await refusedUnchanged(id, () => svc.decline(id, "@cardio1:x.org", byEvent(elsewhere)), "not_found");
+
+      const after = await svc.decline(id, "@cardio1:x.org", byEvent(note("@cardio1:x.org", { text: `  ${REASONS[0]}  ` })));
+      expect(after.declined_by).to.deep.equal(["@cardio1:x.org"]);
+      expect(rooms.messages(view.room_id).find((m) => m.body.includes("declined consult"))!.body).to.equal(`❌ @cardio1:x.org declined consult #${view.number}. Reason: ${REASONS[0]}`);
+      expect(JSON.stringify(await row(id))).to.not.contain(REASONS[0]!);
+
+      const cancelNote = rooms.seedEvent(view.room_id, REQUESTER, ConsultEventType.Note, { consult_id: id, kind: "cancel", text: CANCEL_REASON });
+      await refusedUnchanged(id, () => svc.cancel(id, REQUESTER, byEvent(note(REQUESTER))), "invalid_input", /not your encrypted reason for cancelling/);
+      const cancelled = await svc.cancel(id, REQUESTER, byEvent(cancelNote));
+      expect(cancelled.status).to.equal("cancelled");
+      expect(rooms.messages(view.room_id).at(-1)!.body).to.contain(`Reason: ${CANCEL_REASON} No answer is needed now.`);
+    });
+
     it("refuses every invalid call with a plain message, changing nothing", async function () {
       const { view } = await ask();
       const id = view.id;

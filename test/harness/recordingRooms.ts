@@ -11,6 +11,8 @@ export interface StoredEvent {
   type: string;
   sender: string;
   content: Record<string, unknown>;
+  /** False for an event a client sent in clear; everything else counts as encrypted. */
+  encrypted?: boolean;
 }
 
 /** The fake's stand-in for a widget's state in a room's initial state. */
@@ -49,8 +51,8 @@ export class RecordingRooms implements RoomWriter {
   }
 
   /** An event someone else (a clinician's widget) sent, for the service to read back. Returns its id. */
-  seedEvent(roomId: string, sender: string, type: string, content: Record<string, unknown>, eventId = `$widget${++this.n}`): string {
-    this.events.set(eventId, { roomId, type, sender, content: structuredClone(content) });
+  seedEvent(roomId: string, sender: string, type: string, content: Record<string, unknown>, eventId = `$widget${++this.n}`, encrypted = true): string {
+    this.events.set(eventId, { roomId, type, sender, content: structuredClone(content), encrypted });
     return eventId;
   }
 
@@ -135,7 +137,7 @@ export class RecordingRooms implements RoomWriter {
   }
   async readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown>; encrypted: boolean } | null> {
     const e = this.events.get(eventId);
-    return e && e.roomId === roomId ? { type: e.type, sender: e.sender, content: structuredClone(e.content), encrypted: true } : null;
+    return e && e.roomId === roomId ? { type: e.type, sender: e.sender, content: structuredClone(e.content), encrypted: e.encrypted ?? true } : null;
   }
   async membership(roomId: string, userId: string): Promise<string | null> {
     return this.members.get(roomId)?.has(userId) ? "join" : null;

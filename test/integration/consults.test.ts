@@ -116,11 +116,17 @@ describe("specialist consultations by chat and widget API (real Synapse, E2EE cl
 
     await liam.waitForMessage((b) => b.includes(`#${consult.number}`) && b.includes("second opinion"), { roomId: consult.room_id, what: "the request" });
     const liamApi = await s.widgetSession(liam);
-    // A decline needs a reason.
-    const noReason = await liamApi.call("POST", routePath(WidgetRoute.decline, { id: consult.id }), { room_id: consult.room_id, reason: "" });
+    const decline = (body: Record<string, unknown>) => liamApi.call("POST", routePath(WidgetRoute.decline, { id: consult.id }), { room_id: consult.room_id, ...body });
+    // A decline needs a reason, and the reason's text never crosses the API: it is an encrypted note named by its id.
+    const noReason = await decline({ reason: PHI.reason });
     expect(noReason.status).to.equal(400);
-    expect(String(noReason.json.error)).to.match(/reason/);
-    const declined = await liamApi.call("POST", routePath(WidgetRoute.decline, { id: consult.id }), { room_id: consult.room_id, reason: PHI.reason });
+    expect(String(noReason.json.error)).to.match(/reason_event_id/);
+    const note = (who: TestClinician, text: string) =>
+      who.client.sendEvent(consult.room_id, "health.rounds.consult.note" as never, { consult_id: consult.id, kind: "decline", text } as never).then((r) => r.event_id);
+    const wendysNote = await decline({ reason_event_id: await note(wendy, PHI.reason) });
+    expect(wendysNote.status).to.equal(400);
+    expect(String(wendysNote.json.error)).to.match(/not your encrypted reason for declining/);
+    const declined = await decline({ reason_event_id: await note(liam, PHI.reason) });
     expect(declined.status, JSON.stringify(declined.json)).to.equal(200);
 
     // Lena, invited after the request was sent, gets it quoted again and can read it.

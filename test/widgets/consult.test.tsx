@@ -33,7 +33,7 @@ describe("consult widget", function () {
   /** Renders the app as `viewer` sees `state`; the API's view of the consult matches the state. */
   async function show(state: ConsultState, viewer: string, impl: Partial<ConsultApi> = {}, extra: { view?: Partial<ConsultView>; report?: ConsultReportContent; room?: Partial<ConsultRoomActions> } = {}) {
     const fake = fakeApi({ consult: async () => ({ consult: consultView({ ...state, ...extra.view }) }), ...impl });
-    const room: ConsultRoomActions = { sendReport: async () => "$report1", ...extra.room };
+    const room: ConsultRoomActions = { sendReport: async () => "$report1", sendNote: async () => "$note1", ...extra.room };
     const root = await mount(
       <ConsultApp api={fake.api} roomId={ROOM} viewer={viewer} room={room} consult={state} request={{ eventId: "$request", content: REQUEST }} report={extra.report ?? null} />,
     );
@@ -68,15 +68,18 @@ describe("consult widget", function () {
     expect(queryButton(root, "Start consult")).to.not.equal(null);
   });
 
-  it("requires a reason to decline, then sends it", async function () {
+  it("requires a reason to decline, then sends it as an encrypted note and only its event id to the API", async function () {
     const next = consultView({ candidates: [CARDIO, CARDIO2], declined_by: [CARDIO] });
-    const { root, callsTo } = await show(consultState(), CARDIO, { decline: async () => ({ consult: next }) });
+    const notes: unknown[] = [];
+    const { root, callsTo } = await show(consultState(), CARDIO, { decline: async () => ({ consult: next }) }, { room: { sendNote: async (c) => (notes.push(c), "$note1") } });
     await click(button(root, "Decline"));
-    expect(text(root)).to.include("Give a reason for declining.");
+    expect(text(root)).to.include("Give a reason for declining (at least 3 characters)");
     expect(callsTo("decline")).to.have.length(0);
+    expect(notes).to.have.length(0);
     await fill(field(root, "Reason for declining"), "Not my subspecialty; ask electrophysiology");
     await click(button(root, "Decline"));
-    expect(callsTo("decline")).to.deep.equal([["01JCONSULT", { room_id: ROOM, reason: "Not my subspecialty; ask electrophysiology" }]]);
+    expect(notes).to.deep.equal([{ consult_id: "01JCONSULT", kind: "decline", text: "Not my subspecialty; ask electrophysiology" }]);
+    expect(callsTo("decline")).to.deep.equal([["01JCONSULT", { room_id: ROOM, reason_event_id: "$note1" }]]);
     expect(text(root)).to.include("You declined this consult.");
     expect(queryButton(root, "Accept")).to.equal(null);
   });
@@ -161,6 +164,32 @@ describe("consult widget", function () {
     expect(queryButton(root, "Cancel consult")).to.equal(null);
   });
 
+  it("sends a cancel reason as an encrypted note, and reuses that note when the call is retried after a failure", async function () {
+    const notes: unknown[] = [];
+    let calls = 0;
+    const { root, callsTo } = await show(
+      consultState(),
+      REQUESTER,
+      {
+        cancel: async () => {
+          if (++calls === 1) throw new Error("Rounds is restarting");
+          return { consult: consultView({ status: "cancelled", cancelled_ts: NOW }) };
+        },
+      },
+      { room: { sendNote: async (c) => (notes.push(c), `$note${notes.length}`) } },
+    );
+    await fill(field(root, "Reason for cancelling (optional)"), "Patient transferred to another hospital");
+    await click(button(root, "Cancel consult"));
+    expect(text(root)).to.include("Rounds is restarting");
+    await click(button(root, "Cancel consult"));
+    expect(notes).to.deep.equal([{ consult_id: "01JCONSULT", kind: "cancel", text: "Patient transferred to another hospital" }]);
+    expect(callsTo("cancel")).to.deep.equal([
+      ["01JCONSULT", { room_id: ROOM, reason_event_id: "$note1" }],
+      ["01JCONSULT", { room_id: ROOM, reason_event_id: "$note1" }],
+    ]);
+    expect(text(root)).to.include("Cancelled");
+  });
+
   const completed = () => consultState({ status: "completed", consultant: CARDIO, accepted_ts: NOW - 3_600_000, started_ts: NOW - 3_000_000, completed_ts: NOW, report_event_id: "$report1" });
   const suggestion = { code: "99253", description: "Inpatient consultation, moderate", rationale: "Initial inpatient consult of moderate complexity." };
   const report: ConsultReportContent = { consult_id: "01JCONSULT", findings: "Rate-controlled AF", assessment: "Low bleeding risk", recommendations: "Hold apixaban 48 h before", follow_up: "" };
@@ -209,7 +238,7 @@ describe("consult widget", function () {
       ];
     };
     const fake = fakeApi({ consult: async () => ({ consult: consultView({ ...completed(), billing_suggestion: suggestion }) }) });
-    const room: ConsultRoomActions = { sendReport: async () => "$report1" };
+    const room: ConsultRoomActions = { sendReport: async () => "$report1", sendNote: async () => "$note1" };
     const root = await mount(<ConsultWidget feed={feed} api={fake.api} roomId={ROOM} viewer="@nurse:rounds.test" room={room} reportsFor={reportsFor} />);
     await settle();
     expect(asked).to.deep.equal(["$request"]);

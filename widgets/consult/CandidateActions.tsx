@@ -1,14 +1,17 @@
 import { useEffect, useState } from "preact/hooks";
-import { AcceptBody, DeclineBody } from "../../appservice/shared/consultWidgetApi.js";
+import { AcceptBody } from "../../appservice/shared/consultWidgetApi.js";
 import { ErrorNote, Progress, TextField, fieldErrors, useAction, wholeNumber, type FieldErrors } from "../lib/forms.js";
 import type { ActionProps } from "./actionProps.js";
+import { useReasonNote } from "./reasonNote.js";
 
 /** Accept (with the expected response time) or decline (with a reason) the consult asked of the viewer. */
-export function CandidateActions({ api, roomId, consult, onView }: ActionProps) {
+export function CandidateActions(props: ActionProps) {
+  const { api, roomId, consult, onView } = props;
   const [minutes, setMinutes] = useState("");
   const [reason, setReason] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const action = useAction();
+  const note = useReasonNote(props, "decline");
 
   // Prefill with the service's default for this urgency; the specialist may change it.
   useEffect(() => {
@@ -27,10 +30,14 @@ export function CandidateActions({ api, roomId, consult, onView }: ActionProps) 
   };
   const decline = (e: Event) => {
     e.preventDefault();
-    const parsed = DeclineBody.safeParse({ room_id: roomId, reason });
-    if (!parsed.success) return setErrors(fieldErrors(parsed.error));
+    const refused = note.check(reason);
+    if (refused) return setErrors(refused);
     setErrors({});
-    void action.run("Declining…", async () => onView((await api.decline(consult.id, parsed.data)).consult));
+    void action.run("Sending the encrypted reason…", async (step) => {
+      const eventId = await note.send(reason);
+      step("Declining…");
+      onView((await api.decline(consult.id, { room_id: roomId, reason_event_id: eventId })).consult);
+    });
   };
   const busy = action.busy !== null;
 

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ConsultAttachment, ConsultReportContent } from "../../appservice/shared/events.js";
+import type { ConsultAttachment, ConsultNoteContent, ConsultReportContent } from "../../appservice/shared/events.js";
 import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
@@ -16,6 +16,8 @@ import type { ConsultRoomData } from "./roomData.js";
 /** What the widget does in its room through Element; a fake in tests. */
 export interface ConsultRoomActions {
   sendReport: (content: ConsultReportContent) => Promise<string>;
+  /** A reason for declining or cancelling, as an encrypted note in the consult room; its event id. */
+  sendNote: (content: ConsultNoteContent) => Promise<string>;
   /** Absent when the client cannot download files for widgets. */
   download?: ((attachment: ConsultAttachment) => Promise<Blob>) | undefined;
 }
@@ -63,7 +65,7 @@ export function ConsultApp({ api, roomId, viewer, room, consult, request, report
   const view = fromApi && fromApi.view.id === consult.id ? fromApi.view : null;
   const shown = view && fromApi?.basis === consult ? view : consult;
   const roles = rolesOf(shown, viewer);
-  const props = { api, roomId, consult: shown, onView: keep };
+  const props = { api, roomId, consult: shown, onView: keep, sendNote: room.sendNote };
 
   return (
     <main>

@@ -1,20 +1,28 @@
 import { useState } from "preact/hooks";
-import { CancelBody, FeedbackBody, type ConsultView } from "../../appservice/shared/consultWidgetApi.js";
+import { FeedbackBody, type ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import type { ActionProps } from "./actionProps.js";
 import { OUTCOME_OPTIONS, RATING_OPTIONS } from "./billingOptions.js";
+import { useReasonNote } from "./reasonNote.js";
 import { isOpen } from "./roles.js";
 
-function CancelForm({ api, roomId, consult, onView }: ActionProps) {
+function CancelForm(props: ActionProps) {
+  const { api, roomId, consult, onView } = props;
   const [reason, setReason] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const action = useAction();
+  const note = useReasonNote(props, "cancel");
   const cancel = (e: Event) => {
     e.preventDefault();
-    const parsed = CancelBody.safeParse(reason.trim() ? { room_id: roomId, reason } : { room_id: roomId });
-    if (!parsed.success) return setErrors(fieldErrors(parsed.error));
+    const given = reason.trim() !== "";
+    const refused = given ? note.check(reason) : null;
+    if (refused) return setErrors(refused);
     setErrors({});
-    void action.run("Cancelling…", async () => onView((await api.cancel(consult.id, parsed.data)).consult));
+    void action.run(given ? "Sending the encrypted reason…" : "Cancelling…", async (step) => {
+      const eventId = given ? await note.send(reason) : undefined;
+      step("Cancelling…");
+      onView((await api.cancel(consult.id, eventId ? { room_id: roomId, reason_event_id: eventId } : { room_id: roomId })).consult);
+    });
   };
   return (
     <form aria-label="Cancel the consult" onSubmit={cancel} noValidate>

@@ -1,4 +1,4 @@
-import type { ConsultState } from "../../appservice/shared/events.js";
+import type { ConsultNoteContent, ConsultState } from "../../appservice/shared/events.js";
 import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 
@@ -8,4 +8,6 @@ export interface ActionProps {
   roomId: string;
   consult: ConsultState;
   onView: (view: ConsultView) => void;
+  /** Sends a reason as an encrypted note in the consult room; its event id goes to the API instead of the text. */
+  sendNote: (content: ConsultNoteContent) => Promise<string>;
 }

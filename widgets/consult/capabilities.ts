@@ -12,6 +12,7 @@ export function consultCapabilities(roomId: string): string[] {
     `org.matrix.msc2762.receive.event:${ConsultEventType.Request}`,
     `org.matrix.msc2762.receive.event:${ConsultEventType.Report}`,
     `org.matrix.msc2762.send.event:${ConsultEventType.Report}`,
+    `org.matrix.msc2762.send.event:${ConsultEventType.Note}`,
     `org.matrix.msc2762.timeline:${roomId}`,
     MatrixCapabilities.MSC4039DownloadFile,
   ];

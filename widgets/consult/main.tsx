@@ -11,13 +11,15 @@ void mountWidget(document.getElementById("app")!, {
   watch: consultWatch,
   app: ({ session, api, viewer }) => {
     const { api: widgetApi, feed } = session;
+    const send = async (type: string, content: Record<string, unknown>, what: string) => {
+      const res = await widgetApi.sendRoomEvent(type, content, feed.roomId);
+      if (!res.event_id) throw new Error(`Element did not return the ${what}'s event id.`);
+      return res.event_id;
+    };
     const room = {
-      // The client encrypts the event: the report never leaves the room in clear text.
-      sendReport: async (content: Record<string, unknown>) => {
-        const res = await widgetApi.sendRoomEvent(ConsultEventType.Report, content, feed.roomId);
-        if (!res.event_id) throw new Error("Element did not return the report's event id.");
-        return res.event_id;
-      },
+      // The client encrypts these events: the report and reasons never leave the room in clear text.
+      sendReport: (content: Record<string, unknown>) => send(ConsultEventType.Report, content, "report"),
+      sendNote: (content: Record<string, unknown>) => send(ConsultEventType.Note, content, "reason"),
       download: (attachment: Parameters<typeof downloadDecrypted>[1]) =>
         downloadDecrypted(async (mxc) => (await widgetApi.downloadFile(mxc)).file as Blob | ArrayBuffer | string, attachment),
     };
