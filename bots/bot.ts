@@ -1,6 +1,12 @@
 import type { Logger } from "../appservice/logging.js";
 import type { Metrics } from "../appservice/metrics.js";
-import { BOT_PREFIX, MemberContentSchema, ReactionContentSchema, TextMessageContentSchema, type ClientEvent } from "../appservice/shared/events.js";
+import {
+  BOT_PREFIX,
+  MemberContentSchema,
+  ReactionContentSchema,
+  TextMessageContentSchema,
+  type ClientEvent,
+} from "../appservice/shared/events/index.js";
 import type { BotClient } from "../appservice/matrix/botClient.js";
 import type { CommandTable } from "./commands.js";
 

@@ -1,23 +1,27 @@
 import type { ConsultService } from "../appservice/consult/consultService.js";
 import type { RoomWriter } from "../appservice/ports/roomWriter.js";
+import { BillingInputSchema, CONSULT_COMPLEXITIES, CONSULT_SETTINGS, CONSULT_TYPES, type BillingInput, type ConsultView } from "../appservice/shared/consultWidgetApi.js";
 import { quote } from "../appservice/shared/quote.js";
 import {
-  BillingInputSchema,
-  CONSULT_COMPLEXITIES,
   CONSULT_OUTCOMES,
-  CONSULT_SETTINGS,
-  CONSULT_TYPES,
   ConsultEventType,
   ConsultReportContentSchema,
   ConsultRequestContentSchema,
   FHIR_CONTEXT_REFERENCE,
   URGENCIES,
-  type BillingInput,
   type ConsultOutcome,
   type Urgency,
-} from "../appservice/shared/events.js";
-import type { ConsultView } from "../appservice/shared/consultWidgetApi.js";
-import { CommandError, requireEncrypted, type BotCommands, type Command, type CommandContext, type EventHandler, type ReactionHandler, type SubCommand } from "./commands.js";
+} from "../appservice/shared/events/index.js";
+import {
+  CommandError,
+  requireEncrypted,
+  type BotCommands,
+  type Command,
+  type CommandContext,
+  type EventHandler,
+  type ReactionHandler,
+  type SubCommand,
+} from "./commands.js";
 
 const PRIVATE_HINT = "Use an encrypted room, or your Consults room (send !consult).";
 

@@ -10,7 +10,7 @@ import {
   type HandoffItemContent,
   type HandoffTask,
   type HandoffTemplate,
-} from "../appservice/shared/events.js";
+} from "../appservice/shared/events/index.js";
 
 /**
  * The item sections of a `!handoff add` or `!handoff edit` message, one `Label: text` per line.

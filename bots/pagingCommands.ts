@@ -1,7 +1,7 @@
 import type { ContactService } from "../appservice/paging/contactService.js";
 import { PageError, PageService } from "../appservice/paging/pageService.js";
 import { quote } from "../appservice/shared/quote.js";
-import { URGENCIES, type Urgency } from "../appservice/shared/events.js";
+import { URGENCIES, type Urgency } from "../appservice/shared/events/index.js";
 import { CommandError, type BotCommands, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
 
 const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];

@@ -1,4 +1,4 @@
-import type { BillingInput } from "../shared/events.js";
+import type { BillingInput } from "../shared/consultWidgetApi.js";
 
 /** A billing code suggestion. Workflow facts only (no PHI); the billing clinician decides. */
 export interface BillingSuggestion {

@@ -1,7 +1,7 @@
 import { consultCommands } from "../../bots/consultCommands.js";
 import { consultAdminRouter } from "../http/consultAdminApi.js";
 import { consultWidgetRoutes } from "../http/consultWidgetRoutes.js";
-import type { Urgency } from "../shared/events.js";
+import type { Urgency } from "../shared/events/index.js";
 import { serviceDeps, type WorkflowDeps, type WorkflowParts } from "../workflow.js";
 import type { ConsultConfig } from "./consultConfig.js";
 import { consultMetrics } from "./consultMetrics.js";

@@ -1,5 +1,5 @@
 import { positiveInt } from "../shared/config.js";
-import type { Urgency } from "../shared/events.js";
+import type { Urgency } from "../shared/events/index.js";
 import type { WorkflowConfig } from "../workflow.js";
 
 export interface ConsultConfig {

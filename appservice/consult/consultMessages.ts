@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import type { ConsultRequestContent, Urgency } from "../shared/events.js";
+import type { ConsultRequestContent, Urgency } from "../shared/events/index.js";
 import type { Consult } from "./consultStore.js";
 
 /**

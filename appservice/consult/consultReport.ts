@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import type { ConsultReportContent, Urgency } from "../shared/events.js";
+import type { ConsultReportContent, Urgency } from "../shared/events/index.js";
 import type { BillingSuggestion } from "./billing.js";
 
 export const BILLING_HEADING = "Suggested billing code — a suggestion only; the billing clinician decides";

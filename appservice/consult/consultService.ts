@@ -8,7 +8,6 @@ import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
 import { quote } from "../shared/quote.js";
 import {
-  BillingInputSchema,
   CONSULT_OUTCOMES,
   ConsultAttachmentSchema,
   ConsultEventType,
@@ -16,18 +15,17 @@ import {
   consultReasonText,
   ConsultReportContentSchema,
   ConsultRequestContentSchema,
+  ConsultRequestEvent,
   ConsultStateSchema,
   matrixUserId,
   StateType,
-  type BillingInput,
   type ConsultNoteKind,
   type ConsultOutcome,
   type ConsultReportContent,
   type ConsultRequestContent,
   type ConsultState,
   type Urgency,
-} from "../shared/events.js";
-import type { ConsultView, MetricsResponse, MineResponse, SpecialistsResponse } from "../shared/consultWidgetApi.js";
+} from "../shared/events/index.js";
 import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import { suggestBillingCode } from "./billing.js";
 import { ConsultError } from "./consultErrors.js";
@@ -37,6 +35,14 @@ import { nextCandidate, routeConsult, specialistsOf, type ConsultDirectory } fro
 import { ACTIVE_STATUSES, type AcceptVia, type Consult, type ConsultStore } from "./consultStore.js";
 import type { ConsultMetrics } from "./consultMetrics.js";
 import { responseTimesOf, secondsBetween } from "../shared/responseTimes.js";
+import {
+  BillingInputSchema,
+  type BillingInput,
+  type ConsultView,
+  type MetricsResponse,
+  type MineResponse,
+  type SpecialistsResponse,
+} from "../shared/consultWidgetApi.js";
 
 export { ConsultError } from "./consultErrors.js";
 
@@ -246,9 +252,8 @@ export class ConsultService {
     ];
     for (const [roomId, eventId] of places) {
       if (!roomId || !eventId) continue;
-      const ev = await this.deps.rooms.readEvent(roomId, eventId);
-      const parsed = ConsultRequestContentSchema.safeParse(ev?.content);
-      if (parsed.success) return parsed.data;
+      const content = ConsultRequestEvent.parse(await this.deps.rooms.readEvent(roomId, eventId));
+      if (content) return content;
     }
     this.deps.log.warn({ consult: c.id }, "consult: the request content could not be read back");
     return null;

@@ -1,6 +1,6 @@
 import type { Db } from "../db/connect.js";
 import { affectedRows } from "../db/connect.js";
-import type { ConsultOutcome, ConsultStatus, Urgency } from "../shared/events.js";
+import type { ConsultOutcome, ConsultStatus, Urgency } from "../shared/events/index.js";
 import type { BillingSuggestion } from "./billing.js";
 import type { TimingRow } from "../shared/responseTimes.js";
 

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { InboxStore } from "../inbox/inboxStore.js";
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
-import { ClientEventSchema, TransactionBodySchema, type ClientEvent } from "../shared/events.js";
+import { ClientEventSchema, TransactionBodySchema, type ClientEvent } from "../shared/events/index.js";
 import { bearerToken, tokensMatch } from "./auth.js";
 import { jsonBody } from "./bodyParsing.js";
 import { ErrCode, sendError } from "./errors.js";

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { ConsultService } from "../consult/consultService.js";
 import type { OnCallService } from "../oncall/oncallService.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
-import { ConsultEventType, ConsultReportContentSchema, ConsultRequestContentSchema, type Urgency } from "../shared/events.js";
+import { ConsultEventType, ConsultReportContentSchema, ConsultRequestContentSchema, type Urgency } from "../shared/events/index.js";
 import {
   AcceptBody,
   CancelBody,

@@ -1,7 +1,7 @@
 import type { Request } from "express";
 import type { HandoffService } from "../handoff/handoffService.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
-import { HandoffEventType } from "../shared/events.js";
+import { HandoffEventType } from "../shared/events/index.js";
 import {
   CancelHandoffBody,
   ChecklistBody,

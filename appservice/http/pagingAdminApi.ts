@@ -4,7 +4,7 @@ import type { Logger } from "../logging.js";
 import type { ContactService } from "../paging/contactService.js";
 import type { PageService } from "../paging/pageService.js";
 import type { TimerStore } from "../timers/timerStore.js";
-import { matrixUserId } from "../shared/events.js";
+import { matrixUserId } from "../shared/events/index.js";
 import { requireAdminToken } from "./auth.js";
 import { jsonBody } from "./bodyParsing.js";
 import { ErrCode, sendError } from "./errors.js";

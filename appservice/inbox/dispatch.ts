@@ -1,4 +1,4 @@
-import type { ClientEvent } from "../shared/events.js";
+import type { ClientEvent } from "../shared/events/index.js";
 
 export interface InboxConsumer {
   handle(event: ClientEvent): Promise<void>;

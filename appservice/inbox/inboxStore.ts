@@ -1,5 +1,5 @@
 import { affectedRows, type Db } from "../db/connect.js";
-import type { ClientEvent } from "../shared/events.js";
+import type { ClientEvent } from "../shared/events/index.js";
 
 export interface InboxRow {
   id: string;

@@ -1,6 +1,6 @@
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
-import type { ClientEvent } from "../shared/events.js";
+import type { ClientEvent } from "../shared/events/index.js";
 import type { InboxRow, InboxStore } from "./inboxStore.js";
 
 const PRUNE_EVERY_MS = 3600_000;

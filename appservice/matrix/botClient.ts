@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as sdk from "matrix-js-sdk";
 import type { Logger } from "../logging.js";
-import { BOT_PREFIX, type ClientEvent } from "../shared/events.js";
+import { BOT_PREFIX, type ClientEvent } from "../shared/events/index.js";
 import type { BotDeviceStore } from "./botDeviceStore.js";
 import { IdbSnapshotter } from "./idbSnapshot.js";
 import { quietGlobalSdkLogger, sdkLogger } from "./sdkLogger.js";

@@ -5,7 +5,7 @@ import type { Notifier } from "../ports/notifier.js";
 import type { OpenRoomOptions, RoomMessage, RoomWidget, RoomWriter } from "../ports/roomWriter.js";
 import type { AtRest } from "../shared/atRest.js";
 import { encryptAttachment } from "../shared/attachmentCrypto.js";
-import { StateType, WidgetStateType } from "../shared/events.js";
+import { StateType, WidgetStateType } from "../shared/events/index.js";
 
 function txnIdFor(txnKey: string): string {
   return `rounds-${createHash("sha256").update(txnKey).digest("base64url").slice(0, 32)}`;

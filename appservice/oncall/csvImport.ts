@@ -1,5 +1,5 @@
 import { parse } from "csv-parse/sync";
-import { matrixUserId } from "../shared/events.js";
+import { matrixUserId } from "../shared/events/index.js";
 import { nearestWord } from "../shared/unknownKeys.js";
 import type { Absence } from "./schedule.js";
 import type { NewOverride } from "./oncallStore.js";

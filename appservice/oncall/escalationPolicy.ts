@@ -1,4 +1,4 @@
-import type { Urgency } from "../shared/events.js";
+import type { Urgency } from "../shared/events/index.js";
 
 /**
  * How a page climbs when nobody acknowledges: ordered steps, each a schedule level of the

@@ -1,5 +1,5 @@
 import { DomainError } from "../shared/domainError.js";
-import { matrixUserId } from "../shared/events.js";
+import { matrixUserId } from "../shared/events/index.js";
 import { quote } from "../shared/quote.js";
 import { DEFAULT_CONFLICT_WINDOW_DAYS, detectConflicts, newConflicts, type Conflict } from "./conflicts.js";
 import { parseAbsencesCsv, parseOverridesCsv } from "./csvImport.js";
@@ -9,7 +9,16 @@ import { calendarFor, type CalendarShift } from "./icalExport.js";
 import type { NewOverride, OnCallStore, OverrideOrigin, StoredAbsence, StoredOverride } from "./oncallStore.js";
 import { ScheduleConflictError, ScheduleNotFoundError, ScheduleRuleError } from "./scheduleErrors.js";
 import { defaultEscalationPolicy, parseScheduleFile, type ScheduleImport } from "./scheduleFile.js";
-import { isValidTimeZone, levelsOf, resolveOnCall, timeline, type Absence, type LevelAssignment, type ServiceSchedule, type TimelineInterval } from "./schedule.js";
+import {
+  isValidTimeZone,
+  levelsOf,
+  resolveOnCall,
+  timeline,
+  type Absence,
+  type LevelAssignment,
+  type ServiceSchedule,
+  type TimelineInterval,
+} from "./schedule.js";
 
 /** No service answers to `query`; the message lists the known ones, so the next try can succeed. */
 export class UnknownServiceError extends DomainError {

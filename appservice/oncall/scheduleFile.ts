@@ -1,7 +1,7 @@
 import { DateTime } from "luxon";
 import { parse } from "yaml";
 import { z } from "zod";
-import { matrixUserId } from "../shared/events.js";
+import { matrixUserId } from "../shared/events/index.js";
 import { unknownKeys } from "../shared/unknownKeys.js";
 import type { EscalationPolicy, EscalationTarget } from "./escalationPolicy.js";
 import { isValidTimeZone, WEEKDAYS, type Absence, type Rotation, type ServiceSchedule } from "./schedule.js";

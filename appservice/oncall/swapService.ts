@@ -1,5 +1,5 @@
 import { CommandEffects } from "../db/commandEffects.js";
-import { matrixUserId } from "../shared/events.js";
+import { matrixUserId } from "../shared/events/index.js";
 import type { Notifier } from "../ports/notifier.js";
 import { quote } from "../shared/quote.js";
 import { formatLocal } from "./conflicts.js";

@@ -1,5 +1,5 @@
 import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
-import { matrixUserId, URGENCIES, type Urgency } from "../shared/events.js";
+import { matrixUserId, URGENCIES, type Urgency } from "../shared/events/index.js";
 import { quote } from "../shared/quote.js";
 import type { Contact, ContactStore, SmsRules } from "./contactStore.js";
 

@@ -1,5 +1,5 @@
 import type { Db } from "../db/connect.js";
-import type { Urgency } from "../shared/events.js";
+import type { Urgency } from "../shared/events/index.js";
 
 /** Seconds after the in-app notification to send an SMS, per urgency; null means never. */
 export type SmsRules = Record<Urgency, number | null>;

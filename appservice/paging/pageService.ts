@@ -8,7 +8,7 @@ import type { EscalationPolicy, EscalationTarget } from "../oncall/escalationPol
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
 import { SmsSendError, type SmsSender } from "../sms/smsSender.js";
-import { PageStateSchema, StateType, URGENCIES, type PageState, type Urgency } from "../shared/events.js";
+import { PageStateSchema, StateType, URGENCIES, type PageState, type Urgency } from "../shared/events/index.js";
 import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import type { ContactStore } from "./contactStore.js";
 import { KeyedLock } from "../shared/keyedLock.js";

@@ -1,6 +1,6 @@
 import type { Db } from "../db/connect.js";
 import { affectedRows } from "../db/connect.js";
-import type { PageStatus, Urgency } from "../shared/events.js";
+import type { PageStatus, Urgency } from "../shared/events/index.js";
 
 export const OPEN_STATUSES: PageStatus[] = ["triggered", "notified", "escalated"];
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError, cronExpression, positiveInt, seconds, smsDelay, url, type CoreConfig } from "../shared/config.js";
-import type { Urgency } from "../shared/events.js";
+import type { Urgency } from "../shared/events/index.js";
 import type { WorkflowConfig } from "../workflow.js";
 
 export interface PagingConfig {

@@ -1,6 +1,6 @@
 import { AppServiceRegistration } from "matrix-appservice-bridge";
 import { stringify } from "yaml";
-import { BOT_PREFIX } from "../shared/events.js";
+import { BOT_PREFIX } from "../shared/events/index.js";
 import { writeFileAtomic } from "../shared/writeFileAtomic.js";
 
 export interface RegistrationInput {

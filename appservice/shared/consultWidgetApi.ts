@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BillingInputSchema, CONSULT_OUTCOMES, roomId, type ConsultState } from "./events.js";
+import { CONSULT_OUTCOMES, roomId, type ConsultState } from "./events/index.js";
 
 /** The consult calls of the widget API (see widgetApiPaths.ts for what every call shares). */
 export const WidgetRoute = {
@@ -16,6 +16,20 @@ export const WidgetRoute = {
   mine: "/v1/consult/mine",
   metrics: "/v1/consult/metrics",
 } as const;
+
+/** Billing inputs: workflow facts, not PHI, so they travel in the widget API call. */
+export const CONSULT_TYPES = ["initial", "follow_up", "interprofessional"] as const;
+export const CONSULT_SETTINGS = ["inpatient", "outpatient", "emergency", "telehealth"] as const;
+export const CONSULT_COMPLEXITIES = ["straightforward", "low", "moderate", "high"] as const;
+export const BillingInputSchema = z.object({
+  consult_type: z.enum(CONSULT_TYPES),
+  setting: z.enum(CONSULT_SETTINGS),
+  complexity: z.enum(CONSULT_COMPLEXITIES),
+  /** Total time the consultant spent, in minutes. */
+  minutes: z.number().int().min(1).max(24 * 60),
+});
+export type BillingInput = z.infer<typeof BillingInputSchema>;
+
 
 const eventId = z.string().regex(/^\$/, "must be an event id");
 

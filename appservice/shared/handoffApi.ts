@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { clientId, INCIDENT_CATEGORIES, matrixUserId, roomId, type HandoffState, type HandoffTemplate } from "./events.js";
+import { clientId, INCIDENT_CATEGORIES, matrixUserId, roomId, type HandoffState, type HandoffTemplate } from "./events/index.js";
 
 /**
  * The handoff part of the widget HTTP API (prefix and authentication as in widgetApi.ts). Every

@@ -8,7 +8,7 @@
  *     against client -> client messages per second at the same concurrency.
  */
 import * as sdk from "matrix-js-sdk";
-import { StateType } from "../../appservice/shared/events.js";
+import { StateType } from "../../appservice/shared/events/index.js";
 import { TestClinician } from "../harness/clinician.js";
 import { pagingSchedule, startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
 import type { LogLine } from "../harness/rounds.js";

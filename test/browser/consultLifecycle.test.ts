@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { Frame } from "playwright-core";
-import { ConsultEventType, StateType } from "../../appservice/shared/events.js";
+import { ConsultEventType, StateType } from "../../appservice/shared/events/index.js";
 import { WidgetRoute, type ConsultView, type MineResponse } from "../../appservice/shared/consultWidgetApi.js";
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import { consultCapabilities } from "../../widgets/consult/capabilities.js";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { Frame, Locator } from "playwright-core";
-import { HandoffEventType, HandoffStateSchema, StateType, type HandoffState } from "../../appservice/shared/events.js";
+import { HandoffEventType, HandoffStateSchema, StateType, type HandoffState } from "../../appservice/shared/events/index.js";
 import { HandoffRoute, type HandoffView, type MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import { handoffCapabilities } from "../../widgets/handoff/capabilities.js";

@@ -4,7 +4,13 @@ import { RecordingNotifier, RecordingRooms as SharedRecordingRooms } from "../ha
 import { pino } from "pino";
 import { Writable } from "node:stream";
 import { BILLING_HEADING } from "../../appservice/consult/consultReport.js";
-import { ConsultError, ConsultService, TIMER_CONSULT_ACCEPT, TIMER_CONSULT_RESPOND, TIMER_CONSULT_SETTLE } from "../../appservice/consult/consultService.js";
+import {
+  ConsultError,
+  ConsultService,
+  TIMER_CONSULT_ACCEPT,
+  TIMER_CONSULT_RESPOND,
+  TIMER_CONSULT_SETTLE,
+} from "../../appservice/consult/consultService.js";
 import type { ConsultErrorCode } from "../../appservice/consult/consultErrors.js";
 import { ConsultStore } from "../../appservice/consult/consultStore.js";
 import { consultCommandTable } from "../../bots/consultBot.js";
@@ -14,7 +20,7 @@ import { consultMetrics, type ConsultMetrics } from "../../appservice/consult/co
 import { Metrics } from "../../appservice/metrics.js";
 import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
-import { ConsultEventType, ConsultStateSchema, StateType, type ConsultRequestContent } from "../../appservice/shared/events.js";
+import { ConsultEventType, ConsultStateSchema, StateType, type ConsultRequestContent } from "../../appservice/shared/events/index.js";
 import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
 import { migrateAll } from "../harness/migrateAll.js";

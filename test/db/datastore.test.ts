@@ -4,7 +4,7 @@ import type { Db } from "../../appservice/db/connect.js";
 import { InboxStore } from "../../appservice/inbox/inboxStore.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { parseScheduleFile } from "../../appservice/oncall/scheduleFile.js";
-import type { ClientEvent } from "../../appservice/shared/events.js";
+import type { ClientEvent } from "../../appservice/shared/events/index.js";
 import { BotDeviceStore } from "../../appservice/matrix/botDeviceStore.js";
 import { CommandEffects } from "../../appservice/db/commandEffects.js";
 import type { Knex } from "knex";

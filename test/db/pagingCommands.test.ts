@@ -13,7 +13,7 @@ import type { RoomWriter } from "../../appservice/ports/roomWriter.js";
 import { TimerStore } from "../../appservice/timers/timerStore.js";
 import { CommandTable, type CommandContext, type ReactionHandler } from "../../bots/commands.js";
 import { pagingCommands } from "../../bots/pagingCommands.js";
-import { StateType } from "../../appservice/shared/events.js";
+import { StateType } from "../../appservice/shared/events/index.js";
 import { backends } from "../harness/backends.js";
 import { RecordingNotifier, RecordingRooms } from "../harness/recordingRooms.js";
 import { migrateAll } from "../harness/migrateAll.js";

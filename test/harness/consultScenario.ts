@@ -1,4 +1,4 @@
-import { ConsultStateSchema, StateType, type ConsultState } from "../../appservice/shared/events.js";
+import { ConsultStateSchema, StateType, type ConsultState } from "../../appservice/shared/events/index.js";
 import { getHomeserver, type TestHomeserver } from "./homeserver.js";
 import { TestClinician } from "./clinician.js";
 import { RoundsProcess } from "./rounds.js";

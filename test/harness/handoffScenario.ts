@@ -1,5 +1,5 @@
 import * as sdk from "matrix-js-sdk";
-import { HandoffStateSchema, StateType, type HandoffState } from "../../appservice/shared/events.js";
+import { HandoffStateSchema, StateType, type HandoffState } from "../../appservice/shared/events/index.js";
 import { TestClinician } from "./clinician.js";
 import { waitForWorkflowState, widgetSession, type WidgetCaller } from "./widgetCaller.js";
 import { getHomeserver, type TestHomeserver } from "./homeserver.js";

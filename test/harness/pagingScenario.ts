@@ -1,4 +1,4 @@
-import { StateType } from "../../appservice/shared/events.js";
+import { StateType } from "../../appservice/shared/events/index.js";
 import { FakeTwilio } from "./fakeTwilio.js";
 import { getHomeserver, type TestHomeserver } from "./homeserver.js";
 import { TestClinician } from "./clinician.js";

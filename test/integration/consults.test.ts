@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { decryptAttachment } from "../../appservice/shared/attachmentCrypto.js";
-import { ConsultStateSchema, StateType, WidgetStateType } from "../../appservice/shared/events.js";
+import { ConsultStateSchema, StateType, WidgetStateType } from "../../appservice/shared/events/index.js";
 import { WidgetRoute } from "../../appservice/shared/consultWidgetApi.js";
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import type { TestClinician } from "../harness/clinician.js";

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { decryptAttachment } from "../../appservice/shared/attachmentCrypto.js";
-import { ConsultStateSchema, StateType, type ConsultState } from "../../appservice/shared/events.js";
+import { ConsultStateSchema, StateType, type ConsultState } from "../../appservice/shared/events/index.js";
 import { TestClinician } from "../harness/clinician.js";
 import { consultSchedule } from "../harness/consultScenario.js";
 import { startFederation, type Federation } from "../harness/federation.js";

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { decryptAttachment } from "../../appservice/shared/attachmentCrypto.js";
-import { HandoffEventType, StateType, WidgetStateType, type HandoffState } from "../../appservice/shared/events.js";
+import { HandoffEventType, StateType, WidgetStateType, type HandoffState } from "../../appservice/shared/events/index.js";
 import { HandoffRoute, type HandoffView, type MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import type { TestClinician } from "../harness/clinician.js";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { suggestBillingCode } from "../../appservice/consult/billing.js";
-import type { BillingInput } from "../../appservice/shared/events.js";
+import type { BillingInput } from "../../appservice/shared/consultWidgetApi.js";
 
 const code = (consult_type: BillingInput["consult_type"], setting: BillingInput["setting"], complexity: BillingInput["complexity"], minutes: number) =>
   suggestBillingCode({ consult_type, setting, complexity, minutes });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { handoffReportSummary, renderHandoffReport, type HandoffReportInput } from "../../appservice/handoff/handoffReport.js";
-import type { HandoffItemContent } from "../../appservice/shared/events.js";
+import type { HandoffItemContent } from "../../appservice/shared/events/index.js";
 
 const OUT = "@out:x.org";
 const IN = "@in:x.org";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { parseItemSections, type SectionParseOptions } from "../../bots/handoffSections.js";
-import { clientId } from "../../appservice/shared/events.js";
+import { clientId } from "../../appservice/shared/events/index.js";
 
 // 15:00 UTC; in London (BST in May) that is 16:00.
 const now = new Date("2026-05-12T15:00:00Z");

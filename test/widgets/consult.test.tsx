@@ -1,5 +1,11 @@
 import { expect } from "chai";
-import { ConsultEventType, StateType, type ConsultReportContent, type ConsultRequestContent, type ConsultState } from "../../appservice/shared/events.js";
+import {
+  ConsultEventType,
+  StateType,
+  type ConsultReportContent,
+  type ConsultRequestContent,
+  type ConsultState,
+} from "../../appservice/shared/events/index.js";
 import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ConsultRequestContentSchema, type ConsultAttachment, type ConsultRequestContent } from "../../appservice/shared/events.js";
+import { ConsultRequestContentSchema, type ConsultAttachment, type ConsultRequestContent } from "../../appservice/shared/events/index.js";
 import type { ConsultResponse, MetricsResponse, MineResponse } from "../../appservice/shared/consultWidgetApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";

@@ -1,4 +1,4 @@
-import type { ConsultState } from "../../appservice/shared/events.js";
+import type { ConsultState } from "../../appservice/shared/events/index.js";
 import type { ConsultView, ServicesResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { IRoomEvent } from "matrix-widget-api";
-import { HandoffEventType, HandoffItemContentSchema, type HandoffItemContent, type HandoffState } from "../../appservice/shared/events.js";
+import { HandoffEventType, HandoffItemContentSchema, type HandoffItemContent, type HandoffState } from "../../appservice/shared/events/index.js";
 import type { HandoffEntryView, HandoffView } from "../../appservice/shared/handoffApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import { ApiSession } from "../../widgets/lib/apiSession.js";

@@ -1,5 +1,5 @@
 import type { IRoomEvent } from "matrix-widget-api";
-import { StateType, type HandoffItemContent, type HandoffState } from "../../appservice/shared/events.js";
+import { StateType, type HandoffItemContent, type HandoffState } from "../../appservice/shared/events/index.js";
 import type { HandoffEntryView, HandoffQuestionView, HandoffView } from "../../appservice/shared/handoffApi.js";
 import type { HandoffApi } from "../../widgets/lib/handoffApi.js";
 import { RoomFeed } from "../../widgets/lib/roomFeed.js";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { IRoomEvent } from "matrix-widget-api";
-import { ConsultEventType, StateType } from "../../appservice/shared/events.js";
+import { ConsultEventType, StateType } from "../../appservice/shared/events/index.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import { ApiSession } from "../../widgets/lib/apiSession.js";
 import { httpConsultApi } from "../../widgets/lib/consultApi.js";
@@ -37,6 +37,7 @@ describe("widget start-up and API client", function () {
       "org.matrix.msc2762.receive.event:health.rounds.consult.request",
       "org.matrix.msc2762.receive.event:health.rounds.consult.report",
       "org.matrix.msc2762.send.event:health.rounds.consult.report",
+      "org.matrix.msc2762.send.event:health.rounds.consult.note",
       `org.matrix.msc2762.timeline:${ROOM}`,
       "org.matrix.msc4039.download_file",
     ]);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { IRoomEvent } from "matrix-widget-api";
-import { ConsultEventType, StateType } from "../../appservice/shared/events.js";
+import { ConsultEventType, StateType } from "../../appservice/shared/events/index.js";
 import { consultCapabilities, consultWatch } from "../../widgets/consult/capabilities.js";
 import { mountWidget } from "../../widgets/lib/mountWidget.js";
 import { connectWidget } from "../../widgets/lib/widgetSession.js";
@@ -189,7 +189,7 @@ describe("widget session with Element", function () {
       const caps = await host.request("capabilities", {});
       await host.request("notify_capabilities", { requested: caps.capabilities, approved: (caps.capabilities as string[]).slice(0, 4) });
       await started;
-      expect(app.textContent).to.include(`Element did not grant what this widget needs (org.matrix.msc2762.timeline:${ROOM}, org.matrix.msc4039.download_file).`);
+      expect(app.textContent).to.include(`Element did not grant what this widget needs (org.matrix.msc2762.send.event:health.rounds.consult.note, org.matrix.msc2762.timeline:${ROOM}, org.matrix.msc4039.download_file).`);
     });
   });
 });

@@ -1,4 +1,4 @@
-import type { ConsultReportContent } from "../../appservice/shared/events.js";
+import type { ConsultReportContent } from "../../appservice/shared/events/index.js";
 import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { OUTCOME_OPTIONS } from "./billingOptions.js";
 

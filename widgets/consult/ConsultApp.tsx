@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ConsultAttachment, ConsultNoteContent, ConsultReportContent } from "../../appservice/shared/events.js";
+import type { ConsultAttachment, ConsultNoteContent, ConsultReportContent } from "../../appservice/shared/events/index.js";
 import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 import { ErrorNote, errorText } from "../lib/forms.js";

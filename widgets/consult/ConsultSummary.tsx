@@ -1,4 +1,4 @@
-import type { ConsultState } from "../../appservice/shared/events.js";
+import type { ConsultState } from "../../appservice/shared/events/index.js";
 import { formatDuration, formatRelative, formatTime } from "../lib/format.js";
 import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
 

@@ -1,5 +1,6 @@
 import { useRef, useState } from "preact/hooks";
-import { BillingInputSchema, ConsultReportContentSchema, type ConsultReportContent } from "../../appservice/shared/events.js";
+import { BillingInputSchema } from "../../appservice/shared/consultWidgetApi.js";
+import { ConsultReportContentSchema, type ConsultReportContent } from "../../appservice/shared/events/index.js";
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, wholeNumber, type FieldErrors } from "../lib/forms.js";
 import type { ActionProps } from "./actionProps.js";
 import { COMPLEXITY_OPTIONS, CONSULT_TYPE_OPTIONS, SETTING_OPTIONS } from "./billingOptions.js";

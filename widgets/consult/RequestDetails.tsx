@@ -1,4 +1,4 @@
-import type { ConsultAttachment, ConsultRequestContent } from "../../appservice/shared/events.js";
+import type { ConsultAttachment, ConsultRequestContent } from "../../appservice/shared/events/index.js";
 import { ErrorNote, useAction } from "../lib/forms.js";
 import { formatBytes } from "../lib/format.js";
 import { saveBlob } from "../lib/saveBlob.js";

@@ -1,4 +1,4 @@
-import type { ConsultNoteContent, ConsultState } from "../../appservice/shared/events.js";
+import type { ConsultNoteContent, ConsultState } from "../../appservice/shared/events/index.js";
 import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 

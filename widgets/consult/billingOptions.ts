@@ -1,4 +1,5 @@
-import { CONSULT_COMPLEXITIES, CONSULT_OUTCOMES, CONSULT_SETTINGS, CONSULT_TYPES } from "../../appservice/shared/events.js";
+import { CONSULT_OUTCOMES } from "../../appservice/shared/events/index.js";
+import { CONSULT_COMPLEXITIES, CONSULT_SETTINGS, CONSULT_TYPES } from "../../appservice/shared/consultWidgetApi.js";
 
 const options = <T extends string>(values: readonly T[], label: Record<T, string>) => values.map((value) => ({ value, label: label[value] }));
 

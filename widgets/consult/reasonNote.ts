@@ -1,5 +1,5 @@
 import { useRef } from "preact/hooks";
-import { ConsultNoteContentSchema, type ConsultNoteKind } from "../../appservice/shared/events.js";
+import { ConsultNoteContentSchema, type ConsultNoteKind } from "../../appservice/shared/events/index.js";
 import { fieldErrors, type FieldErrors } from "../lib/forms.js";
 import type { ActionProps } from "./actionProps.js";
 

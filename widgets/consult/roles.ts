@@ -1,4 +1,4 @@
-import type { ConsultState } from "../../appservice/shared/events.js";
+import type { ConsultState } from "../../appservice/shared/events/index.js";
 
 /** What the viewer may do with the consult; the server checks the same rules again. */
 export interface ConsultRoles {

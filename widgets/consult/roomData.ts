@@ -1,14 +1,15 @@
 import {
   ConsultEventType,
-  ConsultReportContentSchema,
-  ConsultRequestContentSchema,
-  ConsultStateSchema,
+  ConsultReportEvent,
+  ConsultRequestEvent,
+  ConsultStateEvent,
   StateType,
   type ConsultReportContent,
   type ConsultRequestContent,
   type ConsultState,
-} from "../../appservice/shared/events.js";
+} from "../../appservice/shared/events/index.js";
 import type { RoomFeed } from "../lib/roomFeed.js";
+import { validContent } from "../lib/validEvents.js";
 
 /** What the consult widget shows, read from its room and validated with the shared schemas. */
 export interface ConsultRoomData {
@@ -17,24 +18,13 @@ export interface ConsultRoomData {
   report: ConsultReportContent | null;
 }
 
-const warned = new Set<string>();
-
-/** Invalid events are dropped, as everywhere in Rounds; only their ids are logged (no PHI), once. */
-function valid<T>(parse: (c: unknown) => { success: true; data: T } | { success: false }, eventId: string, content: unknown): T | null {
-  const r = parse(content);
-  if (r.success) return r.data;
-  if (!warned.has(eventId)) console.warn(`Rounds: ignoring an invalid event ${eventId}`);
-  warned.add(eventId);
-  return null;
-}
-
 export function readConsultRoom(feed: RoomFeed): ConsultRoomData {
   // One consult per consult room; should there ever be more, the newest one is shown. Only the
   // bot can write this state (power levels), so its sender is the bot.
   const current =
     feed
       .stateOf(StateType.Consult)
-      .map((ev) => ({ sender: ev.sender, state: valid((c) => ConsultStateSchema.safeParse(c), ev.event_id, ev.content) }))
+      .map((ev) => ({ sender: ev.sender, state: validContent(ConsultStateEvent, ev) }))
       .filter((c): c is { sender: string; state: ConsultState } => c.state !== null)
       .sort((a, b) => b.state.created_ts - a.state.created_ts)[0] ?? null;
   const consult = current?.state ?? null;
@@ -45,14 +35,14 @@ export function readConsultRoom(feed: RoomFeed): ConsultRoomData {
   const requests = feed
     .eventsOf(ConsultEventType.Request)
     .filter((ev) => current !== null && ev.sender === current.sender)
-    .map((ev) => ({ eventId: ev.event_id, content: valid((c) => ConsultRequestContentSchema.safeParse(c), ev.event_id, ev.content) }))
+    .map((ev) => ({ eventId: ev.event_id, content: validContent(ConsultRequestEvent, ev) }))
     .filter((r): r is { eventId: string; content: ConsultRequestContent } => r.content !== null);
   const request = requests.findLast((r) => consult !== null && r.content.consult_id === consult.id) ?? null;
 
   const reports = feed
     .eventsOf(ConsultEventType.Report)
     .filter((ev) => consult?.consultant != null && ev.sender === consult.consultant)
-    .map((ev) => valid((c) => ConsultReportContentSchema.safeParse(c), ev.event_id, ev.content))
+    .map((ev) => validContent(ConsultReportEvent, ev))
     .filter((r): r is ConsultReportContent => r !== null && r.consult_id === consult?.id);
   // The last report the consultant sent is the one the completion read (a failed completion's draft comes before it).
   const report = reports.at(-1) ?? null;

@@ -1,4 +1,4 @@
-import type { ConsultAttachment } from "../../appservice/shared/events.js";
+import type { ConsultAttachment } from "../../appservice/shared/events/index.js";
 import { formatBytes } from "../lib/format.js";
 import { ACCEPT_ATTRIBUTE, MAX_ATTACHMENTS, attachmentMimetype, attachmentProblem } from "./attachments.js";
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { CONSULT_STATUSES, type ConsultStatus } from "../../appservice/shared/events.js";
+import { CONSULT_STATUSES, type ConsultStatus } from "../../appservice/shared/events/index.js";
 import type { ConsultView, MetricsResponse, MineResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 import { ErrorNote, errorText } from "../lib/forms.js";

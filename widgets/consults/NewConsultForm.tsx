@@ -5,7 +5,7 @@ import {
   matrixUserId,
   type ConsultAttachment,
   type ConsultRequestContent,
-} from "../../appservice/shared/events.js";
+} from "../../appservice/shared/events/index.js";
 import type { ConsultView, ServicesResponse, SpecialistsResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 import { ActionRow, ErrorNote, SelectField, TextField, errorText, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";

@@ -1,4 +1,4 @@
-import { CONSULT_ATTACHMENT_TYPES, type ConsultAttachment } from "../../appservice/shared/events.js";
+import { CONSULT_ATTACHMENT_TYPES, type ConsultAttachment } from "../../appservice/shared/events/index.js";
 import { formatBytes } from "../lib/format.js";
 
 type Mimetype = ConsultAttachment["mimetype"];

@@ -1,4 +1,4 @@
-import { ConsultEventType } from "../../appservice/shared/events.js";
+import { ConsultEventType } from "../../appservice/shared/events/index.js";
 import { uploadEncrypted } from "../lib/encryptedFiles.js";
 import { mountWidget } from "../lib/mountWidget.js";
 import "../lib/widget.css";

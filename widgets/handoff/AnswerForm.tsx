@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { HandoffAnswerContentSchema, HandoffEventType } from "../../appservice/shared/events.js";
+import { HandoffAnswerContentSchema, HandoffEventType } from "../../appservice/shared/events/index.js";
 import type { HandoffQuestionView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { HandoffEventType, HandoffNoteContentSchema } from "../../appservice/shared/events.js";
+import { HandoffEventType, HandoffNoteContentSchema } from "../../appservice/shared/events/index.js";
 import { ActionRow, TextField, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";
 import { useSendOnce } from "./useSendOnce.js";

@@ -1,4 +1,4 @@
-import type { HandoffState } from "../../appservice/shared/events.js";
+import type { HandoffState } from "../../appservice/shared/events/index.js";
 import { formatDuration, formatRelative, formatTime } from "../lib/format.js";
 import { HANDOFF_STATUS_LABEL, MODE_LABEL, TEMPLATE_LABEL } from "../lib/handoffLabels.js";
 import { isOpen } from "./roles.js";

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { HandoffEventType, HandoffNoteContentSchema, INCIDENT_CATEGORIES } from "../../appservice/shared/events.js";
+import { HandoffEventType, HandoffNoteContentSchema, INCIDENT_CATEGORIES } from "../../appservice/shared/events/index.js";
 import { IncidentBody, type HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { INCIDENT_LABEL } from "../lib/handoffLabels.js";

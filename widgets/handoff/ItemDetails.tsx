@@ -1,4 +1,4 @@
-import type { HandoffItemContent } from "../../appservice/shared/events.js";
+import type { HandoffItemContent } from "../../appservice/shared/events/index.js";
 import type { HandoffTaskView } from "../../appservice/shared/handoffApi.js";
 import { SEVERITY_LABEL } from "../lib/handoffLabels.js";
 import { TaskLine } from "./TaskLine.js";

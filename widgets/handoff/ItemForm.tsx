@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { HandoffEventType, ILLNESS_SEVERITIES, type HandoffItemContent } from "../../appservice/shared/events.js";
+import { HandoffEventType, ILLNESS_SEVERITIES, type HandoffItemContent } from "../../appservice/shared/events/index.js";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, SelectField, TextField, useAction, type FieldErrors } from "../lib/forms.js";
 import { SEVERITY_LABEL, TEMPLATE_LABEL } from "../lib/handoffLabels.js";

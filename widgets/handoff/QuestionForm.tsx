@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { HandoffEventType, HandoffQuestionContentSchema } from "../../appservice/shared/events.js";
+import { HandoffEventType, HandoffQuestionContentSchema } from "../../appservice/shared/events/index.js";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";

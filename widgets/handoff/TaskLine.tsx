@@ -1,4 +1,4 @@
-import type { HandoffTask } from "../../appservice/shared/events.js";
+import type { HandoffTask } from "../../appservice/shared/events/index.js";
 import type { HandoffTaskView } from "../../appservice/shared/handoffApi.js";
 import { formatDuration, formatTime } from "../lib/format.js";
 

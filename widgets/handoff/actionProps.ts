@@ -1,4 +1,4 @@
-import type { HandoffEventType } from "../../appservice/shared/events.js";
+import type { HandoffEventType } from "../../appservice/shared/events/index.js";
 import type { HandoffView } from "../../appservice/shared/handoffApi.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
 import type { HandoffContent } from "./roomData.js";

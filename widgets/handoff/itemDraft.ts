@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { HandoffItemContentSchema, type HandoffItemContent, type HandoffTemplate } from "../../appservice/shared/events.js";
+import { HandoffItemContentSchema, type HandoffItemContent, type HandoffTemplate } from "../../appservice/shared/events/index.js";
 import type { FieldErrors } from "../lib/forms.js";
 import { sentence } from "../lib/format.js";
 import { newClientId } from "./ids.js";

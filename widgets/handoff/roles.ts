@@ -1,4 +1,4 @@
-import type { HandoffState } from "../../appservice/shared/events.js";
+import type { HandoffState } from "../../appservice/shared/events/index.js";
 
 /** What the viewer may do in the handoff; the server checks the same rules again. */
 export interface HandoffRoles {

@@ -1,22 +1,24 @@
 import type { IRoomEvent } from "matrix-widget-api";
+import type { z } from "zod";
 import {
   BOT_PREFIX,
-  HandoffAnswerContentSchema,
-  HandoffEventType,
-  HandoffItemContentSchema,
-  HandoffNoteContentSchema,
-  HandoffQuestionContentSchema,
-  HandoffReadBackContentSchema,
-  HandoffStateSchema,
+  HandoffAnswerEvent,
+  HandoffItemEvent,
+  HandoffNoteEvent,
+  HandoffQuestionEvent,
+  HandoffReadBackEvent,
+  HandoffStateEvent,
   StateType,
+  type RoundsEvent,
   type HandoffAnswerContent,
   type HandoffItemContent,
   type HandoffNoteContent,
   type HandoffQuestionContent,
   type HandoffReadBackContent,
   type HandoffState,
-} from "../../appservice/shared/events.js";
+} from "../../appservice/shared/events/index.js";
 import type { RoomFeed } from "../lib/roomFeed.js";
+import { validContent } from "../lib/validEvents.js";
 
 /** The decrypted content of the handoff's trusted events, by event id. The server's view says which ones count. */
 export interface HandoffContent {
@@ -38,17 +40,6 @@ export interface HandoffRoomData {
 /** The handoff bot's user; it sends events on behalf of clinicians on text-only clients. */
 export const HANDOFF_BOT_PREFIX = `${BOT_PREFIX}handoff:`;
 
-const warned = new Set<string>();
-
-/** Invalid events are dropped, as everywhere in Rounds; only their ids are logged (no PHI), once. */
-function valid<T>(parse: (c: unknown) => { success: true; data: T } | { success: false }, eventId: string, content: unknown): T | null {
-  const r = parse(content);
-  if (r.success) return r.data;
-  if (!warned.has(eventId)) console.warn(`Rounds: ignoring an invalid event ${eventId}`);
-  warned.add(eventId);
-  return null;
-}
-
 const serverOf = (userId: string) => userId.slice(userId.indexOf(":") + 1);
 const isOpen = (h: HandoffState) => h.status !== "completed" && h.status !== "cancelled";
 
@@ -58,7 +49,7 @@ export function readHandoffRoom(feed: RoomFeed): HandoffRoomData {
   const current =
     feed
       .stateOf(StateType.Handoff)
-      .map((ev) => ({ ev, state: valid((c) => HandoffStateSchema.safeParse(c), ev.event_id, ev.content) }))
+      .map((ev) => ({ ev, state: validContent(HandoffStateEvent, ev) }))
       .filter((c): c is { ev: IRoomEvent; state: HandoffState } => c.state !== null)
       .sort((a, b) => Number(isOpen(b.state)) - Number(isOpen(a.state)) || b.state.created_ts - a.state.created_ts)[0] ?? null;
   if (!current) return { handoff: null, stateEventId: null, content: { items: new Map(), readBacks: new Map(), questions: new Map(), answers: new Map(), notes: new Map() } };
@@ -77,14 +68,10 @@ export function readHandoffRoom(feed: RoomFeed): HandoffRoomData {
     return allowed.includes(actor) && (sender === actor || isBot(sender));
   };
 
-  function collect<T extends { handoff_id: string }>(
-    type: string,
-    parse: (c: unknown) => { success: true; data: T } | { success: false },
-    trusted: (sender: string, c: T) => boolean,
-  ): Map<string, T> {
-    const out = new Map<string, T>();
-    for (const ev of feed.eventsOf(type)) {
-      const c = valid(parse, ev.event_id, ev.content);
+  function collect<S extends z.ZodType<{ handoff_id: string }>>(def: RoundsEvent<S>, trusted: (sender: string, c: z.infer<S>) => boolean): Map<string, z.infer<S>> {
+    const out = new Map<string, z.infer<S>>();
+    for (const ev of feed.eventsOf(def.type)) {
+      const c = validContent(def, ev);
       if (c && c.handoff_id === h.id && trusted(ev.sender, c)) out.set(ev.event_id, c);
     }
     return out;
@@ -95,11 +82,11 @@ export function readHandoffRoom(feed: RoomFeed): HandoffRoomData {
     stateEventId: current.ev.event_id,
     content: {
       // The bot relays items of text-only clients without presented_by being anyone but the outgoing.
-      items: collect(HandoffEventType.Item, (c) => HandoffItemContentSchema.safeParse(c), (s, c) => (s === h.outgoing || isBot(s)) && (c.presented_by ?? h.outgoing) === h.outgoing),
-      readBacks: collect(HandoffEventType.ReadBack, (c) => HandoffReadBackContentSchema.safeParse(c), (s, c) => actsFor(s, c.by, [h.incoming])),
-      questions: collect(HandoffEventType.Question, (c) => HandoffQuestionContentSchema.safeParse(c), (s, c) => actsFor(s, c.by, participants)),
-      answers: collect(HandoffEventType.Answer, (c) => HandoffAnswerContentSchema.safeParse(c), (s, c) => actsFor(s, c.by, participants)),
-      notes: collect(HandoffEventType.Note, (c) => HandoffNoteContentSchema.safeParse(c), (s, c) => actsFor(s, c.by, participants)),
+      items: collect(HandoffItemEvent, (s, c) => (s === h.outgoing || isBot(s)) && (c.presented_by ?? h.outgoing) === h.outgoing),
+      readBacks: collect(HandoffReadBackEvent, (s, c) => actsFor(s, c.by, [h.incoming])),
+      questions: collect(HandoffQuestionEvent, (s, c) => actsFor(s, c.by, participants)),
+      answers: collect(HandoffAnswerEvent, (s, c) => actsFor(s, c.by, participants)),
+      notes: collect(HandoffNoteEvent, (s, c) => actsFor(s, c.by, participants)),
     },
   };
 }

@@ -1,5 +1,5 @@
 import { decryptAttachment, encryptAttachment } from "../../appservice/shared/attachmentCrypto.js";
-import type { ConsultAttachment } from "../../appservice/shared/events.js";
+import type { ConsultAttachment } from "../../appservice/shared/events/index.js";
 
 /** Uploads bytes to the media repository (through Element) and returns the mxc:// URL. */
 export type Uploader = (body: Blob) => Promise<string>;

@@ -1,4 +1,4 @@
-import type { HandoffMode, HandoffStatus, HandoffTemplate, ILLNESS_SEVERITIES, IncidentCategory } from "../../appservice/shared/events.js";
+import type { HandoffMode, HandoffStatus, HandoffTemplate, ILLNESS_SEVERITIES, IncidentCategory } from "../../appservice/shared/events/index.js";
 
 /** Plain words for the handoff workflow's values, shared by the session and dashboard widgets. */
 export const HANDOFF_STATUS_LABEL: Record<HandoffStatus, string> = {

@@ -1,4 +1,4 @@
-import type { ConsultStatus, Urgency } from "../../appservice/shared/events.js";
+import type { ConsultStatus, Urgency } from "../../appservice/shared/events/index.js";
 
 export const STATUS_LABEL: Record<ConsultStatus, string> = {
   requested: "Waiting for a specialist to accept",

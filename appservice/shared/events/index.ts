@@ -1,0 +1,22 @@
+import { CONSULT_STATE_TYPE } from "./consult.js";
+import { HANDOFF_STATE_TYPE } from "./handoff.js";
+import { PAGE_STATE_TYPE } from "./paging.js";
+
+/**
+ * Every Rounds event type, with its schema and validator: one file per workflow beside the common
+ * definitions. The appservice, the bots and the widgets import from here. State events are never
+ * encrypted, so the state schemas admit workflow metadata only: ids, status, Matrix user ids,
+ * timestamps, service names.
+ */
+export * from "./common.js";
+export * from "./consult.js";
+export * from "./handoff.js";
+export * from "./paging.js";
+
+/** The state event types of all workflows, for code that handles any of them (power levels, the inbox). */
+export const StateType = {
+  Consult: CONSULT_STATE_TYPE,
+  Handoff: HANDOFF_STATE_TYPE,
+  Page: PAGE_STATE_TYPE,
+} as const;
+export type StateType = (typeof StateType)[keyof typeof StateType];
