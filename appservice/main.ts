@@ -35,7 +35,7 @@ import { WIDGET_API_PREFIX } from "./shared/widgetApiPaths.js";
 import { TimerStore, type TimerRow } from "./timers/timerStore.js";
 import { TimerWorker } from "./timers/timerWorker.js";
 import type { BackgroundJob, WorkflowDeclaration, WorkflowParts } from "./workflow.js";
-import { configSections, widgetNames, WORKFLOWS } from "./workflows.js";
+import { configSections, renamedWidgets, widgetNames, WORKFLOWS } from "./workflows.js";
 
 export interface RunningRounds {
   stop(): Promise<void>;
@@ -131,7 +131,7 @@ export async function startRounds(config: RoundsConfig, log: Logger, workflows: 
   const app = express();
   app.disable("x-powered-by");
   app.use(calendarFeedRouter({ feeds: new CalendarFeeds(db, oncall), log }));
-  app.use(widgetFilesRouter({ dir: config.widgets.dir, widgets: widgetNames(workflows), log }));
+  app.use(widgetFilesRouter({ dir: config.widgets.dir, widgets: widgetNames(workflows), renamed: renamedWidgets(workflows), log }));
   // The widget API acts through the workflows' bots (memberships, the widgets' encrypted
   // events): until they run, widgets are asked to retry.
   let widgetApi: express.Express | null = null;

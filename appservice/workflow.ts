@@ -87,6 +87,11 @@ export interface WorkflowDeclaration<C = unknown> {
   migrations: Record<string, Knex.Migration>;
   /** The Element widgets it ships, one folder each under widgets/: served and built from here. */
   widgets: readonly string[];
+  /**
+   * Former names of renamed widgets (old → new). Rooms keep the URL a bot once pinned, so the
+   * file server redirects the old folder to the new one.
+   */
+  renamedWidgets?: Readonly<Record<string, string>>;
   build(deps: WorkflowDeps<C>): WorkflowParts | Promise<WorkflowParts>;
 }
 

@@ -20,3 +20,8 @@ export function configSections(workflows: readonly WorkflowDeclaration[]): Confi
 export function widgetNames(workflows: readonly WorkflowDeclaration[]): string[] {
   return workflows.flatMap((w) => w.widgets);
 }
+
+/** Every renamed widget's former name → its current one, for the file server's redirects. */
+export function renamedWidgets(workflows: readonly WorkflowDeclaration[]): Record<string, string> {
+  return Object.assign({}, ...workflows.map((w) => w.renamedWidgets ?? {}));
+}

@@ -5,10 +5,6 @@ import type { SwapRequest } from "../appservice/oncall/swapStore.js";
 import { quote } from "../appservice/shared/quote.js";
 import { CommandError, subCommandLine, type BotCommands, type Command, type CommandContext, type SubCommand, type SubCommandSet } from "./commands.js";
 
-/**
- * The on-call bot's schedule commands: who is on call, my shifts, and shift swaps. Thin
- * translations onto OnCallService and SwapService; typed domain errors become plain replies.
- */
 function formatUntil(until: Date, timezone: string): string {
   return DateTime.fromJSDate(until, { zone: timezone }).toFormat("ccc d LLL HH:mm");
 }
@@ -74,6 +70,10 @@ function swapId(arg: string | undefined, verb: string): number {
   return Number(arg.replace("#", ""));
 }
 
+/**
+ * The on-call bot's schedule commands: who is on call, my shifts, and shift swaps. Thin
+ * translations onto OnCallService and SwapService; typed domain errors become plain replies.
+ */
 export function scheduleCommands(oncall: OnCallService, swaps: SwapService): BotCommands {
   const oncallCommand: Command = {
     verb: "oncall",

@@ -66,11 +66,21 @@ const widgetFiles = [
   ...readdirSync(join(root, "widgets"), { recursive: true })
     .map((f) => `widgets/${f}`.replaceAll("\\", "/"))
     .filter((f) => !f.startsWith("widgets/dist/") && statSync(join(root, f)).isFile()),
-  ...readdirSync(join(root, "appservice", "shared")).filter((f) => f.endsWith(".ts")).map((f) => `appservice/shared/${f}`),
+  // The shared definitions they import, and the declarations that name them (Vite's inputs).
+  ...readdirSync(join(root, "appservice", "shared"), { recursive: true })
+    .map((f) => `appservice/shared/${f}`.replaceAll("\\", "/"))
+    .filter((f) => f.endsWith(".ts")),
+  "appservice/workflows.ts",
+  ...readdirSync(join(root, "appservice"), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, "appservice", d.name, "index.ts")))
+    .map((d) => `appservice/${d.name}/index.ts`),
   "package-lock.json",
 ].sort();
 const widgetHash = hashOf(...widgetFiles) + createHash("sha256").update(widgetFiles.join("\n")).digest("hex");
-const widgetsBuilt = ["consult", "consults"].every((w) => existsSync(join(root, "widgets", "dist", w, "index.html")));
+// Every widget folder (one with an index.html) must have its page in dist.
+const widgetsBuilt = readdirSync(join(root, "widgets"))
+  .filter((w) => w !== "dist" && existsSync(join(root, "widgets", w, "index.html")))
+  .every((w) => existsSync(join(root, "widgets", "dist", w, "index.html")));
 if (!upToDate("widgets", widgetHash) || !widgetsBuilt) {
   step("building the Element widgets (Vite)...");
   const t = Date.now();

@@ -20,11 +20,11 @@ export function buildConsult(deps: WorkflowDeps<ConsultConfig>): WorkflowParts {
       // The service counts in minutes; tests and eager deployments want seconds.
       acceptMinutes: perUrgency(config.acceptSeconds, (s) => s / 60),
       expectedResponseMinutes: config.expectedResponseMinutes,
-      consultWidgetUrl: deps.widgetUrl("consult"),
+      consultWidgetUrl: deps.widgetUrl("consult-room"),
       maxAttachmentBytes: config.maxAttachmentBytes,
     },
   });
-  const c = consultCommands(consults, rooms, { dashboardWidgetUrl: deps.widgetUrl("consults") });
+  const c = consultCommands(consults, rooms, { dashboardWidgetUrl: deps.widgetUrl("consult-dashboard") });
   return {
     ...c,
     timers: {

@@ -412,8 +412,10 @@ export class ConsultService {
     await this.mirror(declined);
   }
 
-  /** The current candidate cannot take it: the reason goes to the room only, and the next candidate is asked. */
-  /** `requestId`: the command's event id; the same request again finishes what it left undone. */
+  /**
+   * The current candidate cannot take it: the reason goes to the room only, and the next candidate
+   * is asked. `requestId`: the command's event id; the same request again finishes what it left undone.
+   */
   async decline(id: string, actor: string, reason: ConsultReason, requestId?: string): Promise<ConsultView> {
     const given = typedReason("decline", reason ?? "");
     const target = await this.load(id);

@@ -13,6 +13,8 @@ export const consult = defineWorkflow({
   bot: { ...CONSULT_BOT, federated: true },
   config: consultConfig,
   migrations: { "008_consults": m008 },
-  widgets: ["consult", "consults"],
+  // The widget in each consult room, and the clinician's dashboard in their room with the bot.
+  widgets: ["consult-room", "consult-dashboard"],
+  renamedWidgets: { consult: "consult-room", consults: "consult-dashboard" },
   build: async (deps) => (await import("./build.js")).buildConsult(deps),
 });

@@ -18,12 +18,12 @@ export function buildHandoff(deps: WorkflowDeps<HandoffConfig>): WorkflowParts {
     options: {
       deadlineMinutes: config.deadlineMinutes,
       escalateAfterMinutes: config.escalateAfterMinutes,
-      handoffWidgetUrl: deps.widgetUrl("handoff"),
-      unitWidgetUrl: deps.widgetUrl("handoffs"),
+      handoffWidgetUrl: deps.widgetUrl("handoff-room"),
+      unitWidgetUrl: deps.widgetUrl("handoff-dashboard"),
       botUserId: deps.client.userId,
     },
   });
-  const c = handoffCommands(handoffs, rooms, { dashboardWidgetUrl: deps.widgetUrl("handoffs") });
+  const c = handoffCommands(handoffs, rooms, { dashboardWidgetUrl: deps.widgetUrl("handoff-dashboard") });
   return {
     commands: c.commands,
     eventHandlers: c.eventHandlers,

@@ -12,6 +12,8 @@ export const handoff = defineWorkflow({
   bot: HANDOFF_BOT,
   config: handoffConfig,
   migrations: { "009_handoffs": m009 },
-  widgets: ["handoff", "handoffs"],
+  // The widget in each handoff room, and the dashboard in each clinician's Handoffs room and unit room.
+  widgets: ["handoff-room", "handoff-dashboard"],
+  renamedWidgets: { handoff: "handoff-room", handoffs: "handoff-dashboard" },
   build: async (deps) => (await import("./build.js")).buildHandoff(deps),
 });

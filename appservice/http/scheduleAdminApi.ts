@@ -8,11 +8,6 @@ import { parseDateTime } from "../oncall/timeParsing.js";
 import { requireAdminToken } from "./auth.js";
 import { ErrCode, sendError } from "./errors.js";
 
-/**
- * The coordinator's schedule API (used by the `rounds` CLI): imports and dry runs, overrides,
- * absences, conflicts, fairness and calendar export. Bad input gets a 400 that says what to fix,
- * and changes nothing; conflicts get a 409 listing them unless the caller passes ?force=1.
- */
 const BASE = "/_rounds/admin/v1";
 const DAY_MS = 86_400_000;
 
@@ -80,6 +75,11 @@ async function checkUsers(yamlText: string, userExists: UserExists | undefined, 
   return result;
 }
 
+/**
+ * The coordinator's schedule API (used by the `rounds` CLI): imports and dry runs, overrides,
+ * absences, conflicts, fairness and calendar export. Bad input gets a 400 that says what to fix,
+ * and changes nothing; conflicts get a 409 listing them unless the caller passes ?force=1.
+ */
 export function scheduleAdminRouter(deps: { adminToken: string; oncall: OnCallService; log: Logger; userExists?: UserExists }): Router {
   const { oncall, log } = deps;
   const router = express.Router();

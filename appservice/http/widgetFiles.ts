@@ -17,9 +17,18 @@ export function widgetUrl(publicUrl: string, name: string): string {
  * Serves the built widgets (the workflows declare which) from the appservice's own origin, so their API calls are same-origin.
  * Hashed assets are cached for good; pages are revalidated so a new build shows at once.
  */
-export function widgetFilesRouter(opts: { dir: string; widgets: readonly string[]; log: Logger }): Router {
+export function widgetFilesRouter(opts: { dir: string; widgets: readonly string[]; renamed?: Readonly<Record<string, string>>; log: Logger }): Router {
   const dir = resolve(opts.dir);
   const router = Router();
+  const renamed = new Map(Object.entries(opts.renamed ?? {}));
+  // A widget pinned under its former name: the same file in the new folder, query string kept.
+  router.use(WIDGET_PATH, (req, res, next) => {
+    const q = req.url.indexOf("?");
+    const [, first = "", ...rest] = (q === -1 ? req.url : req.url.slice(0, q)).split("/");
+    const now = renamed.get(first);
+    if (now === undefined) return next();
+    res.redirect(308, `${req.baseUrl}/${now}/${rest.join("/")}${q === -1 ? "" : req.url.slice(q)}`);
+  });
   const missing = opts.widgets.filter((w) => !existsSync(resolve(dir, w, "index.html")));
   if (missing.length) {
     opts.log.warn({ dir, missing }, "widgets are not built; run `npm run build:widgets` (npm start and npm test build them)");

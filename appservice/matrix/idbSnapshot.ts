@@ -2,13 +2,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { deserialize, serialize } from "node:v8";
 import { writeFileAtomic } from "../shared/writeFileAtomic.js";
 
-/**
- * The rust crypto store lives in IndexedDB, which in Node is fake-indexeddb: memory only. This
- * module makes it durable: after every committed write transaction the databases with a given
- * name prefix are snapshotted to one file (written atomically), and restored before the crypto
- * is initialised. The store's values are already encrypted with the bot's storage password, so
- * the snapshot holds no readable keys.
- */
 interface IndexSnapshot {
   name: string;
   keyPath: string | string[];
@@ -123,7 +116,15 @@ function watchWrites(): void {
   } as IDBDatabase["transaction"];
 }
 
-/** Keeps the IndexedDB databases whose names start with `prefix` in `file`. */
+/**
+ * The rust crypto store lives in IndexedDB, which in Node is fake-indexeddb: memory only. This
+ * module makes it durable: after every committed write transaction the databases with a given
+ * name prefix are snapshotted to one file (written atomically), and restored before the crypto
+ * is initialised. The store's values are already encrypted with the bot's storage password, so
+ * the snapshot holds no readable keys.
+ *
+ * Keeps the IndexedDB databases whose names start with `prefix` in `file`.
+ */
 export class IdbSnapshotter {
   private dirty = false;
   private writing: Promise<void> | null = null;

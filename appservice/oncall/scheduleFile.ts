@@ -6,11 +6,6 @@ import { unknownKeys } from "../shared/unknownKeys.js";
 import type { EscalationPolicy, EscalationTarget } from "./escalationPolicy.js";
 import { isValidTimeZone, WEEKDAYS, type Absence, type Rotation, type ServiceSchedule } from "./schedule.js";
 
-/**
- * The coordinator's schedule file (YAML). Parsing collects every problem with its path, so a
- * coordinator fixes the file in one pass; nothing is imported unless the whole file is valid.
- * A level has either one `rotation:` or a list of `layers:` (a later layer wins where active).
- */
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time HH:MM, e.g. 08:00");
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD");
 const localDateTime = z
@@ -125,6 +120,11 @@ export function absenceBound(text: string, zone: string, edge: "start" | "end"):
   return DateTime.fromISO(text, { zone });
 }
 
+/**
+ * The coordinator's schedule file (YAML). Parsing collects every problem with its path, so a
+ * coordinator fixes the file in one pass; nothing is imported unless the whole file is valid.
+ * A level has either one `rotation:` or a list of `layers:` (a later layer wins where active).
+ */
 export function parseScheduleFile(text: string): ScheduleImport {
   let raw: unknown;
   try {

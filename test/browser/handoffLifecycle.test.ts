@@ -3,7 +3,7 @@ import type { Frame, Locator } from "playwright-core";
 import { HandoffEventType, HandoffStateSchema, StateType, type HandoffState } from "../../appservice/shared/events/index.js";
 import { HandoffRoute, type HandoffView, type MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
-import { handoffCapabilities } from "../../widgets/handoff/capabilities.js";
+import { handoffCapabilities } from "../../widgets/handoff-room/capabilities.js";
 import { installedWidgets, openWidget, type WidgetDefinition, type WidgetHandle } from "../harness/browser.js";
 import { TestClinician } from "../harness/clinician.js";
 import { getHomeserver } from "../harness/homeserver.js";

@@ -98,7 +98,7 @@ const MIN = 60_000;
 const OPTIONS = {
   acceptMinutes: { emergent: 5, urgent: 15, routine: 120 },
   expectedResponseMinutes: { emergent: 30, urgent: 240, routine: 2880 },
-  consultWidgetUrl: "https://rounds.example/_rounds/widgets/consult/?room=$matrix_room_id",
+  consultWidgetUrl: "https://rounds.example/_rounds/widgets/consult-room/?room=$matrix_room_id",
 };
 
 for (const backend of backends) {

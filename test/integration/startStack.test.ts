@@ -116,9 +116,17 @@ describe("npm start: the whole stack on embedded defaults", function () {
 
     expect(await health()).to.deep.equal({ database: true, homeserver: true, bots: true });
     // The built widgets are served from the appservice's origin.
-    const widget = await fetch(`http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/_rounds/widgets/consult/index.html`);
+    const widget = await fetch(`http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/_rounds/widgets/consult-room/index.html`);
     expect(widget.status).to.equal(200);
     expect(widget.headers.get("content-type")).to.match(/^text\/html/);
+    // A widget pinned in a room under its former folder name still loads: redirected, query kept.
+    const query = "?roomId=%21r%3Arounds.local&userId=%40a%3Arounds.local";
+    const pinned = await fetch(`http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/_rounds/widgets/consults/index.html${query}`, { redirect: "manual" });
+    expect(pinned.status).to.equal(308);
+    expect(pinned.headers.get("location")).to.equal(`/_rounds/widgets/consult-dashboard/index.html${query}`);
+    const followed = await fetch(`http://127.0.0.1:${env.ROUNDS_APPSERVICE_PORT}/_rounds/widgets/handoff/index.html${query}`);
+    expect(followed.status).to.equal(200);
+    expect(followed.url).to.contain("/_rounds/widgets/handoff-room/index.html");
 
     await expectStopsEverything(stack, () => stack.child.kill("SIGINT"));
   });

@@ -9,8 +9,8 @@ import {
 import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
-import { ConsultApp, type ConsultRoomActions } from "../../widgets/consult/ConsultApp.js";
-import { ConsultWidget } from "../../widgets/consult/ConsultWidget.js";
+import { ConsultApp, type ConsultRoomActions } from "../../widgets/consult-room/ConsultApp.js";
+import { ConsultWidget } from "../../widgets/consult-room/ConsultWidget.js";
 import { RoomFeed } from "../../widgets/lib/roomFeed.js";
 import { button, click, deferred, field, fill, mount, queryButton, settle, text, useDom } from "./dom.js";
 import { CARDIO, CARDIO2, NOW, REQUESTER, ROOM, consultState, consultView, fakeApi, pinClockToNow } from "./fixtures.js";

@@ -3,9 +3,9 @@ import { ConsultRequestContentSchema, type ConsultAttachment, type ConsultReques
 import type { ConsultResponse, MetricsResponse, MineResponse } from "../../appservice/shared/consultWidgetApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
-import { MyConsults } from "../../widgets/consults/MyConsults.js";
-import { NewConsultForm, type RequestRoomActions } from "../../widgets/consults/NewConsultForm.js";
-import { QUESTION_TEMPLATE } from "../../widgets/consults/questionTemplate.js";
+import { MyConsults } from "../../widgets/consult-dashboard/MyConsults.js";
+import { NewConsultForm, type RequestRoomActions } from "../../widgets/consult-dashboard/NewConsultForm.js";
+import { QUESTION_TEMPLATE } from "../../widgets/consult-dashboard/questionTemplate.js";
 import { act } from "preact/test-utils";
 import { button, click, field, fill, mount, queryButton, settle, text, useDom } from "./dom.js";
 import { CARDIO, CARDIO2, NOW, REQUESTER, SERVICES, consultView, fakeApi, pinClockToNow } from "./fixtures.js";
@@ -14,7 +14,7 @@ const DM_ROOM = "!dm:rounds.test";
 
 describe("consults widget: new consult", function () {
   pinClockToNow();
-  useDom("https://rounds.example/_rounds/widgets/consults/index.html");
+  useDom("https://rounds.example/_rounds/widgets/consult-dashboard/index.html");
 
   function fakeRoom() {
     const uploads: { name: string; mimetype: string }[] = [];

@@ -15,7 +15,7 @@ export function setUrl(url: string): void {
   current!.happyDOM.setURL(url);
 }
 
-export function installDom(url = "https://rounds.example/_rounds/widgets/consult/index.html"): () => Promise<void> {
+export function installDom(url = "https://rounds.example/_rounds/widgets/consult-room/index.html"): () => Promise<void> {
   const window = new Window({ url });
   current = window;
   const g = globalThis as Record<string, unknown>;

@@ -5,9 +5,9 @@ import type { HandoffEntryView, HandoffView } from "../../appservice/shared/hand
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import { ApiSession } from "../../widgets/lib/apiSession.js";
 import { httpHandoffApi, type HandoffApi } from "../../widgets/lib/handoffApi.js";
-import { handoffCapabilities } from "../../widgets/handoff/capabilities.js";
-import { HandoffWidget } from "../../widgets/handoff/HandoffWidget.js";
-import { handoffsCapabilities } from "../../widgets/handoffs/capabilities.js";
+import { handoffCapabilities } from "../../widgets/handoff-room/capabilities.js";
+import { HandoffWidget } from "../../widgets/handoff-room/HandoffWidget.js";
+import { handoffsCapabilities } from "../../widgets/handoff-dashboard/capabilities.js";
 import { act } from "preact/test-utils";
 import { button, click, field, fill, mount, queryButton, settle, text, useDom } from "./dom.js";
 import { NOW, pinClockToNow } from "./fixtures.js";
@@ -42,7 +42,7 @@ function localDue(hoursAhead: number) {
 
 describe("handoff widget", function () {
   pinClockToNow();
-  useDom("https://rounds.example/_rounds/widgets/handoff/index.html");
+  useDom("https://rounds.example/_rounds/widgets/handoff-room/index.html");
 
   /** Renders the widget as `viewer` sees the room; the API's view matches the state unless given. */
   async function show(viewer: string, opts: { state?: HandoffState; view?: HandoffView; events?: IRoomEvent[]; impl?: Partial<HandoffApi> } = {}) {

@@ -3,7 +3,7 @@ import { StateType, type HandoffItemContent, type HandoffState } from "../../app
 import type { HandoffEntryView, HandoffQuestionView, HandoffView } from "../../appservice/shared/handoffApi.js";
 import type { HandoffApi } from "../../widgets/lib/handoffApi.js";
 import { RoomFeed } from "../../widgets/lib/roomFeed.js";
-import type { HandoffRoomActions } from "../../widgets/handoff/actionProps.js";
+import type { HandoffRoomActions } from "../../widgets/handoff-room/actionProps.js";
 import { NOW } from "./fixtures.js";
 
 export const HANDOFF_ROOM = "!handoff:rounds.test";

@@ -2,10 +2,10 @@ import { expect } from "chai";
 import type { HandoffMetricsResponse, MyHandoffsResponse, UnitsResponse } from "../../appservice/shared/handoffApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { HandoffApi } from "../../widgets/lib/handoffApi.js";
-import { HandoffsApp } from "../../widgets/handoffs/HandoffsApp.js";
-import { MyHandoffs } from "../../widgets/handoffs/MyHandoffs.js";
-import { StartHandoffForm } from "../../widgets/handoffs/StartHandoffForm.js";
-import { UnitQuality } from "../../widgets/handoffs/UnitQuality.js";
+import { HandoffsApp } from "../../widgets/handoff-dashboard/HandoffsApp.js";
+import { MyHandoffs } from "../../widgets/handoff-dashboard/MyHandoffs.js";
+import { StartHandoffForm } from "../../widgets/handoff-dashboard/StartHandoffForm.js";
+import { UnitQuality } from "../../widgets/handoff-dashboard/UnitQuality.js";
 import { button, click, field, fill, mount, text, useDom } from "./dom.js";
 import { NOW, pinClockToNow } from "./fixtures.js";
 import { HANDOFF_ROOM, IN, OUT, entryView, fakeHandoffApi, handoffView } from "./handoffFixtures.js";
@@ -16,7 +16,7 @@ const TWO_UNITS: UnitsResponse = { units: [...UNITS.units, { id: "icu", name: "I
 
 describe("handoffs widget: start a handoff", function () {
   pinClockToNow();
-  useDom("https://rounds.example/_rounds/widgets/handoffs/index.html");
+  useDom("https://rounds.example/_rounds/widgets/handoff-dashboard/index.html");
 
   async function showForm(impl: Partial<HandoffApi> = {}) {
     const fake = fakeHandoffApi({ units: async () => UNITS, ...impl });

@@ -7,16 +7,16 @@ import { httpConsultApi } from "../../widgets/lib/consultApi.js";
 import { downloadDecrypted, uploadEncrypted } from "../../widgets/lib/encryptedFiles.js";
 import { RoomFeed } from "../../widgets/lib/roomFeed.js";
 import { readWidgetParams } from "../../widgets/lib/widgetParams.js";
-import { consultCapabilities } from "../../widgets/consult/capabilities.js";
-import { readConsultRoom } from "../../widgets/consult/roomData.js";
-import { consultsCapabilities } from "../../widgets/consults/capabilities.js";
+import { consultCapabilities } from "../../widgets/consult-room/capabilities.js";
+import { readConsultRoom } from "../../widgets/consult-room/roomData.js";
+import { consultsCapabilities } from "../../widgets/consult-dashboard/capabilities.js";
 import { ROOM, consultState } from "./fixtures.js";
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 
 describe("widget start-up and API client", function () {
   it("reads Element's parameters, and refuses a page not opened by Element", function () {
-    const base = "https://rounds.example/_rounds/widgets/consult/index.html";
+    const base = "https://rounds.example/_rounds/widgets/consult-room/index.html";
     const url = `${base}?roomId=${encodeURIComponent(ROOM)}&userId=%40a%3Arounds.test&theme=dark&widgetId=rounds-consult&parentUrl=${encodeURIComponent("https://element.example/#/room/!x")}`;
     expect(readWidgetParams(url, true)).to.deep.equal({
       widgetId: "rounds-consult",

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { IRoomEvent } from "matrix-widget-api";
 import { ConsultEventType, StateType } from "../../appservice/shared/events/index.js";
-import { consultCapabilities, consultWatch } from "../../widgets/consult/capabilities.js";
+import { consultCapabilities, consultWatch } from "../../widgets/consult-room/capabilities.js";
 import { mountWidget } from "../../widgets/lib/mountWidget.js";
 import { connectWidget } from "../../widgets/lib/widgetSession.js";
 import type { WidgetParams } from "../../widgets/lib/widgetParams.js";
@@ -138,7 +138,7 @@ describe("widget session with Element", function () {
   });
 
   describe("start-up messages", function () {
-    const page = (query: string) => `https://rounds.example/_rounds/widgets/consult/index.html${query}`;
+    const page = (query: string) => `https://rounds.example/_rounds/widgets/consult-room/index.html${query}`;
     const inElement = `?roomId=${encodeURIComponent(ROOM)}&theme=light&widgetId=rounds-consult&parentUrl=${encodeURIComponent("https://element.example/")}`;
     const fetchBefore = globalThis.fetch;
     let app: HTMLElement;
