@@ -135,10 +135,6 @@ export class HandoffService implements HandoffActions {
     return this.deps.store.units();
   }
 
-  unitOfRoom(roomId: string): Promise<HandoffUnit | null> {
-    return this.deps.store.unitOfRoom(roomId);
-  }
-
   // --- start ---------------------------------------------------------------------------------
 
   async start(input: { actor: string; incoming: string; unit?: string; sourceRoomId: string; scheduledFor?: Date }, requestId?: string): Promise<HandoffView> {
