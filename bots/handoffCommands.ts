@@ -1,12 +1,11 @@
-import { DateTime } from "luxon";
 import type { HandoffActions, SentEvent } from "../appservice/handoff/handoffActions.js";
+import { clock, indent, itemText } from "../appservice/handoff/handoffMessages.js";
 import type { RoomWriter } from "../appservice/ports/roomWriter.js";
 import {
   FHIR_CONTEXT_REFERENCE,
   HandoffEventType,
   INCIDENT_CATEGORIES,
   matrixUserId,
-  type HandoffItemContent,
   type IncidentCategory,
 } from "../appservice/shared/events.js";
 import type { HandoffEntryView, HandoffView, MyHandoffsResponse } from "../appservice/shared/handoffApi.js";
@@ -45,19 +44,8 @@ function positiveNumber(word: string | undefined): number | undefined {
   return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
 }
 
-/** "14:30 UTC" today, "Tue 3 Mar 07:00 GMT" on another day, in the unit's zone. */
-function clock(ts: number, zone: string, now: Date): string {
-  let t = DateTime.fromMillis(ts, { zone });
-  if (!t.isValid) t = DateTime.fromMillis(ts, { zone: "UTC" });
-  return t.hasSame(DateTime.fromJSDate(now, { zone: t.zone }), "day") ? t.toFormat("HH:mm ZZZZ") : t.toFormat("ccc d LLL HH:mm ZZZZ");
-}
-
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
-}
-
-function indent(text: string, by = "   "): string {
-  return text.replace(/\n/g, `\n${by}`);
 }
 
 const STEP_HINT = "Use !handoff readback <n> …, !handoff answer <q> … and !handoff check <i>.";
@@ -94,49 +82,6 @@ function entry(v: HandoffView, word: string | undefined, usage: string): Handoff
 
 function openQuestions(v: HandoffView, entryId: string): number[] {
   return v.questions.filter((q) => q.entry_id === entryId && !q.answer_event_id).map((q) => q.number);
-}
-
-/** Patient n's item in full, for the encrypted handoff room: alerts first, then the template's fields. */
-export function renderItem(v: HandoffView, e: HandoffEntryView, item: HandoffItemContent, zone: string, now: Date): string {
-  const lines: string[] = [];
-  lines.push(`Patient ${e.number} — ${item.patient_ref}${item.label ? ` · ${item.label}` : ""} (version ${e.version}, presented by ${item.presented_by ?? e.presented_by})`);
-  for (const a of item.critical_alerts ?? []) lines.push(`⚠️ CRITICAL: ${indent(a)}`);
-  if (item.code_status) lines.push(`Code status: ${indent(item.code_status)}`);
-  if (item.sbar) {
-    lines.push(`S — Situation: ${indent(item.sbar.situation)}`);
-    lines.push(`B — Background: ${indent(item.sbar.background)}`);
-    lines.push(`A — Assessment: ${indent(item.sbar.assessment)}`);
-    lines.push(`R — Recommendation: ${indent(item.sbar.recommendation)}`);
-  }
-  if (item.ipass) {
-    lines.push(`Illness severity: ${item.ipass.illness_severity.toUpperCase()}`);
-    lines.push(`Patient summary: ${indent(item.ipass.patient_summary)}`);
-    lines.push(`Action list: ${indent(item.ipass.action_list)}`);
-    lines.push(`Situation awareness: ${indent(item.ipass.situation_awareness)}`);
-  }
-  if (item.medication_changes?.length) {
-    lines.push("💊 MEDICATION CHANGES:");
-    for (const m of item.medication_changes) lines.push(`  💊 ${indent(m, "     ")}`);
-  }
-  if (item.tasks?.length) {
-    lines.push("Tasks:");
-    for (const t of item.tasks) {
-      const tracked = v.tasks.find((x) => x.task_id === t.id);
-      const owner = tracked?.owner ?? t.owner ?? v.outgoing;
-      const due = tracked ? tracked.due_ts : (t.due_ts ?? null);
-      const state = tracked?.status === "done" ? "✓ done" : tracked?.status === "removed" ? "removed" : "☐";
-      lines.push(`  ${state} ${indent(t.text, "     ")} — ${owner}${due ? `, due ${clock(due, zone, now)}` : ""}`);
-    }
-  }
-  if (item.contingencies?.length) {
-    lines.push("Contingencies:");
-    for (const c of item.contingencies) lines.push(`  • If ${indent(c.if, "    ")} then ${indent(c.then, "    ")}`);
-  }
-  if (item.recent_events) lines.push(`Recent events: ${indent(item.recent_events)}`);
-  lines.push(e.read_back ? `Read back ✓${e.readback_by ? ` by ${e.readback_by}` : ""}${e.readback_ts ? ` at ${clock(e.readback_ts, zone, now)}` : ""}.` : `Not read back yet: !handoff readback ${e.number} <summary in your own words>.`);
-  const open = openQuestions(v, e.entry_id);
-  if (open.length) lines.push(`Open questions: ${open.map((q) => `#${q}`).join(", ")}.`);
-  return lines.join("\n");
 }
 
 /** The user's open tasks in the order `!handoff tasks` numbers them: by due time (none last), then handoff. */
@@ -290,7 +235,16 @@ export function handoffCommands(handoffs: HandoffActions, rooms: RoomWriter, opt
         const e = entry(v, args[0], "!handoff show 2");
         const item = await handoffs.readItem(v.id, e.number, ctx.sender);
         if (!item) throw new CommandError("item unreadable", `I could not read patient ${e.number}'s handoff just now. Try again in a moment, or open it in the handoff widget.`);
-        return renderItem(v, e, item, await zoneOf(v.unit), ctx.sentAt);
+        return itemText(item, {
+          number: e.number,
+          version: e.version,
+          presentedBy: item.presented_by ?? e.presented_by,
+          outgoing: v.outgoing,
+          zone: await zoneOf(v.unit),
+          now: ctx.sentAt,
+          tracked: v.tasks,
+          standing: { readBack: e.read_back, readbackBy: e.readback_by, readbackTs: e.readback_ts, openQuestions: openQuestions(v, e.entry_id) },
+        });
       },
     },
     {

@@ -33,7 +33,6 @@ export interface HandoffActions {
   // Units
   saveUnit(input: unknown): Promise<HandoffUnit>;
   listUnits(): Promise<HandoffUnit[]>;
-  unitOfRoom(roomId: string): Promise<HandoffUnit | null>;
 
   // Lifecycle
   /** `requestId`: the command's event id, so a retried start finishes its own handoff instead of calling it "already open". */

@@ -116,10 +116,6 @@ class FakeHandoffs implements HandoffActions {
     this.record("listUnits", []);
     return [UNIT];
   }
-  async unitOfRoom(roomId: string) {
-    this.record("unitOfRoom", [roomId]);
-    return UNIT;
-  }
   async start(input: { actor: string; incoming: string; unit?: string; sourceRoomId: string; scheduledFor?: Date }) {
     this.record("start", [input]);
     return this.result();
