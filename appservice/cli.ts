@@ -2,13 +2,13 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
-import { HandoffUnitSchema } from "./shared/events.js";
 import type { HandoffMetricsResponse } from "./shared/handoffApi.js";
 import { unknownKeys } from "./shared/unknownKeys.js";
 import type { MetricsResponse, ResponseTimes } from "./shared/consultWidgetApi.js";
 import { registerUser } from "./setup/synapseAdmin.js";
 import { devSecrets, devSettings } from "./setup/devEnvironment.js";
 import { EXAMPLE_FILES, readUsersNamedIn } from "./setup/exampleUsers.js";
+import { HandoffUnitSchema } from "./handoff/handoffUnitSchema.js";
 
 /**
  * The coordinator's CLI: `npm run rounds -- <command>`. It talks to the running stack: the

@@ -7,7 +7,7 @@ import {
   INCIDENT_CATEGORIES,
   matrixUserId,
   type IncidentCategory,
-} from "../appservice/shared/events.js";
+} from "../appservice/shared/events/index.js";
 import type { HandoffEntryView, HandoffView, MyHandoffsResponse } from "../appservice/shared/handoffApi.js";
 import { CommandError, type BotCommands, type Command, type CommandContext, type EventHandler, type SubCommand } from "./commands.js";
 import { parseItemSections, sectionHint, type ParsedItemSections } from "./handoffSections.js";

@@ -1,5 +1,6 @@
-import type { HandoffItemContent, HandoffUnit, IncidentCategory } from "../shared/events.js";
+import type { HandoffItemContent, IncidentCategory } from "../shared/events/index.js";
 import type { HandoffMetricsResponse, HandoffView, MyHandoffsResponse } from "../shared/handoffApi.js";
+import { type HandoffUnit } from "./handoffUnitSchema.js";
 
 /** An encrypted event a widget sent in a handoff room, as the handoff bot read it. */
 export interface SentEvent {

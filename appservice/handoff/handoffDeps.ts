@@ -1,10 +1,10 @@
 import type { Logger } from "../logging.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
-import type { HandoffUnit } from "../shared/events.js";
 import type { TimerStore } from "../timers/timerStore.js";
 import type { HandoffMetrics } from "./handoffMetrics.js";
 import type { HandoffStore } from "./handoffStore.js";
+import { type HandoffUnit } from "./handoffUnitSchema.js";
 
 export const TIMER_HANDOFF_DEADLINE = "handoff.deadline";
 export const TIMER_HANDOFF_ESCALATE = "handoff.escalate";

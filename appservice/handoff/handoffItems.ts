@@ -1,4 +1,4 @@
-import { HandoffEventType, HandoffItemContentSchema, type HandoffItemContent } from "../shared/events.js";
+import { HandoffEventType, HandoffItemContentSchema, type HandoffItemContent } from "../shared/events/index.js";
 import type { HandoffView } from "../shared/handoffApi.js";
 import type { ItemSections, SentEvent } from "./handoffActions.js";
 import { HandoffError } from "./handoffErrors.js";
@@ -7,10 +7,15 @@ import { itemText, patientRemoved, plural, readAgain, signOffsWithdrawn } from "
 import { effectKey, entryIdFor, HandoffPart, parseContent, splitEffectKey, type HandoffSteps } from "./handoffSteps.js";
 import { OPEN_STATUSES } from "./handoffStore.js";
 import { armTaskTimers } from "./handoffTasks.js";
+import type { HandoffUnits } from "./handoffUnits.js";
 
 /** The outgoing clinician's list: patients presented (from the widget or a command), edited, removed and reordered. */
 export class HandoffItems extends HandoffPart {
-  constructor(steps: HandoffSteps, private readonly life: HandoffLifecycle) {
+  constructor(
+    steps: HandoffSteps,
+    private readonly life: HandoffLifecycle,
+    private readonly units: HandoffUnits,
+  ) {
     super(steps);
   }
 
@@ -85,8 +90,9 @@ export class HandoffItems extends HandoffPart {
     // The same event again (a retried command): its messages and state are finished, each once.
     if (recorded || (await this.steps.recordedHere(h.id, eventId))) {
       const number = (await store.entry(h.id, content.entry_id))?.number ?? 0;
-      // The echo's times stay in UTC, as the item gives them; `!handoff show` uses the unit's zone.
-      const echo = itemText(content, { number, version: content.version, presentedBy: actor, outgoing: now.outgoing, zone: "UTC", now: at });
+      // Due times in the unit's zone, labelled, as `!handoff show` gives them.
+      const zone = (await this.units.unitOf(now)).timezone;
+      const echo = itemText(content, { number, version: content.version, presentedBy: actor, outgoing: now.outgoing, zone, now: at });
       await this.steps.say(now, { body: echo }, `item:${eventId}`);
       if (invalidatedReadBack) await this.steps.say(now, { body: readAgain(number, now.incoming), mentions: [now.incoming] }, `item:${eventId}:reread`);
       if (cleared) await this.steps.say(now, { body: signOffsWithdrawn() }, `item:${eventId}:unsigned`);

@@ -1,6 +1,6 @@
 import { ulid } from "ulid";
 import type { RoomWidget } from "../ports/roomWriter.js";
-import { BOT_PREFIX, matrixUserId, StateType, type HandoffUnit } from "../shared/events.js";
+import { BOT_PREFIX, matrixUserId, StateType } from "../shared/events/index.js";
 import type { HandoffView } from "../shared/handoffApi.js";
 import { quote } from "../shared/quote.js";
 import type { TimerRow } from "../timers/timerStore.js";
@@ -12,6 +12,7 @@ import { chargeOf, type HandoffOpener } from "./handoffShiftChange.js";
 import { HandoffPart, type HandoffSteps, type Note } from "./handoffSteps.js";
 import { OPEN_STATUSES, type Handoff } from "./handoffStore.js";
 import type { HandoffUnits } from "./handoffUnits.js";
+import { type HandoffUnit } from "./handoffUnitSchema.js";
 
 /**
  * A handoff from start to end: opened with its room and opening message, loaded open for the

@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import type { HandoffItemContent } from "../shared/events.js";
+import type { HandoffItemContent } from "../shared/events/index.js";
 import type { Outstanding } from "../shared/handoffApi.js";
 
 /**

@@ -1,4 +1,4 @@
-import { HandoffAnswerContentSchema, HandoffEventType, HandoffQuestionContentSchema, HandoffReadBackContentSchema } from "../shared/events.js";
+import { HandoffAnswerContentSchema, HandoffEventType, HandoffQuestionContentSchema, HandoffReadBackContentSchema } from "../shared/events/index.js";
 import type { HandoffView } from "../shared/handoffApi.js";
 import type { SentEvent } from "./handoffActions.js";
 import { HandoffError } from "./handoffErrors.js";

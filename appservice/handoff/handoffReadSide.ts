@@ -1,4 +1,10 @@
-import { HandoffEventType, HandoffItemContentSchema, HandoffStateSchema, StateType, type HandoffItemContent, type HandoffState } from "../shared/events.js";
+import {
+  HandoffItemEvent,
+  HandoffStateSchema,
+  StateType,
+  type HandoffItemContent,
+  type HandoffState,
+} from "../shared/events/index.js";
 import type { HandoffMetricsResponse, HandoffView, MyHandoffsResponse, Outstanding } from "../shared/handoffApi.js";
 import type { AuditEntry } from "./handoffActions.js";
 import type { HandoffDeps } from "./handoffDeps.js";
@@ -94,10 +100,7 @@ export class HandoffReadSide {
 
   async itemContent(h: Handoff, eventId: string): Promise<HandoffItemContent | null> {
     if (!h.roomId) return null;
-    const ev = await this.deps.rooms.readEvent(h.roomId, eventId);
-    if (!ev || ev.type !== HandoffEventType.Item) return null;
-    const parsed = HandoffItemContentSchema.safeParse(ev.content);
-    return parsed.success ? parsed.data : null;
+    return HandoffItemEvent.parse(await this.deps.rooms.readEvent(h.roomId, eventId));
   }
 
   async textOf(h: Handoff, eventId: string | null, field: "summary" | "text"): Promise<string | null> {

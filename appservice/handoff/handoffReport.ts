@@ -1,5 +1,5 @@
 import { DateTime } from "luxon";
-import type { HandoffItemContent, HandoffMode, HandoffTemplate, IncidentCategory } from "../shared/events.js";
+import type { HandoffItemContent, HandoffMode, HandoffTemplate, IncidentCategory } from "../shared/events/index.js";
 import type { HandoffChecklistView, Outstanding } from "../shared/handoffApi.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { HandoffItemContent, IncidentCategory } from "../shared/events.js";
+import type { HandoffItemContent, IncidentCategory } from "../shared/events/index.js";
 import type { TimerRow } from "../timers/timerStore.js";
 import { handoffReportSummary, renderHandoffReport, type HandoffReportInput } from "./handoffReport.js";
 import { HandoffPart, type HandoffSteps } from "./handoffSteps.js";

@@ -41,7 +41,7 @@ export class HandoffService implements HandoffActions {
     this.read = new HandoffReadSide(deps, this.units);
     const steps = new HandoffSteps(deps, this.read, now);
     this.life = new HandoffLifecycle(steps, this.units);
-    this.items = new HandoffItems(steps, this.life);
+    this.items = new HandoffItems(steps, this.life, this.units);
     this.readBacks = new HandoffReadBacks(steps, this.life);
     this.signOffs = new HandoffSignOff(steps, this.life, this.units);
     this.tasks = new HandoffTasks(steps);

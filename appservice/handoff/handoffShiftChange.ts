@@ -1,10 +1,10 @@
 import { DateTime } from "luxon";
-import type { HandoffUnit } from "../shared/events.js";
 import type { HandoffView } from "../shared/handoffApi.js";
 import { MINUTE_MS, type HandoffDeps, type OpenRequest } from "./handoffDeps.js";
 import { HandoffError } from "./handoffErrors.js";
 import { shiftHandoffOpen, shiftReminder, time } from "./handoffMessages.js";
 import type { Handoff } from "./handoffStore.js";
+import { type HandoffUnit } from "./handoffUnitSchema.js";
 
 /** A shift change is still acted on this long after it passed (a restart, a slow tick). */
 const SHIFT_CATCH_UP_MS = 30 * MINUTE_MS;

@@ -1,4 +1,4 @@
-import { INCIDENT_CATEGORIES, type IncidentCategory } from "../shared/events.js";
+import { INCIDENT_CATEGORIES, type IncidentCategory } from "../shared/events/index.js";
 import type { HandoffView } from "../shared/handoffApi.js";
 import { TIMER_HANDOFF_DEADLINE, TIMER_HANDOFF_ESCALATE, TIMER_HANDOFF_REPORT } from "./handoffDeps.js";
 import { HandoffError } from "./handoffErrors.js";

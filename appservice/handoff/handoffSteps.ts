@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { ulid } from "ulid";
 import { CommandEffects } from "../db/commandEffects.js";
 import type { Db } from "../db/connect.js";
-import { HandoffEventType, HandoffNoteContentSchema } from "../shared/events.js";
+import { HandoffEventType, HandoffNoteContentSchema } from "../shared/events/index.js";
 import type { HandoffView } from "../shared/handoffApi.js";
 import { KeyedLock } from "../shared/keyedLock.js";
 import type { SentEvent } from "./handoffActions.js";

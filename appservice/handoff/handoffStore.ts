@@ -1,9 +1,10 @@
 import type { Db } from "../db/connect.js";
 import { affectedRows } from "../db/connect.js";
-import type { HandoffMode, HandoffStatus, HandoffTemplate, HandoffUnit } from "../shared/events.js";
+import type { HandoffMode, HandoffStatus, HandoffTemplate } from "../shared/events/index.js";
 import type { HandoffChecklistView, Outstanding } from "../shared/handoffApi.js";
 import type { AuditEntry } from "./handoffActions.js";
 import type { HandoffQualityRow } from "./handoffQuality.js";
+import { type HandoffUnit } from "./handoffUnitSchema.js";
 
 export const OPEN_STATUSES: HandoffStatus[] = ["started", "presenting", "signing"];
 /** A shift-change claim left pending or failed this long is tried again. */

@@ -1,5 +1,5 @@
 import type { Db } from "../db/connect.js";
-import type { HandoffItemContent } from "../shared/events.js";
+import type { HandoffItemContent } from "../shared/events/index.js";
 import type { HandoffView } from "../shared/handoffApi.js";
 import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import { TIMER_HANDOFF_TASK } from "./handoffDeps.js";

@@ -1,10 +1,10 @@
 import { DateTime } from "luxon";
 import type { RoomWidget } from "../ports/roomWriter.js";
-import { HandoffUnitSchema, type HandoffUnit } from "../shared/events.js";
 import { quote } from "../shared/quote.js";
 import type { HandoffDeps } from "./handoffDeps.js";
 import { HandoffError } from "./handoffErrors.js";
 import type { Handoff } from "./handoffStore.js";
+import { HandoffUnitSchema, type HandoffUnit } from "./handoffUnitSchema.js";
 
 /** The units handoffs happen on: their settings, and which unit a handoff or a command belongs to. */
 export class HandoffUnits {

@@ -1,10 +1,10 @@
 import express, { type Router } from "express";
 import type { HandoffService } from "../handoff/handoffService.js";
-import { HandoffUnitSchema } from "../shared/events.js";
 import { unknownKeys } from "../shared/unknownKeys.js";
 import { requireAdminToken } from "./auth.js";
 import { jsonBody } from "./bodyParsing.js";
 import { ErrCode, sendError } from "./errors.js";
+import { HandoffUnitSchema } from "../handoff/handoffUnitSchema.js";
 
 /**
  * Handoffs for IT and unit leads: the units' settings (template, checklist, shift times, charge

@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { parseScheduleFile, scheduleUsers } from "../oncall/scheduleFile.js";
-import { HandoffUnitSchema } from "../shared/events.js";
 import { repoRoot } from "./synapseConfig.js";
+import { HandoffUnitSchema } from "../handoff/handoffUnitSchema.js";
 
 /** The example files the README imports; `rounds user create-examples` creates the people they name. */
 export const EXAMPLE_FILES = [join(repoRoot, "appservice", "oncall", "example-schedule.yaml"), join(repoRoot, "appservice", "handoff", "example-unit.yaml")];

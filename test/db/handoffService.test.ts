@@ -19,7 +19,7 @@ import { handoffCommandTable } from "../../bots/handoffBot.js";
 import { handoffCommands } from "../../bots/handoffCommands.js";
 import { handoffMetrics, type HandoffMetrics } from "../../appservice/handoff/handoffMetrics.js";
 import { Metrics } from "../../appservice/metrics.js";
-import { HandoffEventType, HandoffStateSchema, StateType, type HandoffItemContent } from "../../appservice/shared/events.js";
+import { HandoffEventType, HandoffStateSchema, StateType, type HandoffItemContent } from "../../appservice/shared/events/index.js";
 import type { HandoffView } from "../../appservice/shared/handoffApi.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
 import { backends } from "../harness/backends.js";

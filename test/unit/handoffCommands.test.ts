@@ -2,11 +2,12 @@ import { expect } from "chai";
 import type { HandoffActions, SentEvent } from "../../appservice/handoff/handoffActions.js";
 import { HandoffError } from "../../appservice/handoff/handoffErrors.js";
 import type { OpenRoomOptions, RoomWidget, RoomWriter } from "../../appservice/ports/roomWriter.js";
-import { HandoffEventType, INCIDENT_CATEGORIES, clientId, type HandoffItemContent, type HandoffUnit } from "../../appservice/shared/events.js";
+import { HandoffEventType, INCIDENT_CATEGORIES, clientId, type HandoffItemContent } from "../../appservice/shared/events/index.js";
 import type { HandoffEntryView, HandoffView, MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
 import { HANDOFF_BOT, handoffCommandTable } from "../../bots/handoffBot.js";
 import { handoffCommands } from "../../bots/handoffCommands.js";
 import type { CommandContext } from "../../bots/commands.js";
+import { type HandoffUnit } from "../../appservice/handoff/handoffUnitSchema.js";
 
 const OUT = "@amy:x.org";
 const IN = "@bob:x.org";

@@ -4,8 +4,8 @@ import { expect } from "chai";
 import { parse } from "yaml";
 import { parseScheduleFile, ScheduleFileError } from "../../appservice/oncall/scheduleFile.js";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
-import { HandoffUnitSchema } from "../../appservice/shared/events.js";
 import { editDistance, nearestWord, unknownKeys } from "../../appservice/shared/unknownKeys.js";
+import { HandoffUnitSchema } from "../../appservice/handoff/handoffUnitSchema.js";
 
 const good = `
 clinicians: [{ user: "@a:x.org", name: "Dr A" }]

@@ -1,8 +1,5 @@
 import { z } from "zod";
-import { HANDOFF_MODES, HANDOFF_TEMPLATES, matrixUserId, roomId } from "./events/index.js";
-
-// Until the handoff workflow takes its unit settings: everything else is in events/.
-export * from "./events/index.js";
+import { HANDOFF_MODES, HANDOFF_TEMPLATES, matrixUserId, roomId } from "../shared/events/index.js";
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time like 07:00");
 /**
