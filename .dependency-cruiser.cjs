@@ -5,10 +5,10 @@ const DOMAIN = "^appservice/(paging|consult|handoff|oncall)/";
 const ADAPTER = "^(bots/|appservice/http/|appservice/inbox/|appservice/main\\.ts|appservice/cli\\.ts)";
 const PORT = "^appservice/(ports|db|matrix|sms)/|^appservice/timers/timerStore\\.ts";
 /**
- * Files in a workflow's folder that are not its domain: its crons (adapters), and its
- * declaration (index.ts) and build.ts, which wire its service to its adapters.
+ * Files in a workflow's folder that are not its domain: its crons and CLI commands (adapters),
+ * and its declaration (index.ts) and build.ts, which wire its service to its adapters.
  */
-const WORKFLOW_ADAPTER = "(Cron|/index|/build)\\.ts$";
+const WORKFLOW_ADAPTER = "(Cron|Cli|/index|/build)\\.ts$";
 
 module.exports = {
   forbidden: [

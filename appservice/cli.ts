@@ -1,20 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parse, stringify } from "yaml";
-import type { HandoffMetricsResponse } from "./shared/handoffApi.js";
-import { unknownKeys } from "./shared/unknownKeys.js";
-import type { MetricsResponse, ResponseTimes } from "./shared/consultWidgetApi.js";
 import { registerUser } from "./setup/synapseAdmin.js";
 import { devSecrets, devSettings } from "./setup/devEnvironment.js";
 import { EXAMPLE_FILES, readUsersNamedIn } from "./setup/exampleUsers.js";
-import { HandoffUnitSchema } from "./handoff/handoffUnitSchema.js";
+import type { CliCommand } from "./workflow.js";
+import { cliCommands, WORKFLOWS } from "./workflows.js";
 
 /**
  * The coordinator's CLI: `npm run rounds -- <command>`. It talks to the running stack: the
  * homeserver's admin API for accounts and the Rounds admin API for schedules.
  */
-const USAGE = `Usage: npm run rounds -- <command>
+const usage = (WORKFLOW_USAGE: string) => `Usage: npm run rounds -- <command>
 
   user create <localpart> --password <pw> [--name <display name>] [--admin]
       Create an account on the dev homeserver (e.g. alice -> @alice:rounds.local).
@@ -43,27 +40,7 @@ const USAGE = `Usage: npm run rounds -- <command>
       Calendar export (default: the next 28 days).
   oncall <service> [--at <ISO date-time>]
       Show who is on call for a service.
-  contact set <user> [--phone <+E.164>|--phone none] [--emergent <s|off>] [--urgent <s|off>] [--routine <s|off>]
-      A clinician's SMS fallback: their mobile number and how many seconds after an
-      unacknowledged page to text them, per urgency. Kept in the Rounds database only.
-  contact show <user>
-  pages
-      Open pages: number, service, urgency, status, step and who is notified (no content).
-  consults metrics [--since <date>]
-      Consult response times per service: p50 and p90 time to accept and to complete
-      (default: the last 30 days).
-  handoffs unit set <file.yaml|file.json>
-      Add or change a unit's handoff settings: template (sbar|ipass), checklist, shift
-      times, mode, deadline, charge role, unit room (see docs/handoffs.md). Unknown keys
-      are refused by name.
-  handoffs units
-      The units and their settings.
-  handoffs metrics [--since <date>] [--unit <id>]
-      Handoff quality per unit: duration, share read back, questions, overrides
-      (default: the last 30 days).
-  handoffs audit <number>
-      Who presented, read back, asked, answered, signed off and overrode (references only).
-  dead-letters list
+${WORKFLOW_USAGE}  dead-letters list
       Events the appservice gave up on, with the error (no content).
   dead-letters replay <event id>
       Put a dead letter back in the inbox to be processed again.
@@ -72,8 +49,6 @@ Talks to the stack started by 'npm start'. Override with ROUNDS_HOMESERVER_URL,
 ROUNDS_APPSERVICE_URL, ROUNDS_ADMIN_TOKEN and ROUNDS_REGISTRATION_SHARED_SECRET.`;
 
 class UsageError extends Error {}
-
-const minutes = (s: number | null) => (s === null ? "-" : s < 120 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
 
 function readText(path: string): string {
   try {
@@ -118,11 +93,24 @@ async function admin(path: string, init: RequestInit = {}): Promise<unknown> {
   return body;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** The workflows' lines of the usage, indented like the core's. */
+function workflowUsage(commands: CliCommand[]): string {
+  return commands.map((c) => `${c.usage.replace(/^/gm, "  ")}\n`).join("");
+}
+
+/** The workflow's command the words name: the one with the most words that match. */
+function findCommand(commands: CliCommand[], positionals: string[]): CliCommand | undefined {
+  return commands.filter((c) => c.words.every((w, i) => positionals[i] === w)).sort((a, b) => b.words.length - a.words.length)[0];
+}
+
+async function main(argv: string[], workflowCommands: CliCommand[]): Promise<void> {
+  const USAGE = usage(workflowUsage(workflowCommands));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
+      // The workflows' own options; typed as nothing here, as only their commands read them.
+      ...(Object.assign({}, ...workflowCommands.map((c) => c.options ?? {})) as object),
       password: { type: "string" },
       name: { type: "string" },
       admin: { type: "boolean", default: false },
@@ -135,18 +123,17 @@ async function main(argv: string[]): Promise<void> {
       from: { type: "string" },
       to: { type: "string" },
       days: { type: "string" },
-      since: { type: "string" },
-      unit: { type: "string" },
       out: { type: "string" },
-      phone: { type: "string" },
-      emergent: { type: "string" },
-      urgent: { type: "string" },
-      routine: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   const [cmd, sub, arg] = positionals;
   if (values.help || !cmd || cmd === "help") return console.log(USAGE);
+  const workflowCommand = findCommand(workflowCommands, positionals);
+  if (workflowCommand) {
+    const usageError = (message: string) => new UsageError(message);
+    return workflowCommand.run({ args: positionals.slice(workflowCommand.words.length), options: values as Record<string, string | boolean | undefined>, admin, readText, usageError });
+  }
 
   if (cmd === "user" && sub === "create") {
     if (!arg || !/^[a-z0-9._=\-/]+$/.test(arg)) throw new UsageError("user create needs a localpart of lower-case letters, digits or ._=-/");
@@ -272,98 +259,6 @@ async function main(argv: string[]): Promise<void> {
     for (const l of r.levels) console.log(`  ${l.level}: ${l.displayName} (${l.userId}) until ${l.until}`);
     return;
   }
-  if (cmd === "contact" && (sub === "set" || sub === "show")) {
-    if (!arg) throw new UsageError(`contact ${sub} needs a Matrix user id, e.g. @alice:rounds.local`);
-    const path = `/_rounds/admin/v1/contacts/${encodeURIComponent(arg)}`;
-    type Contact = { userId: string; phone: string | null; smsAfter: Record<string, number | null> };
-    let c: Contact;
-    if (sub === "set") {
-      const delay = (v: string | undefined, name: string): number | null | undefined => {
-        if (v === undefined) return undefined;
-        if (v === "off") return null;
-        if (!/^\d{1,5}$/.test(v)) throw new UsageError(`--${name} takes a number of seconds or 'off', not '${v}'`);
-        return Number(v);
-      };
-      const smsAfter = Object.fromEntries(
-        (["emergent", "urgent", "routine"] as const).map((u) => [u, delay(values[u], u)] as const).filter(([, v]) => v !== undefined),
-      );
-      const body: Record<string, unknown> = {};
-      if (values.phone !== undefined) body.phone = values.phone === "none" ? null : values.phone;
-      if (Object.keys(smsAfter).length) body.smsAfter = smsAfter;
-      if (Object.keys(body).length === 0) throw new UsageError("contact set needs --phone and/or --emergent/--urgent/--routine");
-      c = (await admin(path, { method: "PUT", body: JSON.stringify(body), headers: { "content-type": "application/json" } })) as Contact;
-    } else {
-      c = (await admin(path)) as Contact;
-    }
-    const rules = Object.entries(c.smsAfter).map(([u, v]) => `${u}: ${v === null ? "no SMS" : `SMS after ${v} s`}`).join(", ");
-    return console.log(`${c.userId}: phone ${c.phone ?? "none"}; ${rules}`);
-  }
-  if (cmd === "pages") {
-    const r = (await admin("/_rounds/admin/v1/pages")) as {
-      pages: { number: number; service: string; urgency: string; status: string; step: number; targets: string[]; exhausted: boolean; deadlineAt: string | null }[];
-    };
-    if (r.pages.length === 0) return console.log("No open pages.");
-    for (const p of r.pages) {
-      const next = p.exhausted ? "every step tried" : p.deadlineAt ? `escalates at ${p.deadlineAt}` : "no escalation";
-      console.log(`#${p.number}  ${p.service}  ${p.urgency}  ${p.status} (step ${p.step + 1})  to ${p.targets.join(", ")}; ${next}`);
-    }
-    return;
-  }
-  if (cmd === "consults" && sub === "metrics") {
-    const since = values.since ? `?since=${encodeURIComponent(values.since)}` : "";
-    const r = (await admin(`/_rounds/admin/v1/consults/metrics${since}`)) as MetricsResponse;
-    if (r.services.length === 0) return console.log(`No consults since ${r.since}.`);
-    const t = (x: ResponseTimes) => (x.count ? `p50 ${minutes(x.p50_s)}, p90 ${minutes(x.p90_s)} (n=${x.count})` : "none yet");
-    for (const m of r.services) console.log(`${m.service}: accept ${t(m.accept)}; complete ${t(m.complete)}`);
-    return;
-  }
-  if (cmd === "handoffs" && sub === "unit" && arg === "set") {
-    const file = positionals[3];
-    if (!file) throw new UsageError("handoffs unit set needs a YAML or JSON file with the unit's settings");
-    let unit: Record<string, unknown>;
-    try {
-      unit = parse(readText(file)) as Record<string, unknown>;
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new UsageError(`'${file}' is not valid YAML or JSON: ${(err as Error).message}`);
-    }
-    if (!unit || typeof unit !== "object" || typeof unit.id !== "string") throw new UsageError(`'${file}' must hold one unit with an id, e.g. id: 4west`);
-    // A misspelt key (`shift_time:`) would otherwise be dropped and the unit saved without it.
-    const unknown = unknownKeys(HandoffUnitSchema, unit);
-    if (unknown.length) throw new Error(`'${file}' has ${unknown.length} problem(s), nothing saved:\n  - ${unknown.join("\n  - ")}\nThe keys are listed in docs/handoffs.md.`);
-    const r = (await admin(`/_rounds/admin/v1/handoff/units/${encodeURIComponent(unit.id)}`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(unit),
-    })) as { unit: { id: string; name: string; template: string } };
-    return console.log(`Saved unit ${r.unit.id} (${r.unit.name}, ${r.unit.template === "ipass" ? "I-PASS" : "SBAR"}).`);
-  }
-  if (cmd === "handoffs" && sub === "units") {
-    const r = (await admin("/_rounds/admin/v1/handoff/units")) as { units: Record<string, unknown>[] };
-    if (r.units.length === 0) return console.log("No units yet. Add one with: npm run rounds -- handoffs unit set <file.yaml>");
-    return console.log(stringify(r.units).trimEnd());
-  }
-  if (cmd === "handoffs" && sub === "metrics") {
-    const q = new URLSearchParams();
-    if (values.since) q.set("since", values.since);
-    if (values.unit) q.set("unit", values.unit);
-    const r = (await admin(`/_rounds/admin/v1/handoffs/metrics${q.size ? `?${q}` : ""}`)) as HandoffMetricsResponse;
-    if (r.units.length === 0) return console.log(`No handoffs since ${r.since}.`);
-    const pct = (x: number | null) => (x === null ? "-" : `${Math.round(x * 100)}%`);
-    for (const u of r.units) {
-      console.log(
-        `${u.unit}: ${u.handoffs} completed; duration p50 ${minutes(u.duration_p50_s)}, p90 ${minutes(u.duration_p90_s)}; read back ${pct(u.read_back_share)}; questions/handoff ${u.questions_per_handoff?.toFixed(1) ?? "-"}; overrides ${u.overrides}; overdue ${u.overdue}`,
-      );
-    }
-    return;
-  }
-  if (cmd === "handoffs" && sub === "audit") {
-    if (!arg || !/^\d+$/.test(arg)) throw new UsageError("handoffs audit needs a handoff number, e.g. handoffs audit 12");
-    const r = (await admin(`/_rounds/admin/v1/handoffs/${arg}/audit`)) as { handoff: { number: number; unit: string; status: string; outgoing: string; incoming: string }; audit: { at: string; actor: string; action: string; refs: Record<string, unknown> }[] };
-    console.log(`Handoff #${r.handoff.number} on ${r.handoff.unit}: ${r.handoff.outgoing} to ${r.handoff.incoming}, ${r.handoff.status}`);
-    for (const a of r.audit) console.log(`${a.at}  ${a.action.padEnd(17)} ${a.actor}  ${JSON.stringify(a.refs)}`);
-    return;
-  }
   if (cmd === "dead-letters" && sub === "list") {
     const r = (await admin("/_rounds/admin/v1/dead-letters")) as {
       deadLetters: { eventId: string; roomId: string; type: string; attempts: number; error: string; failedAt: string }[];
@@ -424,8 +319,9 @@ async function createNamedUsers(files: string[]): Promise<void> {
   console.log(created ? `Created ${created} account(s). The passwords are shown only this once.` : "No accounts to create.");
 }
 
-main(process.argv.slice(2)).catch((err: Error) => {
-  if (err instanceof UsageError) console.error(`${err.message}\n\n${USAGE}`);
+const workflowCommands = await cliCommands(WORKFLOWS);
+main(process.argv.slice(2), workflowCommands).catch((err: Error) => {
+  if (err instanceof UsageError) console.error(`${err.message}\n\n${usage(workflowUsage(workflowCommands))}`);
   else console.error(`Error: ${err.message}`);
   process.exit(1);
 });

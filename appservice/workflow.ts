@@ -79,6 +79,30 @@ export interface WorkflowParts {
   jobs?: BackgroundJob[];
 }
 
+/** What a workflow's CLI command is given: the command line and the running stack's admin API. */
+export interface CliContext {
+  /** The words after the command's own. */
+  args: string[];
+  options: Record<string, string | boolean | undefined>;
+  /** Calls the Rounds admin API with the admin token; throws with the API's own message. */
+  admin(path: string, init?: RequestInit): Promise<unknown>;
+  /** A file's text; a file that cannot be read is a usage error. */
+  readText(path: string): string;
+  /** A mistake in how the command was typed: printed with the usage. */
+  usageError(message: string): Error;
+}
+
+/** One `npm run rounds -- <words…>` command of a workflow, with its lines of the usage. */
+export interface CliCommand {
+  /** The words that name it, e.g. ["handoffs", "audit"]. */
+  words: string[];
+  /** Its lines in `rounds help`: the synopsis, then the description indented. */
+  usage: string;
+  /** The --options it takes, for the argument parser. */
+  options?: Record<string, { type: "string" | "boolean" }>;
+  run(ctx: CliContext): Promise<void>;
+}
+
 export interface WorkflowDeclaration<C = unknown> {
   name: string;
   bot: WorkflowBot;
@@ -93,6 +117,8 @@ export interface WorkflowDeclaration<C = unknown> {
    */
   renamedWidgets?: Readonly<Record<string, string>>;
   build(deps: WorkflowDeps<C>): WorkflowParts | Promise<WorkflowParts>;
+  /** Its coordinator commands in the `rounds` CLI, loaded only by the CLI. */
+  cli?: () => Promise<CliCommand[]>;
 }
 
 /** What every workflow service takes from Rounds, spread into its constructor's deps. */

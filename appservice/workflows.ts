@@ -2,7 +2,7 @@ import type { ConfigSection } from "./shared/config.js";
 import { consult } from "./consult/index.js";
 import { handoff } from "./handoff/index.js";
 import { paging } from "./paging/index.js";
-import type { WorkflowDeclaration } from "./workflow.js";
+import type { CliCommand, WorkflowDeclaration } from "./workflow.js";
 
 /**
  * Every workflow Rounds runs, in the order their bots start: paging first, as an overdue
@@ -19,6 +19,11 @@ export function configSections(workflows: readonly WorkflowDeclaration[]): Confi
 /** Every widget the workflows ship: what the file server serves and Vite builds. */
 export function widgetNames(workflows: readonly WorkflowDeclaration[]): string[] {
   return workflows.flatMap((w) => w.widgets);
+}
+
+/** Every workflow's CLI commands, in the registry's order. */
+export async function cliCommands(workflows: readonly WorkflowDeclaration[]): Promise<CliCommand[]> {
+  return (await Promise.all(workflows.map((w) => w.cli?.() ?? []))).flat();
 }
 
 /** Every renamed widget's former name → its current one, for the file server's redirects. */

@@ -17,4 +17,5 @@ export const consult = defineWorkflow({
   widgets: ["consult-room", "consult-dashboard"],
   renamedWidgets: { consult: "consult-room", consults: "consult-dashboard" },
   build: async (deps) => (await import("./build.js")).buildConsult(deps),
+  cli: async () => (await import("./consultCli.js")).consultCli,
 });

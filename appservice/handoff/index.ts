@@ -16,4 +16,5 @@ export const handoff = defineWorkflow({
   widgets: ["handoff-room", "handoff-dashboard"],
   renamedWidgets: { handoff: "handoff-room", handoffs: "handoff-dashboard" },
   build: async (deps) => (await import("./build.js")).buildHandoff(deps),
+  cli: async () => (await import("./handoffCli.js")).handoffCli,
 });

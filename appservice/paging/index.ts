@@ -15,4 +15,5 @@ export const paging = defineWorkflow({
   migrations: { "013_twilio_webhooks": m013 },
   widgets: [],
   build: async (deps) => (await import("./build.js")).buildPaging(deps),
+  cli: async () => (await import("./pagingCli.js")).pagingCli,
 });

@@ -10,7 +10,7 @@ const { all: CONFIG_KEYS, required: REQUIRED_CONFIG_KEYS } = configKeys(configSe
 
 describe("deployment files stay in step with the code", function () {
   const compose = parse(readFileSync(join(repoRoot, "docker-compose.yml"), "utf8")) as {
-    services: Record<string, { environment?: Record<string, string>; restart?: string }>;
+    services: Record<string, { environment?: Record<string, string>; env_file?: unknown; restart?: string }>;
   };
 
   it("docker-compose.yml runs postgres, synapse, rounds and element-web", function () {
@@ -26,6 +26,14 @@ describe("deployment files stay in step with the code", function () {
     const env = Object.keys(compose.services.rounds!.environment ?? {});
     expect(env.filter((k) => !CONFIG_KEYS.includes(k)), "unknown keys").to.deep.equal([]);
     expect(REQUIRED_CONFIG_KEYS.filter((k) => !env.includes(k)), "missing required keys").to.deep.equal([]);
+  });
+
+  it("lists no workflow's keys: they come from an optional rounds.env, so a new workflow changes nothing here", function () {
+    const workflowKeys = configSections(WORKFLOWS).flatMap((s) => Object.keys(s.env));
+    expect(workflowKeys, "the registry declares workflow keys").to.include("ROUNDS_CONSULT_ACCEPT_URGENT");
+    const env = Object.keys(compose.services.rounds!.environment ?? {});
+    expect(env.filter((k) => workflowKeys.includes(k))).to.deep.equal([]);
+    expect(compose.services.rounds!.env_file).to.deep.equal([{ path: "./rounds.env", required: false }]);
   });
 
   it("federates in the tests with the production template's retry intervals for a partner server", function () {
