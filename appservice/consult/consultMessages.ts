@@ -7,7 +7,9 @@ import type { Consult } from "./consultStore.js";
  * request; direct messages to coordinators can show on a lock screen, so they carry the number,
  * service and urgency only.
  */
-export interface Said {
+
+/** A service as the messages name it, with the zone its times are given in. */
+export interface ServiceLabel {
   serviceName: string;
   timezone: string;
 }
@@ -37,7 +39,7 @@ function howToAct(c: Consult, who: string, acceptMinutes: number): string[] {
 }
 
 /** The readable request that rings the first candidate. `content` is null if it could not be recovered. */
-export function requestMessage(c: Consult, s: Said, content: ConsultRequestContent | null, acceptMinutes: number): string {
+export function requestMessage(c: Consult, s: ServiceLabel, content: ConsultRequestContent | null, acceptMinutes: number): string {
   const who = c.candidates[0]!;
   const lines = [`${urgencyBadge(c.urgency)} consult #${c.number} for ${s.serviceName} from ${c.requester}`];
   if (c.preferred && c.preferred !== who) lines.push(`${c.preferred} is not available now (off shift or absent); routed to the on-call: ${who}.`);
@@ -68,7 +70,7 @@ export function exhaustedRoomMessage(c: Consult, coordinators: string[]): string
   return `⚠️ Nobody has accepted consult #${c.number} yet, and every available specialist has been asked (${c.candidates.join(", ")}). ${told} ${c.requester}: call the service directly if this cannot wait. Those already asked can still accept.`;
 }
 
-export function exhaustedDm(c: Consult, s: Said): string {
+export function exhaustedDm(c: Consult, s: ServiceLabel): string {
   return `Consult #${c.number} (${c.urgency}) for ${s.serviceName}: nobody has accepted it after every available specialist was asked. Please find someone to take it.`;
 }
 
@@ -77,16 +79,16 @@ export function declinedAllRoomMessage(c: Consult, by: string, coordinators: str
   return `❌ Consult #${c.number} is declined: ${by} declined and nobody else is available now. ${told} ${c.requester}: request again later or call the service directly.`;
 }
 
-export function declinedAllDm(c: Consult, s: Said): string {
+export function declinedAllDm(c: Consult, s: ServiceLabel): string {
   return `Consult #${c.number} (${c.urgency}) for ${s.serviceName} was declined and nobody else is available to take it.`;
 }
 
-export function acceptedMessage(c: Consult, s: Said): string {
+export function acceptedMessage(c: Consult, s: ServiceLabel): string {
   const via = c.acceptedVia === "reaction" ? " with ✅" : c.acceptedVia === "widget" ? " in the widget" : "";
   return `✅ ${c.consultant} accepted consult #${c.number}${via}. ${c.requester}: expect a response within ${humanMinutes(c.expectedMinutes!)} (by ${localTime(c.respondBy!, s.timezone)}).`;
 }
 
-export function overdueRoomMessage(c: Consult, s: Said, coordinators: string[]): string {
+export function overdueRoomMessage(c: Consult, s: ServiceLabel, coordinators: string[]): string {
   const told = coordinators.length ? " I have told the coordinators." : "";
   return [
     `⏰ Consult #${c.number} is overdue: the response was expected by ${localTime(c.respondBy!, s.timezone)}.`,
@@ -95,7 +97,7 @@ export function overdueRoomMessage(c: Consult, s: Said, coordinators: string[]):
   ].join("\n");
 }
 
-export function overdueDm(c: Consult, s: Said): string {
+export function overdueDm(c: Consult, s: ServiceLabel): string {
   return `Consult #${c.number} (${c.urgency}) for ${s.serviceName} is overdue: the consultant has not responded within the expected time.`;
 }
 

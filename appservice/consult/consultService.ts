@@ -29,7 +29,7 @@ import {
 import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import { suggestBillingCode } from "./billing.js";
 import { ConsultError } from "./consultErrors.js";
-import * as say from "./consultMessages.js";
+import * as messages from "./consultMessages.js";
 import { renderReport } from "./consultReport.js";
 import { nextCandidate, routeConsult, specialistsOf, type ConsultDirectory } from "./consultRouting.js";
 import { ACTIVE_STATUSES, type AcceptVia, type Consult, type ConsultStore } from "./consultStore.js";
@@ -163,7 +163,7 @@ export class ConsultService {
     const at = this.now();
     const route = await routeConsult(this.deps.oncall, service.id, { requester: input.requester, preferred: content.preferred_specialist ?? null }, at);
     if (route.candidates.length === 0) {
-      await this.tellCoordinators(service.id, say.nobodyAvailableDm(service.name, content.urgency), `consult:nobody:${input.source.eventId}`);
+      await this.tellCoordinators(service.id, messages.nobodyAvailableDm(service.name, content.urgency), `consult:nobody:${input.source.eventId}`);
       throw new ConsultError(
         "nobody_available",
         `Nobody is on call or available for ${service.name} right now, so the consult was not sent. Call the switchboard; I have told the coordinators.`,
@@ -210,7 +210,7 @@ export class ConsultService {
 
   private async deliverFirst(c: Consult, known: ConsultRequestContent | null): Promise<Consult> {
     const { rooms, store } = this.deps;
-    const s = await this.said(c.serviceId);
+    const s = await this.serviceLabel(c.serviceId);
     const widget = { id: "rounds-consult", name: "Consult", url: this.deps.options.consultWidgetUrl, data: { consult_id: c.id } };
     let roomId = c.roomId;
     if (!roomId) {
@@ -228,7 +228,7 @@ export class ConsultService {
     }
     const content = known ?? (await this.recoverRequest(c));
     // Ring the candidate first; the structured copy for the widget and the files follow.
-    const body = say.requestMessage(c, s, content, this.deps.options.acceptMinutes[c.urgency]);
+    const body = messages.requestMessage(c, s, content, this.deps.options.acceptMinutes[c.urgency]);
     const eventId = await rooms.send(roomId, { body, mentions: [c.candidates[0]!] }, `consult:${c.id}:request:message`);
     if (content) {
       if (!c.requestEventId) {
@@ -279,8 +279,8 @@ export class ConsultService {
           if (a.success) await rooms.resendFile(roomId, a.data, `consult:${c.id}:requote:${step}:file:${i}`);
         }
       }
-      const why = c.declinedBy.includes(before) ? `${before} declined` : `${before} did not answer within ${say.humanMinutes(acceptMinutes)}`;
-      const eventId = await rooms.send(roomId, { body: say.escalationMessage(c, step, why, original, acceptMinutes), mentions: [who] }, `consult:${c.id}:step:${step}`);
+      const why = c.declinedBy.includes(before) ? `${before} declined` : `${before} did not answer within ${messages.humanMinutes(acceptMinutes)}`;
+      const eventId = await rooms.send(roomId, { body: messages.escalationMessage(c, step, why, original, acceptMinutes), mentions: [who] }, `consult:${c.id}:step:${step}`);
       await store.recordPrompt(c.id, step, eventId);
     }
     const fresh = (await store.get(c.id))!;
@@ -340,10 +340,10 @@ export class ConsultService {
   }
 
   private async announceExhausted(c: Consult): Promise<void> {
-    const s = await this.said(c.serviceId);
+    const s = await this.serviceLabel(c.serviceId);
     const coordinators = await this.deps.oncall.coordinators(c.serviceId);
-    if (c.roomId) await this.deps.rooms.send(c.roomId, { body: say.exhaustedRoomMessage(c, coordinators), mentions: [c.requester] }, `consult:${c.id}:exhausted`);
-    await this.tellCoordinators(c.serviceId, say.exhaustedDm(c, s), `consult:${c.id}:exhausted`, { strict: true });
+    if (c.roomId) await this.deps.rooms.send(c.roomId, { body: messages.exhaustedRoomMessage(c, coordinators), mentions: [c.requester] }, `consult:${c.id}:exhausted`);
+    await this.tellCoordinators(c.serviceId, messages.exhaustedDm(c, s), `consult:${c.id}:exhausted`, { strict: true });
     await this.mirror(c);
   }
 
@@ -399,16 +399,16 @@ export class ConsultService {
   }
 
   private async announceAccepted(c: Consult): Promise<void> {
-    const s = await this.said(c.serviceId);
-    await this.deps.rooms.send(c.roomId!, { body: say.acceptedMessage(c, s), mentions: [c.requester] }, `consult:${c.id}:accepted`);
+    const s = await this.serviceLabel(c.serviceId);
+    await this.deps.rooms.send(c.roomId!, { body: messages.acceptedMessage(c, s), mentions: [c.requester] }, `consult:${c.id}:accepted`);
     await this.mirror(c);
   }
 
   private async announceDeclinedAll(declined: Consult, lastActor: string): Promise<void> {
-    const s = await this.said(declined.serviceId);
+    const s = await this.serviceLabel(declined.serviceId);
     const coordinators = await this.deps.oncall.coordinators(declined.serviceId);
-    await this.deps.rooms.send(declined.roomId!, { body: say.declinedAllRoomMessage(declined, lastActor, coordinators), mentions: [declined.requester] }, `consult:${declined.id}:declined`);
-    await this.tellCoordinators(declined.serviceId, say.declinedAllDm(declined, s), `consult:${declined.id}:declined`);
+    await this.deps.rooms.send(declined.roomId!, { body: messages.declinedAllRoomMessage(declined, lastActor, coordinators), mentions: [declined.requester] }, `consult:${declined.id}:declined`);
+    await this.tellCoordinators(declined.serviceId, messages.declinedAllDm(declined, s), `consult:${declined.id}:declined`);
     await this.mirror(declined);
   }
 
@@ -520,7 +520,7 @@ export class ConsultService {
       const startsNow = c.status === "accepted";
       const at = this.now();
       const suggestion = suggestBillingCode(billing.data);
-      const s = await this.said(c.serviceId);
+      const s = await this.serviceLabel(c.serviceId);
       // Patient reference and question are read back from the encrypted room, never stored.
       const relayed = c.requestEventId ? await rooms.readEvent(c.roomId!, c.requestEventId) : null;
       const text = (v: unknown) => (typeof v === "string" && v.trim() ? v.trim() : null);
@@ -637,10 +637,10 @@ export class ConsultService {
       }
       // Also on a retry after a failure part-way: every message is keyed.
       const overdue = (await store.get(c.id))!;
-      const s = await this.said(c.serviceId);
+      const s = await this.serviceLabel(c.serviceId);
       const coordinators = await this.deps.oncall.coordinators(c.serviceId);
-      await this.deps.rooms.send(c.roomId!, { body: say.overdueRoomMessage(overdue, s, coordinators), mentions: [c.consultant!, c.requester] }, `consult:${c.id}:overdue`);
-      await this.tellCoordinators(c.serviceId, say.overdueDm(overdue, s), `consult:${c.id}:overdue`, { strict: true });
+      await this.deps.rooms.send(c.roomId!, { body: messages.overdueRoomMessage(overdue, s, coordinators), mentions: [c.consultant!, c.requester] }, `consult:${c.id}:overdue`);
+      await this.tellCoordinators(c.serviceId, messages.overdueDm(overdue, s), `consult:${c.id}:overdue`, { strict: true });
       await this.mirror(overdue);
     });
   }
@@ -742,13 +742,15 @@ export class ConsultService {
     return new Date(at.getTime() + minutes * MINUTE_MS);
   }
 
-  private async said(serviceId: string): Promise<say.Said> {
+  private async serviceLabel(serviceId: string): Promise<messages.ServiceLabel> {
     const info = await this.deps.oncall.serviceInfo(serviceId).catch(() => null);
     return { serviceName: info?.name ?? serviceId, timezone: info?.timezone ?? "UTC" };
   }
 
-  /** A guarded transition that ends the consult's deadlines with it, in one transaction; false if it lost a race. */
-  /** An ending transition; `effect` records which command made it, in the same transaction. */
+  /**
+   * A guarded transition that ends the consult's deadlines with it, in one transaction; false if
+   * it lost a race. `effect` records which command made it, in the same transaction.
+   */
   private async endWith(id: string, update: (trx: Db) => Promise<boolean>, effect?: { requestId: string | undefined; outcome: string }): Promise<boolean> {
     return this.deps.store.db.transaction(async (trx) => {
       if (!(await update(trx))) return false;

@@ -64,8 +64,11 @@ export interface HandoffActions {
   removedBy(id: string, requestId: string | undefined): Promise<{ entry_id: string; number: number } | null>;
   reorder(id: string, actor: string, entryIds: string[]): Promise<HandoffView>;
   setChecklist(id: string, actor: string, index: number, done: boolean): Promise<HandoffView>;
-  /** An override needs a reason: an encrypted note event the widget sent, or text the bot posts encrypted. */
-  /** `requestId`: the command's event id, so a retried command finishes what it started instead of being refused. */
+  /**
+   * An override needs a reason: an encrypted note event the widget sent, or text the bot posts
+   * encrypted. `requestId`: the command's event id, so a retried command finishes what it started
+   * instead of being refused.
+   */
   signOff(id: string, actor: string, override?: { noteEventId: string } | { reason: string; txnKey: string }, requestId?: string): Promise<HandoffView>;
   cancel(id: string, actor: string, note?: { noteEventId: string } | { reason: string; txnKey: string }, requestId?: string): Promise<HandoffView>;
   reportIncident(

@@ -93,9 +93,9 @@ export class HandoffItems extends HandoffPart {
       // Due times in the unit's zone, labelled, as `!handoff show` gives them.
       const zone = (await this.units.unitOf(now)).timezone;
       const echo = itemText(content, { number, version: content.version, presentedBy: actor, outgoing: now.outgoing, zone, now: at });
-      await this.steps.say(now, { body: echo }, `item:${eventId}`);
-      if (invalidatedReadBack) await this.steps.say(now, { body: readAgain(number, now.incoming), mentions: [now.incoming] }, `item:${eventId}:reread`);
-      if (cleared) await this.steps.say(now, { body: signOffsWithdrawn() }, `item:${eventId}:unsigned`);
+      await this.steps.postInRoom(now, { body: echo }, `item:${eventId}`);
+      if (invalidatedReadBack) await this.steps.postInRoom(now, { body: readAgain(number, now.incoming), mentions: [now.incoming] }, `item:${eventId}:reread`);
+      if (cleared) await this.steps.postInRoom(now, { body: signOffsWithdrawn() }, `item:${eventId}:unsigned`);
       await this.steps.finished(now);
     }
     return this.read.view(now);
@@ -125,7 +125,7 @@ export class HandoffItems extends HandoffPart {
         if (!removed) throw new HandoffError("not_found", "That patient is not on the list (it may have been removed already).");
       }
       const now = (await store.get(h.id))!;
-      await this.steps.say(now, { body: patientRemoved(entry.number, actor), notice: true }, `remove:${h.id}:${entryId}`);
+      await this.steps.postInRoom(now, { body: patientRemoved(entry.number, actor), notice: true }, `remove:${h.id}:${entryId}`);
       await this.steps.finished(now);
       return this.read.view(now);
     });

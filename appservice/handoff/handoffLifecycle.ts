@@ -183,7 +183,7 @@ export class HandoffLifecycle extends HandoffPart implements HandoffOpener {
   }
 
   private async announceCancel(h: Handoff, actor: string): Promise<void> {
-    await this.steps.say(h, { body: cancelled(h.number, actor), mentions: [actor === h.outgoing ? h.incoming : h.outgoing] }, `cancel:${h.id}`);
+    await this.steps.postInRoom(h, { body: cancelled(h.number, actor), mentions: [actor === h.outgoing ? h.incoming : h.outgoing] }, `cancel:${h.id}`);
   }
 
   /** The deadline passed: remind both, and arm the escalation to the charge role. */
@@ -205,7 +205,7 @@ export class HandoffLifecycle extends HandoffPart implements HandoffOpener {
       this.steps.count(now, "overdue");
       const o = await this.read.outstanding(now);
       const left = isClear(o) ? "only the sign-offs are left" : outstandingText(o);
-      await this.steps.say(now, { body: deadlineReminder(h, unit, left, escalateAt), mentions: [h.outgoing, h.incoming] }, `deadline:${h.id}`);
+      await this.steps.postInRoom(now, { body: deadlineReminder(h, unit, left, escalateAt), mentions: [h.outgoing, h.incoming] }, `deadline:${h.id}`);
       await this.read.mirror(now);
     });
   }
@@ -229,7 +229,7 @@ export class HandoffLifecycle extends HandoffPart implements HandoffOpener {
       const now = (await store.get(h.id))!;
       if (!charge.length) {
         this.deps.log.warn({ handoff: h.id, unit: unit.id }, "handoff: overdue, but the unit has no charge role to tell");
-        await this.steps.say(now, { body: noChargeRole(h.number, unit.name), mentions: [h.outgoing, h.incoming] }, `escalate:${h.id}`);
+        await this.steps.postInRoom(now, { body: noChargeRole(h.number, unit.name), mentions: [h.outgoing, h.incoming] }, `escalate:${h.id}`);
         await this.read.mirror(now);
         return;
       }
@@ -240,7 +240,7 @@ export class HandoffLifecycle extends HandoffPart implements HandoffOpener {
       for (const u of charge) {
         await this.deps.notifier.tellUser(u, chargeEscalation(h, unit, left), `handoff-escalate:${h.id}:${u}`);
       }
-      await this.steps.say(now, { body: chargeTold(h.number, charge), mentions: [h.outgoing, h.incoming] }, `escalate:${h.id}`);
+      await this.steps.postInRoom(now, { body: chargeTold(h.number, charge), mentions: [h.outgoing, h.incoming] }, `escalate:${h.id}`);
       await this.read.mirror(now);
     });
   }

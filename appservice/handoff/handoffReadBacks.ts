@@ -54,7 +54,7 @@ export class HandoffReadBacks extends HandoffPart {
     const now = (await store.get(h.id))!;
     if (recorded || (await this.steps.recordedHere(h.id, eventId))) {
       const number = (await store.entry(h.id, content.entry_id))?.number ?? 0;
-      await this.steps.say(now, { body: readBackDone(actor, number), notice: true }, `readback:${eventId}`);
+      await this.steps.postInRoom(now, { body: readBackDone(actor, number), notice: true }, `readback:${eventId}`);
       await this.steps.finished(now);
     }
     return this.read.view(now);
@@ -99,7 +99,7 @@ export class HandoffReadBacks extends HandoffPart {
     if (recorded || number) {
       const patient = (await store.entry(h.id, content.entry_id))?.number ?? 0;
       const other = actor === h.outgoing ? h.incoming : h.outgoing;
-      await this.steps.say(now, { body: questionAsked({ number, patient, actor, text: content.text }), mentions: [other] }, `question:${eventId}`);
+      await this.steps.postInRoom(now, { body: questionAsked({ number, patient, actor, text: content.text }), mentions: [other] }, `question:${eventId}`);
       await this.steps.finished(now);
     }
     return this.read.view(now);
@@ -160,7 +160,7 @@ export class HandoffReadBacks extends HandoffPart {
     const now = (await store.get(id))!;
     const q = number === undefined ? (await store.questions(id)).find((x) => x.answerEventId === eventId) : undefined;
     const body = text ?? (await this.read.textOf(now, eventId, "text"));
-    await this.steps.say(now, { body: questionAnswered(number ?? q?.number ?? 0, actor, body ?? "") }, `answer:${eventId}`);
+    await this.steps.postInRoom(now, { body: questionAnswered(number ?? q?.number ?? 0, actor, body ?? "") }, `answer:${eventId}`);
     await this.steps.finished(now);
     return this.read.view(now);
   }

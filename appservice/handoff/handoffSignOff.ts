@@ -119,10 +119,10 @@ export class HandoffSignOff extends HandoffPart {
   /** The sign-off's message; keyed, so a retry after a failure part-way sends it once. */
   private async announceSignOff(h: Handoff, actor: string, what: { completed: boolean; overridden: boolean; moved: number }): Promise<void> {
     if (what.completed) {
-      await this.steps.say(h, { body: completed(h, what.moved), mentions: [h.outgoing, h.incoming] }, `signoff:${h.id}:${actor}`);
+      await this.steps.postInRoom(h, { body: completed(h, what.moved), mentions: [h.outgoing, h.incoming] }, `signoff:${h.id}:${actor}`);
     } else {
       const other = actor === h.outgoing ? h.incoming : h.outgoing;
-      await this.steps.say(h, { body: signedOff({ actor, number: h.number, overridden: what.overridden, other }), mentions: [other] }, `signoff:${h.id}:${actor}`);
+      await this.steps.postInRoom(h, { body: signedOff({ actor, number: h.number, overridden: what.overridden, other }), mentions: [other] }, `signoff:${h.id}:${actor}`);
     }
   }
 
@@ -171,7 +171,7 @@ export class HandoffSignOff extends HandoffPart {
         .tellUser(r, incidentForReviewer(told), `handoff-incident:${number}:${r}`)
         .catch((err: unknown) => this.deps.log.error({ handoff: h.id, err: (err as Error).message }, "handoff: could not tell an incident reviewer"));
     }
-    await this.steps.say(h, { body: incidentNotice({ actor, incident: number, category: input.category, patient }), notice: true }, `incident:${number}`);
+    await this.steps.postInRoom(h, { body: incidentNotice({ actor, incident: number, category: input.category, patient }), notice: true }, `incident:${number}`);
     return { handoff: await this.read.view((await store.get(h.id))!), incident: number };
   }
 }

@@ -53,7 +53,7 @@ export class HandoffSteps {
   }
 
   /** A message in the handoff room; a failure is logged, as the state and the widget still show the step. */
-  async say(h: Handoff, message: { body: string; mentions?: string[]; notice?: boolean }, key: string): Promise<void> {
+  async postInRoom(h: Handoff, message: { body: string; mentions?: string[]; notice?: boolean }, key: string): Promise<void> {
     if (!h.roomId) return;
     try {
       await this.deps.rooms.send(h.roomId, message, `handoff:${key}`);

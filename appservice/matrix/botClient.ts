@@ -205,11 +205,6 @@ export class BotClient {
   }
 
   /**
-   * Synapse's in-memory cache of appservice txn ids is keyed per appservice, not per user, so
-   * every txn id the bot sends carries its name: two bots replying to one event in one room stay
-   * two events. Given to matrix-js-sdk already named, so its local echo matches the remote echo.
-   */
-  /**
    * The event this client already sent under the txn id, if it still holds it. matrix-js-sdk
    * refuses a second send with a txn id it knows, so a retry in the same process (the state write
    * after it failed) is answered from here; one it never finished sending is dropped to be sent again.
@@ -223,6 +218,11 @@ export class BotClient {
     return null;
   }
 
+  /**
+   * Synapse's in-memory cache of appservice txn ids is keyed per appservice, not per user, so
+   * every txn id the bot sends carries its name: two bots replying to one event in one room stay
+   * two events. Given to matrix-js-sdk already named, so its local echo matches the remote echo.
+   */
   private ownTxnId(key: string): string {
     return key.startsWith(`${this.localpart}.`) ? key : `${this.localpart}.${key}`;
   }

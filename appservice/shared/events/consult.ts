@@ -7,16 +7,16 @@ export const CONSULT_STATE_TYPE = `${NAMESPACE}.consult`;
 export const CONSULT_STATUSES = ["requested", "accepted", "declined", "in_progress", "completed", "cancelled"] as const;
 export type ConsultStatus = (typeof CONSULT_STATUSES)[number];
 
-/**
- * `health.rounds.consult` state, state_key = consult id, in the consult room. Unencrypted, so:
- * ids, status, urgency, service, Matrix user ids and times only. The question, the patient
- * reference, decline reasons and the report stay in encrypted events.
- */
 /** The longest reason for declining or cancelling a consult: one rule for the service, the bot and the widget. */
 export const CONSULT_REASON_MAX_CHARS = 1000;
 /** The shortest reason for declining: enough for the requester to know what to do next. */
 export const CONSULT_DECLINE_REASON_MIN_CHARS = 3;
 
+/**
+ * `health.rounds.consult` state, state_key = consult id, in the consult room. Unencrypted, so:
+ * ids, status, urgency, service, Matrix user ids and times only. The question, the patient
+ * reference, decline reasons and the report stay in encrypted events.
+ */
 export const ConsultStateSchema = z.looseObject({
   id: z.string().min(1),
   number: z.number().int().positive(),
