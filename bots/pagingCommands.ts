@@ -2,7 +2,7 @@ import type { ContactService } from "../appservice/paging/contactService.js";
 import { PageError, PageService } from "../appservice/paging/pageService.js";
 import { quote } from "../appservice/shared/quote.js";
 import { URGENCIES, type Urgency } from "../appservice/shared/events/index.js";
-import { CommandError, type BotCommands, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
+import { CommandError, requireEncrypted, type BotCommands, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
 
 const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
 
@@ -59,11 +59,9 @@ export function pagingCommands(pages: PageService, contacts: ContactService): Bo
       // "emergnet" must not quietly become an urgent page with a 5-minute escalation.
       throw new CommandError("misspelt urgency", `"${quote(rest[0])}" looks like an urgency but is not one. Use emergent, urgent or routine, e.g. !page ${quote(service)} emergent ${quote(rest.slice(1).join(" "))}`.trim());
     }
+    // A page without a note carries no clinical text, so it may be sent from any room.
     if (rest.length > 0 && ctx.encrypted === false) {
-      throw new CommandError(
-        "note in an unencrypted room",
-        `I have not paged: this room is not end-to-end encrypted, so a note here is not private. Page from an encrypted room or a direct message with me, or without a note (!${broadcast ? "broadcast" : "page"} ${quote(service)}${broadcast ? "" : ` ${urgency}`}).`,
-      );
+      requireEncrypted(ctx, "paged", `Page from an encrypted room or a direct message with me, or without a note (!${broadcast ? "broadcast" : "page"} ${quote(service)}${broadcast ? "" : ` ${urgency}`}).`);
     }
     const result = await pages.trigger({
         requester: ctx.sender,

@@ -76,7 +76,7 @@ describe("paging commands refuse bad input before anything is sent", function ()
 
   it("refuses a note typed in an unencrypted room, and says how to page safely", async function () {
     expect(await ask("!page cardiology urgent bed 4 chest pain", { encrypted: false })).to.equal(
-      "I have not paged: this room is not end-to-end encrypted, so a note here is not private. Page from an encrypted room or a direct message with me, or without a note (!page cardiology urgent).",
+      "I have not paged: this room is not end-to-end encrypted, so clinical text here is not private. Page from an encrypted room or a direct message with me, or without a note (!page cardiology urgent).",
     );
     expect(await db("pages").count({ n: "*" }).first()).to.deep.include({ n: 0 });
   });
