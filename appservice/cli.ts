@@ -93,6 +93,24 @@ async function admin(path: string, init: RequestInit = {}): Promise<unknown> {
   return body;
 }
 
+/** The core commands' options; each workflow command declares its own. */
+const CORE_OPTIONS = {
+  password: { type: "string" },
+  name: { type: "string" },
+  admin: { type: "boolean", default: false },
+  at: { type: "string" },
+  force: { type: "boolean", default: false },
+  reason: { type: "string" },
+  label: { type: "string" },
+  service: { type: "string" },
+  user: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  days: { type: "string" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
 /** The workflows' lines of the usage, indented like the core's. */
 function workflowUsage(commands: CliCommand[]): string {
   return commands.map((c) => `${c.usage.replace(/^/gm, "  ")}\n`).join("");
@@ -111,20 +129,7 @@ async function main(argv: string[], workflowCommands: CliCommand[]): Promise<voi
     options: {
       // The workflows' own options; typed as nothing here, as only their commands read them.
       ...(Object.assign({}, ...workflowCommands.map((c) => c.options ?? {})) as object),
-      password: { type: "string" },
-      name: { type: "string" },
-      admin: { type: "boolean", default: false },
-      at: { type: "string" },
-      force: { type: "boolean", default: false },
-      reason: { type: "string" },
-      label: { type: "string" },
-      service: { type: "string" },
-      user: { type: "string" },
-      from: { type: "string" },
-      to: { type: "string" },
-      days: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
+      ...CORE_OPTIONS,
     },
   });
   const [cmd, sub, arg] = positionals;
@@ -319,7 +324,7 @@ async function createNamedUsers(files: string[]): Promise<void> {
   console.log(created ? `Created ${created} account(s). The passwords are shown only this once.` : "No accounts to create.");
 }
 
-const workflowCommands = await cliCommands(WORKFLOWS);
+const workflowCommands = await cliCommands(WORKFLOWS, Object.keys(CORE_OPTIONS));
 main(process.argv.slice(2), workflowCommands).catch((err: Error) => {
   if (err instanceof UsageError) console.error(`${err.message}\n\n${usage(workflowUsage(workflowCommands))}`);
   else console.error(`Error: ${err.message}`);

@@ -22,8 +22,18 @@ export function widgetNames(workflows: readonly WorkflowDeclaration[]): string[]
 }
 
 /** Every workflow's CLI commands, in the registry's order. */
-export async function cliCommands(workflows: readonly WorkflowDeclaration[]): Promise<CliCommand[]> {
-  return (await Promise.all(workflows.map((w) => w.cli?.() ?? []))).flat();
+export async function cliCommands(workflows: readonly WorkflowDeclaration[], coreOptions: readonly string[] = []): Promise<CliCommand[]> {
+  const commands = (await Promise.all(workflows.map((w) => w.cli?.() ?? []))).flat();
+  // One parser reads every option: two meanings of one name would silently become one.
+  const types = new Map<string, string>();
+  for (const c of commands) {
+    for (const [name, { type }] of Object.entries(c.options ?? {})) {
+      if (coreOptions.includes(name)) throw new Error(`CLI command '${c.words.join(" ")}' declares --${name}, which the core CLI already has`);
+      if ((types.get(name) ?? type) !== type) throw new Error(`CLI option --${name} is declared as both ${types.get(name)} and ${type}`);
+      types.set(name, type);
+    }
+  }
+  return commands;
 }
 
 /** Every renamed widget's former name → its current one, for the file server's redirects. */

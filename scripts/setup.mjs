@@ -71,6 +71,7 @@ const widgetFiles = [
     .map((f) => `appservice/shared/${f}`.replaceAll("\\", "/"))
     .filter((f) => f.endsWith(".ts")),
   "appservice/workflows.ts",
+  "tsconfig.json",
   ...readdirSync(join(root, "appservice"), { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, "appservice", d.name, "index.ts")))
     .map((d) => `appservice/${d.name}/index.ts`),

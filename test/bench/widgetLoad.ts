@@ -25,9 +25,9 @@ const DIST = join(repoRoot, "widgets", "dist");
 const FLOOR_HTML = '<!doctype html><html><head><meta charset="utf-8"><title>floor</title></head><body><p>floor</p></body></html>';
 
 /** What "usable" means for each widget: every selector matches an element that is not disabled. */
-const INTERACTIVE: Record<"consults" | "consult", string[]> = {
-  consults: ["textarea#question"],
-  consult: ['section[aria-label="Consult status"] [data-status]', 'form[aria-label="Cancel the consult"] button[type="submit"]'],
+const INTERACTIVE: Record<"consult-dashboard" | "consult-room", string[]> = {
+  "consult-dashboard": ["textarea#question"],
+  "consult-room": ['section[aria-label="Consult status"] [data-status]', 'form[aria-label="Cancel the consult"] button[type="submit"]'],
 };
 
 /**
@@ -67,7 +67,7 @@ interface LoadSample {
 }
 
 /** Raw and gzip bytes of a built widget: its index.html and every file it references. */
-export function bundleSize(widget: "consults" | "consult"): { files: string[]; raw: number; gzip: number } {
+export function bundleSize(widget: "consult-dashboard" | "consult-room"): { files: string[]; raw: number; gzip: number } {
   const html = readFileSync(join(DIST, widget, "index.html"));
   const refs = [...html.toString("utf8").matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((r) => r.startsWith(`${WIDGET_PATH}/`));
   const files = [`${widget}/index.html`, ...refs.map((r) => r.slice(WIDGET_PATH.length + 1))];
@@ -158,8 +158,8 @@ export async function runWidgetLoadBench(): Promise<string> {
     // The request must be decrypted by Wendy's client before the widget can show it.
     await wendy.waitForMessage((b) => b.includes("rate control plan"), { roomId: consultRoom, sender: s.consultBot, what: "the relayed request", timeoutMs: 120_000 });
 
-    const consultsLoads = await measure("consults widget", () => loadOnce(wendy, consultsRoom, consults, INTERACTIVE.consults));
-    const consultLoads = await measure("consult widget", () => loadOnce(wendy, consultRoom, consult, INTERACTIVE.consult));
+    const consultsLoads = await measure("consults widget", () => loadOnce(wendy, consultsRoom, consults, INTERACTIVE["consult-dashboard"]));
+    const consultLoads = await measure("consult widget", () => loadOnce(wendy, consultRoom, consult, INTERACTIVE["consult-room"]));
 
     // The host page's URL: open one widget to learn it (the harness serves it on first use).
     const probe = await openWidget({ clinician: wendy, roomId: consultsRoom, widget: consults, readyTimeoutMs: 60_000 });
@@ -174,8 +174,8 @@ export async function runWidgetLoadBench(): Promise<string> {
       `  floor: static page on another origin, iframe created → load event: p50 ${ms(f.p50)}, p99 ${ms(f.p99)}`,
     ];
     for (const [name, samples] of [
-      ["consults", consultsLoads],
-      ["consult", consultLoads],
+      ["consult-dashboard", consultsLoads],
+      ["consult-room", consultLoads],
     ] as const) {
       const loaded = summary(samples.map((x) => x.loaded));
       const ready = summary(samples.map((x) => x.ready));

@@ -90,8 +90,8 @@ const directory: HandoffDirectory = {
 const OPTIONS = {
   deadlineMinutes: 15,
   escalateAfterMinutes: 5,
-  handoffWidgetUrl: "https://rounds.example/_rounds/widgets/handoff/index.html?roomId=$matrix_room_id",
-  unitWidgetUrl: "https://rounds.example/_rounds/widgets/handoffs/index.html?roomId=$matrix_room_id",
+  handoffWidgetUrl: "https://rounds.example/_rounds/widgets/handoff-room/index.html?roomId=$matrix_room_id",
+  unitWidgetUrl: "https://rounds.example/_rounds/widgets/handoff-dashboard/index.html?roomId=$matrix_room_id",
   botUserId: BOT,
 };
 

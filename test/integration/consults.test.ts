@@ -54,7 +54,7 @@ describe("specialist consultations by chat and widget API (real Synapse, E2EE cl
     expect(state.candidates).to.deep.equal([lena.userId]);
     expect(JSON.stringify(state)).to.not.contain("tachycardia").and.not.contain("enc-778201");
     const widget = lena.state(roomId, WidgetStateType.Widget, "rounds-consult");
-    expect(String(widget?.url)).to.match(/\/_rounds\/widgets\/consult\/index\.html\?roomId=\$matrix_room_id/);
+    expect(String(widget?.url)).to.match(/\/_rounds\/widgets\/consult-room\/index\.html\?roomId=\$matrix_room_id/);
     expect(lena.state(roomId, WidgetStateType.Layout, "")).to.deep.include({ widgets: { "rounds-consult": { container: "top", index: 0, width: 100, height: 40 } } });
 
     const acceptId = await lena.send(roomId, "!consult accept 45m");
@@ -120,7 +120,11 @@ describe("specialist consultations by chat and widget API (real Synapse, E2EE cl
     // A decline needs a reason, and the reason's text never crosses the API: it is an encrypted note named by its id.
     const noReason = await decline({ reason: PHI.reason });
     expect(noReason.status).to.equal(400);
-    expect(String(noReason.json.error)).to.match(/reason_event_id/);
+    expect(String(noReason.json.error)).to.match(/^reason: this widget is out of date: close and reopen it/);
+    expect(String(noReason.json.error)).to.not.contain(PHI.reason);
+    const noNote = await decline({});
+    expect(noNote.status).to.equal(400);
+    expect(String(noNote.json.error)).to.match(/reason_event_id/);
     const note = (who: TestClinician, text: string) =>
       who.client.sendEvent(consult.room_id, "health.rounds.consult.note" as never, { consult_id: consult.id, kind: "decline", text } as never).then((r) => r.event_id);
     const wendysNote = await decline({ reason_event_id: await note(wendy, PHI.reason) });

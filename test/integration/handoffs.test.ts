@@ -75,7 +75,7 @@ describe("SBAR shift handoffs by chat and widget API (real Synapse, E2EE clients
     // The unit's default deadline (15 minutes) from when it started.
     expect(started.deadline_ts - started.created_ts).to.equal(15 * 60_000);
     const widget = olga.state(roomId, WidgetStateType.Widget, "rounds-handoff");
-    expect(String(widget?.url)).to.match(/\/_rounds\/widgets\/handoff\/index\.html\?roomId=\$matrix_room_id/);
+    expect(String(widget?.url)).to.match(/\/_rounds\/widgets\/handoff-room\/index\.html\?roomId=\$matrix_room_id/);
     expect(widget?.data).to.deep.equal({ handoff_id: started.id });
     expect(olga.state(roomId, WidgetStateType.Layout, "")).to.deep.include({ widgets: { "rounds-handoff": { container: "top", index: 0, width: 100, height: 60 } } });
     const opening = await ian.waitForMessage((b) => b.startsWith(`Handoff #${number} on 4 West`), { roomId, sender: s.handoffBot, what: "the opening message" });

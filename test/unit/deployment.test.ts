@@ -33,6 +33,8 @@ describe("deployment files stay in step with the code", function () {
     expect(workflowKeys, "the registry declares workflow keys").to.include("ROUNDS_CONSULT_ACCEPT_URGENT");
     const env = Object.keys(compose.services.rounds!.environment ?? {});
     expect(env.filter((k) => workflowKeys.includes(k))).to.deep.equal([]);
+    // A key in `environment` overrides rounds.env, so settings a deployer sets there are not listed.
+    expect(env).to.not.include.members(["ROUNDS_PUBLIC_URL"]);
     expect(compose.services.rounds!.env_file).to.deep.equal([{ path: "./rounds.env", required: false }]);
   });
 

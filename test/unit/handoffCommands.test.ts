@@ -232,7 +232,7 @@ class FakeRooms {
 function setup() {
   const handoffs = new FakeHandoffs();
   const rooms = new FakeRooms();
-  const built = handoffCommands(handoffs, rooms as unknown as RoomWriter, { dashboardWidgetUrl: "https://rounds.x.org/widgets/handoffs/" });
+  const built = handoffCommands(handoffs, rooms as unknown as RoomWriter, { dashboardWidgetUrl: "https://rounds.x.org/widgets/handoff-dashboard/" });
   const table = handoffCommandTable(built.commands);
   for (const h of built.eventHandlers ?? []) table.eventHandlers.set(h.type, h);
   const errors: unknown[] = [];
@@ -279,7 +279,7 @@ describe("handoff bot commands", function () {
     const { key, opts } = rooms.opened[0]!;
     expect(key).to.equal(`handoffs:${OUT}`);
     expect(opts).to.deep.include({ name: "Handoffs", members: [OUT], direct: true });
-    expect(opts.initialState).to.deep.equal([{ type: "im.vector.modular.widgets", stateKey: "rounds-handoffs", content: { url: "https://rounds.x.org/widgets/handoffs/", name: "Handoffs" } }]);
+    expect(opts.initialState).to.deep.equal([{ type: "im.vector.modular.widgets", stateKey: "rounds-handoffs", content: { url: "https://rounds.x.org/widgets/handoff-dashboard/", name: "Handoffs" } }]);
     expect(handoffs.calls).to.deep.equal([]);
   });
 
