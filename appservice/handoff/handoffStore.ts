@@ -97,6 +97,15 @@ export interface Incident {
 }
 
 const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) as T;
+
+/**
+ * A unit as saved, with its room from the column: a room moved to another unit is released in
+ * the column only, so the settings' own room_id may be stale.
+ */
+function unitFrom(row: { settings: unknown; room_id: string | null }): HandoffUnit {
+  const { room_id: _stale, ...settings } = json<HandoffUnit>(row.settings);
+  return row.room_id ? { ...settings, room_id: row.room_id } : settings;
+}
 const date = (v: unknown): Date | null => (v ? new Date(v as string) : null);
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -198,16 +207,16 @@ export class HandoffStore {
 
   async unit(id: string): Promise<HandoffUnit | null> {
     const row = await this.db("handoff_units").where({ id }).first();
-    return row ? json<HandoffUnit>(row.settings) : null;
+    return row ? unitFrom(row) : null;
   }
 
   async units(): Promise<HandoffUnit[]> {
-    return (await this.db("handoff_units").orderBy("id")).map((r) => json<HandoffUnit>(r.settings));
+    return (await this.db("handoff_units").orderBy("id")).map(unitFrom);
   }
 
   async unitOfRoom(roomId: string): Promise<HandoffUnit | null> {
     const row = await this.db("handoff_units").where({ room_id: roomId }).first();
-    return row ? json<HandoffUnit>(row.settings) : null;
+    return row ? unitFrom(row) : null;
   }
 
   // --- handoffs ------------------------------------------------------------------------------

@@ -245,6 +245,21 @@ for (const backend of backends) {
       expect(await count("handoff_units")).to.equal(units);
     });
 
+    it("moves a unit room to another unit: the old unit no longer names the room, anywhere", async function () {
+      const room = "!moving:rounds.test";
+      await svc.saveUnit({ id: "movea", name: "Move A", room_id: room });
+      await svc.saveUnit({ id: "moveb", name: "Move B", room_id: room });
+      try {
+        const units = await svc.listUnits();
+        expect(units.find((u) => u.id === "movea")).to.not.have.property("room_id");
+        expect(units.find((u) => u.id === "moveb")!.room_id).to.equal(room);
+        expect(units.filter((u) => u.room_id === room).map((u) => u.id)).to.deep.equal(["moveb"]);
+      } finally {
+        // The other tests here run with one unit, which !handoff start picks by default.
+        await db("handoff_units").whereIn("id", ["movea", "moveb"]).delete();
+      }
+    });
+
     it("starts a handoff: its room with both invited, the state, the widget, the opening message and the deadline", async function () {
       const v = await start();
       expect(v).to.include({ status: "started", unit: "4west", unit_name: "4 West", outgoing: OLGA, incoming: IAN, template: "sbar", patient_count: 0, overdue: false, overridden: false });
