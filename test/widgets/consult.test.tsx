@@ -32,6 +32,9 @@ const REQUEST: ConsultRequestContent = {
   ],
 };
 
+/** Re-reads at once: the test waits on the reads themselves, not on time. */
+const NO_WAIT = [0] as const;
+
 describe("consult widget", function () {
   pinClockToNow();
   useDom();
@@ -227,6 +230,51 @@ describe("consult widget", function () {
     expect(callsTo("feedback")).to.deep.equal([["01JCONSULT", { room_id: ROOM, rating: 5, outcome: "advice_followed" }]]);
     expect(text(root)).to.include("Requester's feedback: 5 of 5, advice followed.");
     expect(queryButton(root, "Send feedback")).to.equal(null);
+  });
+
+  /** Whether `a` comes before `b` in the document, and so in the tab order (no widget sets tabindex). */
+  const before = (a: Element, b: Element) => Boolean(a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING);
+  const section = (root: Element, label: string) => root.querySelector(`section[aria-label="${label}"]`)!;
+
+  it("puts what the clinician must read before what they decide: the request before accept and decline, the report before feedback", async function () {
+    const asked = await show(consultState(), CARDIO);
+    expect(before(section(asked.root, "Request"), button(asked.root, "Accept")), "request before Accept").to.equal(true);
+    expect(before(section(asked.root, "Request"), button(asked.root, "Decline")), "request before Decline").to.equal(true);
+    expect(before(section(asked.root, "Request"), field(asked.root, "Expected response time (minutes)")), "request before the first field").to.equal(true);
+
+    const done = await show(completed(), REQUESTER, {}, { view: { billing_suggestion: suggestion }, report });
+    expect(before(section(done.root, "Report"), button(done.root, "Send feedback")), "report before feedback").to.equal(true);
+    expect(before(section(done.root, "Report"), field<HTMLSelectElement>(done.root, "Rating")), "report before the rating").to.equal(true);
+  });
+
+  it("reads the request again until its client has decrypted it, as a widget is given only newer events", async function () {
+    const bot = "@rounds_consult:rounds.test";
+    const feed = new RoomFeed(ROOM);
+    feed.addState([{ type: StateType.Consult, state_key: "01JCONSULT", sender: bot, room_id: ROOM, event_id: "$state", origin_server_ts: NOW, unsigned: {}, content: { ...consultState(), request_event_id: "$request" } }]);
+    const relayed = { type: ConsultEventType.Request, sender: bot, room_id: ROOM, event_id: "$request", origin_server_ts: NOW, unsigned: {}, content: { ...REQUEST, consult_id: "01JCONSULT" } };
+    let reads = 0;
+    const third = deferred<void>();
+    const release = deferred<void>();
+    // The key arrives between the second and the third read; the first waits for the test's look.
+    const rereadRequests = async () => {
+      reads++;
+      await release.promise;
+      if (reads < 3) return [];
+      third.resolve();
+      return [relayed];
+    };
+    const fake = fakeApi({ consult: async () => ({ consult: consultView(consultState()) }) });
+    const room: ConsultRoomActions = { sendReport: async () => "$report1", sendNote: async () => "$note1" };
+    const root = await mount(<ConsultWidget feed={feed} api={fake.api} roomId={ROOM} viewer={CARDIO} room={room} rereadRequests={rereadRequests} rereadAfterMs={NO_WAIT} />);
+    expect(text(root)).to.include("Element has not loaded the request yet");
+    release.resolve();
+    await third.promise;
+    await settle();
+    expect(text(root)).to.include(REQUEST.question);
+    expect(text(root)).to.not.include("Element has not loaded the request yet");
+    const after = reads;
+    await settle();
+    expect(reads, "no more reads once it is there").to.equal(after);
   });
 
   it("reads the report through the request's relations when its client no longer holds it (a gappy sync)", async function () {

@@ -71,12 +71,13 @@ export function ConsultApp({ api, roomId, viewer, room, consult, request, report
     <main>
       <ConsultSummary consult={shown} now={now} />
       <ErrorNote message={loadError} />
-      {roles.candidate && <CandidateActions {...props} />}
       {shown.declined_by.includes(viewer) && isOpen(shown) && <p class="muted">You declined this consult.</p>}
-      {roles.consultant && <ConsultantActions {...props} sendReport={room.sendReport} requestEventId={consult?.request_event_id ?? request?.eventId ?? null} />}
-      {roles.requester && <RequesterActions {...props} view={view} />}
+      {/* What the clinician must read comes before what they decide, in the DOM and so in tab order: the report (once there is one), the request, then the viewer's actions. */}
       {shown.status === "completed" && <CompletedView report={report} view={view} />}
       <RequestDetails request={request?.content ?? null} download={room.download} />
+      {roles.candidate && <CandidateActions {...props} />}
+      {roles.consultant && <ConsultantActions {...props} sendReport={room.sendReport} requestEventId={consult?.request_event_id ?? request?.eventId ?? null} />}
+      {roles.requester && <RequesterActions {...props} view={view} />}
     </main>
   );
 }

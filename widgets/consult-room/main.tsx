@@ -25,6 +25,7 @@ void mountWidget(document.getElementById("app")!, {
     };
     const reportsFor = async (requestEventId: string) =>
       (await widgetApi.readEventRelations(requestEventId, feed.roomId, "m.reference", ConsultEventType.Report)).chunk as IRoomEvent[];
-    return <ConsultWidget feed={feed} api={api} roomId={feed.roomId} viewer={viewer} room={room} reportsFor={reportsFor} />;
+    const rereadRequests = async () => (await widgetApi.readRoomEvents(ConsultEventType.Request, 100, undefined, [feed.roomId])) as IRoomEvent[];
+    return <ConsultWidget feed={feed} api={api} roomId={feed.roomId} viewer={viewer} room={room} reportsFor={reportsFor} rereadRequests={rereadRequests} />;
   },
 });
