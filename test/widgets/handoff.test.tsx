@@ -254,6 +254,9 @@ describe("handoff widget", function () {
     expect(queryButton(mine, "Edit")).to.equal(null);
     expect(queryButton(incoming.root, "New patient")).to.equal(null);
     expect(text(mine)).to.include("Not read back yet");
+    // The item comes before the read-back, in the DOM and so in tab order: read, then decide.
+    const alerts = mine.querySelector('[aria-label="Critical alerts"]')!;
+    expect(alerts.compareDocumentPosition(mine.querySelector('form[aria-label="Read back patient 1"]')!) & Node.DOCUMENT_POSITION_FOLLOWING).to.not.equal(0);
 
     await fill(field(mine, "Read back in your own words"), "too short");
     await click(button(mine, "Send read-back"));
@@ -353,11 +356,12 @@ describe("handoff widget", function () {
     expect(t).to.include("Read-back missing for patient 1").and.include("Question 2 not answered").and.include("Checklist not done: Bed board updated");
     expect(queryButton(root, "Sign off"), "no plain sign-off while something is outstanding").to.equal(null);
 
+    const overrideForm = root.querySelector('form[aria-label="Sign off anyway"]') as HTMLElement;
     await click(button(root, "Sign off anyway (override)"));
-    expect(text(panel)).to.include("Give the reason for overriding (at least 5 characters).");
+    expect(text(overrideForm)).to.include("Give the reason for overriding (at least 5 characters).");
     await fill(field(root, "Reason for signing off anyway"), "ok  ");
     await click(button(root, "Sign off anyway (override)"));
-    expect(text(panel)).to.include("Give the reason for overriding (at least 5 characters).");
+    expect(text(overrideForm)).to.include("Give the reason for overriding (at least 5 characters).");
     expect(sent).to.have.length(0);
     expect(callsTo("signOff")).to.have.length(0);
 
@@ -438,6 +442,57 @@ describe("handoff widget", function () {
     expect(sent[0]!.content).to.deep.equal({ handoff_id: HANDOFF_ID, kind: "incident", text: "The penicillin allergy was not mentioned", entry_id: "entry-aaaa01", "m.relates_to": reference(ANCHOR) });
     expect(callsTo("incidents")).to.deep.equal([[HANDOFF_ID, { room_id: HANDOFF_ROOM, entry_id: "entry-aaaa01", category: "omission", note_event_id: "$sent1" }]]);
     expect(text(root)).to.include("Incident #3 reported.");
+  });
+
+  it("keeps the override and the cancel behind More actions, closed, each with its consequence stated first", async function () {
+    const p = onePatient({ view: { outstanding: { missing_read_back: [1], open_questions: [], checklist: [] } } });
+    const { root } = await show(OUT, p);
+    const more = [...root.querySelectorAll("details")].find((d) => d.querySelector("summary")?.textContent === "More actions")!;
+    expect(more, "a More actions disclosure").to.not.equal(undefined);
+    expect(more.open, "closed until opened").to.equal(false);
+    expect(more.contains(button(root, "Sign off anyway (override)"))).to.equal(true);
+    expect(more.contains(button(root, "Cancel handoff"))).to.equal(true);
+    expect(text(more)).to.include("your reason and what was outstanding stay on the handoff's record").and.include("nothing is signed off, and the patients are not handed over");
+    const consequence = [...more.querySelectorAll("p")].find((x) => x.textContent!.includes("not handed over"))!;
+    expect(consequence.compareDocumentPosition(button(root, "Cancel handoff")) & Node.DOCUMENT_POSITION_FOLLOWING, "the consequence before the button").to.not.equal(0);
+    // Outside the disclosure: the not-ready list, and no plain sign-off.
+    expect(more.contains(root.querySelector('[aria-label="Not ready to sign off"]'))).to.equal(false);
+  });
+
+  it("links each not-ready item to what is missing, and says when no patient was presented", async function () {
+    const p = onePatient({
+      state: { open_questions: 1, checklist_total: 1 },
+      view: {
+        outstanding: { missing_read_back: [1], open_questions: [2], checklist: ["Bed board updated"] },
+        questions: [questionView({ entry_id: "entry-aaaa01", event_id: "$q2", number: 2 })],
+        checklist: [{ label: "Bed board updated", done: false, by: null, ts: null }],
+      },
+    });
+    const { root } = await show(OUT, p);
+    const links = [...root.querySelectorAll('[aria-label="Not ready to sign off"] a')] as HTMLAnchorElement[];
+    expect(links.map((a) => a.textContent)).to.deep.equal(["Read-back missing for patient 1", "Question 2 not answered", "Checklist not done: Bed board updated"]);
+    for (const a of links) {
+      const target = root.querySelector(a.getAttribute("href")!);
+      expect(target, a.textContent!).to.not.equal(null);
+    }
+    expect(root.querySelector(links[0]!.getAttribute("href")!)!.getAttribute("aria-label")).to.equal("Patient 1");
+    expect(root.querySelector(links[2]!.getAttribute("href")!)!.getAttribute("aria-label")).to.equal("Checklist");
+
+    const empty = await show(OUT, {
+      view: handoffView({ outstanding: { missing_read_back: [], open_questions: [], checklist: ["Bed board updated"] }, checklist: [{ label: "Bed board updated", done: false, by: null, ts: null }] }),
+    });
+    expect(empty.root.querySelector('[aria-label="Not ready to sign off"] a')!.getAttribute("href")).to.equal("#patients");
+    expect(empty.root.querySelector("#patients")!.getAttribute("aria-label")).to.equal("Patients");
+    const emptyLinks = [...empty.root.querySelectorAll('[aria-label="Not ready to sign off"] a')].map((a) => a.textContent);
+    expect(emptyLinks).to.deep.equal(["No patient presented", "Checklist not done: Bed board updated"]);
+  });
+
+  it("hides Remove once the patient is read back", async function () {
+    const before = await show(OUT, onePatient());
+    expect(queryButton(patient(before.root, 1), "Remove")).to.not.equal(null);
+    const after = await show(OUT, onePatient({ entry: { read_back: true, readback_event_id: "$rb1", readback_by: IN, readback_ts: NOW } }));
+    expect(queryButton(patient(after.root, 1), "Remove")).to.equal(null);
+    expect(queryButton(patient(after.root, 1), "Edit")).to.not.equal(null);
   });
 
   it("cancels with a reason sent as an encrypted note", async function () {

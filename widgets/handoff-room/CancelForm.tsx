@@ -27,7 +27,8 @@ export function CancelForm({ api, roomId, handoff, room, onView }: ActionProps) 
 
   return (
     <form aria-label="Cancel the handoff" onSubmit={cancel} noValidate>
-      <h2>No longer needed?</h2>
+      <h2>Cancel the handoff</h2>
+      <p>Cancelling ends this handoff for both of you: nothing is signed off, and the patients are not handed over.</p>
       <TextField id="cancel-reason" label="Reason for cancelling (optional)" rows={2} value={reason} onValue={setReason} error={errors.reason} disabled={action.busy !== null} />
       <ActionRow label="Cancel handoff" kind="danger" busy={action.busy} error={action.error} />
     </form>

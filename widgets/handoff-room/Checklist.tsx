@@ -2,6 +2,7 @@ import { ErrorNote, Progress, useAction } from "../lib/forms.js";
 import { formatTime } from "../lib/format.js";
 import type { ActionProps } from "./actionProps.js";
 import { isOpen } from "./roles.js";
+import { anchorId } from "./outstanding.js";
 
 /** The unit's handoff checklist; either participant ticks an item, and the server records who did. */
 export function Checklist({ api, roomId, handoff, onView, canTick, now }: ActionProps & { canTick: boolean; now: number }) {
@@ -11,7 +12,7 @@ export function Checklist({ api, roomId, handoff, onView, canTick, now }: Action
   const toggle = (index: number, done: boolean) =>
     void action.run("Saving the checklist…", async () => onView((await api.checklist(handoff.id, { room_id: roomId, index, done })).handoff));
   return (
-    <section aria-label="Checklist">
+    <section aria-label="Checklist" id={anchorId.checklist}>
       <h2>
         Checklist ({handoff.checklist.filter((c) => c.done).length} of {handoff.checklist.length})
       </h2>

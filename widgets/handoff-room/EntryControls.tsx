@@ -13,7 +13,7 @@ interface Props extends ActionProps {
   disabled: boolean;
 }
 
-/** The outgoing clinician's controls for one patient: order, edit, and remove (after a confirmation). */
+/** The outgoing clinician's controls for one patient: order, edit, and remove (after a confirmation, and only before the read-back). */
 export function EntryControls({ api, roomId, handoff, onView, entry, onMoveUp, onMoveDown, onEdit, disabled }: Props) {
   const [confirming, setConfirming] = useState(false);
   const action = useAction();
@@ -35,7 +35,8 @@ export function EntryControls({ api, roomId, handoff, onView, entry, onMoveUp, o
         <button type="button" disabled={busy || !onEdit} onClick={onEdit ?? undefined}>
           Edit
         </button>
-        {!confirming && (
+        {/* A patient read back has been taken over: removing them then is rare enough for the bot command. */}
+        {!confirming && !entry.read_back && (
           <button type="button" class="danger" disabled={busy} onClick={() => setConfirming(true)}>
             Remove
           </button>

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { HandoffView } from "../../appservice/shared/handoffApi.js";
+import { Disclosure } from "../lib/disclosure.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
 import { useNow } from "../lib/hooks.js";
@@ -11,7 +12,8 @@ import { HandoffSummary } from "./HandoffSummary.js";
 import { PatientList } from "./PatientList.js";
 import type { HandoffRoomData } from "./roomData.js";
 import { isOpen, rolesOf } from "./roles.js";
-import { SignOffPanel } from "./SignOffPanel.js";
+import { blocksSignOff } from "./outstanding.js";
+import { canSignOff, OverrideForm, SignOffPanel } from "./SignOffPanel.js";
 
 export interface HandoffAppProps extends HandoffRoomData {
   api: HandoffApi;
@@ -94,7 +96,12 @@ function HandoffBody(props: { api: HandoffApi; roomId: string; viewer: string; r
       <PatientList {...props} />
       <Checklist {...props} canTick={roles.participant} />
       <SignOffPanel {...props} />
-      {roles.participant && isOpen(handoff) && <CancelForm {...props} />}
+      {roles.participant && isOpen(handoff) && (
+        <Disclosure label="More actions">
+          {canSignOff(handoff, viewer) && blocksSignOff(handoff.outstanding) && <OverrideForm {...props} />}
+          <CancelForm {...props} />
+        </Disclosure>
+      )}
     </>
   );
 }

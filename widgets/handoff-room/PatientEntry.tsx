@@ -11,6 +11,7 @@ import { QuestionList } from "./QuestionList.js";
 import { ReadBackForm } from "./ReadBackForm.js";
 import { ReadBackStatus } from "./ReadBackStatus.js";
 import { isOpen, rolesOf } from "./roles.js";
+import { anchorId } from "./outstanding.js";
 
 export interface PatientEntryProps extends EntryProps {
   entry: HandoffEntryView;
@@ -31,7 +32,7 @@ export function PatientEntry(props: PatientEntryProps) {
   const title = item ? `${entry.number}. ${item.label ? `${item.label} · ` : ""}${item.patient_ref}` : `${entry.number}. Patient`;
 
   return (
-    <section aria-label={`Patient ${entry.number}`} class="patient">
+    <section aria-label={`Patient ${entry.number}`} class="patient" id={anchorId.patient(entry.number)}>
       <h3>{title}</h3>
       <p class="muted">
         {entry.version > 1 ? `Version ${entry.version}, edited ${formatTime(entry.presented_ts, now)}` : `Presented ${formatTime(entry.presented_ts, now)}`}

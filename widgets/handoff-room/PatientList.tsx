@@ -4,6 +4,7 @@ import type { EntryProps } from "./actionProps.js";
 import { ItemForm } from "./ItemForm.js";
 import { PatientEntry } from "./PatientEntry.js";
 import { isOpen, rolesOf } from "./roles.js";
+import { anchorId } from "./outstanding.js";
 
 /**
  * The patients in their handoff order. The outgoing clinician adds, edits and reorders them; one
@@ -25,7 +26,7 @@ export function PatientList(props: EntryProps) {
   };
 
   return (
-    <section aria-label="Patients">
+    <section aria-label="Patients" id={anchorId.patients}>
       <h2>Patients ({entries.length})</h2>
       {entries.length === 0 && <p class="muted">No patient presented yet.</p>}
       {entries.map((entry, i) => (

@@ -3,6 +3,7 @@ import { formatTime } from "../lib/format.js";
 import type { EntryProps } from "./actionProps.js";
 import { AnswerForm } from "./AnswerForm.js";
 import { isOpen, rolesOf } from "./roles.js";
+import { anchorId } from "./outstanding.js";
 
 const NOT_LOADED = "Element has not loaded this message yet.";
 
@@ -19,7 +20,7 @@ export function QuestionList(props: EntryProps & { entry: HandoffEntryView }) {
         {questions.map((q) => {
           const answer = q.answer_event_id ? content.answers.get(q.answer_event_id) : undefined;
           return (
-            <li key={q.event_id}>
+            <li key={q.event_id} id={anchorId.question(q.number)}>
               <p>
                 <strong>Question {q.number}</strong> <span class="muted">from {q.asked_by} at {formatTime(q.asked_ts, now)}</span>
               </p>

@@ -1,12 +1,34 @@
 import type { Outstanding } from "../../appservice/shared/handoffApi.js";
 
-const numbers = (ns: number[]) => (ns.length === 1 ? String(ns[0]) : `${ns.slice(0, -1).join(", ")} and ${ns.at(-1)}`);
+/** The element ids the not-ready list links to, so each item leads to what is missing. */
+export const anchorId = {
+  patients: "patients",
+  patient: (n: number) => `patient-${n}`,
+  question: (n: number) => `question-${n}`,
+  checklist: "checklist",
+} as const;
 
-/** What still stands between the handoff and its sign-off, as lines a clinician reads at a glance. */
-export function outstandingLines(o: Outstanding): string[] {
-  const out: string[] = [];
-  if (o.missing_read_back.length) out.push(`Read-back missing for patient${o.missing_read_back.length > 1 ? "s" : ""} ${numbers(o.missing_read_back)}`);
-  if (o.open_questions.length) out.push(`Question${o.open_questions.length > 1 ? "s" : ""} ${numbers(o.open_questions)} not answered`);
-  if (o.checklist.length) out.push(`Checklist not done: ${o.checklist.join("; ")}`);
+export interface OutstandingItem {
+  text: string;
+  /** Where in the widget the missing piece is. */
+  href: string;
+}
+
+/**
+ * What still stands between the handoff and its sign-off, one line per missing piece, as a
+ * clinician reads it at a glance. `patients` is how many are on the list: with none, that is
+ * said first, as a list with nothing to read back is a handoff of nobody.
+ */
+export function outstandingItems(o: Outstanding, patients: number): OutstandingItem[] {
+  const out: OutstandingItem[] = [];
+  if (patients === 0) out.push({ text: "No patient presented", href: `#${anchorId.patients}` });
+  for (const n of o.missing_read_back) out.push({ text: `Read-back missing for patient ${n}`, href: `#${anchorId.patient(n)}` });
+  for (const n of o.open_questions) out.push({ text: `Question ${n} not answered`, href: `#${anchorId.question(n)}` });
+  for (const label of o.checklist) out.push({ text: `Checklist not done: ${label}`, href: `#${anchorId.checklist}` });
   return out;
+}
+
+/** Whether anything blocks a plain sign-off (the server's rule: an empty list alone does not). */
+export function blocksSignOff(o: Outstanding): boolean {
+  return o.missing_read_back.length > 0 || o.open_questions.length > 0 || o.checklist.length > 0;
 }
