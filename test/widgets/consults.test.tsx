@@ -3,6 +3,7 @@ import { ConsultRequestContentSchema, type ConsultAttachment, type ConsultReques
 import type { ConsultResponse, MetricsResponse, MineResponse } from "../../appservice/shared/consultWidgetApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
+import { ConsultsApp } from "../../widgets/consult-dashboard/ConsultsApp.js";
 import { MyConsults } from "../../widgets/consult-dashboard/MyConsults.js";
 import { NewConsultForm, type RequestRoomActions } from "../../widgets/consult-dashboard/NewConsultForm.js";
 import { QUESTION_TEMPLATE } from "../../widgets/consult-dashboard/questionTemplate.js";
@@ -37,6 +38,13 @@ describe("consults widget: new consult", function () {
     return { ...fake, ...r, root };
   }
 
+  it("has one h1, above its tabs", async function () {
+    const fake = fakeApi({ mine: async () => ({ incoming: [], outgoing: [], archive: [] }) });
+    const root = await mount(<ConsultsApp api={fake.api} roomId={DM_ROOM} room={fakeRoom().room} />);
+    expect([...root.querySelectorAll("h1")].map((h) => h.textContent)).to.deep.equal(["Consults"]);
+    expect(root.querySelector("h1")!.compareDocumentPosition(root.querySelector('[role="tablist"]')!) & Node.DOCUMENT_POSITION_FOLLOWING).to.not.equal(0);
+  });
+
   async function pick(input: HTMLInputElement, files: File[]) {
     Object.defineProperty(input, "files", { value: files, configurable: true });
     await act(() => {
@@ -59,7 +67,7 @@ describe("consults widget: new consult", function () {
     await click(button(root, "Send consult request"));
     const t = text(root);
     expect(t).to.include("Choose the service to consult.");
-    expect(t).to.include("Must be emergent, urgent or routine.");
+    expect(t).to.include("Choose how urgent it is: emergent, urgent or routine.");
     expect(t).to.include("Not a Matrix user id: bob. Use ids like @name:hospital.org.");
     expect(t).to.include("Must be a FHIR reference like Patient/123 or Encounter/abc.");
     expect(t).to.include("State the clinical question (at least 10 characters).");

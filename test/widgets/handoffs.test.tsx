@@ -154,6 +154,7 @@ describe("handoffs widget: my handoffs and unit quality", function () {
   it("opens on the start form and loads unit quality only when its tab is chosen", async function () {
     const fake = fakeHandoffApi({ units: async () => UNITS, mine: async () => ({ active: [], recent: [], tasks: [] }), metrics: async () => ({ since: new Date(NOW).toISOString(), units: [] }) });
     const root = await mount(<HandoffsApp api={fake.api} roomId={DM_ROOM} viewer={OUT} />);
+    expect([...root.querySelectorAll("h1")].map((h) => h.textContent), "one h1").to.deep.equal(["Handoffs"]);
     expect((root.querySelector("#panel-start") as HTMLElement).hidden).to.equal(false);
     expect(fake.callsTo("metrics")).to.have.length(0);
     await click(button(root, "Unit quality"));

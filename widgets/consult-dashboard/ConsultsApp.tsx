@@ -20,6 +20,7 @@ export function ConsultsApp({ api, roomId, room }: ConsultsAppProps) {
   const [created, setCreated] = useState(0);
   return (
     <main>
+      <h1>Consults</h1>
       <div role="tablist" aria-label="Consults">
         {TABS.map((t) => (
           <button key={t.id} type="button" role="tab" id={`tab-${t.id}`} aria-selected={tab === t.id} aria-controls={`panel-${t.id}`} onClick={() => setTab(t.id)}>

@@ -26,6 +26,7 @@ export function HandoffsApp({ api, roomId, viewer }: HandoffsAppProps) {
   const [seenQuality, setSeenQuality] = useState(false);
   return (
     <main>
+      <h1>Handoffs</h1>
       <div role="tablist" aria-label="Handoffs">
         {TABS.map((t) => (
           <button

@@ -90,7 +90,7 @@ export type ConsultAttachment = z.infer<typeof ConsultAttachmentSchema>;
 
 export const ConsultRequestContentSchema = z.looseObject({
   service: z.string().trim().min(1, "name the service to consult"),
-  urgency: z.enum(URGENCIES, { message: "must be emergent, urgent or routine" }),
+  urgency: z.enum(URGENCIES, { message: "choose how urgent it is: emergent, urgent or routine" }),
   preferred_specialist: matrixUserId.optional(),
   care_team: z.array(matrixUserId).max(20).optional(),
   /** A FHIR Patient or Encounter id, e.g. "Encounter/abc-123". */
