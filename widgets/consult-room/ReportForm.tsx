@@ -1,7 +1,8 @@
-import { useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { BillingInputSchema } from "../../appservice/shared/consultWidgetApi.js";
 import { ConsultReportContentSchema, type ConsultReportContent } from "../../appservice/shared/events/index.js";
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, wholeNumber, type FieldErrors } from "../lib/forms.js";
+import { useSendOnce } from "../lib/useSendOnce.js";
 import type { ActionProps } from "./actionProps.js";
 import { COMPLEXITY_OPTIONS, CONSULT_TYPE_OPTIONS, SETTING_OPTIONS } from "./billingOptions.js";
 
@@ -28,7 +29,7 @@ export function ReportForm({ api, roomId, consult, onView, sendReport, requestEv
   const [billing, setBilling] = useState({ consult_type: "", setting: "", complexity: "", minutes: "" });
   const [errors, setErrors] = useState<FieldErrors>({});
   // A report already sent by a completion that then failed is reused while the text is unchanged.
-  const sent = useRef<{ key: string; eventId: string } | null>(null);
+  const once = useSendOnce();
   const action = useAction();
 
   const complete = (e: Event) => {
@@ -41,10 +42,8 @@ export function ReportForm({ api, roomId, consult, onView, sendReport, requestEv
     const content: ConsultReportContent = requestEventId
       ? { ...report.data, "m.relates_to": { rel_type: "m.reference", event_id: requestEventId } }
       : report.data;
-    const key = JSON.stringify(content);
     void action.run("Sending the encrypted report…", async (step) => {
-      const eventId = sent.current?.key === key ? sent.current.eventId : await sendReport(content);
-      sent.current = { key, eventId };
+      const eventId = await once.send(content, () => sendReport(content));
       step("Completing the consult…");
       onView((await api.complete(consult.id, { room_id: roomId, report_event_id: eventId, billing: bill.data })).consult);
     });

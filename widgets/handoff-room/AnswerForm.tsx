@@ -3,7 +3,7 @@ import { HandoffAnswerContentSchema, HandoffEventType } from "../../appservice/s
 import type { HandoffQuestionView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";
-import { useSendOnce } from "./useSendOnce.js";
+import { useSendOnce } from "../lib/useSendOnce.js";
 
 /** Either participant answers an open question; the answer refers to the question's event. */
 export function AnswerForm({ api, roomId, handoff, room, onView, question }: ActionProps & { question: HandoffQuestionView }) {

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { HandoffEventType, HandoffNoteContentSchema } from "../../appservice/shared/events/index.js";
 import { ActionRow, TextField, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";
-import { useSendOnce } from "./useSendOnce.js";
+import { useSendOnce } from "../lib/useSendOnce.js";
 
 /** Either participant cancels an open handoff; a reason, if given, is free text and so an encrypted note. */
 export function CancelForm({ api, roomId, handoff, room, onView }: ActionProps) {

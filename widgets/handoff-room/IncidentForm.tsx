@@ -4,7 +4,7 @@ import { IncidentBody, type HandoffEntryView } from "../../appservice/shared/han
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { INCIDENT_LABEL } from "../lib/handoffLabels.js";
 import { reference, type ActionProps } from "./actionProps.js";
-import { useSendOnce } from "./useSendOnce.js";
+import { useSendOnce } from "../lib/useSendOnce.js";
 
 /**
  * Reports a handoff incident about one patient: a category (a workflow fact the server keeps) and,

@@ -8,7 +8,7 @@ import { ContingenciesField } from "./ContingenciesField.js";
 import { newClientId } from "./ids.js";
 import { EMPTY_DRAFT, buildItem, draftOf, type ItemDraft } from "./itemDraft.js";
 import { TasksField } from "./TasksField.js";
-import { useSendOnce } from "./useSendOnce.js";
+import { useSendOnce } from "../lib/useSendOnce.js";
 
 export interface ItemFormProps extends ActionProps {
   /** The patient being edited and its current content; absent for a new patient. */

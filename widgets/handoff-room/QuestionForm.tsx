@@ -3,7 +3,7 @@ import { HandoffEventType, HandoffQuestionContentSchema } from "../../appservice
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";
-import { useSendOnce } from "./useSendOnce.js";
+import { useSendOnce } from "../lib/useSendOnce.js";
 
 /** The incoming clinician asks about one patient; the question refers to the item version they saw. */
 export function QuestionForm({ api, roomId, handoff, room, onView, entry }: ActionProps & { entry: HandoffEntryView }) {

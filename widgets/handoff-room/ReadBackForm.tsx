@@ -3,7 +3,7 @@ import { HandoffEventType, HandoffReadBackContentSchema } from "../../appservice
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";
-import { useSendOnce } from "./useSendOnce.js";
+import { useSendOnce } from "../lib/useSendOnce.js";
 
 /**
  * The incoming clinician's read-back of one patient, in their own words: closed-loop

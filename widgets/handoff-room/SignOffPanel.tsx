@@ -6,7 +6,7 @@ import { reference, type ActionProps } from "./actionProps.js";
 import { blocksSignOff, outstandingItems } from "./outstanding.js";
 import type { HandoffContent } from "./roomData.js";
 import { isOpen, rolesOf } from "./roles.js";
-import { useSendOnce } from "./useSendOnce.js";
+import { useSendOnce } from "../lib/useSendOnce.js";
 
 const MIN_REASON = 5;
 
