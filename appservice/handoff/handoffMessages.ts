@@ -29,10 +29,6 @@ export function outstandingText(o: Outstanding): string {
   return parts.join(", ");
 }
 
-export function isClear(o: Outstanding): boolean {
-  return !o.missing_read_back.length && !o.open_questions.length && !o.checklist.length;
-}
-
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

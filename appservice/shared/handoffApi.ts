@@ -112,6 +112,11 @@ export interface Outstanding {
   checklist: string[];
 }
 
+/** Whether nothing stands between the handoff and a plain sign-off: the server's rule, which the widget shows. */
+export function isClear(o: Outstanding): boolean {
+  return !o.missing_read_back.length && !o.open_questions.length && !o.checklist.length;
+}
+
 export type HandoffView = HandoffState & {
   room_id: string;
   entries: HandoffEntryView[];

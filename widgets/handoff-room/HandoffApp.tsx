@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { HandoffView } from "../../appservice/shared/handoffApi.js";
+import { isClear, type HandoffView } from "../../appservice/shared/handoffApi.js";
 import { Disclosure } from "../lib/disclosure.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
@@ -12,7 +12,6 @@ import { HandoffSummary } from "./HandoffSummary.js";
 import { PatientList } from "./PatientList.js";
 import type { HandoffRoomData } from "./roomData.js";
 import { isOpen, rolesOf } from "./roles.js";
-import { blocksSignOff } from "./outstanding.js";
 import { canSignOff, OverrideForm, SignOffPanel } from "./SignOffPanel.js";
 
 export interface HandoffAppProps extends HandoffRoomData {
@@ -98,7 +97,7 @@ function HandoffBody(props: { api: HandoffApi; roomId: string; viewer: string; r
       <SignOffPanel {...props} />
       {roles.participant && isOpen(handoff) && (
         <Disclosure label="More actions">
-          {canSignOff(handoff, viewer) && blocksSignOff(handoff.outstanding) && <OverrideForm {...props} />}
+          {canSignOff(handoff, viewer) && !isClear(handoff.outstanding) && <OverrideForm {...props} />}
           <CancelForm {...props} />
         </Disclosure>
       )}

@@ -3,7 +3,8 @@ import { HandoffEventType, HandoffNoteContentSchema } from "../../appservice/sha
 import { ActionRow, TextField, useAction, type FieldErrors } from "../lib/forms.js";
 import { formatTime } from "../lib/format.js";
 import { reference, type ActionProps } from "./actionProps.js";
-import { blocksSignOff, outstandingItems } from "./outstanding.js";
+import { isClear } from "../../appservice/shared/handoffApi.js";
+import { outstandingItems } from "./outstanding.js";
 import type { HandoffContent } from "./roomData.js";
 import { isOpen, rolesOf } from "./roles.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
@@ -26,7 +27,7 @@ export function SignOffPanel(props: ActionProps & { viewer: string; content: Han
   const signed = handoff.sign_offs.find((s) => s.user_id === viewer) ?? null;
   const others = [handoff.outgoing, handoff.incoming].filter((u) => u !== viewer && !handoff.signed_off_by.includes(u));
   const missing = outstandingItems(handoff.outstanding, handoff.entries.length);
-  const blocked = blocksSignOff(handoff.outstanding);
+  const blocked = !isClear(handoff.outstanding);
   const canSign = canSignOff(handoff, viewer);
 
   const signOff = () => void action.run("Signing off…", async () => onView((await api.signOff(handoff.id, { room_id: roomId })).handoff));

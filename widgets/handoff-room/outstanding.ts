@@ -27,8 +27,3 @@ export function outstandingItems(o: Outstanding, patients: number): OutstandingI
   for (const label of o.checklist) out.push({ text: `Checklist not done: ${label}`, href: `#${anchorId.checklist}` });
   return out;
 }
-
-/** Whether anything blocks a plain sign-off (the server's rule: an empty list alone does not). */
-export function blocksSignOff(o: Outstanding): boolean {
-  return o.missing_read_back.length > 0 || o.open_questions.length > 0 || o.checklist.length > 0;
-}
