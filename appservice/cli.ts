@@ -121,8 +121,7 @@ function findCommand(commands: CliCommand[], positionals: string[]): CliCommand 
   return commands.filter((c) => c.words.every((w, i) => positionals[i] === w)).sort((a, b) => b.words.length - a.words.length)[0];
 }
 
-async function main(argv: string[], workflowCommands: CliCommand[]): Promise<void> {
-  const USAGE = usage(workflowUsage(workflowCommands));
+async function main(argv: string[], workflowCommands: CliCommand[], USAGE: string): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -325,8 +324,9 @@ async function createNamedUsers(files: string[]): Promise<void> {
 }
 
 const workflowCommands = await cliCommands(WORKFLOWS, Object.keys(CORE_OPTIONS));
-main(process.argv.slice(2), workflowCommands).catch((err: Error) => {
-  if (err instanceof UsageError) console.error(`${err.message}\n\n${usage(workflowUsage(workflowCommands))}`);
+const USAGE = usage(workflowUsage(workflowCommands));
+main(process.argv.slice(2), workflowCommands, USAGE).catch((err: Error) => {
+  if (err instanceof UsageError) console.error(`${err.message}\n\n${USAGE}`);
   else console.error(`Error: ${err.message}`);
   process.exit(1);
 });

@@ -41,19 +41,19 @@ export const AcceptBody = RoomScopedBody.extend({
   expected_minutes: z.number().int().min(5).max(7 * 24 * 60).optional(),
 });
 /** A widget opened before reasons became notes still sends the text: refused, not dropped unsaid. */
-const noPlainReason = () => ({ reason: z.undefined({ error: "this widget is out of date: close and reopen it, and it sends the reason encrypted" }).optional() });
+const noPlainReason = { reason: z.undefined({ error: "this widget is out of date: close and reopen it, and it sends the reason encrypted" }).optional() };
 /**
  * The reason is clinical, so it never crosses the API: the widget sends it as an encrypted
  * `health.rounds.consult.note` in the consult room and names that event here.
  */
-export const DeclineBody = RoomScopedBody.extend({ ...noPlainReason(), reason_event_id: eventId });
+export const DeclineBody = RoomScopedBody.extend({ ...noPlainReason, reason_event_id: eventId });
 export const CompleteBody = RoomScopedBody.extend({
   /** The encrypted `health.rounds.consult.report` event with the structured report fields. */
   report_event_id: eventId,
   billing: BillingInputSchema,
 });
 /** An optional reason, sent like a decline's. */
-export const CancelBody = RoomScopedBody.extend({ ...noPlainReason(), reason_event_id: eventId.optional() });
+export const CancelBody = RoomScopedBody.extend({ ...noPlainReason, reason_event_id: eventId.optional() });
 export const FeedbackBody = RoomScopedBody.extend({
   rating: z.number().int().min(1, "rate from 1 to 5").max(5, "rate from 1 to 5"),
   outcome: z.enum(CONSULT_OUTCOMES),
