@@ -232,7 +232,7 @@ export class ConsultService {
     const eventId = await rooms.send(roomId, { body, mentions: [c.candidates[0]!] }, `consult:${c.id}:request:message`);
     if (content) {
       if (!c.requestEventId) {
-        const relayed = await rooms.sendEvent(roomId, ConsultEventType.Request, { ...content, consult_id: c.id }, `consult:${c.id}:request`);
+        const relayed = await rooms.sendEvent(roomId, ConsultEventType.Request, { ...content, consult_id: c.id, ...(await this.anchoredIn(roomId)) }, `consult:${c.id}:request`);
         await store.setRequestEvent(c.id, relayed);
       }
       for (const [i, a] of (content.attachments ?? []).entries()) await rooms.resendFile(roomId, a, `consult:${c.id}:request:file:${i}`);
@@ -242,6 +242,15 @@ export class ConsultService {
     await store.recordPrompt(c.id, 0, eventId);
     this.deps.log.info({ consult: c.id, room: roomId, candidate: c.candidates[0] }, "consult: delivered");
     return (await store.get(c.id))!;
+  }
+
+  /**
+   * A relayed request refers to the room's create event, so the consult widget can fetch every
+   * copy through the homeserver's relations: a client whose sync had a gap has dropped older
+   * events from its timeline, and a widget reads only what its client holds.
+   */
+  private async anchoredIn(roomId: string): Promise<{ "m.relates_to": { rel_type: "m.reference"; event_id: string } }> {
+    return { "m.relates_to": { rel_type: "m.reference", event_id: await this.deps.rooms.roomCreateEventId(roomId) } };
   }
 
   /** The request content when the caller does not have it (a timer): read back from the rooms it went through. */
@@ -272,7 +281,7 @@ export class ConsultService {
       const original = c.requestMessageEventId ? await rooms.readMessage(roomId, c.requestMessageEventId) : null;
       const relayed = c.requestEventId ? await rooms.readEvent(roomId, c.requestEventId) : null;
       if (relayed) {
-        await rooms.sendEvent(roomId, ConsultEventType.Request, relayed.content, `consult:${c.id}:requote:${step}`);
+        await rooms.sendEvent(roomId, ConsultEventType.Request, { ...relayed.content, ...(await this.anchoredIn(roomId)) }, `consult:${c.id}:requote:${step}`);
         const files = Array.isArray(relayed.content.attachments) ? relayed.content.attachments : [];
         for (const [i, f] of files.entries()) {
           const a = ConsultAttachmentSchema.safeParse(f);

@@ -289,6 +289,7 @@ export class BotClient {
    * own membership events, rather than from the client's sync state, which may lag.
    */
   private readonly joinedRooms = new Set<string>();
+  private readonly createEvents = new Map<string, string>();
 
   isJoined(roomId: string): boolean {
     return this.joinedRooms.has(roomId);
@@ -490,6 +491,17 @@ export class BotClient {
     } catch {
       return null;
     }
+  }
+
+  /** The id of the room's create event, which never changes: asked of the server once per room. */
+  async createEventId(roomId: string): Promise<string> {
+    const known = this.createEvents.get(roomId);
+    if (known) return known;
+    // Synapse's format=event answers with the whole event, id included (the content alone has none).
+    const ev = await this.matrix.http.authedRequest<{ event_id?: unknown }>(sdk.Method.Get, `/rooms/${encodeURIComponent(roomId)}/state/m.room.create/`, { format: "event" });
+    if (typeof ev.event_id !== "string") throw new RetryableError(`the homeserver did not give the create event of ${roomId}`);
+    this.createEvents.set(roomId, ev.event_id);
+    return ev.event_id;
   }
 
   /** A user's membership of a room, from the server's current state (not our possibly stale view). */

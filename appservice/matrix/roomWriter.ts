@@ -102,6 +102,10 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     return this.bot.readEvent(roomId, eventId);
   }
 
+  roomCreateEventId(roomId: string): Promise<string> {
+    return this.bot.createEventId(roomId);
+  }
+
   membership(roomId: string, userId: string): Promise<string | null> {
     return this.bot.membership(roomId, userId);
   }

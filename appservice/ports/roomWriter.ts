@@ -44,6 +44,12 @@ export interface RoomWriter {
   sendFile(roomId: string, file: { name: string; mimetype: string; bytes: Uint8Array; body?: string }, txnKey: string): Promise<string>;
   /** Posts an already-encrypted attachment again (e.g. a relayed request's files), by its EncryptedFile. */
   resendFile(roomId: string, file: { name: string; mimetype: string; size: number; file: Record<string, unknown> }, txnKey: string): Promise<string>;
+  /**
+   * The id of the room's m.room.create event. Widgets can always find it in the room's state, so
+   * an event that refers to it (m.reference) can be fetched through the homeserver's relations
+   * even after it fell out of the client's in-memory timeline.
+   */
+  roomCreateEventId(roomId: string): Promise<string>;
   /** Any event in a room the bot is in, decrypted; null if it cannot be read. */
   readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown>; encrypted: boolean } | null>;
   /** The user's membership in the room as the bot sees it ("join", "invite", ...), or null. */

@@ -6,7 +6,7 @@ import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import { consultCapabilities } from "../../widgets/consult-room/capabilities.js";
 import { consultsCapabilities } from "../../widgets/consult-dashboard/capabilities.js";
 import { QUESTION_TEMPLATE } from "../../widgets/consult-dashboard/questionTemplate.js";
-import { installedWidgets, openWidget, type WidgetDefinition, type WidgetHandle } from "../harness/browser.js";
+import { installedWidget, openWidget, type WidgetDefinition, type WidgetHandle } from "../harness/browser.js";
 import type { TestClinician } from "../harness/clinician.js";
 import { startConsultScenario, type ConsultScenario } from "../harness/consultScenario.js";
 import { waitUntil } from "../harness/waitUntil.js";
@@ -46,19 +46,13 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
   afterEach(async function () {
     if (this.currentTest?.state === "failed") {
       s.rounds.dumpLogs(120);
-      for (const h of open) console.log(`--- widget console (${h.url})\n${h.consoleMessages().slice(-40).join("\n")}`);
+      for (const h of open) console.log(`--- widget console (${h.url})\n${h.consoleMessages().slice(-40).join("\n")}\n--- its room as the host client holds it\n${h.timelineReport()}`);
     }
     await Promise.all(open.splice(0).map((h) => h.close()));
   });
   after(async () => s?.stop());
 
-  /** Waits until `who` is joined to the room and has synced the widget `id` installed in it. */
-  async function installed(who: TestClinician, roomId: string, id: string): Promise<WidgetDefinition> {
-    return waitUntil(
-      async () => (who.client.getRoom(roomId)?.getMyMembership() === "join" ? installedWidgets(who, roomId).find((w) => w.id === id) : undefined),
-      `${who.userId} to join ${roomId} and see widget ${id}`,
-    );
-  }
+  const installed = (who: TestClinician, roomId: string, id: string) => installedWidget(who, roomId, id, STEP_MS);
 
   async function openIn(who: TestClinician, roomId: string, widget: WidgetDefinition): Promise<WidgetHandle> {
     const h = await openWidget({ clinician: who, roomId, widget, readyTimeoutMs: STEP_MS });
@@ -251,5 +245,14 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     const why = await wendy.waitForMessage((b) => b.includes(PHI.decline), { roomId, what: "the decline reason", timeoutMs: STEP_MS });
     expect(why.event.isEncrypted()).to.equal(true);
     await liam.waitForMessage((b) => b.includes(`#${number}`) && b.includes("anticoagulation"), { roomId, what: "the re-routed request", timeoutMs: STEP_MS });
+
+    // A sync gap (a burst while his client was busy) drops the older events from his client's
+    // timeline, as a limited sync does. His widget still shows the request: the bot's copy refers to
+    // the room's create event, and the widget fetches it through the homeserver's relations.
+    liam.client.getRoom(roomId)!.resetLiveTimeline(null, null);
+    expect(liam.client.getRoom(roomId)!.getLiveTimeline().getEvents()).to.have.length(0);
+    const atLiam = await openIn(liam, roomId, await installed(liam, roomId, "rounds-consult"));
+    await atLiam.frame.getByRole("region", { name: "Request" }).getByText("Please review the anticoagulation plan before discharge").waitFor({ timeout: STEP_MS });
+    await atLiam.frame.getByRole("button", { name: "Accept", exact: true }).waitFor();
   });
 });

@@ -4,7 +4,7 @@ import { HandoffEventType, HandoffStateSchema, StateType, type HandoffState } fr
 import { HandoffRoute, type HandoffView, type MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import { handoffCapabilities } from "../../widgets/handoff-room/capabilities.js";
-import { installedWidgets, openWidget, type WidgetDefinition, type WidgetHandle } from "../harness/browser.js";
+import { installedWidget, openWidget, type WidgetDefinition, type WidgetHandle } from "../harness/browser.js";
 import { TestClinician } from "../harness/clinician.js";
 import { getHomeserver } from "../harness/homeserver.js";
 import { RoundsProcess } from "../harness/rounds.js";
@@ -55,7 +55,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
   afterEach(async function () {
     if (this.currentTest?.state === "failed") {
       rounds.dumpLogs(120);
-      for (const h of open) console.log(`--- widget console (${h.url})\n${h.consoleMessages().slice(-40).join("\n")}`);
+      for (const h of open) console.log(`--- widget console (${h.url})\n${h.consoleMessages().slice(-40).join("\n")}\n--- its room as the host client holds it\n${h.timelineReport()}`);
     }
     await Promise.all(open.splice(0).map((h) => h.close()));
   });
@@ -65,13 +65,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     await rounds?.stop();
   });
 
-  async function installed(who: TestClinician, roomId: string, id: string): Promise<WidgetDefinition> {
-    return waitUntil(
-      async () => (who.client.getRoom(roomId)?.getMyMembership() === "join" ? installedWidgets(who, roomId).find((w) => w.id === id) : undefined),
-      `${who.userId} to join ${roomId} and see widget ${id}`,
-      STEP_MS,
-    );
-  }
+  const installed = (who: TestClinician, roomId: string, id: string) => installedWidget(who, roomId, id, STEP_MS);
 
   async function openIn(who: TestClinician, roomId: string, widget: WidgetDefinition): Promise<WidgetHandle> {
     const h = await openWidget({ clinician: who, roomId, widget, readyTimeoutMs: STEP_MS });

@@ -11,6 +11,7 @@ import { knownRooms, startLiveFeed } from "../browser/host/liveFeed.js";
 import type { HostConfig, HostEvent, HostTimings, HostUpdate, WidgetDefinition } from "../browser/host/protocol.js";
 import { serveStatic, type StaticServer } from "../browser/host/staticServer.js";
 import type { TestClinician } from "./clinician.js";
+import { waitUntil } from "./waitUntil.js";
 
 export type { WidgetDefinition } from "../browser/host/protocol.js";
 
@@ -48,6 +49,8 @@ export interface WidgetHandle {
   timings: WidgetTimings;
   /** Console lines of the host page and the widget, for a failing test's message. */
   consoleMessages(): string[];
+  /** What the host client holds of the widget's room (types, decryption, timelines), for a failing test's message. */
+  timelineReport(): string;
   close(): Promise<void>;
 }
 
@@ -99,6 +102,35 @@ export function installedWidgets(clinician: TestClinician, roomId: string): Widg
     if (typeof c.id !== "string" || typeof c.url !== "string") return []; // `{}` means removed
     return [{ id: c.id, url: c.url, type: c.type, name: c.name, data: c.data, waitForIframeLoad: c.waitForIframeLoad }];
   });
+}
+
+/** Waits until `who` is joined to the room and has synced the widget `id` installed in it; a timeout says what the client holds. */
+export async function installedWidget(who: TestClinician, roomId: string, id: string, timeoutMs: number): Promise<WidgetDefinition> {
+  try {
+    return await waitUntil(
+      async () => (who.client.getRoom(roomId)?.getMyMembership() === "join" ? installedWidgets(who, roomId).find((w) => w.id === id) : undefined),
+      `${who.userId} to join ${roomId} and see widget ${id}`,
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${timelineReport(who, roomId)}`);
+  }
+}
+
+/** One line per event the clinician's client holds for the room: whether a widget could read it. */
+export function timelineReport(clinician: TestClinician, roomId: string): string {
+  const room = clinician.client.getRoom(roomId);
+  if (!room) return `${clinician.userId} has no room ${roomId}`;
+  const live = room.getLiveTimeline();
+  const timelines = room.getUnfilteredTimelineSet().getTimelines();
+  const lines = [`${clinician.userId} in ${roomId}: ${room.getMyMembership()}, ${timelines.length} timeline(s), live has ${live.getEvents().length} event(s)`];
+  for (const t of timelines) {
+    for (const ev of t.getEvents()) {
+      const failed = ev.isDecryptionFailure() ? ` undecryptable (${ev.decryptionFailureReason ?? "?"})` : "";
+      lines.push(`  ${t === live ? "live" : "gap "} ${ev.getId()} ${ev.getWireType()}→${ev.getType()} from ${ev.getSender()}${failed}`);
+    }
+  }
+  return lines.join("\n");
 }
 
 async function displayName(t: TestClinician, roomId: string): Promise<string> {
@@ -185,6 +217,7 @@ export async function openWidget(opts: OpenWidgetOptions): Promise<WidgetHandle>
       approvedCapabilities: async () => [...driver.approved],
       timings: { ...t, iframeToReadyMs: t.readyMs - t.iframeCreatedMs },
       consoleMessages: () => [...lines],
+      timelineReport: () => timelineReport(opts.clinician, opts.roomId),
       close,
     };
   } catch (e) {

@@ -50,6 +50,10 @@ export class RecordingRooms implements RoomWriter {
     return eventId;
   }
 
+  async roomCreateEventId(roomId: string): Promise<string> {
+    return `$create-${roomId}`;
+  }
+
   /** An event someone else (a clinician's widget) sent, for the service to read back. Returns its id. */
   seedEvent(roomId: string, sender: string, type: string, content: Record<string, unknown>, eventId = `$widget${++this.n}`, encrypted = true): string {
     this.events.set(eventId, { roomId, type, sender, content: structuredClone(content), encrypted });

@@ -9,6 +9,8 @@ import { ConsultEventType, StateType } from "../../appservice/shared/events/inde
 export function consultCapabilities(roomId: string): string[] {
   return [
     `org.matrix.msc2762.receive.state_event:${StateType.Consult}`,
+    // The create event's id: the relayed requests refer to it (see rereadRequests in main.tsx).
+    `org.matrix.msc2762.receive.state_event:${ROOM_CREATE}`,
     `org.matrix.msc2762.receive.event:${ConsultEventType.Request}`,
     `org.matrix.msc2762.receive.event:${ConsultEventType.Report}`,
     `org.matrix.msc2762.send.event:${ConsultEventType.Report}`,
@@ -18,4 +20,6 @@ export function consultCapabilities(roomId: string): string[] {
   ];
 }
 
-export const consultWatch = { state: [StateType.Consult], events: [ConsultEventType.Request, ConsultEventType.Report] } as const;
+export const ROOM_CREATE = "m.room.create";
+
+export const consultWatch = { state: [StateType.Consult, ROOM_CREATE], events: [ConsultEventType.Request, ConsultEventType.Report] } as const;

@@ -3,7 +3,7 @@ import { ConsultEventType } from "../../appservice/shared/events/index.js";
 import { downloadDecrypted } from "../lib/encryptedFiles.js";
 import { mountWidget } from "../lib/mountWidget.js";
 import "../lib/widget.css";
-import { consultCapabilities, consultWatch } from "./capabilities.js";
+import { consultCapabilities, consultWatch, ROOM_CREATE } from "./capabilities.js";
 import { ConsultWidget } from "./ConsultWidget.js";
 
 void mountWidget(document.getElementById("app")!, {
@@ -25,7 +25,15 @@ void mountWidget(document.getElementById("app")!, {
     };
     const reportsFor = async (requestEventId: string) =>
       (await widgetApi.readEventRelations(requestEventId, feed.roomId, "m.reference", ConsultEventType.Report)).chunk as IRoomEvent[];
-    const rereadRequests = async () => (await widgetApi.readRoomEvents(ConsultEventType.Request, 100, undefined, [feed.roomId])) as IRoomEvent[];
+    // What the client holds, and what the homeserver relates to the room's create event: the bot's
+    // requests refer to it, so they are found even after a sync gap dropped them from the timeline.
+    const rereadRequests = async () => {
+      const held = (await widgetApi.readRoomEvents(ConsultEventType.Request, 100, undefined, [feed.roomId])) as IRoomEvent[];
+      const create = feed.stateOf(ROOM_CREATE)[0]?.event_id;
+      if (!create) return held;
+      const related = (await widgetApi.readEventRelations(create, feed.roomId, "m.reference", ConsultEventType.Request)).chunk as IRoomEvent[];
+      return [...held, ...related];
+    };
     return <ConsultWidget feed={feed} api={api} roomId={feed.roomId} viewer={viewer} room={room} reportsFor={reportsFor} rereadRequests={rereadRequests} />;
   },
 });
