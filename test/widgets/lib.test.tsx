@@ -34,6 +34,7 @@ describe("widget start-up and API client", function () {
   it("asks for exactly its capabilities, scoped to its own room", function () {
     expect(consultCapabilities(ROOM)).to.deep.equal([
       "org.matrix.msc2762.receive.state_event:health.rounds.consult",
+      "org.matrix.msc2762.receive.state_event:m.room.create",
       "org.matrix.msc2762.receive.event:health.rounds.consult.request",
       "org.matrix.msc2762.receive.event:health.rounds.consult.report",
       "org.matrix.msc2762.send.event:health.rounds.consult.report",

@@ -189,7 +189,7 @@ describe("widget session with Element", function () {
       const caps = await host.request("capabilities", {});
       await host.request("notify_capabilities", { requested: caps.capabilities, approved: (caps.capabilities as string[]).slice(0, 4) });
       await started;
-      expect(app.textContent).to.include(`Element did not grant what this widget needs (org.matrix.msc2762.send.event:health.rounds.consult.note, org.matrix.msc2762.timeline:${ROOM}, org.matrix.msc4039.download_file).`);
+      expect(app.textContent).to.include(`Element did not grant what this widget needs (org.matrix.msc2762.send.event:health.rounds.consult.report, org.matrix.msc2762.send.event:health.rounds.consult.note, org.matrix.msc2762.timeline:${ROOM}, org.matrix.msc4039.download_file).`);
     });
   });
 });

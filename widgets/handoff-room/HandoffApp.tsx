@@ -1,14 +1,17 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { isClear, type HandoffView } from "../../appservice/shared/handoffApi.js";
 import { Disclosure } from "../lib/disclosure.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
 import { useNow } from "../lib/hooks.js";
+import type { RoomFeed } from "../lib/roomFeed.js";
+import { useRereadWhile } from "../lib/useRereadWhile.js";
 import type { HandoffRoomActions } from "./actionProps.js";
 import { CancelForm } from "./CancelForm.js";
 import { Checklist } from "./Checklist.js";
 import { ClosedView } from "./ClosedView.js";
 import { HandoffSummary } from "./HandoffSummary.js";
+import { missingEvents, missingKey } from "./missingEvents.js";
 import { PatientList } from "./PatientList.js";
 import type { HandoffRoomData } from "./roomData.js";
 import { isOpen, rolesOf } from "./roles.js";
@@ -19,6 +22,10 @@ export interface HandoffAppProps extends HandoffRoomData {
   roomId: string;
   viewer: string;
   room: HandoffRoomActions;
+  /** The room's events as the widget holds them; re-reads of missing ones go into it. */
+  feed?: RoomFeed;
+  /** Waits between those re-reads, in ms; the last one repeats. */
+  rereadAfterMs?: readonly number[];
 }
 
 /**
@@ -26,7 +33,7 @@ export interface HandoffAppProps extends HandoffRoomData {
  * every new state, and returned by every action) gives the patients, questions, tasks and
  * checklist; the decrypted room events give their text.
  */
-export function HandoffApp({ api, roomId, viewer, room, handoff, stateEventId, content }: HandoffAppProps) {
+export function HandoffApp({ api, roomId, viewer, room, handoff, stateEventId, content, feed, rereadAfterMs }: HandoffAppProps) {
   const now = useNow();
   const [fromApi, setFromApi] = useState<{ view: HandoffView; basis: string | null } | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -49,6 +56,14 @@ export function HandoffApp({ api, roomId, viewer, room, handoff, stateEventId, c
       current = false;
     };
   }, [api, roomId, handoff?.id, stateEventId]);
+
+  // The server's view names every item, read-back, question and answer; one the room has not
+  // given the widget (its key still on the way, or a sync gap) is read again until it arrives.
+  const loaded = fromApi && handoff && fromApi.view.id === handoff.id ? fromApi.view : null;
+  const missing = loaded ? missingEvents(loaded, content) : [];
+  const key = missingKey(missing);
+  const reread = useMemo(() => (room.reread && key ? () => room.reread!(missing) : undefined), [room, key]);
+  useRereadWhile(key !== "" && feed !== undefined, reread, feed!, rereadAfterMs);
 
   if (!handoff) {
     return (

@@ -8,5 +8,5 @@ import { readHandoffRoom } from "./roomData.js";
 export function HandoffWidget({ feed, ...rest }: Omit<HandoffAppProps, "handoff" | "stateEventId" | "content"> & { feed: RoomFeed }) {
   const version = useFeedVersion(feed);
   const data = useMemo(() => readHandoffRoom(feed), [feed, version]);
-  return <HandoffApp {...rest} {...data} />;
+  return <HandoffApp {...rest} {...data} feed={feed} />;
 }

@@ -1,14 +1,18 @@
-import type { HandoffEventType } from "../../appservice/shared/events/index.js";
+import type { IRoomEvent } from "matrix-widget-api";
+import type { HandoffEventTypeName } from "../../appservice/shared/events/index.js";
 import type { HandoffView } from "../../appservice/shared/handoffApi.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
+import type { MissingEvent } from "./missingEvents.js";
 import type { HandoffContent } from "./roomData.js";
 
-export type HandoffEventTypeName = (typeof HandoffEventType)[keyof typeof HandoffEventType];
+export type { HandoffEventTypeName };
 
 /** What the widget does in its room through Element; a fake in tests. */
 export interface HandoffRoomActions {
   /** Sends an encrypted handoff event into this room (Element encrypts it); returns its event id. */
   send: (type: HandoffEventTypeName, content: Record<string, unknown>) => Promise<string>;
+  /** Reads the missing events again: from the client, and through the relations of what they refer to. */
+  reread?: (missing: readonly MissingEvent[]) => Promise<IRoomEvent[]>;
 }
 
 /** What every action form gets: the API, the room it acts from, the handoff, and where the answer goes. */

@@ -62,6 +62,7 @@ export const HandoffEventType = {
   /** The reason for a sign-off override, or an incident description: free text, so encrypted. */
   Note: `${NAMESPACE}.handoff.note`,
 } as const;
+export type HandoffEventTypeName = (typeof HandoffEventType)[keyof typeof HandoffEventType];
 
 /** Ids made by clients (widget or bot) for entries and tasks: short, URL-safe. */
 export const clientId = z.string().regex(/^[A-Za-z0-9_-]{6,40}$/, "must be 6-40 letters, digits, - or _");
