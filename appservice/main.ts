@@ -12,6 +12,7 @@ import { appserviceRouter } from "./http/appserviceApi.js";
 import { calendarFeedRouter } from "./http/calendarFeedApi.js";
 import { ErrCode, errorHandler, sendError } from "./http/errors.js";
 import { healthRouter } from "./http/health.js";
+import { peopleRoutes } from "./http/peopleRoutes.js";
 import { scheduleAdminRouter } from "./http/scheduleAdminApi.js";
 import { widgetApiApp, type WidgetRoutes } from "./http/widgetApi.js";
 import { widgetFilesRouter, widgetUrl } from "./http/widgetFiles.js";
@@ -29,8 +30,10 @@ import { Metrics } from "./metrics.js";
 import { CalendarFeeds } from "./oncall/calendarFeeds.js";
 import { OnCallService } from "./oncall/oncallService.js";
 import { OnCallStore } from "./oncall/oncallStore.js";
+import { PeopleDirectory } from "./oncall/peopleDirectory.js";
 import { AtRest } from "./shared/atRest.js";
 import { ConfigError, loadConfig, type RoundsConfig } from "./shared/config.js";
+import { BOT_PREFIX } from "./shared/events/index.js";
 import { WIDGET_API_PREFIX } from "./shared/widgetApiPaths.js";
 import { TimerStore, type TimerRow } from "./timers/timerStore.js";
 import { TimerWorker } from "./timers/timerWorker.js";
@@ -182,6 +185,13 @@ export async function startRounds(config: RoundsConfig, log: Logger, workflows: 
   botsReady = true;
   const widgetRoutes = running.map(({ parts }) => parts.widgetRoutes).filter((r): r is WidgetRoutes => r !== undefined);
   if (widgetRoutes.length) {
+    // Who people are, for every widget, asked of the homeserver through the first bot.
+    const directory = new PeopleDirectory(
+      { displayName: (u) => running[0]!.client.displayName(u), search: (t, n) => running[0]!.client.searchDirectory(t, n) },
+      oncall,
+      { hidden: (u) => u.startsWith(BOT_PREFIX) },
+    );
+    widgetRoutes.unshift(peopleRoutes(directory));
     widgetApi = await widgetApiApp({
       routes: widgetRoutes,
       sessions: new WidgetSessionStore(db),

@@ -537,6 +537,29 @@ export class BotClient {
     }
   }
 
+  /**
+   * A user's display name. The profile shows only to people who share a room with them, so a
+   * refusal is settled by the staff directory, which shows every local user's name.
+   */
+  async displayName(userId: string): Promise<string | null> {
+    try {
+      const p = await this.matrix.getProfileInfo(userId, "displayname");
+      return typeof p.displayname === "string" && p.displayname.trim() ? p.displayname.trim() : null;
+    } catch (err) {
+      const errcode = (err as { errcode?: string }).errcode ?? "";
+      if (errcode === "M_NOT_FOUND") return null;
+      if (errcode !== "M_FORBIDDEN") throw err;
+      const found = await this.searchDirectory(userId, 10);
+      return found.results.find((r) => r.userId === userId)?.displayName ?? null;
+    }
+  }
+
+  /** The staff directory's matches for a term (search_all_users): ids and names only. */
+  async searchDirectory(term: string, limit: number): Promise<{ results: { userId: string; displayName: string | null }[]; limited: boolean }> {
+    const found = await this.matrix.searchUserDirectory({ term, limit });
+    return { results: found.results.map((r) => ({ userId: r.user_id, displayName: r.display_name?.trim() || null })), limited: found.limited };
+  }
+
   /** Sends any room event type; like sendMessage, never in plaintext where the room must be encrypted. */
   async sendRoomEvent(roomId: string, type: string, content: Record<string, unknown>, txnId: string): Promise<string> {
     if (!(await this.ensureRoomEncryptor(roomId))) throw new RetryableError("room encryption not set up yet; refusing to send unencrypted");

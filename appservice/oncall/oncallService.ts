@@ -194,6 +194,25 @@ export class OnCallService {
     return out.sort((a, b) => a.from.getTime() - b.from.getTime());
   }
 
+  /** Who of `userIds` is on call at `at`, and where: the schedules are read once for all of them. */
+  async onCallAt(userIds: readonly string[], at: Date): Promise<Map<string, ShiftInfo[]>> {
+    const to = new Date(at.getTime() + 1);
+    const schedules = await this.store.loadSchedules();
+    const absences = await this.store.listAbsences({ from: at, to });
+    const wanted = new Set(userIds);
+    const out = new Map<string, ShiftInfo[]>();
+    for (const s of schedules) {
+      for (const iv of timeline(s, absences, at, to)) {
+        const userId = iv.userId;
+        if (!userId || !wanted.has(userId) || !iv.source) continue;
+        const list = out.get(userId) ?? [];
+        list.push({ serviceId: s.id, serviceName: s.name, timezone: s.timezone, level: iv.level, userId, source: iv.source, from: iv.from, until: iv.until });
+        out.set(userId, list);
+      }
+    }
+    return out;
+  }
+
   /** Hours the user is on call over [from, to), across all services and levels. */
   async onCallHours(userId: string, from: Date, to: Date): Promise<number> {
     const shifts = await this.shiftsFor(userId, from, to);

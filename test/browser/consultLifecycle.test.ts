@@ -60,6 +60,11 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     return h;
   }
 
+  /** The name a clinician's account shows (Synapse's default is the localpart). */
+  async function displayNameOf(who: TestClinician): Promise<string> {
+    return (await who.client.getProfileInfo(who.userId, "displayname")).displayname ?? who.userId;
+  }
+
   /** The text of the widget's success status line once it matches. */
   async function statusText(frame: Frame, match: RegExp): Promise<string> {
     const line = frame.getByRole("status").filter({ hasText: match });
@@ -104,8 +109,10 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     await f.getByRole("button", { name: `Remove ${PDF_NAME}` }).waitFor({ timeout: STEP_MS });
     await f.getByRole("button", { name: "Send consult request" }).click();
     const sent = await statusText(f, /^Consult #\d+ sent to /);
-    const number = Number(/^Consult #(\d+) sent to (\S+?)\.$/.exec(sent.trim())?.[1]);
-    expect(sent.trim()).to.equal(`Consult #${number} sent to ${lena.userId}.`);
+    const number = Number(/^Consult #(\d+) sent to /.exec(sent.trim())?.[1]);
+    // The specialist in words, with the role they were routed by; the id only on hover.
+    expect(sent.trim()).to.equal(`Consult #${number} sent to ${await displayNameOf(lena)}, Cardiology on call. Open the consult room`);
+    expect(sent).to.not.contain(lena.userId);
 
     // 3. Lena gets the request, decrypted by her client, in the consult room.
     const ring = await lena.waitForMessage((b) => b.includes(`#${number}`) && b.includes(PHI.question), { what: "the consult request", timeoutMs: STEP_MS });

@@ -151,6 +151,12 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     expect(ianRoom.getLiveTimeline().getEvents()).to.have.length(0);
     const atIan = await openIn(ian, roomId, await installed(ian, roomId, "rounds-handoff"));
     const i = atIan.frame;
+    // Both clinicians in words, the ids only on hover.
+    const names = await Promise.all([olga, ian].map(async (c) => (await c.client.getProfileInfo(c.userId, "displayname")).displayname ?? c.userId));
+    const status = i.getByRole("region", { name: "Handoff status" });
+    await status.getByText(`${names[0]} → ${names[1]}`).waitFor({ timeout: STEP_MS });
+    expect(await status.textContent()).to.not.contain(olga.userId);
+    expect(await status.locator(`span.person[title="${ian.userId}"]`).count()).to.equal(1);
     await patient(i, 1).getByText(PHI.assessment1).waitFor({ timeout: STEP_MS });
     const rb1 = patient(i, 1).getByRole("form", { name: "Read back patient 1" });
     await rb1.getByLabel("Read back in your own words").fill(PHI.readBack1);

@@ -52,7 +52,7 @@ describe("consult widget", function () {
   it("shows status, deadline and the decrypted request with its attachments", async function () {
     const { root } = await show(consultState({ accept_by_ts: NOW - 3 * 60_000, overdue: true }), "@someone:rounds.test");
     const t = text(root);
-    expect(t).to.include("Consult #7 · cardiology");
+    expect(t).to.include("Consult #7 · Cardiology");
     expect(t).to.include("Urgent");
     expect(t).to.include("Waiting for a specialist to accept");
     expect(t).to.include(`${CARDIO} (asked now)`);

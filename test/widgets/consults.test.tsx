@@ -207,9 +207,9 @@ describe("consults widget: my consults", function () {
     const headings = (el: HTMLElement) => [...el.querySelectorAll("h3")].map((h) => text(h as HTMLElement));
     expect(headings(section("Incoming"))).to.deep.equal(["Waiting for a specialist to accept (2)", "In progress (1)"]);
     expect(headings(section("Outgoing"))).to.deep.equal(["Accepted (1)"]);
-    expect(text(section("Incoming"))).to.include("#2 cardiology").and.include("Overdue").and.include("time to accept 4 min");
+    expect(text(section("Incoming"))).to.include("#2 Cardiology").and.include("Overdue").and.include("time to accept 4 min");
     expect(text(section("Outgoing"))).to.include("Emergent").and.include(`→ ${CARDIO2}`).and.include("time to accept 45 s");
-    expect(text(section("Archive"))).to.include("#5 cardiology").and.include("time to accept 5 min").and.include("time to complete 1 h 30 min");
+    expect(text(section("Archive"))).to.include("#5 Cardiology").and.include("time to accept 5 min").and.include("time to complete 1 h 30 min");
     const cells = [...section("Response times").querySelectorAll("tbody td")].map((td) => text(td as HTMLElement));
     expect(cells).to.deep.equal(["cardiology", "7 min / 20 min", "2 h / 4 h", "4"]);
   });

@@ -5,20 +5,28 @@ import type { ConsultApi } from "../lib/consultApi.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
 import { formatOptionalDuration, formatTime } from "../lib/format.js";
 import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
+import { useServiceNames } from "../lib/serviceNames.js";
 import { ResponseTimes } from "./ResponseTimes.js";
+import { Person } from "../lib/people.js";
 
-function ConsultItem({ consult, now }: { consult: ConsultView; now: number }) {
+function ConsultItem({ consult, now, serviceName }: { consult: ConsultView; now: number; serviceName: (id: string) => string }) {
   const who = consult.consultant ?? consult.candidates.at(-1);
   return (
     <li>
       <strong>
-        #{consult.number} {consult.service}
+        #{consult.number} {serviceName(consult.service)}
       </strong>{" "}
       <span class={`badge ${consult.urgency}`}>{URGENCY_LABEL[consult.urgency]}</span> {consult.overdue && <span class="badge overdue">Overdue</span>}
       <br />
       <span class="muted">
-        {consult.requester}
-        {who && ` → ${who}`} · requested {formatTime(consult.created_ts, now)} · time to accept {formatOptionalDuration(consult.time_to_accept_s)} · time to
+        <Person id={consult.requester} />
+        {who && (
+          <>
+            {" → "}
+            <Person id={who} />
+          </>
+        )}{" "}
+        · requested {formatTime(consult.created_ts, now)} · time to accept {formatOptionalDuration(consult.time_to_accept_s)} · time to
         complete {formatOptionalDuration(consult.time_to_complete_s)}
       </span>
     </li>
@@ -26,7 +34,7 @@ function ConsultItem({ consult, now }: { consult: ConsultView; now: number }) {
 }
 
 /** A direction's consults under one heading per status, in workflow order. */
-function ByStatus({ title, consults, now }: { title: string; consults: ConsultView[]; now: number }) {
+function ByStatus({ title, consults, now, serviceName }: { title: string; consults: ConsultView[]; now: number; serviceName: (id: string) => string }) {
   const groups = CONSULT_STATUSES.map((status): [ConsultStatus, ConsultView[]] => [status, consults.filter((c) => c.status === status)]).filter(
     ([, list]) => list.length > 0,
   );
@@ -41,7 +49,7 @@ function ByStatus({ title, consults, now }: { title: string; consults: ConsultVi
           </h3>
           <ul class="plain">
             {list.map((c) => (
-              <ConsultItem key={c.id} consult={c} now={now} />
+              <ConsultItem key={c.id} consult={c} now={now} serviceName={serviceName} />
             ))}
           </ul>
         </div>
@@ -51,7 +59,8 @@ function ByStatus({ title, consults, now }: { title: string; consults: ConsultVi
 }
 
 /** The clinician's consults: incoming and outgoing by status, past ones in the archive. */
-export function MyConsults({ api, refreshKey = 0 }: { api: Pick<ConsultApi, "mine" | "metrics">; refreshKey?: number }) {
+export function MyConsults({ api, refreshKey = 0 }: { api: Pick<ConsultApi, "mine" | "metrics" | "services">; refreshKey?: number }) {
+  const serviceName = useServiceNames(api);
   const [mine, setMine] = useState<MineResponse | null>(null);
   const [metrics, setMetrics] = useState<MetricsResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -93,14 +102,14 @@ export function MyConsults({ api, refreshKey = 0 }: { api: Pick<ConsultApi, "min
       )}
       {mine && (
         <>
-          <ByStatus title="Incoming" consults={mine.incoming} now={loadedAt} />
-          <ByStatus title="Outgoing" consults={mine.outgoing} now={loadedAt} />
+          <ByStatus title="Incoming" consults={mine.incoming} now={loadedAt} serviceName={serviceName} />
+          <ByStatus title="Outgoing" consults={mine.outgoing} now={loadedAt} serviceName={serviceName} />
           <section aria-label="Archive">
             <h2>Archive</h2>
             {mine.archive.length === 0 && <p class="muted">No past consults.</p>}
             <ul class="plain">
               {mine.archive.map((c) => (
-                <ConsultItem key={c.id} consult={c} now={loadedAt} />
+                <ConsultItem key={c.id} consult={c} now={loadedAt} serviceName={serviceName} />
               ))}
             </ul>
           </section>

@@ -12,6 +12,8 @@ import { ActionRow, ErrorNote, SelectField, TextField, errorText, fieldErrors, u
 import { URGENCY_LABEL } from "../lib/labels.js";
 import { AttachmentsField, type PickedFile } from "./AttachmentsField.js";
 import { insertTemplate, isBareTemplate } from "./questionTemplate.js";
+import { roomLink } from "../lib/matrixTo.js";
+import { usePeople } from "../lib/people.js";
 
 /** What the form does in its room through Element; a fake in tests. */
 export interface RequestRoomActions {
@@ -66,7 +68,8 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
   const [files, setFiles] = useState<PickedFile[]>([]);
   const [fileProblems, setFileProblems] = useState<string[]>([]);
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [sentNote, setSentNote] = useState<string | null>(null);
+  const [sentNote, setSentNote] = useState<{ text: string; roomId: string | null } | null>(null);
+  const people = usePeople();
   // A request sent by a creation that then failed is reused while the form is unchanged.
   const sent = useRef<{ key: string; eventId: string } | null>(null);
   const action = useAction();
@@ -125,9 +128,12 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
       step("Creating the consult…");
       const { consult } = await api.createConsult({ room_id: roomId, event_id: eventId });
       const candidate = consult.candidates.at(-1);
-      setSentNote(
-        candidate ? `Consult #${consult.number} sent to ${candidate}.` : `Consult #${consult.number} created; no specialist is available yet, the coordinators were told.`,
-      );
+      // The specialist in words, once the directory knows them (an id if it cannot say).
+      if (candidate) await people?.ensure([candidate]);
+      const text = candidate
+        ? `Consult #${consult.number} sent to ${people?.label(candidate) ?? candidate}.`
+        : `Consult #${consult.number} created; no specialist is available yet, the coordinators were told.`;
+      setSentNote({ text, roomId: consult.room_id || null });
       sent.current = null;
       setDraft(EMPTY);
       setFiles([]);
@@ -214,7 +220,15 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
       <ActionRow label="Send consult request" busy={action.busy} error={action.error} />
       {sentNote && (
         <p class="success-note" role="status">
-          {sentNote}
+          {sentNote.text}
+          {sentNote.roomId && (
+            <>
+              {" "}
+              <a href={roomLink(sentNote.roomId)} target="_blank" rel="noopener noreferrer">
+                Open the consult room
+              </a>
+            </>
+          )}
         </p>
       )}
     </form>

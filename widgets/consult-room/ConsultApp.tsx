@@ -7,6 +7,7 @@ import { useNow } from "../lib/hooks.js";
 import { CandidateActions } from "./CandidateActions.js";
 import { CompletedView } from "./CompletedView.js";
 import { ConsultantActions } from "./ConsultantActions.js";
+import { useServiceNames } from "../lib/serviceNames.js";
 import { ConsultSummary } from "./ConsultSummary.js";
 import { RequestDetails } from "./RequestDetails.js";
 import { RequesterActions } from "./RequesterActions.js";
@@ -35,6 +36,7 @@ export interface ConsultAppProps extends ConsultRoomData {
  * (billing suggestion, rating).
  */
 export function ConsultApp({ api, roomId, viewer, room, consult, request, report }: ConsultAppProps) {
+  const serviceName = useServiceNames(api);
   const now = useNow();
   const [fromApi, setFromApi] = useState<{ view: ConsultView; basis: typeof consult } | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -69,7 +71,7 @@ export function ConsultApp({ api, roomId, viewer, room, consult, request, report
 
   return (
     <main>
-      <ConsultSummary consult={shown} now={now} />
+      <ConsultSummary consult={shown} now={now} serviceName={serviceName(shown.service)} />
       <ErrorNote message={loadError} />
       {shown.declined_by.includes(viewer) && isOpen(shown) && <p class="muted">You declined this consult.</p>}
       {/* What the clinician must read comes before what they decide, in the DOM and so in tab order: the report (once there is one), the request, then the viewer's actions. */}

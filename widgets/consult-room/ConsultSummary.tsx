@@ -1,6 +1,7 @@
 import type { ConsultState } from "../../appservice/shared/events/index.js";
 import { formatDuration, formatRelative, formatTime } from "../lib/format.js";
 import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
+import { People, Person } from "../lib/people.js";
 
 function Deadline({ label, ts, now }: { label: string; ts: number; now: number }) {
   const late = ts < now;
@@ -15,12 +16,12 @@ function Deadline({ label, ts, now }: { label: string; ts: number; now: number }
 }
 
 /** Status, people and deadlines: the workflow metadata of the room's state event. */
-export function ConsultSummary({ consult, now }: { consult: ConsultState; now: number }) {
+export function ConsultSummary({ consult, now, serviceName = consult.service }: { consult: ConsultState; now: number; serviceName?: string }) {
   const current = consult.status === "requested" ? consult.candidates.at(-1) : undefined;
   return (
     <section aria-label="Consult status">
       <h1>
-        Consult #{consult.number} · {consult.service} <span class={`badge ${consult.urgency}`}>{URGENCY_LABEL[consult.urgency]}</span>{" "}
+        Consult #{consult.number} · {serviceName} <span class={`badge ${consult.urgency}`}>{URGENCY_LABEL[consult.urgency]}</span>{" "}
         {consult.overdue && <span class="badge overdue">Overdue</span>}
       </h1>
       <p>
@@ -32,28 +33,36 @@ export function ConsultSummary({ consult, now }: { consult: ConsultState; now: n
       <dl class="facts">
         <dt>Requested by</dt>
         <dd>
-          {consult.requester} at {formatTime(consult.created_ts, now)}
+          <Person id={consult.requester} /> at {formatTime(consult.created_ts, now)}
         </dd>
         {consult.candidates.length > 0 && (
           <>
             <dt>Asked</dt>
             <dd>
-              {consult.candidates
-                .map((c) => (consult.declined_by.includes(c) ? `${c} (declined)` : c === current ? `${c} (asked now)` : c))
-                .join(", ")}
+              {consult.candidates.map((c, i) => (
+                <span key={c}>
+                  {i > 0 && ", "}
+                  <Person id={c} />
+                  {consult.declined_by.includes(c) ? " (declined)" : c === current ? " (asked now)" : ""}
+                </span>
+              ))}
             </dd>
           </>
         )}
         {consult.consultant && (
           <>
             <dt>Consultant</dt>
-            <dd>{consult.consultant}</dd>
+            <dd>
+              <Person id={consult.consultant} />
+            </dd>
           </>
         )}
         {consult.care_team.length > 0 && (
           <>
             <dt>Care team</dt>
-            <dd>{consult.care_team.join(", ")}</dd>
+            <dd>
+              <People ids={consult.care_team} />
+            </dd>
           </>
         )}
         {consult.status === "requested" && consult.accept_by_ts !== null && <Deadline label="Accept by" ts={consult.accept_by_ts} now={now} />}

@@ -2,12 +2,22 @@ import type { HandoffView } from "../../appservice/shared/handoffApi.js";
 import { formatDuration, formatOptionalDuration, formatRelative, formatTime } from "../lib/format.js";
 import { HANDOFF_STATUS_LABEL } from "../lib/handoffLabels.js";
 import { roomLink } from "../lib/matrixTo.js";
+import { Person } from "../lib/people.js";
 
 /** One handoff in the dashboard: who with, how far along, and the deadline; no clinical content. */
 export function HandoffItem({ handoff, viewer, now }: { handoff: HandoffView; viewer: string; now: number }) {
   const open = handoff.status !== "completed" && handoff.status !== "cancelled";
   const late = open && (handoff.overdue || handoff.deadline_ts < now);
-  const counterpart = handoff.outgoing === viewer ? `to ${handoff.incoming}` : `from ${handoff.outgoing}`;
+  const counterpart =
+    handoff.outgoing === viewer ? (
+      <>
+        to <Person id={handoff.incoming} />
+      </>
+    ) : (
+      <>
+        from <Person id={handoff.outgoing} />
+      </>
+    );
   return (
     <li>
       <strong>

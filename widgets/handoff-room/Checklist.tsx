@@ -3,6 +3,7 @@ import { formatTime } from "../lib/format.js";
 import type { ActionProps } from "./actionProps.js";
 import { isOpen } from "./roles.js";
 import { anchorId } from "./outstanding.js";
+import { Person } from "../lib/people.js";
 
 /** The unit's handoff checklist; either participant ticks an item, and the server records who did. */
 export function Checklist({ api, roomId, handoff, onView, canTick, now }: ActionProps & { canTick: boolean; now: number }) {
@@ -31,7 +32,7 @@ export function Checklist({ api, roomId, handoff, onView, canTick, now }: Action
             {c.done && c.by && (
               <span class="muted">
                 {" "}
-                · {c.by}
+                · <Person id={c.by} />
                 {c.ts !== null && ` at ${formatTime(c.ts, now)}`}
               </span>
             )}

@@ -2,6 +2,7 @@ import type { HandoffView } from "../../appservice/shared/handoffApi.js";
 import { formatOptionalDuration, formatTime } from "../lib/format.js";
 import type { HandoffContent } from "./roomData.js";
 import { TaskLine } from "./TaskLine.js";
+import { Person } from "../lib/people.js";
 
 /** What a completed or cancelled handoff left behind: duration, sign-offs, overrides, and the tasks passed on. */
 export function ClosedView({ handoff, content, now }: { handoff: HandoffView; content: HandoffContent; now: number }) {
@@ -30,7 +31,9 @@ export function ClosedView({ handoff, content, now }: { handoff: HandoffView; co
       {overrides.length > 0 && <p class="warn-note">Signed off with {overrides.length === 1 ? "an override" : `${overrides.length} overrides`}; the reasons are above.</p>}
       {transferred.length > 0 && (
         <>
-          <h3>Tasks now with {handoff.incoming}</h3>
+          <h3>
+            Tasks now with <Person id={handoff.incoming} />
+          </h3>
           <ul class="tasks">
             {transferred.map((t) => {
               const task = content.items.get(t.item_event_id)?.tasks.find((x) => x.id === t.task_id);

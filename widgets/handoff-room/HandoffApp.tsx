@@ -16,6 +16,7 @@ import { PatientList } from "./PatientList.js";
 import type { HandoffRoomData } from "./roomData.js";
 import { isOpen, rolesOf } from "./roles.js";
 import { canSignOff, OverrideForm, SignOffPanel } from "./SignOffPanel.js";
+import { Person } from "../lib/people.js";
 
 export interface HandoffAppProps extends HandoffRoomData {
   api: HandoffApi;
@@ -85,7 +86,7 @@ export function HandoffApp({ api, roomId, viewer, room, handoff, stateEventId, c
       <ErrorNote message={loadError} />
       {!roles.participant && (
         <p class="muted">
-          You are following this handoff; only {handoff.outgoing} and {handoff.incoming} take part.
+          You are following this handoff; only <Person id={handoff.outgoing} /> and <Person id={handoff.incoming} /> take part.
         </p>
       )}
       {!shown ? (

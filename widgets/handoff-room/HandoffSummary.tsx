@@ -2,6 +2,7 @@ import type { HandoffState } from "../../appservice/shared/events/index.js";
 import { formatDuration, formatRelative, formatTime } from "../lib/format.js";
 import { HANDOFF_STATUS_LABEL, MODE_LABEL, TEMPLATE_LABEL } from "../lib/handoffLabels.js";
 import { isOpen } from "./roles.js";
+import { Person } from "../lib/people.js";
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
@@ -19,7 +20,7 @@ export function HandoffSummary({ handoff, now }: { handoff: HandoffState; now: n
       <dl class="facts">
         <dt>Handing over</dt>
         <dd>
-          {handoff.outgoing} → {handoff.incoming}
+          <Person id={handoff.outgoing} /> → <Person id={handoff.incoming} />
         </dd>
         <dt>Format</dt>
         <dd>

@@ -12,6 +12,7 @@ import { ReadBackForm } from "./ReadBackForm.js";
 import { ReadBackStatus } from "./ReadBackStatus.js";
 import { isOpen, rolesOf } from "./roles.js";
 import { anchorId } from "./outstanding.js";
+import { Person } from "../lib/people.js";
 
 export interface PatientEntryProps extends EntryProps {
   entry: HandoffEntryView;
@@ -36,7 +37,12 @@ export function PatientEntry(props: PatientEntryProps) {
       <h3>{title}</h3>
       <p class="muted">
         {entry.version > 1 ? `Version ${entry.version}, edited ${formatTime(entry.presented_ts, now)}` : `Presented ${formatTime(entry.presented_ts, now)}`}
-        {entry.presented_by !== handoff.outgoing && ` by ${entry.presented_by}`}
+        {entry.presented_by !== handoff.outgoing && (
+          <>
+            {" by "}
+            <Person id={entry.presented_by} />
+          </>
+        )}
       </p>
       {editing && item ? (
         <ItemForm {...props} editing={{ entry, item }} onDone={() => onEditing(false)} />

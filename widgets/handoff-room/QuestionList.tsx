@@ -4,6 +4,7 @@ import type { EntryProps } from "./actionProps.js";
 import { AnswerForm } from "./AnswerForm.js";
 import { isOpen, rolesOf } from "./roles.js";
 import { anchorId } from "./outstanding.js";
+import { Person } from "../lib/people.js";
 
 const NOT_LOADED = "Element has not loaded this message yet.";
 
@@ -22,14 +23,16 @@ export function QuestionList(props: EntryProps & { entry: HandoffEntryView }) {
           return (
             <li key={q.event_id} id={anchorId.question(q.number)}>
               <p>
-                <strong>Question {q.number}</strong> <span class="muted">from {q.asked_by} at {formatTime(q.asked_ts, now)}</span>
+                <strong>Question {q.number}</strong> <span class="muted">
+                  from <Person id={q.asked_by} /> at {formatTime(q.asked_ts, now)}
+                </span>
               </p>
               <p class="prose">{content.questions.get(q.event_id)?.text ?? NOT_LOADED}</p>
               {q.answer_event_id ? (
                 <p class="answer">
                   <strong>Answer</strong>{" "}
                   <span class="muted">
-                    from {q.answered_by}
+                    from {q.answered_by && <Person id={q.answered_by} />}
                     {q.answered_ts !== null && ` at ${formatTime(q.answered_ts, now)}`}:
                   </span>{" "}
                   <span class="prose">{answer?.text ?? NOT_LOADED}</span>
@@ -40,7 +43,9 @@ export function QuestionList(props: EntryProps & { entry: HandoffEntryView }) {
                     <span class="badge open-question">Not answered yet</span>
                   </p>
                   {canAnswer && q.asked_by !== viewer && <AnswerForm {...props} question={q} />}
-                  {canAnswer && q.asked_by === viewer && <p class="muted">Waiting for {q.asked_by === handoff.outgoing ? handoff.incoming : handoff.outgoing} to answer.</p>}
+                  {canAnswer && q.asked_by === viewer && <p class="muted">
+                      Waiting for <Person id={q.asked_by === handoff.outgoing ? handoff.incoming : handoff.outgoing} /> to answer.
+                    </p>}
                 </>
               )}
             </li>

@@ -1,6 +1,7 @@
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { formatTime } from "../lib/format.js";
 import type { HandoffContent } from "./roomData.js";
+import { Person } from "../lib/people.js";
 
 /** Whether the current version is read back, and the read-back itself, for both participants to check. */
 export function ReadBackStatus({ entry, content, now }: { entry: HandoffEntryView; content: HandoffContent; now: number }) {
@@ -18,7 +19,7 @@ export function ReadBackStatus({ entry, content, now }: { entry: HandoffEntryVie
       {entry.readback_event_id && (
         <p>
           <span class="muted">
-            {stale ? "Read-back of an earlier version" : "Read-back"} by {entry.readback_by}
+            {stale ? "Read-back of an earlier version" : "Read-back"} by {entry.readback_by && <Person id={entry.readback_by} />}
             {entry.readback_ts !== null && ` at ${formatTime(entry.readback_ts, now)}`}:
           </span>{" "}
           <span class="prose">{readBack ? readBack.summary : "Element has not loaded the read-back yet."}</span>

@@ -8,6 +8,7 @@ import { outstandingItems } from "./outstanding.js";
 import type { HandoffContent } from "./roomData.js";
 import { isOpen, rolesOf } from "./roles.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
+import { People, Person } from "../lib/people.js";
 
 const MIN_REASON = 5;
 
@@ -39,7 +40,7 @@ export function SignOffPanel(props: ActionProps & { viewer: string; content: Han
         <ul class="plain">
           {handoff.sign_offs.map((s) => (
             <li key={s.user_id}>
-              Signed off by {s.user_id} at {formatTime(s.ts, now)}
+              Signed off by <Person id={s.user_id} /> at {formatTime(s.ts, now)}
               {s.override_event_id && (
                 <>
                   {" "}
@@ -51,7 +52,9 @@ export function SignOffPanel(props: ActionProps & { viewer: string; content: Han
           ))}
         </ul>
       )}
-      {signed && isOpen(handoff) && others.length > 0 && <p class="muted">Waiting for {others.join(" and ")} to sign off.</p>}
+      {signed && isOpen(handoff) && others.length > 0 && <p class="muted">
+          Waiting for <People ids={others} joiner=" and " /> to sign off.
+        </p>}
       {canSign && !blocked && (
         <>
           <p>{handoff.entries.length === 0 ? "No patient presented, and the checklist is done." : "Every patient is read back, every question answered and the checklist done."}</p>

@@ -1,6 +1,7 @@
 import type { HandoffTask } from "../../appservice/shared/events/index.js";
 import type { HandoffTaskView } from "../../appservice/shared/handoffApi.js";
 import { formatDuration, formatTime } from "../lib/format.js";
+import { Person } from "../lib/people.js";
 
 /** A task with its owner and due time; the server's record, when there is one, says who owns it now. */
 export function TaskLine({ task, view, outgoing, now }: { task: HandoffTask; view?: HandoffTaskView | undefined; outgoing: string; now: number }) {
@@ -9,7 +10,9 @@ export function TaskLine({ task, view, outgoing, now }: { task: HandoffTask; vie
   const open = !view || view.status === "open";
   return (
     <li class={open ? "task" : "task closed"}>
-      {task.text} <span class="muted">· owner {owner}</span>
+      {task.text} <span class="muted">
+        · owner <Person id={owner} />
+      </span>
       {due !== null && (
         <>
           {" "}

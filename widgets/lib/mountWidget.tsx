@@ -2,6 +2,7 @@ import { render, type ComponentChild } from "preact";
 import { ApiError } from "./apiFetch.js";
 import { ApiSession } from "./apiSession.js";
 import { httpConsultApi, type ConsultApi } from "./consultApi.js";
+import { httpPeopleApi, PeopleContext, PeopleDirectory } from "./people.js";
 import { connectWidget, missingCapabilities, type RoomWatch, type WidgetSession } from "./widgetSession.js";
 import { readWidgetParams, type Theme } from "./widgetParams.js";
 
@@ -74,5 +75,6 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
     render(<Notice title="Could not sign in to Rounds" text={`${why} Reload the widget; if it keeps failing, contact your Rounds administrator.`} />, root);
     return;
   }
-  render(def.app({ session, api: httpConsultApi(apiSession), apiSession, viewer }), root);
+  const people = new PeopleDirectory(httpPeopleApi(apiSession), viewer.slice(viewer.indexOf(":") + 1));
+  render(<PeopleContext.Provider value={people}>{def.app({ session, api: httpConsultApi(apiSession), apiSession, viewer })}</PeopleContext.Provider>, root);
 }

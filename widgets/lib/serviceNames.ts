@@ -1,0 +1,29 @@
+import { useEffect, useState } from "preact/hooks";
+import type { ConsultApi } from "./consultApi.js";
+
+const loaded = new WeakMap<object, Promise<ReadonlyMap<string, string>>>();
+
+/**
+ * The services' names by id ("cardiology" → "Cardiology"), read once per API client: consults
+ * name their service by id, and a clinician reads the name. Until loaded, or if the read fails,
+ * the id is shown.
+ */
+export function useServiceNames(api: Pick<ConsultApi, "services">): (id: string) => string {
+  const [names, setNames] = useState<ReadonlyMap<string, string> | null>(null);
+  useEffect(() => {
+    let current = true;
+    let p = loaded.get(api);
+    if (!p) {
+      p = api.services().then(
+        (r) => new Map(r.services.map((s) => [s.id, s.name])),
+        () => new Map<string, string>(),
+      );
+      loaded.set(api, p);
+    }
+    void p.then((m) => current && setNames(m));
+    return () => {
+      current = false;
+    };
+  }, [api]);
+  return (id) => names?.get(id) ?? id;
+}
