@@ -87,8 +87,10 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     expect(consultsRoom, opened.body).to.be.a("string");
     const dashboard = await installed(wendy, consultsRoom!, "rounds-consults");
     const form = await openIn(wendy, consultsRoom!, dashboard);
-    expect(await form.requestedCapabilities()).to.have.same.members(consultsCapabilities(consultsRoom!));
-    expect(await form.approvedCapabilities()).to.have.same.members(consultsCapabilities(consultsRoom!));
+    // Directory search is asked for too, but optional: the widget works without it.
+    const asked = [...consultsCapabilities(consultsRoom!), "org.matrix.msc3973.user_directory_search"];
+    expect(await form.requestedCapabilities()).to.have.same.members(asked);
+    expect(await form.approvedCapabilities()).to.have.same.members(asked);
 
     // 2. The New consult form.
     const f = form.frame;

@@ -110,8 +110,17 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     expect(dashboardRoom, opened.body).to.be.a("string");
     const dashboard = await openIn(olga, dashboardRoom!, await installed(olga, dashboardRoom!, "rounds-handoffs"));
     const d = dashboard.frame;
-    await d.getByLabel("Incoming clinician").waitFor({ timeout: STEP_MS });
-    await d.getByLabel("Incoming clinician").fill(ian.userId);
+    // Ian is picked by name from the directory (Element's user-directory search), by keyboard.
+    const picker = d.getByRole("combobox", { name: "Incoming clinician" });
+    await picker.waitFor({ timeout: STEP_MS });
+    const ianName = (await ian.client.getProfileInfo(ian.userId, "displayname")).displayname ?? ian.userId;
+    await picker.fill(ianName);
+    const option = d.getByRole("option").filter({ hasText: ian.userId });
+    await option.waitFor({ timeout: STEP_MS });
+    const index = (await d.getByRole("option").allTextContents()).findIndex((t) => t.includes(ian.userId));
+    for (let k = 0; k <= index; k++) await picker.press("ArrowDown");
+    await picker.press("Enter");
+    expect(await picker.inputValue()).to.equal(ian.userId);
     await d.getByRole("button", { name: "Start handoff" }).click();
     const started = d.getByRole("status").filter({ hasText: /^Handoff #\d+ started\./ });
     await started.waitFor({ timeout: STEP_MS });

@@ -30,7 +30,7 @@ describe("handoffs widget: start a handoff", function () {
 
     await fill(field(root, "Incoming clinician"), "night nurse");
     await click(button(root, "Start handoff"));
-    expect(text(root)).to.include("Enter the incoming clinician's Matrix id, like @name:hospital.org.");
+    expect(text(root)).to.include("Choose the incoming clinician from the list, or type their full Matrix id, like @name:hospital.org.");
     expect(field(root, "Incoming clinician").getAttribute("aria-invalid")).to.equal("true");
 
     await fill(field(root, "Incoming clinician"), OUT);

@@ -14,6 +14,7 @@ import { AttachmentsField, type PickedFile } from "./AttachmentsField.js";
 import { insertTemplate, isBareTemplate } from "./questionTemplate.js";
 import { roomLink } from "../lib/matrixTo.js";
 import { usePeople } from "../lib/people.js";
+import { PeopleField } from "../lib/PersonPicker.js";
 
 /** What the form does in its room through Element; a fake in tests. */
 export interface RequestRoomActions {
@@ -30,7 +31,7 @@ export interface NewConsultFormProps {
   onCreated?: (consult: ConsultView) => void;
 }
 
-const EMPTY = { service: "", urgency: "", preferred: "", careTeam: "", patientRef: "", question: "", history: "" };
+const EMPTY = { service: "", urgency: "", preferred: "", careTeam: [] as string[], careTeamText: "", patientRef: "", question: "", history: "" };
 type Draft = typeof EMPTY;
 
 function careTeamList(text: string): string[] {
@@ -39,7 +40,8 @@ function careTeamList(text: string): string[] {
 
 /** The request content without attachments, or the errors to show beside the fields. */
 function validate(draft: Draft): { content: ConsultRequestContent } | { errors: FieldErrors } {
-  const careTeam = careTeamList(draft.careTeam);
+  // Chosen people, and whatever ids are typed but not chosen yet.
+  const careTeam = [...new Set([...draft.careTeam, ...careTeamList(draft.careTeamText)])];
   const parsed = ConsultRequestContentSchema.safeParse({
     service: draft.service,
     urgency: draft.urgency,
@@ -69,7 +71,7 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
   const [fileProblems, setFileProblems] = useState<string[]>([]);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [sentNote, setSentNote] = useState<{ text: string; roomId: string | null } | null>(null);
-  const people = usePeople();
+  const people = usePeople(specialists.map((s) => s.user_id));
   // A request sent by a creation that then failed is reused while the form is unchanged.
   const sent = useRef<{ key: string; eventId: string } | null>(null);
   const action = useAction();
@@ -96,7 +98,7 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
     };
   }, [api, draft.service]);
 
-  const set = (k: keyof Draft) => (value: string) => {
+  const set = (k: Exclude<keyof Draft, "careTeam">) => (value: string) => {
     setSentNote(null);
     setDraft((d) => ({ ...d, [k]: value, ...(k === "service" ? { preferred: "" } : {}) }));
   };
@@ -184,18 +186,20 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
         label="Preferred specialist (optional)"
         hint="Otherwise the service's on-call specialist is asked."
         placeholder="Whoever is on call"
-        options={specialists.map((s) => ({ value: s.user_id, label: `${s.user_id} (${s.available ? "available" : "not available"})` }))}
+        options={specialists.map((s) => ({ value: s.user_id, label: `${people?.label(s.user_id) ?? s.user_id} (${s.available ? "available" : "not available"})` }))}
         value={draft.preferred}
         onValue={set("preferred")}
         error={errors.preferred_specialist}
         disabled={busy || !draft.service}
       />
-      <TextField
+      <PeopleField
         id="care-team"
         label="Care team members (optional)"
-        hint="Matrix ids separated by commas, e.g. @resident:hospital.org. They are invited to the consult room."
-        value={draft.careTeam}
-        onValue={set("careTeam")}
+        hint="Type a name and choose from the list, or type a full Matrix id such as @resident:partner-clinic.org. They are invited to the consult room."
+        values={draft.careTeam}
+        onValues={(careTeam) => setDraft((d) => ({ ...d, careTeam }))}
+        pending={draft.careTeamText}
+        onPending={set("careTeamText")}
         error={errors.care_team}
         disabled={busy}
       />

@@ -1,13 +1,17 @@
+import { MatrixCapabilities } from "matrix-widget-api";
 import { ConsultEventType } from "../../appservice/shared/events/index.js";
 import { uploadEncrypted } from "../lib/encryptedFiles.js";
 import { mountWidget } from "../lib/mountWidget.js";
 import "../lib/widget.css";
+import "../lib/picker.css";
 import { consultsCapabilities, consultsWatch } from "./capabilities.js";
 import { ConsultsApp } from "./ConsultsApp.js";
 import type { RequestRoomActions } from "./NewConsultForm.js";
 
 void mountWidget(document.getElementById("app")!, {
   capabilities: consultsCapabilities,
+  // Finding colleagues as Element would; without it, Rounds' staff directory.
+  optionalCapabilities: [MatrixCapabilities.MSC3973UserDirectorySearch],
   watch: consultsWatch,
   app: ({ session, api }) => {
     const { api: widgetApi, feed } = session;

@@ -1,9 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { StartHandoffBody, type HandoffView, type UnitsResponse } from "../../appservice/shared/handoffApi.js";
-import { ActionRow, ErrorNote, SelectField, TextField, errorText, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
+import { ActionRow, ErrorNote, SelectField, errorText, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
 import { TEMPLATE_LABEL } from "../lib/handoffLabels.js";
 import { roomLink } from "../lib/matrixTo.js";
+import { PersonPicker } from "../lib/PersonPicker.js";
 
 export interface StartHandoffFormProps {
   api: Pick<HandoffApi, "units" | "start">;
@@ -13,7 +14,7 @@ export interface StartHandoffFormProps {
   onStarted?: (handoff: HandoffView) => void;
 }
 
-const WORDING: FieldErrors = { incoming: "Enter the incoming clinician's Matrix id, like @name:hospital.org.", unit: "Choose the unit." };
+const WORDING: FieldErrors = { incoming: "Choose the incoming clinician from the list, or type their full Matrix id, like @name:hospital.org.", unit: "Choose the unit." };
 
 /** Starts a handoff to the incoming clinician; the bot opens a room for it and invites both. */
 export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandoffFormProps) {
@@ -86,11 +87,10 @@ export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandof
         error={errors.unit}
         disabled={busy}
       />
-      <TextField
+      <PersonPicker
         id="incoming"
         label="Incoming clinician"
-        hint="The Matrix id of the clinician taking over, e.g. @night.nurse:hospital.org."
-        placeholder="@name:hospital.org"
+        hint="Type a name and choose from the list, or type a full Matrix id such as @night.nurse:hospital.org."
         value={incoming}
         onValue={(v) => {
           setStarted(null);

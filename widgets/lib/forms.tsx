@@ -22,7 +22,7 @@ export function wholeNumber(text: string): number {
   return /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
 }
 
-interface FieldShell {
+export interface FieldShell {
   id: string;
   label: string;
   error?: string | undefined;
@@ -30,7 +30,7 @@ interface FieldShell {
 }
 
 /** A label, the control, and the hint and error the control is described by. */
-function Field({ id, label, error, hint, children }: FieldShell & { children: (describedBy: string | undefined) => ComponentChildren }) {
+export function Field({ id, label, error, hint, children }: FieldShell & { children: (describedBy: string | undefined) => ComponentChildren }) {
   const describedBy = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
   return (
     <div class={error ? "field invalid" : "field"}>

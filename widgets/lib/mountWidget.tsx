@@ -1,3 +1,4 @@
+import { MatrixCapabilities } from "matrix-widget-api";
 import { render, type ComponentChild } from "preact";
 import { ApiError } from "./apiFetch.js";
 import { ApiSession } from "./apiSession.js";
@@ -17,6 +18,8 @@ export interface WidgetContext {
 
 export interface WidgetDefinition {
   capabilities: (roomId: string) => string[];
+  /** Asked for too, but the widget works without them (a user may refuse): e.g. directory search. */
+  optionalCapabilities?: readonly string[];
   watch: RoomWatch;
   app: (ctx: WidgetContext) => ComponentChild;
 }
@@ -48,7 +51,7 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
   }
   applyTheme(params.theme);
   const capabilities = def.capabilities(params.roomId);
-  const session = connectWidget(params, capabilities, def.watch, applyTheme);
+  const session = connectWidget(params, [...capabilities, ...(def.optionalCapabilities ?? [])], def.watch, applyTheme);
   render(<Notice busy title="Connecting to Element…" text="If Element asks, allow the permissions this Rounds widget needs." />, root);
 
   await session.ready;
@@ -75,6 +78,9 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
     render(<Notice title="Could not sign in to Rounds" text={`${why} Reload the widget; if it keeps failing, contact your Rounds administrator.`} />, root);
     return;
   }
-  const people = new PeopleDirectory(httpPeopleApi(apiSession), viewer.slice(viewer.indexOf(":") + 1));
+  const clientSearch = session.api.hasCapability(MatrixCapabilities.MSC3973UserDirectorySearch)
+    ? async (term: string, limit: number) => (await session.api.searchUserDirectory(term, limit)).results.map((r) => ({ userId: r.user_id, displayName: r.display_name }))
+    : undefined;
+  const people = new PeopleDirectory(httpPeopleApi(apiSession), viewer.slice(viewer.indexOf(":") + 1), clientSearch);
   render(<PeopleContext.Provider value={people}>{def.app({ session, api: httpConsultApi(apiSession), apiSession, viewer })}</PeopleContext.Provider>, root);
 }

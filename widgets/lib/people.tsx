@@ -47,7 +47,24 @@ export class PeopleDirectory {
     readonly api: PeopleApi,
     /** The viewer's homeserver: people of another one show their server. */
     readonly ownServer: string | null,
+    /** The client's own user-directory search, where Element grants it (MSC3973). */
+    private readonly clientSearch?: (term: string, limit: number) => Promise<{ userId: string; displayName?: string | undefined }[]>,
   ) {}
+
+  /**
+   * People matching a term: through the client's directory search where granted (what the user
+   * could find in Element), else Rounds' staff directory; either way with their on-call roles.
+   */
+  async search(term: string, limit = 10): Promise<PersonView[]> {
+    if (!this.clientSearch) {
+      const found = (await this.api.search(term, limit)).people;
+      this.remember(found);
+      return found;
+    }
+    const found = await this.clientSearch(term, limit);
+    await this.ensure(found.map((r) => r.userId));
+    return found.map((r) => this.known.get(r.userId) ?? { user_id: r.userId, display_name: r.displayName ?? null, on_call: [] });
+  }
 
   get(userId: string): PersonView | undefined {
     return this.known.get(userId);
