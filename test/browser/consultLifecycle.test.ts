@@ -216,6 +216,12 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     const rated = [...(mine.json as unknown as MineResponse).outgoing, ...(mine.json as unknown as MineResponse).archive].find((c) => c.id === completed.id);
     expect(rated).to.include({ status: "completed", rating: 5, outcome: "advice_followed" });
     expect(rated?.billing_suggestion?.code).to.equal("99254");
+
+    // Wendy's dashboard, open all along, shows the consult completed without a Refresh button.
+    await f.getByRole("tab", { name: "My consults" }).click();
+    await f.getByRole("region", { name: "Archive" }).getByText(`#${number} Cardiology`).waitFor({ timeout: STEP_MS });
+    await f.getByText(/^Updated /).waitFor();
+    expect(await f.getByRole("button", { name: "Refresh" }).count()).to.equal(0);
   });
 
   it("refuses a decline without a reason inline, then re-routes to the backup when the reason is given", async function () {

@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
 import { CONSULT_STATUSES, type ConsultStatus } from "../../appservice/shared/events/index.js";
-import type { ConsultView, MetricsResponse, MineResponse } from "../../appservice/shared/consultWidgetApi.js";
+import type { ConsultView, MetricsResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
-import { ErrorNote, errorText } from "../lib/forms.js";
+import { ErrorNote } from "../lib/forms.js";
 import { formatOptionalDuration, formatTime } from "../lib/format.js";
 import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
+import { LastUpdated, useLive } from "../lib/live.js";
 import { useServiceNames } from "../lib/serviceNames.js";
 import { ResponseTimes } from "./ResponseTimes.js";
 import { Person } from "../lib/people.js";
@@ -61,39 +62,22 @@ function ByStatus({ title, consults, now, serviceName }: { title: string; consul
 /** The clinician's consults: incoming and outgoing by status, past ones in the archive. */
 export function MyConsults({ api, refreshKey = 0 }: { api: Pick<ConsultApi, "mine" | "metrics" | "services">; refreshKey?: number }) {
   const serviceName = useServiceNames(api);
-  const [mine, setMine] = useState<MineResponse | null>(null);
+  const live = useLive(() => api.mine(), [api, refreshKey]);
+  const mine = live.data;
+  const error = mine ? null : live.error;
+  const loadedAt = live.updatedAt ?? Date.now();
+  // Response times are a nicety: without them the dashboard still works. They move slowly.
   const [metrics, setMetrics] = useState<MetricsResponse | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loadedAt, setLoadedAt] = useState(() => Date.now());
-
-  const load = () => {
-    api
-      .mine()
-      .then((m) => {
-        setMine(m);
-        setError(null);
-        setLoadedAt(Date.now());
-      })
-      .catch((err: unknown) => setError(errorText(err)));
-    // Response times are a nicety: without them the dashboard still works.
+  useEffect(() => {
     api
       .metrics()
       .then(setMetrics)
       .catch(() => undefined);
-  };
-  useEffect(() => {
-    load();
-    const timer = setInterval(load, 60_000);
-    return () => clearInterval(timer);
   }, [api, refreshKey]);
 
   return (
     <div>
-      <div class="buttons">
-        <button type="button" onClick={load}>
-          Refresh
-        </button>
-      </div>
+      <LastUpdated live={live} />
       <ErrorNote message={error} />
       {!mine && !error && (
         <p class="muted" role="status">

@@ -3,7 +3,7 @@ import { ConsultEventType } from "../../appservice/shared/events/index.js";
 import { uploadEncrypted } from "../lib/encryptedFiles.js";
 import { mountWidget } from "../lib/mountWidget.js";
 import "../lib/widget.css";
-import "../lib/picker.css";
+import "../lib/dashboard.css";
 import { consultsCapabilities, consultsWatch } from "./capabilities.js";
 import { ConsultsApp } from "./ConsultsApp.js";
 import type { RequestRoomActions } from "./NewConsultForm.js";

@@ -1,39 +1,19 @@
-import { useEffect, useState } from "preact/hooks";
-import type { MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
-import { ErrorNote, errorText } from "../lib/forms.js";
+import { ErrorNote } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
+import { LastUpdated, useLive } from "../lib/live.js";
 import { HandoffItem } from "./HandoffItem.js";
 import { MyTasks } from "./MyTasks.js";
 
-/** The clinician's active and recent handoffs and the tasks they own, refreshed every minute. */
+/** The clinician's active and recent handoffs and the tasks they own, kept current (useLive). */
 export function MyHandoffs({ api, viewer, refreshKey = 0 }: { api: Pick<HandoffApi, "mine">; viewer: string; refreshKey?: number }) {
-  const [mine, setMine] = useState<MyHandoffsResponse | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loadedAt, setLoadedAt] = useState(() => Date.now());
-
-  const load = () => {
-    api
-      .mine()
-      .then((m) => {
-        setMine(m);
-        setError(null);
-        setLoadedAt(Date.now());
-      })
-      .catch((err: unknown) => setError(errorText(err)));
-  };
-  useEffect(() => {
-    load();
-    const timer = setInterval(load, 60_000);
-    return () => clearInterval(timer);
-  }, [api, refreshKey]);
+  const live = useLive(() => api.mine(), [api, refreshKey]);
+  const mine = live.data;
+  const error = mine ? null : live.error;
+  const loadedAt = live.updatedAt ?? Date.now();
 
   return (
     <div>
-      <div class="buttons">
-        <button type="button" onClick={load}>
-          Refresh
-        </button>
-      </div>
+      <LastUpdated live={live} />
       <ErrorNote message={error} />
       {!mine && !error && (
         <p class="muted" role="status">

@@ -2,7 +2,7 @@ import { MatrixCapabilities } from "matrix-widget-api";
 import { httpHandoffApi } from "../lib/handoffApi.js";
 import { mountWidget } from "../lib/mountWidget.js";
 import "../lib/widget.css";
-import "../lib/picker.css";
+import "../lib/dashboard.css";
 import { handoffsCapabilities, handoffsWatch } from "./capabilities.js";
 import { HandoffsApp } from "./HandoffsApp.js";
 
