@@ -3,7 +3,8 @@ import { ApiError } from "./apiFetch.js";
 import { ApiSession } from "./apiSession.js";
 import { httpConsultApi, type ConsultApi } from "./consultApi.js";
 import { connectWidget, missingCapabilities, type RoomWatch, type WidgetSession } from "./widgetSession.js";
-import { readWidgetParams, type Theme } from "./widgetParams.js";
+import { applyTheme } from "./theme.js";
+import { readWidgetParams } from "./widgetParams.js";
 
 export interface WidgetContext {
   session: WidgetSession;
@@ -18,10 +19,6 @@ export interface WidgetDefinition {
   capabilities: (roomId: string) => string[];
   watch: RoomWatch;
   app: (ctx: WidgetContext) => ComponentChild;
-}
-
-function applyTheme(theme: Theme): void {
-  document.documentElement.dataset.theme = theme;
 }
 
 function Notice({ title, text, busy }: { title: string; text: string; busy?: boolean }) {
