@@ -4,6 +4,8 @@ import type { Theme } from "./widgetParams.js";
 export const TOKEN_CLASS: Record<Theme, string> = {
   light: "cpd-theme-light",
   dark: "cpd-theme-dark",
+  "light-high-contrast": "cpd-theme-light-hc",
+  "dark-high-contrast": "cpd-theme-dark-hc",
 };
 
 /** Shows the page in Element's theme; called at start-up and on each of Element's theme changes. */
