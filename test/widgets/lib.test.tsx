@@ -25,7 +25,7 @@ describe("widget start-up and API client", function () {
       userId: "@a:rounds.test",
       theme: "dark",
     });
-    expect(readWidgetParams(url.replace("theme=dark", "theme=light-high-contrast"), true)?.theme).to.equal("light");
+    expect(readWidgetParams(url.replace("theme=dark", "theme=light-high-contrast"), true)?.theme).to.equal("light-high-contrast");
     expect(readWidgetParams(url, false), "not in a frame").to.equal(null);
     expect(readWidgetParams(base, true), "no parameters").to.equal(null);
     expect(readWidgetParams(url.replace(encodeURIComponent(ROOM), "$matrix_room_id"), true), "variables not filled in").to.equal(null);

@@ -5,86 +5,20 @@ import { consultCapabilities, consultWatch } from "../../widgets/consult-room/ca
 import { mountWidget } from "../../widgets/lib/mountWidget.js";
 import { connectWidget } from "../../widgets/lib/widgetSession.js";
 import type { WidgetParams } from "../../widgets/lib/widgetParams.js";
-import { installDom, setUrl } from "./dom.js";
+import { setUrl } from "./dom.js";
+import { FakeElement, embedIn, installFrame } from "./fakeElement.js";
 import { ROOM, consultState } from "./fixtures.js";
-
-interface Message {
-  api: "fromWidget" | "toWidget";
-  widgetId: string;
-  requestId: string;
-  action: string;
-  data: Record<string, unknown>;
-  response?: Record<string, unknown>;
-}
-
-/**
- * Element's side of the postMessage channel, reduced to what the session uses: it answers the
- * widget's requests and sends its own, as ClientWidgetApi does with update_state (MSC2762).
- */
-class FakeElement {
-  readonly fromWidget: Message[] = [];
-  private seq = 0;
-  constructor(
-    private readonly versions: string[],
-    private readonly timeline: IRoomEvent[],
-    private readonly openId: Record<string, unknown> = { state: "blocked" },
-  ) {}
-
-  postMessage = (msg: Message, origin: string) => {
-    expect(origin).to.equal("https://element.example");
-    this.fromWidget.push(msg);
-    if (msg.api !== "fromWidget" || msg.response) return;
-    const response =
-      msg.action === "supported_api_versions"
-        ? { supported_versions: this.versions }
-        : msg.action === "org.matrix.msc2876.read_events"
-          ? { events: this.timeline.filter((e) => e.type === msg.data.type) }
-          : msg.action === "get_openid"
-            ? this.openId
-            : {};
-    setTimeout(() => this.deliver({ ...msg, response }), 0);
-  };
-
-  private deliver(data: Message) {
-    window.dispatchEvent(new window.MessageEvent("message", { data }));
-  }
-
-  /** What Element does once the iframe has loaded: offer capabilities, then say which were approved. */
-  async approveAll(): Promise<void> {
-    const caps = await this.request("capabilities", {});
-    await this.request("notify_capabilities", { requested: caps.capabilities, approved: caps.capabilities });
-  }
-
-  /** Sends a request to the widget and resolves with its reply. */
-  async request(action: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const requestId = `host-${++this.seq}`;
-    this.deliver({ api: "toWidget", widgetId: "rounds-consult", requestId, action, data });
-    for (let i = 0; i < 100; i++) {
-      const reply = this.fromWidget.find((m) => m.requestId === requestId && m.response);
-      if (reply) return reply.response!;
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    throw new Error(`no reply to ${action}`);
-  }
-}
 
 describe("widget session with Element", function () {
   let restore: () => Promise<void>;
-  const g = globalThis as Record<string, unknown>;
   const logged: unknown[] = [];
   const log = console.log;
   before(function () {
     console.log = (...args: unknown[]) => logged.push(args);
-    restore = installDom();
-    // The transport listens on its global scope, as it does in a browser frame.
-    g.addEventListener = window.addEventListener.bind(window);
-    g.removeEventListener = window.removeEventListener.bind(window);
+    restore = installFrame();
   });
   after(async function () {
     console.log = log;
-    delete g.addEventListener;
-    delete g.removeEventListener;
-    delete g.parent;
     await restore();
   });
 
@@ -103,7 +37,7 @@ describe("widget session with Element", function () {
   it("negotiates its capabilities, takes update_state pushes, and reads past events of its own room", async function () {
     const request = event(ConsultEventType.Request, { service: "cardiology", urgency: "urgent", patient_ref: "Patient/1", question: "A question?" });
     const host = new FakeElement(["0.0.2", "org.matrix.msc2871", "org.matrix.msc2762_update_state"], [request]);
-    g.parent = host;
+    embedIn(host);
     const themes: string[] = [];
     const session = connectWidget(params, consultCapabilities(ROOM), consultWatch, (t) => themes.push(t));
 
@@ -149,12 +83,11 @@ describe("widget session with Element", function () {
     afterEach(function () {
       globalThis.fetch = fetchBefore;
       app.remove();
-      delete g.parent;
+      embedIn(null);
     });
     const open = (url: string, host: FakeElement | null) => {
       setUrl(url);
-      if (host) g.parent = host;
-      Object.defineProperty(window, "parent", { value: host ?? window, configurable: true });
+      embedIn(host);
       return mountWidget(app, { capabilities: consultCapabilities, watch: consultWatch, app: ({ viewer }) => <p>Signed in as {viewer}</p> });
     };
 

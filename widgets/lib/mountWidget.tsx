@@ -5,7 +5,8 @@ import { ApiSession } from "./apiSession.js";
 import { httpConsultApi, type ConsultApi } from "./consultApi.js";
 import { httpPeopleApi, PeopleContext, PeopleDirectory } from "./people.js";
 import { connectWidget, missingCapabilities, type RoomWatch, type WidgetSession } from "./widgetSession.js";
-import { readWidgetParams, type Theme } from "./widgetParams.js";
+import { applyTheme } from "./theme.js";
+import { readWidgetParams } from "./widgetParams.js";
 
 export interface WidgetContext {
   session: WidgetSession;
@@ -22,10 +23,6 @@ export interface WidgetDefinition {
   optionalCapabilities?: readonly string[];
   watch: RoomWatch;
   app: (ctx: WidgetContext) => ComponentChild;
-}
-
-function applyTheme(theme: Theme): void {
-  document.documentElement.dataset.theme = theme;
 }
 
 function Notice({ title, text, busy }: { title: string; text: string; busy?: boolean }) {

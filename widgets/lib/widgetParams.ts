@@ -3,7 +3,7 @@
  * `…/<widget>/index.html?roomId=$matrix_room_id&userId=$matrix_user_id&theme=$org.matrix.msc2873.client_theme`
  * and Element substitutes the variables and appends `widgetId` and `parentUrl`.
  */
-export type Theme = "light" | "dark";
+export type Theme = "light" | "dark" | "light-high-contrast" | "dark-high-contrast";
 
 export interface WidgetParams {
   widgetId: string;
@@ -15,9 +15,13 @@ export interface WidgetParams {
   theme: Theme;
 }
 
-/** Element theme names are "light", "dark", "light-high-contrast" or custom ones like "custom-Night (dark)". */
+/**
+ * Element theme names are "light", "dark", "light-high-contrast" or custom ones like
+ * "custom-Night (dark)"; a name that says neither dark nor high contrast is shown light.
+ */
 export function themeFrom(name: string | null | undefined): Theme {
-  return name && /dark/i.test(name) ? "dark" : "light";
+  const base = name && /dark/i.test(name) ? "dark" : "light";
+  return name && /high[-_ ]?contrast/i.test(name) ? `${base}-high-contrast` : base;
 }
 
 /** The widget's parameters, or null when the page was not opened by Element inside a room. */
