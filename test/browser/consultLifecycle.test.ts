@@ -115,6 +115,7 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     // The specialist in words, with the role they were routed by; the id only on hover.
     expect(sent.trim()).to.equal(`Consult #${number} sent to ${await displayNameOf(lena)}, Cardiology on call. Open the consult room`);
     expect(sent).to.not.contain(lena.userId);
+    await form.checkAccessibility("the New consult form, sent");
 
     // 3. Lena gets the request, decrypted by her client, in the consult room.
     const ring = await lena.waitForMessage((b) => b.includes(`#${number}`) && b.includes(PHI.question), { what: "the consult request", timeoutMs: STEP_MS });
@@ -134,6 +135,15 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     await request.getByText(PHI.ref).waitFor();
     await request.getByText(PHI.history).waitFor();
     await request.getByRole("button", { name: `Download ${PDF_NAME}` }).waitFor();
+    await atLena.checkAccessibility("an incoming consult request");
+    // Keyboard order follows reading order: the request's attachment is reached before Accept.
+    const order: string[] = [];
+    await l.locator("body").focus();
+    for (let k = 0; k < 30 && !order.includes("Accept"); k++) {
+      await atLena.page.keyboard.press("Tab");
+      order.push(await l.evaluate(() => (document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.textContent ?? "").trim()));
+    }
+    expect(order.indexOf(`Download ${PDF_NAME}`), order.join(" | ")).to.be.within(0, order.indexOf("Accept") - 1);
     const minutes = l.getByLabel("Expected response time (minutes)");
     await l.waitForFunction(() => (document.getElementById("accept-minutes") as HTMLInputElement | null)?.value !== "", undefined, { timeout: STEP_MS });
     expect(Number(await minutes.inputValue())).to.be.greaterThan(0); // prefilled with the urgency's default
@@ -143,6 +153,7 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     expect(accepted.consultant).to.equal(lena.userId);
     expect(accepted.expected_response_minutes).to.equal(45);
     await l.locator("[data-status=accepted]").waitFor({ timeout: STEP_MS });
+    await atLena.checkAccessibility("an accepted consult");
 
     // 4. The room is the discussion: an ordinary encrypted exchange.
     const ask = `Troponin repeat is 52 ng/L, does that change anything? (${number})`;
@@ -159,6 +170,7 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     await s.waitForConsult(wendy, roomId, (c) => c.status === "in_progress");
     const report = l.getByRole("form", { name: "Consult report" });
     await report.getByLabel("Findings").waitFor({ timeout: STEP_MS });
+    await atLena.checkAccessibility("the report form");
     await report.getByLabel("Findings").fill(PHI.findings);
     await report.getByLabel("Assessment").fill(PHI.assessment);
     await report.getByLabel("Recommendations").fill(PHI.recommendations);
@@ -210,6 +222,7 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     await feedback.getByLabel("Outcome").selectOption("advice_followed");
     await feedback.getByRole("button", { name: "Send feedback" }).click();
     await w.getByText("Requester's feedback: 5 of 5, advice followed.").waitFor({ timeout: STEP_MS });
+    await atWendy.checkAccessibility("a completed, rated consult");
     expect(await feedback.count()).to.equal(0);
 
     const mine = await (await s.widgetSession(wendy)).call("GET", WidgetRoute.mine);
@@ -221,6 +234,7 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     await f.getByRole("tab", { name: "My consults" }).click();
     await f.getByRole("region", { name: "Archive" }).getByText(`#${number} Cardiology`).waitFor({ timeout: STEP_MS });
     await f.getByText(/^Updated /).waitFor();
+    await form.checkAccessibility("My consults");
     expect(await f.getByRole("button", { name: "Refresh" }).count()).to.equal(0);
   });
 

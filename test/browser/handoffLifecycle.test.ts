@@ -124,6 +124,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     await d.getByRole("button", { name: "Start handoff" }).click();
     const started = d.getByRole("status").filter({ hasText: /^Handoff #\d+ started\./ });
     await started.waitFor({ timeout: STEP_MS });
+    await dashboard.checkAccessibility("the Handoffs dashboard, a handoff started");
     const number = Number(/#(\d+)/.exec((await started.textContent()) ?? "")?.[1]);
     const mine = (await api(olga, HandoffRoute.mine)) as unknown as MyHandoffsResponse;
     const h = mine.active.find((x) => x.number === number)!;
@@ -139,6 +140,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     await patient(o, 1).getByText(PHI.situation1).waitFor({ timeout: STEP_MS });
     await addPatient(o, { ref: PHI.ref2, label: "Bed 7", s: PHI.situation2, b: PHI.background2, a: PHI.assessment2, r: PHI.recommendation2 });
     await patient(o, 2).getByText(PHI.situation2).waitFor({ timeout: STEP_MS });
+    await atOlga.checkAccessibility("a handoff being presented");
     const presenting = await waitForState(ian, roomId, (s) => s.patient_count === 2, "two patients in the state");
     expect(presenting.status).to.equal("presenting");
     const stateJson = JSON.stringify(presenting);
@@ -193,6 +195,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     await waitForState(olga, roomId, (s) => s.read_back_count === 2, "patient 2 read back");
     await i.getByRole("region", { name: "Checklist" }).getByLabel("Allergies reviewed").click(); // the box follows the server, so it ticks once the call returns
     await waitForState(olga, roomId, (s) => s.checklist_done === 1, "the checklist ticked");
+    await atIan.checkAccessibility("a handoff ready to sign off");
 
     // 5. Both sign off.
     await o.getByRole("region", { name: "Sign off" }).getByRole("button", { name: "Sign off", exact: true }).click();
@@ -203,6 +206,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     expect(done.overridden).to.equal(false);
     await o.getByRole("region", { name: "Completed" }).waitFor({ timeout: STEP_MS });
     await i.getByRole("region", { name: "Completed" }).waitFor({ timeout: STEP_MS });
+    await atIan.checkAccessibility("a completed handoff");
 
     // The report: encrypted, with the SBAR text, the read-backs and the Q&A.
     const report = await ian.waitForMessage((_b, ev) => ev.getContent().msgtype === "m.file" && ev.getContent().info?.mimetype === "text/markdown", {

@@ -49,6 +49,11 @@ export interface WidgetHandle {
   timings: WidgetTimings;
   /** Console lines of the host page and the widget, for a failing test's message. */
   consoleMessages(): string[];
+  /**
+   * Runs axe-core on the widget as it is now, at 1280 px and at 380 px (Element's side panel on a
+   * phone), and checks nothing overflows sideways at 380 px; throws naming each violation and `state`.
+   */
+  checkAccessibility(state: string): Promise<void>;
   /** What the host client holds of the widget's room (types, decryption, timelines), for a failing test's message. */
   timelineReport(): string;
   close(): Promise<void>;
@@ -102,6 +107,29 @@ export function installedWidgets(clinician: TestClinician, roomId: string): Widg
     if (typeof c.id !== "string" || typeof c.url !== "string") return []; // `{}` means removed
     return [{ id: c.id, url: c.url, type: c.type, name: c.name, data: c.data, waitForIframeLoad: c.waitForIframeLoad }];
   });
+}
+
+const WIDTHS = [1280, 380] as const;
+
+async function checkAccessibility(page: Page, frame: Frame, state: string): Promise<void> {
+  const { AxeBuilder } = await import("@axe-core/playwright");
+  const problems: string[] = [];
+  const size = page.viewportSize() ?? { width: 1280, height: 900 };
+  try {
+    for (const width of WIDTHS) {
+      await page.setViewportSize({ width, height: size.height });
+      // The widget's frame only: the test host around it is not what clinicians see.
+      const result = await new AxeBuilder({ page }).include("#widget").analyze();
+      for (const v of result.violations) {
+        problems.push(`${width} px: ${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+      }
+      const overflow = await frame.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      if (width === 380 && overflow > 0) problems.push(`380 px: the page is ${overflow} px wider than the panel`);
+    }
+  } finally {
+    await page.setViewportSize(size);
+  }
+  if (problems.length) throw new Error(`accessibility of ${state}:\n${problems.join("\n")}`);
 }
 
 /** Waits until `who` is joined to the room and has synced the widget `id` installed in it; a timeout says what the client holds. */
@@ -218,6 +246,7 @@ export async function openWidget(opts: OpenWidgetOptions): Promise<WidgetHandle>
       timings: { ...t, iframeToReadyMs: t.readyMs - t.iframeCreatedMs },
       consoleMessages: () => [...lines],
       timelineReport: () => timelineReport(opts.clinician, opts.roomId),
+      checkAccessibility: (state) => checkAccessibility(page, frame, state),
       close,
     };
   } catch (e) {
