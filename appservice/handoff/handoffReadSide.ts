@@ -180,6 +180,7 @@ export class HandoffReadSide {
     return {
       ...this.stateOf(h, countsOf(entries, questions, signOffs), unit.name),
       room_id: h.roomId ?? "",
+      time_zone: unit.timezone,
       entries: entries.map((e) => ({
         entry_id: e.entryId,
         number: e.number,

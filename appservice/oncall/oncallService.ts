@@ -128,7 +128,7 @@ export class OnCallService {
 
   // --- lookups ---------------------------------------------------------------------------
 
-  listServices(): Promise<{ id: string; name: string }[]> {
+  listServices(): Promise<{ id: string; name: string; timezone: string }[]> {
     return this.store.listServices();
   }
 

@@ -36,8 +36,8 @@ const json = <T>(v: unknown): T => (typeof v === "string" ? JSON.parse(v) : v) a
 export class OnCallStore {
   constructor(private readonly db: Db) {}
 
-  async listServices(): Promise<{ id: string; name: string }[]> {
-    return this.db("oncall_services").select("id", "name").orderBy("id");
+  async listServices(): Promise<{ id: string; name: string; timezone: string }[]> {
+    return this.db("oncall_services").select("id", "name", "timezone").orderBy("id");
   }
 
   async loadSchedule(serviceId: string): Promise<ServiceSchedule | null> {

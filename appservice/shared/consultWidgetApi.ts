@@ -72,7 +72,8 @@ export type ConsultView = ConsultState & {
 };
 
 export interface ServicesResponse {
-  services: { id: string; name: string }[];
+  /** timezone: the service's IANA zone, in which its widgets show times. */
+  services: { id: string; name: string; timezone: string }[];
   /** Largest attachment a consult request accepts (ROUNDS_CONSULT_MAX_ATTACHMENT_MB). */
   max_attachment_bytes: number;
   /** Default expected response time per urgency, for the accept form. */

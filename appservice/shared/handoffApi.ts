@@ -119,6 +119,8 @@ export function isClear(o: Outstanding): boolean {
 
 export type HandoffView = HandoffState & {
   room_id: string;
+  /** The unit's IANA time zone: the widgets show the handoff's times in it. */
+  time_zone: string;
   entries: HandoffEntryView[];
   questions: HandoffQuestionView[];
   tasks: HandoffTaskView[];

@@ -96,6 +96,7 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     const f = form.frame;
     const question = f.getByLabel("Clinical question");
     await question.waitFor({ timeout: STEP_MS });
+    await form.checkAccessibility("the New consult form");
     await f.getByLabel("Service").selectOption("cardiology");
     await f.getByLabel("Urgency").selectOption("urgent");
     await f.getByLabel("Patient or encounter reference").fill(PHI.ref);
@@ -144,9 +145,12 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
       order.push(await l.evaluate(() => (document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.textContent ?? "").trim()));
     }
     expect(order.indexOf(`Download ${PDF_NAME}`), order.join(" | ")).to.be.within(0, order.indexOf("Accept") - 1);
-    const minutes = l.getByLabel("Expected response time (minutes)");
+    // The deadline in one line, and the response time as an amount and a unit, not raw minutes.
+    await l.getByText(/^Accept by .+ · in \d+/).waitFor({ timeout: STEP_MS });
+    const minutes = l.getByLabel("Expected response time", { exact: true });
     await l.waitForFunction(() => (document.getElementById("accept-minutes") as HTMLInputElement | null)?.value !== "", undefined, { timeout: STEP_MS });
     expect(Number(await minutes.inputValue())).to.be.greaterThan(0); // prefilled with the urgency's default
+    await l.getByLabel("Unit of expected response time").selectOption("minutes");
     await minutes.fill("45");
     await l.getByRole("button", { name: "Accept", exact: true }).click();
     const accepted = await s.waitForConsult(wendy, roomId, (c) => c.status === "accepted");

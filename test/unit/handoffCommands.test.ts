@@ -38,6 +38,7 @@ function view(over: Partial<HandoffView> = {}): HandoffView {
     unit: "4west",
     unit_name: "4 West",
     template: "sbar",
+    time_zone: "Europe/London",
     mode: "face_to_face",
     status: "presenting",
     outgoing: OUT,

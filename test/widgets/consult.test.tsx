@@ -67,9 +67,14 @@ describe("consult widget", function () {
   it("lets the asked specialist accept with the urgency's default response time", async function () {
     const accepted = consultView({ status: "accepted", consultant: CARDIO, accepted_ts: NOW, expected_response_minutes: 45 });
     const { root, callsTo } = await show(consultState(), CARDIO, { accept: async () => ({ consult: accepted }) });
-    const minutes = field(root, "Expected response time (minutes)");
-    expect(minutes.value).to.equal("60");
+    // The urgency's default (60 minutes) in its best unit, and in words.
+    const minutes = field(root, "Expected response time");
+    const unit = root.querySelector<HTMLSelectElement>('select[aria-label="Unit of expected response time"]')!;
+    expect([minutes.value, unit.value]).to.deep.equal(["1", "hours"]);
+    expect(text(root)).to.include("= 1 h");
+    await fill(unit, "minutes");
     await fill(minutes, "45");
+    expect(text(root)).to.include("= 45 min");
     await click(button(root, "Accept"));
     expect(callsTo("accept")).to.deep.equal([["01JCONSULT", { room_id: ROOM, expected_minutes: 45 }]]);
     // The API's answer shows at once, before the state event arrives.
@@ -108,9 +113,10 @@ describe("consult widget", function () {
 
   it("rejects an expected response time outside the allowed range", async function () {
     const { root, callsTo } = await show(consultState(), CARDIO);
-    await fill(field(root, "Expected response time (minutes)"), "2");
+    await fill(root.querySelector<HTMLSelectElement>('select[aria-label="Unit of expected response time"]')!, "minutes");
+    await fill(field(root, "Expected response time"), "2");
     await click(button(root, "Accept"));
-    expect(text(root)).to.include("Enter whole minutes, from 5 to 10080 (one week).");
+    expect(text(root)).to.include("Give a whole number, from 5 minutes to 7 days.");
     expect(callsTo("accept")).to.have.length(0);
   });
 
@@ -240,7 +246,7 @@ describe("consult widget", function () {
     const asked = await show(consultState(), CARDIO);
     expect(before(section(asked.root, "Request"), button(asked.root, "Accept")), "request before Accept").to.equal(true);
     expect(before(section(asked.root, "Request"), button(asked.root, "Decline")), "request before Decline").to.equal(true);
-    expect(before(section(asked.root, "Request"), field(asked.root, "Expected response time (minutes)")), "request before the first field").to.equal(true);
+    expect(before(section(asked.root, "Request"), field(asked.root, "Expected response time")), "request before the first field").to.equal(true);
 
     const done = await show(completed(), REQUESTER, {}, { view: { billing_suggestion: suggestion }, report });
     expect(before(section(done.root, "Report"), button(done.root, "Send feedback")), "report before feedback").to.equal(true);

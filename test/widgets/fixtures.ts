@@ -52,8 +52,8 @@ export function consultView(over: Partial<ConsultView> = {}): ConsultView {
 
 export const SERVICES: ServicesResponse = {
   services: [
-    { id: "cardiology", name: "Cardiology" },
-    { id: "nephrology", name: "Nephrology" },
+    { id: "cardiology", name: "Cardiology", timezone: "Europe/London" },
+    { id: "nephrology", name: "Nephrology", timezone: "Europe/London" },
   ],
   max_attachment_bytes: 1024 * 1024,
   expected_response_minutes: { emergent: 15, urgent: 60, routine: 240 },

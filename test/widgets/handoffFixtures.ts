@@ -49,6 +49,7 @@ export function handoffView(over: Partial<HandoffView> = {}): HandoffView {
   return {
     ...handoffState(),
     room_id: HANDOFF_ROOM,
+    time_zone: "Europe/London",
     entries: [],
     questions: [],
     tasks: [],

@@ -1,13 +1,14 @@
 import { useEffect, useState } from "preact/hooks";
 import { AcceptBody } from "../../appservice/shared/consultWidgetApi.js";
-import { ErrorNote, Progress, TextField, fieldErrors, useAction, wholeNumber, type FieldErrors } from "../lib/forms.js";
+import { DurationField } from "../lib/DurationField.js";
+import { ErrorNote, Progress, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import type { ActionProps } from "./actionProps.js";
 import { useReasonNote } from "./reasonNote.js";
 
 /** Accept (with the expected response time) or decline (with a reason) the consult asked of the viewer. */
 export function CandidateActions(props: ActionProps) {
   const { api, roomId, consult, onView } = props;
-  const [minutes, setMinutes] = useState("");
+  const [minutes, setMinutes] = useState<number | null>(null);
   const [reason, setReason] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const action = useAction();
@@ -17,14 +18,14 @@ export function CandidateActions(props: ActionProps) {
   useEffect(() => {
     api
       .services()
-      .then((s) => setMinutes((m) => m || String(s.expected_response_minutes[consult.urgency])))
+      .then((s) => setMinutes((m) => m ?? s.expected_response_minutes[consult.urgency]))
       .catch(() => undefined);
   }, [api, consult.urgency]);
 
   const accept = (e: Event) => {
     e.preventDefault();
-    const parsed = AcceptBody.safeParse({ room_id: roomId, expected_minutes: minutes.trim() ? wholeNumber(minutes) : undefined });
-    if (!parsed.success) return setErrors(fieldErrors(parsed.error, { expected_minutes: "Enter whole minutes, from 5 to 10080 (one week)." }));
+    const parsed = AcceptBody.safeParse({ room_id: roomId, expected_minutes: minutes ?? undefined });
+    if (!parsed.success) return setErrors(fieldErrors(parsed.error, { expected_minutes: "Give a whole number, from 5 minutes to 7 days." }));
     setErrors({});
     void action.run("Accepting…", async () => onView((await api.accept(consult.id, parsed.data)).consult));
   };
@@ -45,14 +46,14 @@ export function CandidateActions(props: ActionProps) {
     <section aria-label="Your response">
       <h2>You are asked to take this consult</h2>
       <form onSubmit={accept} noValidate>
-        <TextField
+        <DurationField
           id="accept-minutes"
-          label="Expected response time (minutes)"
+          label="Expected response time"
           hint="When the requester can expect your answer."
-          type="number"
-          value={minutes}
-          onValue={setMinutes}
+          minutes={minutes}
+          onMinutes={setMinutes}
           error={errors.expected_minutes}
+          disabled={busy}
         />
         <div class="buttons">
           <button type="submit" class="primary" disabled={busy}>

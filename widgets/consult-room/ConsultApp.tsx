@@ -7,7 +7,8 @@ import { useNow } from "../lib/hooks.js";
 import { CandidateActions } from "./CandidateActions.js";
 import { CompletedView } from "./CompletedView.js";
 import { ConsultantActions } from "./ConsultantActions.js";
-import { useServiceNames } from "../lib/serviceNames.js";
+import { setDisplayZone } from "../lib/format.js";
+import { useServices } from "../lib/serviceNames.js";
 import { ConsultSummary } from "./ConsultSummary.js";
 import { RequestDetails } from "./RequestDetails.js";
 import { RequesterActions } from "./RequesterActions.js";
@@ -36,7 +37,8 @@ export interface ConsultAppProps extends ConsultRoomData {
  * (billing suggestion, rating).
  */
 export function ConsultApp({ api, roomId, viewer, room, consult, request, report }: ConsultAppProps) {
-  const serviceName = useServiceNames(api);
+  const services = useServices(api);
+  const serviceName = (id: string) => services?.get(id)?.name ?? id;
   const now = useNow();
   const [fromApi, setFromApi] = useState<{ view: ConsultView; basis: typeof consult } | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -68,6 +70,8 @@ export function ConsultApp({ api, roomId, viewer, room, consult, request, report
   const shown = view && fromApi?.basis === consult ? view : consult;
   const roles = rolesOf(shown, viewer);
   const props = { api, roomId, consult: shown, onView: keep, sendNote: room.sendNote };
+  // Every time on this page is the service's, whatever the device's zone.
+  setDisplayZone(services?.get(shown.service)?.timezone);
 
   return (
     <main>

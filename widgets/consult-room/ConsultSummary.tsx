@@ -1,5 +1,5 @@
 import type { ConsultState } from "../../appservice/shared/events/index.js";
-import { formatDuration, formatRelative, formatTime } from "../lib/format.js";
+import { formatDuration, formatRelative, formatTime, formatMinutes } from "../lib/format.js";
 import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
 import { People, Person } from "../lib/people.js";
 
@@ -15,6 +15,26 @@ function Deadline({ label, ts, now }: { label: string; ts: number; now: number }
   );
 }
 
+/** The one deadline that matters now, in a line that cannot be missed: "Accept by 22:59 · in 15 min". */
+function NextDeadline({ consult, now }: { consult: ConsultState; now: number }) {
+  const next =
+    consult.status === "requested" && consult.accept_by_ts !== null
+      ? { label: "Accept by", ts: consult.accept_by_ts }
+      : (consult.status === "accepted" || consult.status === "in_progress") && consult.respond_by_ts !== null
+        ? { label: "Respond by", ts: consult.respond_by_ts }
+        : null;
+  if (!next) return null;
+  const late = next.ts < now;
+  return (
+    <p class={late ? "deadline-line late" : "deadline-line"}>
+      <strong>
+        {next.label} {formatTime(next.ts, now)}
+      </strong>{" "}
+      · {late ? `overdue by ${formatDuration((now - next.ts) / 1000)}` : formatRelative(next.ts, now)}
+    </p>
+  );
+}
+
 /** Status, people and deadlines: the workflow metadata of the room's state event. */
 export function ConsultSummary({ consult, now, serviceName = consult.service }: { consult: ConsultState; now: number; serviceName?: string }) {
   const current = consult.status === "requested" ? consult.candidates.at(-1) : undefined;
@@ -24,6 +44,7 @@ export function ConsultSummary({ consult, now, serviceName = consult.service }: 
         Consult #{consult.number} · {serviceName} <span class={`badge ${consult.urgency}`}>{URGENCY_LABEL[consult.urgency]}</span>{" "}
         {consult.overdue && <span class="badge overdue">Overdue</span>}
       </h1>
+      <NextDeadline consult={consult} now={now} />
       <p>
         <strong>Status:</strong> <span data-status={consult.status}>{STATUS_LABEL[consult.status]}</span>
       </p>
@@ -71,7 +92,7 @@ export function ConsultSummary({ consult, now, serviceName = consult.service }: 
             <dt>Accepted</dt>
             <dd>
               {formatTime(consult.accepted_ts, now)}
-              {consult.expected_response_minutes !== null && `, response expected within ${consult.expected_response_minutes} min`}
+              {consult.expected_response_minutes !== null && `, response expected within ${formatMinutes(consult.expected_response_minutes)}`}
             </dd>
           </>
         )}

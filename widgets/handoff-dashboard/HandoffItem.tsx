@@ -30,8 +30,8 @@ export function HandoffItem({ handoff, viewer, now }: { handoff: HandoffView; vi
         {handoff.open_questions > 0 && `, ${handoff.open_questions} open question${handoff.open_questions === 1 ? "" : "s"}`}
         {open &&
           (handoff.deadline_ts < now
-            ? ` · due ${formatTime(handoff.deadline_ts, now)}, overdue by ${formatDuration((now - handoff.deadline_ts) / 1000)}`
-            : ` · due ${formatTime(handoff.deadline_ts, now)} (${formatRelative(handoff.deadline_ts, now)})`)}
+            ? ` · due ${formatTime(handoff.deadline_ts, now, handoff.time_zone)}, overdue by ${formatDuration((now - handoff.deadline_ts) / 1000)}`
+            : ` · due ${formatTime(handoff.deadline_ts, now, handoff.time_zone)} (${formatRelative(handoff.deadline_ts, now)})`)}
         {handoff.status === "completed" && ` · took ${formatOptionalDuration(handoff.duration_s)}`}
       </span>{" "}
       {handoff.room_id && (

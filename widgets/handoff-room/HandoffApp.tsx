@@ -3,6 +3,7 @@ import { isClear, type HandoffView } from "../../appservice/shared/handoffApi.js
 import { Disclosure } from "../lib/disclosure.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
+import { setDisplayZone } from "../lib/format.js";
 import { useNow } from "../lib/hooks.js";
 import type { RoomFeed } from "../lib/roomFeed.js";
 import { useRereadWhile } from "../lib/useRereadWhile.js";
@@ -79,6 +80,8 @@ export function HandoffApp({ api, roomId, viewer, room, handoff, stateEventId, c
   // A state event newer than the view has the latest status and counts; the reload brings the rest.
   const shown = view ? (fromApi?.basis === stateEventId ? view : { ...view, ...handoff }) : null;
   const roles = rolesOf(handoff, viewer);
+  // Every time on this page is the unit's, whatever the device's zone.
+  if (view) setDisplayZone(view.time_zone);
 
   return (
     <main>

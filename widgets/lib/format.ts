@@ -8,7 +8,13 @@ export function formatDuration(seconds: number): string {
   const h = Math.floor(m / 60);
   if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
   const d = Math.floor(h / 24);
-  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
+  const days = `${d} ${d === 1 ? "day" : "days"}`;
+  return h % 24 ? `${days} ${h % 24} h` : days;
+}
+
+/** A duration given in minutes, in words: 45 → "45 min", 240 → "4 h", 2880 → "2 days". */
+export function formatMinutes(minutes: number): string {
+  return formatDuration(minutes * 60);
 }
 
 export function formatOptionalDuration(seconds: number | null | undefined): string {
@@ -21,11 +27,30 @@ export function formatRelative(ts: number, now: number): string {
   return ts >= now ? `in ${d}` : `${d} ago`;
 }
 
-export function formatTime(ts: number, now: number = Date.now()): string {
+/** The zone a widget shows its times in: one unit's or service's per widget, set once it is known. */
+let displayZone: string | undefined;
+
+/** Sets the widget's zone (an IANA name); an unknown name leaves the device's own. */
+export function setDisplayZone(zone: string | undefined): void {
+  try {
+    displayZone = zone ? Intl.DateTimeFormat(undefined, { timeZone: zone }).resolvedOptions().timeZone : undefined;
+  } catch {
+    displayZone = undefined;
+  }
+}
+
+/**
+ * A time in the unit's or service's zone (`timeZone`), in the user's locale: "22:59", or
+ * "3 Mar 22:59" on another day. The zone's name is added when it is not the device's own, so a
+ * clinician working remotely is not misled ("22:59 GMT").
+ */
+export function formatTime(ts: number, now: number = Date.now(), timeZone: string | undefined = displayZone, locale?: string): string {
   const date = new Date(ts);
-  const sameDay = new Date(now).toDateString() === date.toDateString();
-  const time = date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
-  return sameDay ? time : `${date.toLocaleDateString(undefined, { day: "numeric", month: "short" })} ${time}`;
+  const day = (d: Date) => d.toLocaleDateString("en-CA", { timeZone });
+  const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const foreign = timeZone !== undefined && timeZone !== own;
+  const time = date.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone, ...(foreign ? { timeZoneName: "short" as const } : {}) });
+  return day(new Date(now)) === day(date) ? time : `${date.toLocaleDateString(locale, { day: "numeric", month: "short", timeZone })} ${time}`;
 }
 
 export function formatBytes(bytes: number): string {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ConsultApi } from "./consultApi.js";
 
-const loaded = new WeakMap<object, Promise<ReadonlyMap<string, string>>>();
+const loaded = new WeakMap<object, Promise<ReadonlyMap<string, { name: string; timezone: string }>>>();
 
 /**
  * The services' names by id ("cardiology" → "Cardiology"), read once per API client: consults
@@ -9,14 +9,20 @@ const loaded = new WeakMap<object, Promise<ReadonlyMap<string, string>>>();
  * the id is shown.
  */
 export function useServiceNames(api: Pick<ConsultApi, "services">): (id: string) => string {
-  const [names, setNames] = useState<ReadonlyMap<string, string> | null>(null);
+  const services = useServices(api);
+  return (id) => services?.get(id)?.name ?? id;
+}
+
+/** The services by id, with their names and time zones; null until loaded. */
+export function useServices(api: Pick<ConsultApi, "services">): ReadonlyMap<string, { name: string; timezone: string }> | null {
+  const [names, setNames] = useState<ReadonlyMap<string, { name: string; timezone: string }> | null>(null);
   useEffect(() => {
     let current = true;
     let p = loaded.get(api);
     if (!p) {
       p = api.services().then(
-        (r) => new Map(r.services.map((s) => [s.id, s.name])),
-        () => new Map<string, string>(),
+        (r) => new Map(r.services.map((s) => [s.id, { name: s.name, timezone: s.timezone }])),
+        () => new Map<string, { name: string; timezone: string }>(),
       );
       loaded.set(api, p);
     }
@@ -25,5 +31,5 @@ export function useServiceNames(api: Pick<ConsultApi, "services">): (id: string)
       current = false;
     };
   }, [api]);
-  return (id) => names?.get(id) ?? id;
+  return names;
 }
