@@ -194,7 +194,7 @@ for (const backend of backends) {
       // Re-importing replaces the service whole rather than adding to it.
       await store.importSchedule(parseScheduleFile(scheduleYaml));
       expect((await store.loadSchedule("icu"))!.overrides).to.have.length(1);
-      expect(await store.listServices()).to.deep.equal([{ id: "icu", name: "ICU" }]);
+      expect(await store.listServices()).to.deep.equal([{ id: "icu", name: "ICU", timezone: "America/New_York" }]);
     });
 
     it("migrates v1 schedules: a rotation becomes layer 0 of its level, a shift becomes an override", async function () {
