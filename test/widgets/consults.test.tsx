@@ -71,7 +71,15 @@ describe("consults widget: new consult", function () {
     expect(t).to.include("Not a Matrix user id: bob. Use ids like @name:hospital.org.");
     expect(t).to.include("Must be a FHIR reference like Patient/123 or Encounter/abc.");
     expect(t).to.include("State the clinical question (at least 10 characters).");
-    expect(t).to.include("Check the fields marked above.");
+    // A summary at the top of the form lists them, each a link to its field, and focus is on the first.
+    const summary = root.querySelector("form .error-summary")!;
+    expect(summary.getAttribute("role")).to.equal("alert");
+    expect(summary.compareDocumentPosition(field(root, "Service")) & Node.DOCUMENT_POSITION_FOLLOWING).to.not.equal(0);
+    const links = [...summary.querySelectorAll("a")].map((a) => a.textContent);
+    expect(links[0]).to.equal("Service: Choose the service to consult.");
+    expect(links).to.include("Patient or encounter reference: Must be a FHIR reference like Patient/123 or Encounter/abc.");
+    expect(summary.querySelector("a")!.getAttribute("href")).to.equal("#service");
+    expect(root.ownerDocument.activeElement).to.equal(field(root, "Service"));
     // Each message is tied to its field for screen readers.
     const ref = field(root, "Patient or encounter reference");
     expect(ref.getAttribute("aria-invalid")).to.equal("true");

@@ -91,9 +91,21 @@ describe("handoff widget", function () {
     const situation = field<HTMLTextAreaElement>(root, "Situation");
     expect(situation.getAttribute("aria-invalid")).to.equal("true");
     expect(root.querySelector(`#${situation.getAttribute("aria-describedby")!.split(" ").at(-1)}`)!.textContent).to.equal("Situation is required.");
-    expect(text(root)).to.include("Check the fields marked above.");
+    // Summarised at the top, with a link to the field, and focus moved there.
+    const summary = root.querySelector('form[aria-label="New patient"] .error-summary')!;
+    expect([...summary.querySelectorAll("a")].map((a) => a.textContent)).to.deep.equal(["Situation: Situation is required."]);
+    expect(root.ownerDocument.activeElement).to.equal(situation);
     expect(sent).to.have.length(0);
     expect(callsTo("items")).to.have.length(0);
+  });
+
+  it("asks for critical alerts and medication changes before the SBAR narrative", async function () {
+    const { root } = await show(OUT, { state: handoffState({ status: "started" }) });
+    await click(button(root, "New patient"));
+    const labels = [...root.querySelectorAll('form[aria-label="New patient"] label')].map((l) => l.textContent);
+    const at = (label: string) => labels.indexOf(label);
+    expect(at("Critical alerts (optional)")).to.be.greaterThan(-1).and.lessThan(at("Situation"));
+    expect(at("Medication changes (optional)")).to.be.greaterThan(at("Critical alerts (optional)")).and.lessThan(at("Situation"));
   });
 
   it("sends a complete SBAR item with tasks and contingencies, related to the handoff's anchor, then records it", async function () {

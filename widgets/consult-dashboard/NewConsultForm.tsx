@@ -8,7 +8,7 @@ import {
 } from "../../appservice/shared/events/index.js";
 import type { ConsultView, ServicesResponse, SpecialistsResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
-import { ActionRow, ErrorNote, SelectField, TextField, errorText, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
+import { ActionRow, ErrorNote, SelectField, TextField, errorText, fieldErrors, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
 import { URGENCY_LABEL } from "../lib/labels.js";
 import { AttachmentsField, type PickedFile } from "./AttachmentsField.js";
 import { insertTemplate, isBareTemplate } from "./questionTemplate.js";
@@ -75,6 +75,7 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
   // A request sent by a creation that then failed is reused while the form is unchanged.
   const sent = useRef<{ key: string; eventId: string } | null>(null);
   const action = useAction();
+  const invalid = useErrorSummary();
 
   const loadServices = () => {
     setServicesError(null);
@@ -109,10 +110,11 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
     const checked = validate(draft);
     if ("errors" in checked) {
       setErrors(checked.errors);
-      action.setError("Check the fields marked above.");
+      invalid.show();
       return;
     }
     setErrors({});
+    invalid.clear();
     const key = JSON.stringify([draft, files.map((f) => [f.file.name, f.file.size, f.file.lastModified])]);
     void action.run("Preparing…", async (step) => {
       let eventId = sent.current?.key === key ? sent.current.eventId : null;
@@ -160,7 +162,8 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
   }
   const busy = action.busy !== null;
   return (
-    <form aria-label="New consult" onSubmit={submit} noValidate>
+    <form aria-label="New consult" onSubmit={submit} noValidate ref={invalid.formRef}>
+      {invalid.summary}
       <SelectField
         id="service"
         label="Service"

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { BillingInputSchema } from "../../appservice/shared/consultWidgetApi.js";
 import { ConsultReportContentSchema, type ConsultReportContent } from "../../appservice/shared/events/index.js";
-import { ActionRow, SelectField, TextField, fieldErrors, useAction, wholeNumber, type FieldErrors } from "../lib/forms.js";
+import { ActionRow, SelectField, TextField, fieldErrors, useAction, useErrorSummary, wholeNumber, type FieldErrors } from "../lib/forms.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
 import type { ActionProps } from "./actionProps.js";
 import { COMPLEXITY_OPTIONS, CONSULT_TYPE_OPTIONS, SETTING_OPTIONS } from "./billingOptions.js";
@@ -31,6 +31,7 @@ export function ReportForm({ api, roomId, consult, onView, sendReport, requestEv
   // A report already sent by a completion that then failed is reused while the text is unchanged.
   const once = useSendOnce();
   const action = useAction();
+  const invalid = useErrorSummary();
 
   const complete = (e: Event) => {
     e.preventDefault();
@@ -38,7 +39,8 @@ export function ReportForm({ api, roomId, consult, onView, sendReport, requestEv
     const bill = BillingInputSchema.safeParse({ ...billing, minutes: wholeNumber(billing.minutes) });
     const errs = { ...(report.success ? {} : fieldErrors(report.error)), ...(bill.success ? {} : fieldErrors(bill.error, BILLING_WORDING)) };
     setErrors(errs);
-    if (!report.success || !bill.success) return;
+    if (!report.success || !bill.success) return invalid.show();
+    invalid.clear();
     const content: ConsultReportContent = requestEventId
       ? { ...report.data, "m.relates_to": { rel_type: "m.reference", event_id: requestEventId } }
       : report.data;
@@ -52,8 +54,9 @@ export function ReportForm({ api, roomId, consult, onView, sendReport, requestEv
   const setBill = (k: keyof typeof billing) => (v: string) => setBilling((b) => ({ ...b, [k]: v }));
 
   return (
-    <form aria-label="Consult report" onSubmit={complete} noValidate>
+    <form aria-label="Consult report" onSubmit={complete} noValidate ref={invalid.formRef}>
       <h2>Report</h2>
+      {invalid.summary}
       <TextField id="report-findings" label="Findings" rows={4} value={text.findings} onValue={setField("findings")} error={errors.findings} />
       <TextField id="report-assessment" label="Assessment" rows={3} value={text.assessment} onValue={setField("assessment")} error={errors.assessment} />
       <TextField

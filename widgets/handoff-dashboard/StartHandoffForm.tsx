@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { StartHandoffBody, type HandoffView, type UnitsResponse } from "../../appservice/shared/handoffApi.js";
-import { ActionRow, ErrorNote, SelectField, errorText, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
+import { ActionRow, ErrorNote, SelectField, errorText, fieldErrors, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
 import { TEMPLATE_LABEL } from "../lib/handoffLabels.js";
 import { roomLink } from "../lib/matrixTo.js";
@@ -25,6 +25,7 @@ export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandof
   const [errors, setErrors] = useState<FieldErrors>({});
   const [started, setStarted] = useState<HandoffView | null>(null);
   const action = useAction();
+  const invalid = useErrorSummary();
 
   const loadUnits = () => {
     setUnitsError(null);
@@ -50,7 +51,8 @@ export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandof
     // The server refuses it too; saying so here saves a round trip.
     if (!errs.incoming && incoming.trim() === viewer) errs.incoming = "You cannot hand off to yourself: enter the clinician taking over from you.";
     setErrors(errs);
-    if (!parsed.success || Object.keys(errs).length) return;
+    if (!parsed.success || Object.keys(errs).length) return invalid.show();
+    invalid.clear();
     void action.run("Starting the handoff…", async () => {
       const { handoff } = await api.start(parsed.data);
       setStarted(handoff);
@@ -76,7 +78,8 @@ export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandof
   if (units.length === 0) return <p class="muted">No unit is set up for handoffs yet. Ask your Rounds administrator to add one.</p>;
   const busy = action.busy !== null;
   return (
-    <form aria-label="Start a handoff" onSubmit={submit} noValidate>
+    <form aria-label="Start a handoff" onSubmit={submit} noValidate ref={invalid.formRef}>
+      {invalid.summary}
       <SelectField
         id="unit"
         label="Unit"

@@ -32,6 +32,18 @@ export function ItemDetails({ item, outgoing, tasks = [], now }: { item: Handoff
           </ul>
         </div>
       )}
+      {item.medication_changes.length > 0 && (
+        <div role="group" class="med-changes" aria-label="Medication changes">
+          <strong>Medication changes</strong>
+          <ul>
+            {item.medication_changes.map((m, i) => (
+              <li key={i}>
+                <strong>{m}</strong>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <dl class="sections">
         {item.sbar && (
           <>
@@ -55,18 +67,6 @@ export function ItemDetails({ item, outgoing, tasks = [], now }: { item: Handoff
         <Section title="Code status" text={item.code_status} />
         <Section title="Recent events" text={item.recent_events} />
       </dl>
-      {item.medication_changes.length > 0 && (
-        <div role="group" class="med-changes" aria-label="Medication changes">
-          <strong>Medication changes</strong>
-          <ul>
-            {item.medication_changes.map((m, i) => (
-              <li key={i}>
-                <strong>{m}</strong>
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
       {item.tasks.length > 0 && (
         <div role="group" aria-label="Pending tasks">
           <strong>Pending tasks</strong>

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { HandoffEventType, ILLNESS_SEVERITIES, type HandoffItemContent } from "../../appservice/shared/events/index.js";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
-import { ActionRow, SelectField, TextField, useAction, type FieldErrors } from "../lib/forms.js";
+import { ActionRow, SelectField, TextField, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
 import { SEVERITY_LABEL, TEMPLATE_LABEL } from "../lib/handoffLabels.js";
 import type { ActionProps } from "./actionProps.js";
 import { ContingenciesField } from "./ContingenciesField.js";
@@ -27,6 +27,7 @@ export function ItemForm({ api, roomId, handoff, room, onView, editing, onDone }
   const [errors, setErrors] = useState<FieldErrors>({});
   const once = useSendOnce();
   const action = useAction();
+  const invalid = useErrorSummary();
   const template = editing?.item.template ?? handoff.template;
   const idPrefix = `item-${entryId}`;
   const busy = action.busy !== null;
@@ -45,10 +46,11 @@ export function ItemForm({ api, roomId, handoff, room, onView, editing, onDone }
     });
     if ("errors" in built) {
       setErrors(built.errors);
-      action.setError("Check the fields marked above.");
+      invalid.show();
       return;
     }
     setErrors({});
+    invalid.clear();
     const content = built.content as Record<string, unknown>;
     void action.run("Sending the encrypted patient details…", async (step) => {
       const eventId = await once.send(content, () => room.send(HandoffEventType.Item, content));
@@ -64,11 +66,15 @@ export function ItemForm({ api, roomId, handoff, room, onView, editing, onDone }
   );
 
   return (
-    <form aria-label={editing ? `Edit patient ${editing.entry.number}` : "New patient"} onSubmit={submit} noValidate class="panel">
+    <form aria-label={editing ? `Edit patient ${editing.entry.number}` : "New patient"} onSubmit={submit} noValidate class="panel" ref={invalid.formRef}>
       <h3>{editing ? `Edit patient ${editing.entry.number}` : "New patient"}</h3>
+      {invalid.summary}
       <p class="muted">{TEMPLATE_LABEL[template]} handoff. Everything here is sent encrypted in this room.</p>
       {text("patientRef", "Patient or encounter reference", errors.patient_ref, undefined, "The FHIR id from the record, e.g. Patient/123 or Encounter/abc-42.")}
       {text("label", "Label (optional)", errors.label, undefined, "A short label for the list, such as the bed.")}
+      {/* What can harm the patient in the next hour comes before the narrative. */}
+      {text("alerts", "Critical alerts (optional)", errors.critical_alerts, 2, "One per line: allergies, difficult airway, isolation…")}
+      {text("medications", "Medication changes (optional)", errors.medication_changes, 2, "One per line: started, stopped or changed today.")}
       {template === "sbar" ? (
         <>
           {text("situation", "Situation", errors.situation, 3)}
@@ -93,8 +99,6 @@ export function ItemForm({ api, roomId, handoff, room, onView, editing, onDone }
           {text("awareness", "Situation awareness", errors.situation_awareness, 3, "What to watch for and what to do if it happens.")}
         </>
       )}
-      {text("alerts", "Critical alerts (optional)", errors.critical_alerts, 2, "One per line: allergies, difficult airway, isolation…")}
-      {text("medications", "Medication changes (optional)", errors.medication_changes, 2, "One per line: started, stopped or changed today.")}
       {text("recentEvents", "Recent events (optional)", errors.recent_events, 2)}
       {text("codeStatus", "Code status (optional)", errors.code_status, undefined, "e.g. Full code, DNAR.")}
       <TasksField idPrefix={idPrefix} tasks={draft.tasks} onTasks={(tasks) => setDraft((d) => ({ ...d, tasks }))} errors={errors} defaultOwner={handoff.outgoing} disabled={busy} />

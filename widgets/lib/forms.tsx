@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import { useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { z } from "zod";
 import { ApiError } from "./apiFetch.js";
 import { sentence } from "./format.js";
@@ -191,5 +191,73 @@ export function ActionRow({
       </div>
       <ErrorNote message={error} />
     </>
+  );
+}
+
+interface InvalidField {
+  id: string;
+  label: string;
+  message: string;
+}
+
+/**
+ * A long form's failed submission: a summary of what to fix at the top, each line a link to its
+ * field, and focus moved to the first invalid field, so nobody scrolls to find what went wrong.
+ * The fields are read from the rendered form (the controls marked aria-invalid), so every form
+ * built from Field gets it without naming its fields twice.
+ */
+export function useErrorSummary() {
+  const formRef = useRef<HTMLFormElement>(null);
+  const [attempt, setAttempt] = useState(0);
+  const [fields, setFields] = useState<InvalidField[]>([]);
+  useLayoutEffect(() => {
+    if (attempt === 0 || !formRef.current) return;
+    const invalid = [...formRef.current.querySelectorAll<HTMLElement>('[aria-invalid="true"]')];
+    setFields(invalid.map((el) => ({ id: el.id, label: labelOf(el), message: errorOf(el) })));
+    invalid[0]?.focus();
+  }, [attempt]);
+  return {
+    formRef,
+    /** After the form's errors are set: summarise them and move focus, once rendered. */
+    show: () => setAttempt((n) => n + 1),
+    clear: () => setFields([]),
+    summary: fields.length > 0 ? <ErrorSummary fields={fields} /> : null,
+  };
+}
+
+function labelOf(el: HTMLElement): string {
+  const label = [...(el.closest("form")?.querySelectorAll("label") ?? [])].find((l) => l.htmlFor === el.id);
+  return (label?.textContent ?? el.getAttribute("aria-label") ?? "").replace(/\s*\(optional\)$/, "").trim();
+}
+
+function errorOf(el: HTMLElement): string {
+  const errorId = (el.getAttribute("aria-describedby") ?? "").split(" ").find((id) => id.endsWith("-error"));
+  return (errorId ? el.ownerDocument.getElementById(errorId)?.textContent : null) ?? "Check this field.";
+}
+
+function ErrorSummary({ fields }: { fields: InvalidField[] }) {
+  return (
+    <div class="error-summary" role="alert">
+      <p>
+        <strong>{fields.length === 1 ? "One thing to fix before sending:" : `${fields.length} things to fix before sending:`}</strong>
+      </p>
+      <ul>
+        {fields.map((f) => (
+          <li key={f.id}>
+            <a
+              href={`#${f.id}`}
+              onClick={(e) => {
+                // Focus, not just scroll: the link's target is the control itself.
+                e.preventDefault();
+                e.currentTarget.ownerDocument.getElementById(f.id)?.focus();
+              }}
+            >
+              {f.label ? `${f.label}: ` : ""}
+              {f.message}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
