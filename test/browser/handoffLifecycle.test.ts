@@ -173,6 +173,11 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     await rb1.getByLabel("Read back in your own words").fill(PHI.readBack1);
     await rb1.getByRole("button", { name: "Send read-back" }).click();
     await waitForState(olga, roomId, (s) => s.read_back_count === 1, "patient 1 read back");
+    // Read back, patient 1 folds to its title and read-back; the details open on request.
+    await patient(i, 1).getByText("Show the details").waitFor({ timeout: STEP_MS });
+    expect(await patient(i, 1).getByText(PHI.assessment1).isVisible()).to.equal(false);
+    await patient(i, 1).getByText("Show the details").click();
+    await patient(i, 1).getByText(PHI.assessment1).waitFor({ state: "visible", timeout: STEP_MS });
     const ask = patient(i, 2).getByRole("form", { name: "Ask about patient 2" });
     await ask.getByLabel("Ask a question").fill(PHI.question);
     await ask.getByRole("button", { name: "Ask question" }).click();

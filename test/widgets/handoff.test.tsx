@@ -507,6 +507,45 @@ describe("handoff widget", function () {
     expect(queryButton(patient(after.root, 1), "Edit")).to.not.equal(null);
   });
 
+  it("puts a patient's actions in one menu, closed, that closes again once one is chosen", async function () {
+    const { root } = await show(OUT, onePatient());
+    const menu = patient(root, 1).querySelector<HTMLDetailsElement>("details.action-menu")!;
+    expect(menu.open).to.equal(false);
+    expect(menu.querySelector("summary")!.textContent).to.equal("Actions for patient 1");
+    const inMenu = [...menu.querySelectorAll(".action-menu-items button")].map((b) => b.textContent);
+    expect(inMenu).to.deep.equal(["Edit", "Move up", "Move down", "Remove", "Report an incident"]);
+    // Outside the menu, the card has no buttons of its own.
+    const outside = [...patient(root, 1).querySelectorAll("button")].filter((b) => !menu.contains(b));
+    expect(outside.map((b) => b.textContent)).to.deep.equal([]);
+    menu.open = true;
+    await click(button(menu, "Remove"));
+    expect(menu.open).to.equal(false);
+    expect(root.ownerDocument.activeElement).to.equal(button(patient(root, 1), "Keep"));
+  });
+
+  it("folds a read-back patient to its title and read-back, opens it on request, and keeps it open while a question is unanswered", async function () {
+    const readBack = { read_back: true, readback_event_id: "$rb1", readback_by: IN, readback_ts: NOW };
+    const { root } = await show(IN, onePatient({ entry: readBack }));
+    const card = patient(root, 1);
+    const fold = card.querySelector<HTMLDetailsElement>("details.patient-details")!;
+    expect(fold.open).to.equal(false);
+    expect(fold.querySelector("summary")!.textContent).to.equal("Show the details of patient 1");
+    expect(fold.contains(card.querySelector('[aria-label="Critical alerts"]'))).to.equal(true);
+    expect(text(card)).to.include("Read back");
+    fold.open = true;
+    fold.dispatchEvent(new Event("toggle"));
+    await settle();
+    expect(fold.querySelector("summary")!.textContent).to.equal("Hide the details of patient 1");
+
+    const asked = onePatient({ entry: readBack, view: { open_questions: 1, questions: [questionView({ entry_id: "entry-aaaa01", event_id: "$q1" })] } });
+    const stillOpen = await show(IN, asked);
+    expect(patient(stillOpen.root, 1).querySelector("details.patient-details")).to.equal(null);
+    expect(patient(stillOpen.root, 1).querySelector('[aria-label="Critical alerts"]')).to.not.equal(null);
+    // Not read back yet: shown in full, nothing folded.
+    const fresh = await show(IN, onePatient());
+    expect(patient(fresh.root, 1).querySelector("details.patient-details")).to.equal(null);
+  });
+
   it("cancels with a reason sent as an encrypted note", async function () {
     const { root, sent, callsTo } = await show(IN, { impl: { cancel: async () => ({ handoff: handoffView({ status: "cancelled", cancelled_ts: NOW }) }) } });
     await fill(field(root, "Reason for cancelling (optional)"), "Started by mistake");

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { HandoffEventType, HandoffNoteContentSchema, INCIDENT_CATEGORIES } from "../../appservice/shared/events/index.js";
 import { IncidentBody, type HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
@@ -10,14 +10,18 @@ import { useSendOnce } from "../lib/useSendOnce.js";
  * Reports a handoff incident about one patient: a category (a workflow fact the server keeps) and,
  * if given, a description, which is free text and so travels as an encrypted note.
  */
-export function IncidentForm({ api, roomId, handoff, room, onView, entry }: ActionProps & { entry: HandoffEntryView }) {
-  const [open, setOpen] = useState(false);
+export function IncidentForm({ api, roomId, handoff, room, onView, entry, open, onClose }: ActionProps & { entry: HandoffEntryView; open: boolean; onClose: () => void }) {
+  const form = useRef<HTMLFormElement>(null);
   const [category, setCategory] = useState("");
   const [description, setDescription] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const [reported, setReported] = useState<string | null>(null);
   const once = useSendOnce();
   const action = useAction();
+  // Opened from the card's menu, which closes: focus goes to the form's first field.
+  useEffect(() => {
+    if (open) form.current?.querySelector("select")?.focus();
+  }, [open]);
 
   const submit = (e: Event) => {
     e.preventDefault();
@@ -39,22 +43,19 @@ export function IncidentForm({ api, roomId, handoff, room, onView, entry }: Acti
       setReported(res.incident ? `Incident #${res.incident} reported. The unit's reviewers were told.` : "Incident reported. The unit's reviewers were told.");
       setCategory("");
       setDescription("");
-      setOpen(false);
+      onClose();
     });
   };
 
   return (
     <div class="incident">
-      <button type="button" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
-        {open ? "Close the incident report" : "Report an incident"}
-      </button>
       {reported && (
         <p class="success-note" role="status">
           {reported}
         </p>
       )}
       {open && (
-        <form aria-label={`Report an incident about patient ${entry.number}`} onSubmit={submit} noValidate class="panel">
+        <form aria-label={`Report an incident about patient ${entry.number}`} onSubmit={submit} noValidate class="panel" ref={form}>
           <SelectField
             id={`incident-${entry.entry_id}-category`}
             label="What went wrong"
@@ -76,6 +77,11 @@ export function IncidentForm({ api, roomId, handoff, room, onView, entry }: Acti
             disabled={action.busy !== null}
           />
           <ActionRow label="Report incident" busy={action.busy} error={action.error} />
+          <div class="buttons">
+            <button type="button" disabled={action.busy !== null} onClick={onClose}>
+              Close without reporting
+            </button>
+          </div>
         </form>
       )}
     </div>

@@ -13,6 +13,23 @@ function Section({ title, text }: { title: string; text: string }) {
   );
 }
 
+/** Lines that must not be missed, each in bold, under their title; nothing when there are none. */
+function Emphasised({ title, class: cls, lines }: { title: string; class: string; lines: readonly string[] }) {
+  if (lines.length === 0) return null;
+  return (
+    <div role="group" class={cls} aria-label={title}>
+      <strong>{title}</strong>
+      <ul>
+        {lines.map((line, i) => (
+          <li key={i}>
+            <strong>{line}</strong>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 /**
  * One version of a patient's item, decrypted by the client. Critical alerts come first and stand
  * out; medication changes are emphasised, because both are what a handoff most often loses.
@@ -20,30 +37,8 @@ function Section({ title, text }: { title: string; text: string }) {
 export function ItemDetails({ item, outgoing, tasks = [], now }: { item: HandoffItemContent; outgoing: string; tasks?: HandoffTaskView[]; now: number }) {
   return (
     <div class="item">
-      {item.critical_alerts.length > 0 && (
-        <div role="group" class="critical-alerts" aria-label="Critical alerts">
-          <strong>Critical alerts</strong>
-          <ul>
-            {item.critical_alerts.map((a, i) => (
-              <li key={i}>
-                <strong>{a}</strong>
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
-      {item.medication_changes.length > 0 && (
-        <div role="group" class="med-changes" aria-label="Medication changes">
-          <strong>Medication changes</strong>
-          <ul>
-            {item.medication_changes.map((m, i) => (
-              <li key={i}>
-                <strong>{m}</strong>
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
+      <Emphasised title="Critical alerts" class="critical-alerts" lines={item.critical_alerts} />
+      <Emphasised title="Medication changes" class="med-changes" lines={item.medication_changes} />
       <dl class="sections">
         {item.sbar && (
           <>

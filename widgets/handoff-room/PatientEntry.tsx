@@ -1,3 +1,4 @@
+import { useEffect, useState } from "preact/hooks";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { formatTime } from "../lib/format.js";
 import type { EntryProps } from "./actionProps.js";
@@ -24,13 +25,36 @@ export interface PatientEntryProps extends EntryProps {
   ordering: boolean;
 }
 
-/** One patient: the current version of the item, its read-back and questions, and what the viewer may do about it. */
+/**
+ * One patient: the current version of the item, its read-back and questions, and what the viewer
+ * may do about it. A patient read back folds to its title and read-back, so the list shows what
+ * is still to do; the details open on request, and stay open while a question is unanswered.
+ */
 export function PatientEntry(props: PatientEntryProps) {
   const { handoff, content, viewer, now, entry, editing, onEditing } = props;
   const item = content.items.get(entry.item_event_id);
   const roles = rolesOf(handoff, viewer);
   const open = isOpen(handoff);
   const title = item ? `${entry.number}. ${item.label ? `${item.label} · ` : ""}${item.patient_ref}` : `${entry.number}. Patient`;
+  const unanswered = handoff.questions.some((q) => q.entry_id === entry.entry_id && !q.answer_event_id);
+  const folds = entry.read_back && !unanswered;
+  const [expanded, setExpanded] = useState(!folds);
+  const [reporting, setReporting] = useState(false);
+  // Fold when the read-back arrives; a later edit or question opens the card again.
+  useEffect(() => setExpanded(!folds), [folds]);
+
+  const details = (
+    <>
+      {item ? (
+        <ItemDetails item={item} outgoing={handoff.outgoing} tasks={handoff.tasks.filter((t) => t.entry_id === entry.entry_id)} now={now} />
+      ) : (
+        <p class="muted">Element has not loaded this patient's details yet, so they cannot be shown here.</p>
+      )}
+      <ItemHistory entry={entry} content={content} outgoing={handoff.outgoing} now={now} />
+    </>
+  );
+  const arrange =
+    roles.outgoing && open ? { onMoveUp: props.onMoveUp, onMoveDown: props.onMoveDown, onEdit: item ? () => onEditing(true) : null } : null;
 
   return (
     <section aria-label={`Patient ${entry.number}`} class="patient" id={anchorId.patient(entry.number)}>
@@ -46,30 +70,25 @@ export function PatientEntry(props: PatientEntryProps) {
       </p>
       {editing && item ? (
         <ItemForm {...props} editing={{ entry, item }} onDone={() => onEditing(false)} />
+      ) : folds ? (
+        <details class="patient-details" open={expanded} onToggle={(e) => setExpanded((e.currentTarget as HTMLDetailsElement).open)}>
+          <summary>
+            {expanded ? "Hide the details" : "Show the details"}
+            <span class="visually-hidden"> of patient {entry.number}</span>
+          </summary>
+          {details}
+        </details>
       ) : (
-        <>
-          {item ? (
-            <ItemDetails item={item} outgoing={handoff.outgoing} tasks={handoff.tasks.filter((t) => t.entry_id === entry.entry_id)} now={now} />
-          ) : (
-            <p class="muted">Element has not loaded this patient's details yet, so they cannot be shown here.</p>
-          )}
-          <ItemHistory entry={entry} content={content} outgoing={handoff.outgoing} now={now} />
-          {roles.outgoing && open && (
-            <EntryControls
-              {...props}
-              onMoveUp={props.onMoveUp}
-              onMoveDown={props.onMoveDown}
-              onEdit={item ? () => onEditing(true) : null}
-              disabled={props.ordering}
-            />
-          )}
-        </>
+        details
       )}
       <ReadBackStatus entry={entry} content={content} now={now} />
       {roles.incoming && open && !entry.read_back && <ReadBackForm {...props} entry={entry} />}
       <QuestionList {...props} entry={entry} />
       {roles.incoming && open && <QuestionForm {...props} entry={entry} />}
-      {roles.participant && <IncidentForm {...props} entry={entry} />}
+      {!editing && (arrange || roles.participant) && (
+        <EntryControls {...props} arrange={arrange} onReportIncident={roles.participant ? () => setReporting(true) : null} disabled={props.ordering} />
+      )}
+      {roles.participant && <IncidentForm {...props} entry={entry} open={reporting} onClose={() => setReporting(false)} />}
     </section>
   );
 }
