@@ -64,7 +64,18 @@ interface LoadSample {
   ready: number;
   /** iframe created → the widget's form usable. */
   interactive: number;
+  /** iframe created → each step inside the frame (its HTML, its scripts run, mountWidget's marks). */
+  steps: Record<string, number>;
 }
+
+/** The frame's own timeline: navigation timing and mountWidget's performance marks. */
+const FRAME_STEPS = `() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const files = performance.getEntriesByType("resource").filter((r) => /\\.(js|css)$/.test(new URL(r.name).pathname));
+  const steps = { "HTML received": nav.responseEnd, "scripts and styles fetched": Math.max(...files.map((r) => r.responseEnd)), "scripts run": nav.domContentLoadedEventStart };
+  for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("rounds:")) steps[m.name.slice(7)] = m.startTime;
+  return { origin: performance.timeOrigin, steps };
+}`;
 
 /** Raw and gzip bytes of a built widget: its index.html and every file it references. */
 export function bundleSize(widget: "consult-dashboard" | "consult-room"): { files: string[]; raw: number; gzip: number } {
@@ -95,7 +106,10 @@ async function loadOnce(who: TestClinician, roomId: string, widget: WidgetDefini
     const usableAt = (await h.frame.evaluate(`(${STAMP_WHEN_USABLE})(${JSON.stringify(selectors)})`)) as number;
     const hostOrigin = await h.page.evaluate(() => performance.timeOrigin);
     const created = hostOrigin + h.timings.iframeCreatedMs;
+    const frame = (await h.frame.evaluate(`(${FRAME_STEPS})()`)) as { origin: number; steps: Record<string, number> };
+    const steps = Object.fromEntries(Object.entries(frame.steps).map(([k, t]) => [k, frame.origin + t - created]));
     return {
+      steps,
       loaded: h.timings.iframeLoadedMs === null ? Number.NaN : h.timings.iframeLoadedMs - h.timings.iframeCreatedMs,
       ready: h.timings.iframeToReadyMs,
       interactive: usableAt - created,
@@ -186,6 +200,9 @@ export async function runWidgetLoadBench(): Promise<string> {
         `    iframe load event   p50 ${ms(loaded.p50)} (${ratio(loaded.p50, f.p50)} floor), p99 ${ms(loaded.p99)} (${ratio(loaded.p99, f.p99)} floor)`,
         `    widget API ready    p50 ${ms(ready.p50)} (${ratio(ready.p50, f.p50)} floor), p99 ${ms(ready.p99)} (${ratio(ready.p99, f.p99)} floor)`,
         `    form usable         p50 ${ms(usable.p50)} (${ratio(usable.p50, f.p50)} floor), p99 ${ms(usable.p99)} (${ratio(usable.p99, f.p99)} floor)`,
+        `    where the time goes (p50 from iframe creation): ${Object.keys(samples[0]!.steps)
+          .map((k) => `${k} ${ms(summary(samples.map((x) => x.steps[k] ?? Number.NaN)).p50)}`)
+          .join(", ")}`,
         `    bundle: ${size.files.length} files, ${(size.raw / 1024).toFixed(1)} KiB raw, ${(size.gzip / 1024).toFixed(1)} KiB gzip (${size.files.join(", ")})`,
       );
     }

@@ -41,6 +41,8 @@ function Notice({ title, text, busy }: { title: string; text: string; busy?: boo
  * answer, prove who the viewer is (OpenID → API session), then render the app.
  */
 export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Promise<void> {
+  // Marks for the cold-load benchmark's breakdown of where the time goes.
+  performance.mark("rounds:start");
   const params = readWidgetParams(window.location.href, window.parent !== window);
   if (!params) {
     render(<Notice title="Rounds" text="Open this widget from a Rounds room in Element." />, root);
@@ -52,6 +54,7 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
   render(<Notice busy title="Connecting to Element…" text="If Element asks, allow the permissions this Rounds widget needs." />, root);
 
   await session.ready;
+  performance.mark("rounds:ready");
   const missing = missingCapabilities(session.api, capabilities);
   if (missing.length > 0) {
     render(
@@ -75,6 +78,7 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
     render(<Notice title="Could not sign in to Rounds" text={`${why} Reload the widget; if it keeps failing, contact your Rounds administrator.`} />, root);
     return;
   }
+  performance.mark("rounds:signed-in");
   const clientSearch = session.api.hasCapability(MatrixCapabilities.MSC3973UserDirectorySearch)
     ? async (term: string, limit: number) => (await session.api.searchUserDirectory(term, limit)).results.map((r) => ({ userId: r.user_id, displayName: r.display_name }))
     : undefined;
