@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { PersonView } from "../../appservice/shared/peopleApi.js";
-import { People, PeopleContext, PeopleDirectory, Person, personLabel, type PeopleApi } from "../../widgets/lib/people.js";
+import { People, PeopleContext, PeopleCache, Person, personLabel, type PeopleApi } from "../../widgets/lib/people.js";
 import { mount, settle, text, useDom } from "./dom.js";
 
 const LENA: PersonView = { user_id: "@lena:rounds.test", display_name: "Dr Lena Okafor", on_call: [{ service: "cardiology", service_name: "Cardiology", level: "primary" }] };
@@ -31,7 +31,7 @@ describe("people in words", function () {
 
   it("looks up everyone a screen shows in one call, and shows the id on hover", async function () {
     const api = fakeApi([LENA, GP]);
-    const directory = new PeopleDirectory(api, "rounds.test");
+    const directory = new PeopleCache(api, "rounds.test");
     const root = await mount(
       <PeopleContext.Provider value={directory}>
         <p>
@@ -54,7 +54,7 @@ describe("people in words", function () {
       },
       search: async () => ({ people: [], limited: false }),
     };
-    const directory = new PeopleDirectory(api, "rounds.test");
+    const directory = new PeopleCache(api, "rounds.test");
     await directory.ensure([LENA.user_id]);
     await directory.ensure([LENA.user_id]);
     expect(directory.label(LENA.user_id)).to.equal(LENA.user_id);

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { useState } from "preact/hooks";
 import { act } from "preact/test-utils";
 import type { PersonView } from "../../appservice/shared/peopleApi.js";
-import { PeopleContext, PeopleDirectory, type PeopleApi } from "../../widgets/lib/people.js";
+import { PeopleContext, PeopleCache, type PeopleApi } from "../../widgets/lib/people.js";
 import { PeopleField, PersonPicker } from "../../widgets/lib/PersonPicker.js";
 import { button, fill, mount, settle, text, useDom } from "./dom.js";
 
@@ -27,7 +27,7 @@ async function key(el: HTMLElement, k: string): Promise<void> {
 }
 
 function withPeople(node: preact.ComponentChild) {
-  return <PeopleContext.Provider value={new PeopleDirectory(api, "rounds.test")}>{node}</PeopleContext.Provider>;
+  return <PeopleContext.Provider value={new PeopleCache(api, "rounds.test")}>{node}</PeopleContext.Provider>;
 }
 
 describe("person picker", function () {

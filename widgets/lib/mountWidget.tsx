@@ -3,7 +3,7 @@ import { render, type ComponentChild } from "preact";
 import { ApiError } from "./apiFetch.js";
 import { ApiSession } from "./apiSession.js";
 import { httpConsultApi, type ConsultApi } from "./consultApi.js";
-import { httpPeopleApi, PeopleContext, PeopleDirectory } from "./people.js";
+import { httpPeopleApi, PeopleContext, PeopleCache } from "./people.js";
 import { connectWidget, missingCapabilities, type RoomWatch, type WidgetSession } from "./widgetSession.js";
 import { applyTheme } from "./theme.js";
 import { readWidgetParams } from "./widgetParams.js";
@@ -82,6 +82,6 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
   const clientSearch = session.api.hasCapability(MatrixCapabilities.MSC3973UserDirectorySearch)
     ? async (term: string, limit: number) => (await session.api.searchUserDirectory(term, limit)).results.map((r) => ({ userId: r.user_id, displayName: r.display_name }))
     : undefined;
-  const people = new PeopleDirectory(httpPeopleApi(apiSession), viewer.slice(viewer.indexOf(":") + 1), clientSearch);
+  const people = new PeopleCache(httpPeopleApi(apiSession), viewer.slice(viewer.indexOf(":") + 1), clientSearch);
   render(<PeopleContext.Provider value={people}>{def.app({ session, api: httpConsultApi(apiSession), apiSession, viewer })}</PeopleContext.Provider>, root);
 }

@@ -1,6 +1,6 @@
 import { createContext } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
-import { PeopleRoute, type PeopleResponse, type PeopleSearchResponse, type PersonView } from "../../appservice/shared/peopleApi.js";
+import { MAX_PEOPLE_PER_LOOKUP, PeopleRoute, type PeopleResponse, type PeopleSearchResponse, type PersonView } from "../../appservice/shared/peopleApi.js";
 import type { ApiSession } from "./apiSession.js";
 
 /** The people calls of the Rounds widget API; components take this interface, so tests can fake it. */
@@ -36,7 +36,7 @@ export function personLabel(userId: string, person: PersonView | undefined, ownS
  * The people a widget has shown, fetched in batches: components ask for ids as they render, and
  * one call a tick fetches the new ones. A failed lookup leaves the ids shown as they are.
  */
-export class PeopleDirectory {
+export class PeopleCache {
   private readonly known = new Map<string, PersonView>();
   private readonly pending = new Set<string>();
   private readonly asked = new Set<string>();
@@ -84,8 +84,7 @@ export class PeopleDirectory {
       this.flush = null;
       for (const u of ids) this.asked.add(u);
       try {
-        // The API takes at most 50 ids a call.
-        for (let i = 0; i < ids.length; i += 50) this.remember((await this.api.people(ids.slice(i, i + 50))).people);
+        for (let i = 0; i < ids.length; i += MAX_PEOPLE_PER_LOOKUP) this.remember((await this.api.people(ids.slice(i, i + MAX_PEOPLE_PER_LOOKUP))).people);
       } catch (err) {
         console.warn(`Rounds: could not look up names (${(err as Error).message})`);
       }
@@ -108,10 +107,10 @@ export class PeopleDirectory {
   }
 }
 
-export const PeopleContext = createContext<PeopleDirectory | null>(null);
+export const PeopleContext = createContext<PeopleCache | null>(null);
 
 /** The directory, and a re-render whenever it learns someone. */
-export function usePeople(userIds: readonly (string | null | undefined)[] = []): PeopleDirectory | null {
+export function usePeople(userIds: readonly (string | null | undefined)[] = []): PeopleCache | null {
   const people = useContext(PeopleContext);
   const [, setVersion] = useState(0);
   const key = userIds.filter(Boolean).join(" ");
