@@ -518,39 +518,35 @@ export class BotClient {
 
   /**
    * Whether the homeserver knows the user: a profile lookup, over federation for other servers.
-   * Profiles show only to people who share a room (limit_profile_requests_to_users_who_share_rooms),
-   * so a 403 for a local user is settled by the staff directory, and for a remote one cannot be
-   * settled here: the invite will tell.
+   * A remote user whose profile is closed cannot be settled here: the invite will tell.
    */
   async userExists(userId: string): Promise<boolean> {
-    try {
-      await this.matrix.getProfileInfo(userId);
-      return true;
-    } catch (err) {
-      const errcode = (err as { errcode?: string }).errcode ?? "";
-      // Synapse answers 404 for unknown users; a user with no profile at all is rare enough to refuse.
-      if (["M_NOT_FOUND", "M_UNKNOWN", "M_INVALID_PARAM"].includes(errcode)) return false;
-      if (errcode !== "M_FORBIDDEN") throw err;
-      if (!userId.endsWith(`:${this.opts.serverName}`)) return true;
-      const found = await this.matrix.searchUserDirectory({ term: userId, limit: 10 });
-      return found.results.some((r) => r.user_id === userId);
-    }
+    return (await this.lookUp(userId)).found;
+  }
+
+  /** A user's display name, from their profile or, where that is closed to the bot, the staff directory. */
+  async displayName(userId: string): Promise<string | null> {
+    return (await this.lookUp(userId)).displayName;
   }
 
   /**
-   * A user's display name. The profile shows only to people who share a room with them, so a
-   * refusal is settled by the staff directory, which shows every local user's name.
+   * A user's profile. Synapse shows it only to people who share a room with them, so a refusal
+   * (403) is settled by the staff directory, which lists every local user and the remote users
+   * the server has seen; a remote user it has not seen is taken as given, since only their own
+   * server could say.
    */
-  async displayName(userId: string): Promise<string | null> {
+  private async lookUp(userId: string): Promise<{ found: boolean; displayName: string | null }> {
     try {
-      const p = await this.matrix.getProfileInfo(userId, "displayname");
-      return typeof p.displayname === "string" && p.displayname.trim() ? p.displayname.trim() : null;
+      const p = await this.matrix.getProfileInfo(userId);
+      return { found: true, displayName: typeof p.displayname === "string" && p.displayname.trim() ? p.displayname.trim() : null };
     } catch (err) {
       const errcode = (err as { errcode?: string }).errcode ?? "";
-      if (errcode === "M_NOT_FOUND") return null;
+      // Synapse answers 404 for unknown users; a user with no profile at all is rare enough to refuse.
+      if (["M_NOT_FOUND", "M_UNKNOWN", "M_INVALID_PARAM"].includes(errcode)) return { found: false, displayName: null };
       if (errcode !== "M_FORBIDDEN") throw err;
-      const found = await this.searchDirectory(userId, 10);
-      return found.results.find((r) => r.userId === userId)?.displayName ?? null;
+      const match = (await this.searchDirectory(userId, 10)).results.find((r) => r.userId === userId);
+      const local = userId.endsWith(`:${this.opts.serverName}`);
+      return { found: match !== undefined || !local, displayName: match?.displayName ?? null };
     }
   }
 
