@@ -96,7 +96,7 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     const f = form.frame;
     const question = f.getByLabel("Clinical question");
     await question.waitFor({ timeout: STEP_MS });
-    await form.checkAccessibility("the New consult form");
+    await form.checkAccessibility("the New consult form", "consult-dashboard");
     await f.getByLabel("Service").selectOption("cardiology");
     await f.getByLabel("Urgency").selectOption("urgent");
     await f.getByLabel("Patient or encounter reference").fill(PHI.ref);
@@ -136,7 +136,7 @@ describe("consult lifecycle through the widgets in Chromium (real Synapse, E2EE 
     await request.getByText(PHI.ref).waitFor();
     await request.getByText(PHI.history).waitFor();
     await request.getByRole("button", { name: `Download ${PDF_NAME}` }).waitFor();
-    await atLena.checkAccessibility("an incoming consult request");
+    await atLena.checkAccessibility("an incoming consult request", "consult-room");
     // Keyboard order follows reading order: the request's attachment is reached before Accept.
     const order: string[] = [];
     await l.locator("body").focus();

@@ -124,7 +124,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     await d.getByRole("button", { name: "Start handoff" }).click();
     const started = d.getByRole("status").filter({ hasText: /^Handoff #\d+ started\./ });
     await started.waitFor({ timeout: STEP_MS });
-    await dashboard.checkAccessibility("the Handoffs dashboard, a handoff started");
+    await dashboard.checkAccessibility("the Handoffs dashboard, a handoff started", "handoff-dashboard");
     const number = Number(/#(\d+)/.exec((await started.textContent()) ?? "")?.[1]);
     const mine = (await api(olga, HandoffRoute.mine)) as unknown as MyHandoffsResponse;
     const h = mine.active.find((x) => x.number === number)!;
@@ -200,7 +200,7 @@ describe("a shift handoff through the widgets in Chromium (real Synapse, E2EE cl
     await waitForState(olga, roomId, (s) => s.read_back_count === 2, "patient 2 read back");
     await i.getByRole("region", { name: "Checklist" }).getByLabel("Allergies reviewed").click(); // the box follows the server, so it ticks once the call returns
     await waitForState(olga, roomId, (s) => s.checklist_done === 1, "the checklist ticked");
-    await atIan.checkAccessibility("a handoff ready to sign off");
+    await atIan.checkAccessibility("a handoff ready to sign off", "handoff-room");
 
     // 5. Both sign off.
     await o.getByRole("region", { name: "Sign off" }).getByRole("button", { name: "Sign off", exact: true }).click();

@@ -54,7 +54,12 @@ export interface WidgetHandle {
    * Runs axe-core on the widget as it is now, at 1280 px and at 380 px (Element's side panel on a
    * phone), and checks nothing overflows sideways at 380 px; throws naming each violation and `state`.
    */
-  checkAccessibility(state: string): Promise<void>;
+  /**
+   * axe-core at 1280 and 380 px, and no overflow at 380 px. With `screenshot` named and
+   * ROUNDS_SCREENSHOTS set to a folder, also saves the 380 px view there as `<screenshot>.png`
+   * (scripts/screenshots.mjs takes the README's pictures this way).
+   */
+  checkAccessibility(state: string, screenshot?: string): Promise<void>;
   /** What the host client holds of the widget's room (types, decryption, timelines), for a failing test's message. */
   timelineReport(): string;
   close(): Promise<void>;
@@ -120,7 +125,7 @@ let axeSource: string | null = null;
  * blank page of the same context, after which the widget's messages to its host stopped arriving
  * in 3 of 5 runs, and its legacy mode does not enter a frame of another origin.)
  */
-async function checkAccessibility(page: Page, frame: Frame, state: string): Promise<void> {
+async function checkAccessibility(page: Page, frame: Frame, state: string, screenshot?: string): Promise<void> {
   axeSource ??= readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
   const problems: string[] = [];
   const size = page.viewportSize() ?? { width: 1280, height: 900 };
@@ -135,6 +140,12 @@ async function checkAccessibility(page: Page, frame: Frame, state: string): Prom
       for (const v of violations) problems.push(`${width} px: ${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
       const overflow = await frame.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       if (width === 380 && overflow > 0) problems.push(`380 px: the page is ${overflow} px wider than the panel`);
+      const folder = process.env.ROUNDS_SCREENSHOTS;
+      if (width === 380 && screenshot && folder) {
+        // The top of the widget, as a clinician opening it sees it.
+        await frame.evaluate(() => window.scrollTo(0, 0));
+        await page.screenshot({ path: join(folder, `${screenshot}.png`) });
+      }
     }
   } finally {
     await page.setViewportSize(size);
@@ -256,7 +267,7 @@ export async function openWidget(opts: OpenWidgetOptions): Promise<WidgetHandle>
       timings: { ...t, iframeToReadyMs: t.readyMs - t.iframeCreatedMs },
       consoleMessages: () => [...lines],
       timelineReport: () => timelineReport(opts.clinician, opts.roomId),
-      checkAccessibility: (state) => checkAccessibility(page, frame, state),
+      checkAccessibility: (state, screenshot) => checkAccessibility(page, frame, state, screenshot),
       close,
     };
   } catch (e) {

@@ -77,6 +77,8 @@ export function PatientEntry(props: PatientEntryProps) {
             <span class="visually-hidden"> of patient {entry.number}</span>
           </summary>
           {details}
+          {/* A question about a patient already taken over is rarer: it opens with the details. */}
+          {roles.incoming && open && <QuestionForm {...props} entry={entry} />}
         </details>
       ) : (
         details
@@ -84,7 +86,7 @@ export function PatientEntry(props: PatientEntryProps) {
       <ReadBackStatus entry={entry} content={content} now={now} />
       {roles.incoming && open && !entry.read_back && <ReadBackForm {...props} entry={entry} />}
       <QuestionList {...props} entry={entry} />
-      {roles.incoming && open && <QuestionForm {...props} entry={entry} />}
+      {roles.incoming && open && !folds && <QuestionForm {...props} entry={entry} />}
       {!editing && (arrange || roles.participant) && (
         <EntryControls {...props} arrange={arrange} onReportIncident={roles.participant ? () => setReporting(true) : null} disabled={props.ordering} />
       )}
