@@ -1,7 +1,20 @@
 // The layering rules of DESIGN.md section 1, checked on every `npm test`. Workflows are peers:
 // what two of them share lives in shared/, oncall/ (the schedules all of them route by) or a port.
-const WORKFLOW = "^appservice/(paging|consult|handoff)/";
-const DOMAIN = "^appservice/(paging|consult|handoff|oncall)/";
+const { existsSync, readdirSync, readFileSync } = require("node:fs");
+const { join } = require("node:path");
+
+// A workflow is any folder of appservice/ whose index.ts declares one, so a new workflow is under
+// these rules without this file changing.
+const WORKFLOWS = readdirSync(join(__dirname, "appservice"), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .filter((name) => {
+    const index = join(__dirname, "appservice", name, "index.ts");
+    return existsSync(index) && /\bdefineWorkflow\(/.test(readFileSync(index, "utf8"));
+  });
+if (WORKFLOWS.length === 0) throw new Error("no workflow found under appservice/ (a folder whose index.ts calls defineWorkflow)");
+const WORKFLOW = `^appservice/(${WORKFLOWS.join("|")})/`;
+const DOMAIN = `^appservice/(${[...WORKFLOWS, "oncall"].join("|")})/`;
 const ADAPTER = "^(bots/|appservice/http/|appservice/inbox/|appservice/main\\.ts|appservice/cli\\.ts)";
 const PORT = "^appservice/(ports|db|matrix|sms)/|^appservice/timers/timerStore\\.ts";
 /**
