@@ -83,6 +83,8 @@ export async function startRounds(config: RoundsConfig, log: Logger, workflows: 
     await handler(t);
   };
 
+  // Every registered workflow's state, running or not, is the bots' alone in the rooms they create.
+  const botOnlyStateTypes = workflows.flatMap((w) => w.stateTypes);
   // Each running workflow, built on its own bot. A workflow whose bot is not in ROUNDS_BOTS is not built.
   const running: { declaration: WorkflowDeclaration; client: BotClient; rooms: MatrixRoomWriter; parts: WorkflowParts }[] = [];
   for (const declaration of workflows.filter((w) => config.bots.includes(w.bot.name))) {
@@ -97,7 +99,7 @@ export async function startRounds(config: RoundsConfig, log: Logger, workflows: 
       devices,
       log,
     });
-    const rooms = new MatrixRoomWriter(client, db, atRest);
+    const rooms = new MatrixRoomWriter(client, db, atRest, botOnlyStateTypes);
     const parts = await declaration.build({
       config: config.workflows[declaration.name],
       core: config,

@@ -112,6 +112,11 @@ export interface WorkflowDeclaration<C = unknown> {
   /** The Element widgets it ships, one folder each under widgets/: served and built from here. */
   widgets: readonly string[];
   /**
+   * The room state types its bot writes. In every room a Rounds bot creates, only the bots may
+   * write these (power level 100), so a clinician cannot forge a workflow's state.
+   */
+  stateTypes: readonly string[];
+  /**
    * Former names of renamed widgets (old → new). Rooms keep the URL a bot once pinned, so the
    * file server redirects the old folder to the new one.
    */

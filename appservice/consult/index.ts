@@ -1,4 +1,5 @@
 import { CONSULT_BOT } from "../../bots/consultBot.js";
+import { CONSULT_STATE_TYPE } from "../shared/events/index.js";
 import { defineWorkflow } from "../workflow.js";
 import { consultConfig } from "./consultConfig.js";
 import * as m008 from "./migrations/008_consults.js";
@@ -15,6 +16,7 @@ export const consult = defineWorkflow({
   migrations: { "008_consults": m008 },
   // The widget in each consult room, and the clinician's dashboard in their room with the bot.
   widgets: ["consult-room", "consult-dashboard"],
+  stateTypes: [CONSULT_STATE_TYPE],
   renamedWidgets: { consult: "consult-room", consults: "consult-dashboard" },
   build: async (deps) => (await import("./build.js")).buildConsult(deps),
   cli: async () => (await import("./consultCli.js")).consultCli,

@@ -5,7 +5,7 @@ import type { Notifier } from "../ports/notifier.js";
 import type { OpenRoomOptions, RoomMessage, RoomWidget, RoomWriter } from "../ports/roomWriter.js";
 import type { AtRest } from "../shared/atRest.js";
 import { encryptAttachment } from "../shared/attachmentCrypto.js";
-import { StateType, WidgetStateType } from "../shared/events/index.js";
+import { WidgetStateType } from "../shared/events/index.js";
 
 function txnIdFor(txnKey: string): string {
   return `rounds-${createHash("sha256").update(txnKey).digest("base64url").slice(0, 32)}`;
@@ -24,6 +24,8 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     private readonly db: Db,
     /** Seals what is kept between an upload and its message: the file's key would open the file. */
     private readonly atRest: AtRest,
+    /** Every registered workflow's state types: only the bots may write them in the rooms created here. */
+    private readonly botOnlyStateTypes: readonly string[],
   ) {}
 
   async openRoom(key: string, opts: OpenRoomOptions): Promise<string> {
@@ -47,7 +49,7 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
       direct: opts.direct ?? false,
       initialState: opts.initialState ?? [],
       // Widgets too: a clinician must not be able to swap the pinned widget for another page.
-      botOnlyStateTypes: [...Object.values(StateType), ...Object.values(WidgetStateType)],
+      botOnlyStateTypes: [...this.botOnlyStateTypes, ...Object.values(WidgetStateType)],
     });
     await this.db("bot_rooms").insert({ purpose_key: key, room_id: roomId }).onConflict("purpose_key").merge();
     return roomId;

@@ -13,7 +13,10 @@ export * from "./consult.js";
 export * from "./handoff.js";
 export * from "./paging.js";
 
-/** The state event types of all workflows, for code that handles any of them (power levels, the inbox). */
+/**
+ * The three workflows' state types by name, for code and tests that read them side by side. Which
+ * types only bots may write comes from each workflow's declaration (`stateTypes`), not from here.
+ */
 export const StateType = {
   Consult: CONSULT_STATE_TYPE,
   Handoff: HANDOFF_STATE_TYPE,

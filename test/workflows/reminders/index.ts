@@ -44,6 +44,7 @@ export const reminders = defineWorkflow<RemindersConfig>({
   },
   migrations: { "900_test_reminders": migration },
   widgets: [],
+  stateTypes: [],
   build({ config, db, rooms, timers, wakeTimers, log }) {
     return {
       commands: [
