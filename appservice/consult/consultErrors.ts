@@ -1,8 +1,8 @@
 import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 
-export type ConsultErrorCode = DomainErrorCode | "unknown_service" | "nobody_available";
+export type ConsultErrorCode = DomainErrorCode | "unknown_service" | "nobody_available" | "room_not_ready";
 
-const CODE: Partial<Record<ConsultErrorCode, DomainErrorCode>> = { unknown_service: "not_found", nobody_available: "unavailable" };
+const CODE: Partial<Record<ConsultErrorCode, DomainErrorCode>> = { unknown_service: "not_found", nobody_available: "unavailable", room_not_ready: "conflict" };
 
 /** A consult call that was refused (see DomainError); the reason shows in the errcode. */
 export class ConsultError extends DomainError {

@@ -1,3 +1,4 @@
+import { ConsultError } from "../consult/consultErrors.js";
 import type { z } from "zod";
 import type { ConsultService } from "../consult/consultService.js";
 import type { OnCallService } from "../oncall/oncallService.js";
@@ -15,7 +16,7 @@ import {
   type ConsultView,
   type ServicesResponse,
 } from "../shared/consultWidgetApi.js";
-import { parse, WidgetApiError, type WidgetRoutes } from "./widgetApi.js";
+import { ErrCode, parse, WidgetApiError, type WidgetRoutes } from "./widgetApi.js";
 
 export interface ConsultWidgetDeps {
   consults: ConsultService;
@@ -36,16 +37,16 @@ export function consultWidgetRoutes(deps: ConsultWidgetDeps): WidgetRoutes {
   return (route) => {
     /** The caller must be joined to the room the call is made from. */
     const requireJoined = async (roomId: string, userId: string) => {
-      if (!roomId) throw new WidgetApiError(409, "RND_CONSULT_ROOM_NOT_READY", "This consult's room is still being set up. Try again in a moment.");
+      if (!roomId) throw new ConsultError("room_not_ready", "This consult's room is still being set up. Try again in a moment.");
       if ((await deps.rooms.membership(roomId, userId)) !== "join") {
-        throw new WidgetApiError(403, "M_FORBIDDEN", "You are not a member of this room, so you cannot act on its consult.");
+        throw new WidgetApiError(ErrCode.Forbidden, "You are not a member of this room, so you cannot act on its consult.");
       }
     };
     /** The consult must be the one of the room the call is made from. */
     const consultInRoom = async (id: string, roomId: string, userId: string): Promise<ConsultView> => {
       await requireJoined(roomId, userId);
       const consult = await deps.consults.get(id);
-      if (consult.room_id !== roomId) throw new WidgetApiError(403, "M_FORBIDDEN", "This consult belongs to another room.");
+      if (consult.room_id !== roomId) throw new WidgetApiError(ErrCode.Forbidden, "This consult belongs to another room.");
       return consult;
     };
 
@@ -57,7 +58,7 @@ export function consultWidgetRoutes(deps: ConsultWidgetDeps): WidgetRoutes {
     /** Staffing (who is on shift, response times) is for this hospital's own users, not the federation. */
     const requireLocal = (userId: string) => {
       if (userId.slice(userId.indexOf(":") + 1) !== deps.serverName) {
-        throw new WidgetApiError(403, "M_FORBIDDEN", "Only this hospital's own staff can see its specialists and response times. You can still request a consult.");
+        throw new WidgetApiError(ErrCode.Forbidden, "Only this hospital's own staff can see its specialists and response times. You can still request a consult.");
       }
     };
     route("get", WidgetRoute.specialists, async (userId, req) => (requireLocal(userId), deps.consults.specialists(String(req.params.service))));
@@ -66,10 +67,10 @@ export function consultWidgetRoutes(deps: ConsultWidgetDeps): WidgetRoutes {
       const body = parse(CreateConsultBody, req.body);
       await requireJoined(body.room_id, userId);
       const event = await deps.rooms.readEvent(body.room_id, body.event_id);
-      if (!event) throw new WidgetApiError(404, "M_NOT_FOUND", "Rounds cannot read that request yet. Wait a moment and try again.");
-      if (event.type !== ConsultEventType.Request) throw new WidgetApiError(400, "M_BAD_JSON", "That event is not a consult request.");
-      if (event.sender !== userId) throw new WidgetApiError(403, "M_FORBIDDEN", "You can only submit consult requests you sent yourself.");
-      if (!event.encrypted) throw new WidgetApiError(400, "M_BAD_JSON", "That request was not end-to-end encrypted, so it was not sent. Send consults from an encrypted room.");
+      if (!event) throw new WidgetApiError(ErrCode.NotFound, "Rounds cannot read that request yet. Wait a moment and try again.");
+      if (event.type !== ConsultEventType.Request) throw new WidgetApiError(ErrCode.BadJson, "That event is not a consult request.");
+      if (event.sender !== userId) throw new WidgetApiError(ErrCode.Forbidden, "You can only submit consult requests you sent yourself.");
+      if (!event.encrypted) throw new WidgetApiError(ErrCode.BadJson, "That request was not end-to-end encrypted, so it was not sent. Send consults from an encrypted room.");
       const content = parse(ConsultRequestContentSchema, event.content);
       return { consult: await deps.consults.request({ requester: userId, content, source: { roomId: body.room_id, eventId: body.event_id } }) };
     });
@@ -91,12 +92,12 @@ export function consultWidgetRoutes(deps: ConsultWidgetDeps): WidgetRoutes {
     onConsult(WidgetRoute.start, RoomScopedBody, (c, userId) => deps.consults.start(c.id, userId));
     onConsult(WidgetRoute.complete, CompleteBody, async (c, userId, body) => {
       const event = await deps.rooms.readEvent(body.room_id, body.report_event_id);
-      if (!event) throw new WidgetApiError(404, "M_NOT_FOUND", "Rounds cannot read that report yet. Wait a moment and try again.");
+      if (!event) throw new WidgetApiError(ErrCode.NotFound, "Rounds cannot read that report yet. Wait a moment and try again.");
       if (event.type !== ConsultEventType.Report || event.sender !== userId || !event.encrypted) {
-        throw new WidgetApiError(400, "M_BAD_JSON", "That event is not a consult report you sent.");
+        throw new WidgetApiError(ErrCode.BadJson, "That event is not a consult report you sent.");
       }
       const report = parse(ConsultReportContentSchema, event.content);
-      if (report.consult_id !== c.id) throw new WidgetApiError(400, "M_BAD_JSON", "That report belongs to another consult.");
+      if (report.consult_id !== c.id) throw new WidgetApiError(ErrCode.BadJson, "That report belongs to another consult.");
       return deps.consults.complete(c.id, userId, { report, billing: body.billing });
     });
     onConsult(WidgetRoute.cancel, CancelBody, (c, userId, body) => deps.consults.cancel(c.id, userId, body.reason_event_id ? { noteEventId: body.reason_event_id } : undefined));
@@ -106,7 +107,7 @@ export function consultWidgetRoutes(deps: ConsultWidgetDeps): WidgetRoutes {
       requireLocal(userId);
       const raw = typeof req.query.since === "string" ? req.query.since : null;
       const since = raw ? new Date(raw) : new Date(Date.now() - 30 * 86_400_000);
-      if (Number.isNaN(since.getTime())) throw new WidgetApiError(400, "M_BAD_JSON", "since: must be an ISO date such as 2026-11-01");
+      if (Number.isNaN(since.getTime())) throw new WidgetApiError(ErrCode.BadJson, "since: must be an ISO date such as 2026-11-01");
       return deps.consults.responseTimes(since);
     });
   };

@@ -36,6 +36,30 @@ export function sendError(res: Response, errcode: ErrCode, error: string): void 
   res.status(STATUS[errcode]).json({ errcode, error });
 }
 
+/** A refusal an HTTP handler throws: a Matrix errcode (its status from the table above) and what to do next. */
+export class HttpRefusal extends Error {
+  constructor(
+    readonly errcode: ErrCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Refusal = { status: number; body: Record<string, unknown> & { errcode: string; error: string } };
+
+/**
+ * How any API of Rounds answers a refusal: a client's malformed request, an HttpRefusal or a
+ * domain refusal, each with its status from one table. Null for anything else: our fault, a 500.
+ */
+export function refusalOf(err: unknown): Refusal | null {
+  const known = clientErrorOf(err);
+  if (known) return { status: STATUS[known.errcode], body: known };
+  if (err instanceof HttpRefusal) return { status: STATUS[err.errcode], body: { errcode: err.errcode, error: err.message } };
+  if (err instanceof DomainError) return domainRefusal(err);
+  return null;
+}
+
 /**
  * A domain refusal's status, for the widget and admin APIs alike. "unavailable" (nobody on call
  * to take it) is 409, not 503: 503 tells a caller the service is down and to retry as is.
@@ -50,13 +74,8 @@ const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
 };
 
 /** A domain refusal as JSON: RND_<WORKFLOW>_<REASON>, the message, and what the caller needs to try again. */
-export function domainRefusal(err: DomainError): { status: number; body: Record<string, unknown> & { errcode: string; error: string } } {
+export function domainRefusal(err: DomainError): Refusal {
   return { status: DOMAIN_STATUS[err.code], body: { ...err.details, errcode: err.errcode, error: err.message } };
-}
-
-export function sendDomainError(res: Response, err: DomainError): void {
-  const { status, body } = domainRefusal(err);
-  res.status(status).json(body);
 }
 
 /** What body parsers and the router throw for a request the client got wrong. */
@@ -103,9 +122,8 @@ export function clientErrorHandler() {
 /** The app-wide error handler: a client's mistake or a domain refusal gets its 4xx, anything else is logged. */
 export function errorHandler(log: Logger) {
   return (err: Error, _req: Request, res: Response, _next: NextFunction): void => {
-    const known = clientErrorOf(err);
-    if (known && !res.headersSent) return sendError(res, known.errcode, known.error);
-    if (err instanceof DomainError && !res.headersSent) return sendDomainError(res, err);
+    const refusal = refusalOf(err);
+    if (refusal && !res.headersSent) return void res.status(refusal.status).json(refusal.body);
     log.error({ err }, "http: unhandled error");
     if (res.headersSent) return void res.end();
     sendError(res, ErrCode.Unknown, "internal error; see the Rounds log");

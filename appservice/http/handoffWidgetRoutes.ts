@@ -16,7 +16,7 @@ import {
   type IncidentResponse,
   type UnitsResponse,
 } from "../shared/handoffApi.js";
-import { parse, WidgetApiError, type WidgetRoutes } from "./widgetApi.js";
+import { ErrCode, parse, WidgetApiError, type WidgetRoutes } from "./widgetApi.js";
 
 /**
  * The handoff calls of the widget API. Each names the room it is made from; the caller must be
@@ -29,20 +29,20 @@ export function handoffWidgetRoutes(deps: { handoffs: HandoffService; rooms: Roo
 
     const requireJoined = async (roomId: string, userId: string) => {
       if ((await rooms.membership(roomId, userId)) !== "join") {
-        throw new WidgetApiError(403, "M_FORBIDDEN", "You are not a member of this room, so you cannot act on its handoff.");
+        throw new WidgetApiError(ErrCode.Forbidden, "You are not a member of this room, so you cannot act on its handoff.");
       }
     };
     const handoffInRoom = async (id: string, roomId: string, userId: string): Promise<HandoffView> => {
       await requireJoined(roomId, userId);
       const h = await handoffs.get(id);
-      if (h.room_id !== roomId) throw new WidgetApiError(403, "M_FORBIDDEN", "This handoff belongs to another room.");
+      if (h.room_id !== roomId) throw new WidgetApiError(ErrCode.Forbidden, "This handoff belongs to another room.");
       return h;
     };
     /** Reads the encrypted event the widget names, as the handoff bot decrypted it. */
     const sentEvent = async (roomId: string, eventId: string, type: string) => {
       const ev = await rooms.readEvent(roomId, eventId);
-      if (!ev) throw new WidgetApiError(404, "M_NOT_FOUND", "Rounds cannot read that event yet. Wait a moment and try again.");
-      if (ev.type !== type) throw new WidgetApiError(400, "M_BAD_JSON", `That event is not a ${type.split(".").pop()} event.`);
+      if (!ev) throw new WidgetApiError(ErrCode.NotFound, "Rounds cannot read that event yet. Wait a moment and try again.");
+      if (ev.type !== type) throw new WidgetApiError(ErrCode.BadJson, `That event is not a ${type.split(".").pop()} event.`);
       return { roomId, eventId, ...ev };
     };
     const roomOf = (req: Request) => (typeof req.query.room_id === "string" ? req.query.room_id : "");
@@ -60,7 +60,7 @@ export function handoffWidgetRoutes(deps: { handoffs: HandoffService; rooms: Roo
     route("get", HandoffRoute.handoff, async (userId, req) => {
       const h = await handoffs.get(String(req.params.id));
       const roomId = roomOf(req) || h.room_id;
-      if (roomId !== h.room_id) throw new WidgetApiError(403, "M_FORBIDDEN", "This handoff belongs to another room.");
+      if (roomId !== h.room_id) throw new WidgetApiError(ErrCode.Forbidden, "This handoff belongs to another room.");
       await requireJoined(h.room_id, userId);
       return { handoff: h };
     });
@@ -111,11 +111,11 @@ export function handoffWidgetRoutes(deps: { handoffs: HandoffService; rooms: Roo
     route("get", HandoffRoute.metrics, async (userId, req) => {
       // Staffing quality is for this hospital's own staff, not the federation.
       if (userId.slice(userId.indexOf(":") + 1) !== deps.serverName) {
-        throw new WidgetApiError(403, "M_FORBIDDEN", "Only this hospital's own staff can see its handoff quality figures.");
+        throw new WidgetApiError(ErrCode.Forbidden, "Only this hospital's own staff can see its handoff quality figures.");
       }
       const raw = typeof req.query.since === "string" ? req.query.since : null;
       const since = raw ? new Date(raw) : new Date(Date.now() - 30 * 86_400_000);
-      if (Number.isNaN(since.getTime())) throw new WidgetApiError(400, "M_BAD_JSON", "since: must be an ISO date such as 2026-11-01");
+      if (Number.isNaN(since.getTime())) throw new WidgetApiError(ErrCode.BadJson, "since: must be an ISO date such as 2026-11-01");
       const unit = typeof req.query.unit === "string" && req.query.unit ? req.query.unit : undefined;
       return handoffs.quality(since, unit);
     });

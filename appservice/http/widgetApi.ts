@@ -1,24 +1,15 @@
 import express, { type Request, type Response } from "express";
 import type { z } from "zod";
 import type { Logger } from "../logging.js";
-import { DomainError } from "../shared/domainError.js";
 import { WIDGET_API_PREFIX } from "../shared/widgetApiPaths.js";
-import { domainRefusal } from "./errors.js";
+import { ErrCode, HttpRefusal as WidgetApiError, refusalOf } from "./errors.js";
 import { HomeserverResolver, type ResolverIo } from "./homeserverResolver.js";
 import { openIdExchange, WIDGET_TOKEN_PREFIX } from "./openIdExchange.js";
 import { EXCHANGE_OPENID_PATH, FixedWindowLimit, widgetRequestGate } from "./widgetRequests.js";
 import type { WidgetSessionStore } from "./widgetSessionStore.js";
 
-/** A refusal with a status and a plain-language message the widget shows as is. */
-export class WidgetApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errcode: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A widget API refusal, with a message the widget shows as is (see HttpRefusal). */
+export { ErrCode, HttpRefusal as WidgetApiError } from "./errors.js";
 
 export type WidgetRouteAdder = (method: "get" | "post", path: string, handler: (userId: string, req: Request) => Promise<unknown>) => void;
 
@@ -30,7 +21,7 @@ export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T>
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = issue.path.join(".") || "body";
-  throw new WidgetApiError(400, "M_BAD_JSON", `${field}: ${issue.message}`);
+  throw new WidgetApiError(ErrCode.BadJson, `${field}: ${issue.message}`);
 }
 
 export interface WidgetApiDeps {
@@ -83,13 +74,12 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
       const userId = preq.userId;
       const req = preq.expressReq as Request;
       try {
-        if (!userId) throw new WidgetApiError(401, "M_UNAUTHORIZED", "This call needs a widget session.");
-        if (!perUser.take(userId)) throw new WidgetApiError(429, "M_LIMIT_EXCEEDED", "Too many requests from this widget. Wait a minute and try again.");
+        if (!userId) throw new WidgetApiError(ErrCode.Unauthorized, "This call needs a widget session.");
+        if (!perUser.take(userId)) throw new WidgetApiError(ErrCode.LimitExceeded, "Too many requests from this widget. Wait a minute and try again.");
         res.json(await handler(userId, req));
         deps.log.info({ route: path, userId, outcome: "ok" }, "widget api");
       } catch (err) {
-        const refusal =
-          err instanceof WidgetApiError ? { status: err.status, body: { errcode: err.errcode, error: err.message } } : err instanceof DomainError ? domainRefusal(err) : null;
+        const refusal = refusalOf(err);
         if (!refusal) {
           deps.log.error({ err, route: path, userId }, "widget api: failed");
           res.status(500).json({ errcode: "M_UNKNOWN", error: "Something went wrong in Rounds. Try again; if it keeps failing, tell the Rounds administrators." });

@@ -9,7 +9,7 @@ import type { Knex } from "knex";
 import { z } from "zod";
 import { CommandError } from "../../../bots/commands.js";
 import { requireAdminToken } from "../../../appservice/http/auth.js";
-import { parse, WidgetApiError } from "../../../appservice/http/widgetApi.js";
+import { ErrCode, parse, WidgetApiError } from "../../../appservice/http/widgetApi.js";
 import { positiveInt } from "../../../appservice/shared/config.js";
 import { defineWorkflow } from "../../../appservice/workflow.js";
 
@@ -78,7 +78,7 @@ export const reminders = defineWorkflow<RemindersConfig>({
       widgetRoutes: (route) => {
         route("post", "/v1/reminders/count", async (userId, req) => {
           const body = parse(z.object({ room_id: z.string().startsWith("!") }), req.body);
-          if ((await rooms.membership(body.room_id, userId)) !== "join") throw new WidgetApiError(403, "M_FORBIDDEN", "You are not a member of this room.");
+          if ((await rooms.membership(body.room_id, userId)) !== "join") throw new WidgetApiError(ErrCode.Forbidden, "You are not a member of this room.");
           const [{ n }] = (await db("test_reminders").where({ room_id: body.room_id }).count({ n: "*" })) as [{ n: number | string }];
           return { count: Number(n) };
         });
