@@ -44,10 +44,17 @@ function parseDelay(word: string): number | null | undefined {
   return m[2] && m[2].toLowerCase().startsWith("m") ? n * 60 : n;
 }
 
+// Each usage line once: in the command's declaration (for !help) and in its refusals.
+const PAGE_USAGE = "!page <service> [emergent|urgent|routine] [note]";
+const BROADCAST_USAGE = "!broadcast <service> [note]";
+const ACK_USAGE = "!ack [page number]";
+const RESOLVE_USAGE = "!resolve [page number]";
+const SMS_ARGS = `<${URGENCIES.join("|")}> <seconds, e.g. 90 or 5m, or off>`;
+
 /** The paging commands and the ✅ reaction: thin translations onto PageService. */
 export function pagingCommands(pages: PageService, contacts: ContactService): BotCommands {
   const raise = async (ctx: CommandContext, args: string[], broadcast: boolean): Promise<string> => {
-    const usage = broadcast ? "!broadcast <service> [note]" : "!page <service> [emergent|urgent|routine] [note]";
+    const usage = broadcast ? BROADCAST_USAGE : PAGE_USAGE;
     const [service, ...rest] = args;
     if (!service) throw new CommandError("missing service", `Usage: ${usage}, for example ${broadcast ? "!broadcast icu rapid response to bay 4" : "!page cardiology urgent chest pain bed 12"}.`);
     let urgency: Urgency = broadcast ? "emergent" : "urgent";
@@ -80,36 +87,36 @@ export function pagingCommands(pages: PageService, contacts: ContactService): Bo
   const commands: Command[] = [
     {
       verb: "page",
-      usage: "!page <service> [emergent|urgent|routine] [note]",
+      usage: PAGE_USAGE,
       summary: "Page whoever is on call for a service (urgent if not given); the note stays encrypted",
       run: (ctx, args) => raise(ctx, args, false),
       retryOnError: true,
     },
     {
       verb: "broadcast",
-      usage: "!broadcast <service> [note]",
+      usage: BROADCAST_USAGE,
       summary: "Emergency: page everyone on every level of a service at once",
       run: (ctx, args) => raise(ctx, args, true),
       retryOnError: true,
     },
     {
       verb: "ack",
-      usage: "!ack [page number]",
+      usage: ACK_USAGE,
       summary: "Acknowledge a page (the open page in this room if no number); or react ✅ to it",
       retryOnError: true,
       async run(ctx, args) {
-        const number = pageNumber(args[0], "!ack [page number]");
+        const number = pageNumber(args[0], ACK_USAGE);
         await pages.acknowledge({ by: ctx.sender, via: "command", number, roomId: ctx.roomId, at: ctx.sentAt, requestId: ctx.eventId });
         return `Acknowledged. The requester has been told.`;
       },
     },
     {
       verb: "resolve",
-      usage: "!resolve [page number]",
+      usage: RESOLVE_USAGE,
       summary: "Close a page once it is dealt with",
       retryOnError: true,
       async run(ctx, args) {
-        const number = pageNumber(args[0], "!resolve [page number]");
+        const number = pageNumber(args[0], RESOLVE_USAGE);
         const page = await pages.resolve({ by: ctx.sender, number, roomId: ctx.roomId, requestId: ctx.eventId });
         return `Page #${page.number} is resolved.`;
       },
@@ -122,13 +129,13 @@ export function pagingCommands(pages: PageService, contacts: ContactService): Bo
         commands: [
           {
             name: "sms",
-            args: `<${URGENCIES.join("|")}> <seconds, e.g. 90 or 5m, or off>`,
+            args: SMS_ARGS,
             summary: "when to text you for pages of that urgency",
             async run(ctx, [a, b]) {
               const urgency = PageService.parseUrgency(a);
               const delay = b === undefined ? undefined : parseDelay(b);
               if (!urgency || delay === undefined) {
-                throw new CommandError("bad notify", `Usage: !notify sms <${URGENCIES.join("|")}> <seconds, e.g. 90 or 5m, or off>.`);
+                throw new CommandError("bad notify", `Usage: !notify sms ${SMS_ARGS}.`);
               }
               await contacts.update(ctx.sender, { smsAfter: { [urgency]: delay } });
               return rulesOf(ctx.sender);

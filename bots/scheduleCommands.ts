@@ -9,8 +9,8 @@ function formatUntil(until: Date, timezone: string): string {
   return DateTime.fromJSDate(until, { zone: timezone }).toFormat("ccc d LLL HH:mm");
 }
 
-const ONCALL_USAGE =
-  "Usage: !oncall <service> [at <time>], for example !oncall cardiology or !oncall cardiology at 20:00 (also 'at tomorrow 08:00' or 'at 2026-12-24 18:00'). Send !help for more.";
+const ONCALL_USAGE = "!oncall <service> [at <time>]";
+const ONCALL_EXAMPLES = "for example !oncall cardiology or !oncall cardiology at 20:00 (also 'at tomorrow 08:00' or 'at 2026-12-24 18:00'). Send !help for more.";
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const TIME = /^([01]?\d|2[0-3]):[0-5]\d$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d$/;
@@ -77,7 +77,7 @@ function swapId(arg: string | undefined, verb: string): number {
 export function scheduleCommands(oncall: OnCallService, swaps: SwapService): BotCommands {
   const oncallCommand: Command = {
     verb: "oncall",
-    usage: "!oncall <service> [at <time>]",
+    usage: ONCALL_USAGE,
     summary: "Who is on call for a service now (or at a time), and the backup",
     async run(ctx, args) {
       const atIndex = args.map((a) => a.toLowerCase()).lastIndexOf("at");
@@ -87,7 +87,7 @@ export function scheduleCommands(oncall: OnCallService, swaps: SwapService): Bot
       if (atIndex >= 0) {
         const svc = await oncall.serviceInfo(query);
         const t = readTime(args, atIndex + 1, svc.timezone, DateTime.fromJSDate(ctx.sentAt, { zone: svc.timezone }));
-        if (!t || t.next !== args.length) throw new CommandError("bad time", `I couldn't read the time "${quote(args.slice(atIndex + 1).join(" "))}". ${ONCALL_USAGE}`);
+        if (!t || t.next !== args.length) throw new CommandError("bad time", `I couldn't read the time "${quote(args.slice(atIndex + 1).join(" "))}". Usage: ${ONCALL_USAGE}, ${ONCALL_EXAMPLES}`);
         when = t.at.toJSDate();
       }
       const { service, levels } = await oncall.whoIsOnCall(query, when);
