@@ -122,7 +122,7 @@ export async function startRounds(config: RoundsConfig, log: Logger, workflows: 
   }
 
   const bots = running.map(({ declaration, client, parts }) => {
-    const table = new CommandTable(declaration.bot.name, declaration.bot.intro, parts.commands ?? []);
+    const table = CommandTable.forBot(declaration.bot, parts.commands ?? []);
     table.reactionHandler = parts.reactionHandler ?? null;
     for (const h of parts.eventHandlers ?? []) table.eventHandlers.set(h.type, h);
     return new Bot(client, table, { serverName: config.serverName, partnerServers: declaration.bot.federated ? config.partnerServers : [], log, metrics });

@@ -175,6 +175,11 @@ export interface CommandResult {
 }
 
 export class CommandTable {
+  /** A bot's table: its name and the intro its !help opens with, and its commands. */
+  static forBot(bot: { name: string; intro: string }, commands: Command[]): CommandTable {
+    return new CommandTable(bot.name, bot.intro, commands);
+  }
+
   private readonly commands = new Map<string, Command>();
   reactionHandler: ReactionHandler | null = null;
   readonly eventHandlers = new Map<string, EventHandler>();

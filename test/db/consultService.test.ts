@@ -13,7 +13,8 @@ import {
 } from "../../appservice/consult/consultService.js";
 import type { ConsultErrorCode } from "../../appservice/consult/consultErrors.js";
 import { ConsultStore } from "../../appservice/consult/consultStore.js";
-import { consultCommandTable } from "../../bots/consultBot.js";
+import { CommandTable } from "../../bots/commands.js";
+import { CONSULT_BOT } from "../../bots/consultBot.js";
 import { consultCommands } from "../../bots/consultCommands.js";
 import type { Db } from "../../appservice/db/connect.js";
 import { consultMetrics, type ConsultMetrics } from "../../appservice/consult/consultMetrics.js";
@@ -347,7 +348,7 @@ for (const backend of backends) {
     });
 
     it("answers a command retried after its state write failed as its first success would, and mirrors the state then", async function () {
-      const table = consultCommandTable(consultCommands(svc, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands);
+      const table = CommandTable.forBot(CONSULT_BOT, consultCommands(svc, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands);
       const command = (body: string, sender: string, eventId: string) =>
         table.dispatch(body, { sender, roomId: "!elsewhere:x.org", sentAt: clock, eventId, encrypted: true, body }, (e) => {
           throw e;

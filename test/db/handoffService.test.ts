@@ -15,7 +15,8 @@ import {
 import type { SentEvent } from "../../appservice/handoff/handoffActions.js";
 import type { HandoffErrorCode } from "../../appservice/handoff/handoffErrors.js";
 import { HandoffStore } from "../../appservice/handoff/handoffStore.js";
-import { handoffCommandTable } from "../../bots/handoffBot.js";
+import { CommandTable } from "../../bots/commands.js";
+import { HANDOFF_BOT } from "../../bots/handoffBot.js";
 import { handoffCommands } from "../../bots/handoffCommands.js";
 import { handoffMetrics, type HandoffMetrics } from "../../appservice/handoff/handoffMetrics.js";
 import { Metrics } from "../../appservice/metrics.js";
@@ -551,7 +552,7 @@ for (const backend of backends) {
     });
 
     const command = (body: string, sender: string, roomId: string, eventId: string) =>
-      handoffCommandTable(handoffCommands(svc, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands).dispatch(body, { sender, roomId, sentAt: clock, eventId, encrypted: true, body }, (e) => {
+      CommandTable.forBot(HANDOFF_BOT, handoffCommands(svc, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands).dispatch(body, { sender, roomId, sentAt: clock, eventId, encrypted: true, body }, (e) => {
         throw e;
       });
     /** The first attempt's state write fails, so the inbox retries the same event; the retry's reply. */
@@ -646,7 +647,7 @@ for (const backend of backends) {
           };
         },
       });
-      const table = handoffCommandTable(handoffCommands(flaky, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands);
+      const table = CommandTable.forBot(HANDOFF_BOT, handoffCommands(flaky, rooms, { dashboardWidgetUrl: "https://rounds.example/w" }).commands);
       const done = () => table.dispatch("!handoff done 1", { sender: OLGA, roomId: h.room_id, sentAt: clock, eventId: "$done", encrypted: true, body: "!handoff done 1" }, (e) => {
         throw e;
       });

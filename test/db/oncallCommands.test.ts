@@ -4,9 +4,9 @@ import { OnCallService } from "../../appservice/oncall/oncallService.js";
 import { OnCallStore } from "../../appservice/oncall/oncallStore.js";
 import { SwapService } from "../../appservice/oncall/swapService.js";
 import { SwapStore } from "../../appservice/oncall/swapStore.js";
-import { oncallCommands } from "../../bots/oncallBot.js";
+import { ONCALL_BOT } from "../../bots/oncallBot.js";
 import { scheduleCommands } from "../../bots/scheduleCommands.js";
-import type { CommandTable } from "../../bots/commands.js";
+import { CommandTable } from "../../bots/commands.js";
 import { migrateAll } from "../harness/migrateAll.js";
 
 /** The on-call bot's answers, from the command table down to the database (PGlite). */
@@ -24,7 +24,7 @@ describe("on-call bot commands over the on-call service", function () {
     await migrateAll(db);
     service = new OnCallService(new OnCallStore(db));
     const swaps = new SwapService(service, new SwapStore(db), { tellUser: async () => undefined });
-    table = oncallCommands(scheduleCommands(service, swaps).commands);
+    table = CommandTable.forBot(ONCALL_BOT, scheduleCommands(service, swaps).commands);
   });
   after(() => db.destroy());
 

@@ -27,12 +27,12 @@ import { PageStore } from "../../appservice/paging/pageStore.js";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 import { TimerStore } from "../../appservice/timers/timerStore.js";
 import { calendarCommands } from "../../bots/calendarCommands.js";
-import type { CommandTable } from "../../bots/commands.js";
-import { consultCommandTable } from "../../bots/consultBot.js";
+import { CommandTable } from "../../bots/commands.js";
+import { CONSULT_BOT } from "../../bots/consultBot.js";
 import { consultCommands } from "../../bots/consultCommands.js";
-import { handoffCommandTable } from "../../bots/handoffBot.js";
+import { HANDOFF_BOT } from "../../bots/handoffBot.js";
 import { handoffCommands } from "../../bots/handoffCommands.js";
-import { oncallCommands } from "../../bots/oncallBot.js";
+import { ONCALL_BOT } from "../../bots/oncallBot.js";
 import { pagingCommands } from "../../bots/pagingCommands.js";
 import { scheduleCommands } from "../../bots/scheduleCommands.js";
 import { RecordingNotifier, RecordingRooms } from "../harness/recordingRooms.js";
@@ -93,7 +93,7 @@ describe("fuzz: every bot's command parser answers bad commands shortly and plai
     });
     const paging = pagingCommands(pages, new ContactService(contacts));
     const swaps = new SwapService(oncall, new SwapStore(db), notifier);
-    tables.oncall = oncallCommands([...scheduleCommands(oncall, swaps).commands, ...calendarCommands(new CalendarFeeds(db, oncall), "https://x.org").commands, ...paging.commands]);
+    tables.oncall = CommandTable.forBot(ONCALL_BOT, [...scheduleCommands(oncall, swaps).commands, ...calendarCommands(new CalendarFeeds(db, oncall), "https://x.org").commands, ...paging.commands]);
     const consults = new ConsultService({
       store: new ConsultStore(db),
       oncall,
@@ -110,7 +110,7 @@ describe("fuzz: every bot's command parser answers bad commands shortly and plai
       log,
       metrics: consultMetrics(metrics.registry),
     });
-    tables.consult = consultCommandTable(consultCommands(consults, rooms, { dashboardWidgetUrl: "https://x.org/w" }).commands);
+    tables.consult = CommandTable.forBot(CONSULT_BOT, consultCommands(consults, rooms, { dashboardWidgetUrl: "https://x.org/w" }).commands);
     const handoffs = new HandoffService({
       store: new HandoffStore(db),
       oncall,
@@ -124,7 +124,7 @@ describe("fuzz: every bot's command parser answers bad commands shortly and plai
       metrics: handoffMetrics(metrics.registry),
     });
     await handoffs.saveUnit({ ...exampleUnit, room_id: "!unit:x.org" });
-    tables.handoff = handoffCommandTable(handoffCommands(handoffs, rooms, { dashboardWidgetUrl: "https://x.org/w" }).commands);
+    tables.handoff = CommandTable.forBot(HANDOFF_BOT, handoffCommands(handoffs, rooms, { dashboardWidgetUrl: "https://x.org/w" }).commands);
     for (const [bot, table] of Object.entries(tables)) verbs[bot] = [...table.help().matchAll(/^!(\S+)/gm)].map((m) => m[1]!);
   });
   after(() => db.destroy());

@@ -4,9 +4,9 @@ import type { CalendarFeeds } from "../../appservice/oncall/calendarFeeds.js";
 import type { RoomWriter } from "../../appservice/ports/roomWriter.js";
 import { calendarCommands } from "../../bots/calendarCommands.js";
 import { CommandError, CommandTable } from "../../bots/commands.js";
-import { consultCommandTable } from "../../bots/consultBot.js";
+import { CONSULT_BOT } from "../../bots/consultBot.js";
 import { consultCommands } from "../../bots/consultCommands.js";
-import { oncallCommands } from "../../bots/oncallBot.js";
+import { ONCALL_BOT } from "../../bots/oncallBot.js";
 
 describe("bot command table", function () {
   const errors: unknown[] = [];
@@ -101,8 +101,8 @@ describe("hostile command input, for every bot", function () {
     const consult = consultCommands(untouched<ConsultService>("consults"), untouched<RoomWriter>("rooms"), { dashboardWidgetUrl: "https://x.org/w" });
     const feeds = untouched<CalendarFeeds>("feeds");
     return {
-      consult: consultCommandTable(consult.commands),
-      oncall: oncallCommands(calendarCommands(feeds, "https://x.org").commands),
+      consult: CommandTable.forBot(CONSULT_BOT, consult.commands),
+      oncall: CommandTable.forBot(ONCALL_BOT, calendarCommands(feeds, "https://x.org").commands),
     };
   };
 
@@ -145,7 +145,7 @@ describe("hostile command input, for every bot", function () {
 
   it("answers a service's refusal that a command let through, instead of throwing it for a retry", async function () {
     const consults = { forUser: async () => Promise.reject(new ConsultError("forbidden", "You cannot list consults here.")) } as unknown as ConsultService;
-    const table = consultCommandTable(consultCommands(consults, untouched<RoomWriter>("rooms"), { dashboardWidgetUrl: "https://x.org/w" }).commands);
+    const table = CommandTable.forBot(CONSULT_BOT, consultCommands(consults, untouched<RoomWriter>("rooms"), { dashboardWidgetUrl: "https://x.org/w" }).commands);
     expect(await dispatch(table, "!consult list")).to.deep.equal({ verb: "consult", reply: "You cannot list consults here.", outcome: "user_error" });
   });
 });

@@ -4,9 +4,9 @@ import { HandoffError } from "../../appservice/handoff/handoffErrors.js";
 import type { OpenRoomOptions, RoomWidget, RoomWriter } from "../../appservice/ports/roomWriter.js";
 import { HandoffEventType, INCIDENT_CATEGORIES, clientId, type HandoffItemContent } from "../../appservice/shared/events/index.js";
 import type { HandoffEntryView, HandoffView, MyHandoffsResponse } from "../../appservice/shared/handoffApi.js";
-import { HANDOFF_BOT, handoffCommandTable } from "../../bots/handoffBot.js";
+import { HANDOFF_BOT } from "../../bots/handoffBot.js";
 import { handoffCommands } from "../../bots/handoffCommands.js";
-import type { CommandContext } from "../../bots/commands.js";
+import { CommandTable, type CommandContext } from "../../bots/commands.js";
 import { type HandoffUnit } from "../../appservice/handoff/handoffUnitSchema.js";
 
 const OUT = "@amy:x.org";
@@ -234,7 +234,7 @@ function setup() {
   const handoffs = new FakeHandoffs();
   const rooms = new FakeRooms();
   const built = handoffCommands(handoffs, rooms as unknown as RoomWriter, { dashboardWidgetUrl: "https://rounds.x.org/widgets/handoff-dashboard/" });
-  const table = handoffCommandTable(built.commands);
+  const table = CommandTable.forBot(HANDOFF_BOT, built.commands);
   for (const h of built.eventHandlers ?? []) table.eventHandlers.set(h.type, h);
   const errors: unknown[] = [];
   let seq = 0;
