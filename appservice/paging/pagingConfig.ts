@@ -1,7 +1,13 @@
 import { z } from "zod";
-import { ConfigError, cronExpression, positiveInt, seconds, smsDelay, url, type CoreConfig } from "../shared/config.js";
+import { ConfigError, cronExpression, positiveInt, seconds, url, type CoreConfig } from "../shared/config.js";
 import type { Urgency } from "../shared/events/index.js";
 import type { WorkflowConfig } from "../workflow.js";
+
+/** Seconds after an unacknowledged page before the SMS fallback, or off. */
+const smsDelay = z
+  .string()
+  .regex(/^(off|\d{1,6})$/, "must be a number of seconds, or off")
+  .transform((v) => (v === "off" ? null : Number(v)));
 
 export interface PagingConfig {
   delaysSeconds: Record<Urgency, number>;

@@ -27,10 +27,6 @@ export const port = z
   .refine((n) => n <= 65535, "must be between 1 and 65535");
 export const positiveInt = z.coerce.number({ error: "must be a number" }).int("must be a whole number").positive("must be > 0");
 export const seconds = z.coerce.number({ error: "must be a number of seconds" }).int("must be a whole number of seconds").min(0, "must be 0 or more");
-export const smsDelay = z
-  .string()
-  .regex(/^(off|\d{1,6})$/, "must be a number of seconds, or off")
-  .transform((v) => (v === "off" ? null : Number(v)));
 export const url = z
   .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL such as http://127.0.0.1:8008" })
   .transform((u) => u.replace(/\/+$/, ""));

@@ -7,7 +7,7 @@
  * plain-language error. Each workflow's own calls are in its contract (consultWidgetApi.ts, …).
  */
 export const WIDGET_API_PREFIX = "/_rounds/widget/api";
-/** Where the built widgets are served, one folder per widget: `${WIDGET_PATH}/consult/`. */
+/** Where the built widgets are served, one folder per widget: `${WIDGET_PATH}/consult-room/`. */
 export const WIDGET_PATH = "/_rounds/widgets";
 
 export function routePath(route: string, params: Record<string, string> = {}): string {
