@@ -3,6 +3,7 @@ import { ConsultRequestContentSchema, type ConsultAttachment, type ConsultReques
 import type { ConsultResponse, MetricsResponse, MineResponse } from "../../appservice/shared/consultWidgetApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
 import type { ConsultApi } from "../../widgets/lib/consultApi.js";
+import { formatTime } from "../../widgets/lib/format.js";
 import { ConsultsApp } from "../../widgets/consult-dashboard/ConsultsApp.js";
 import { MyConsults } from "../../widgets/consult-dashboard/MyConsults.js";
 import { NewConsultForm, type RequestRoomActions } from "../../widgets/consult-dashboard/NewConsultForm.js";
@@ -220,6 +221,23 @@ describe("consults widget: my consults", function () {
     expect(text(section("Archive"))).to.include("#5 Cardiology").and.include("time to accept 5 min").and.include("time to complete 1 h 30 min");
     const cells = [...section("Response times").querySelectorAll("tbody td")].map((td) => text(td as HTMLElement));
     expect(cells).to.deep.equal(["cardiology", "7 min / 20 min", "2 h / 4 h", "4"]);
+  });
+
+  it("shows each consult's times in its service's zone", async function () {
+    const created = NOW - 3 * 3_600_000;
+    const mine: MineResponse = {
+      incoming: [consultView({ id: "a", number: 1, requester: REQUESTER, candidates: [CARDIO], created_ts: created })],
+      outgoing: [consultView({ id: "d", number: 4, service: "nephrology", status: "accepted", consultant: CARDIO2, created_ts: created })],
+      archive: [],
+    };
+    const services = { ...SERVICES, services: [SERVICES.services[0]!, { id: "nephrology", name: "Nephrology", timezone: "America/New_York" }] };
+    const fake = fakeApi({ mine: async () => mine, metrics: async () => Promise.reject(new Error("none")), services: async () => services });
+    const root = await mount(<MyConsults api={fake.api} />);
+    await settle();
+    const section = (name: string) => text(root.querySelector(`section[aria-label="${name}"]`) as HTMLElement);
+    expect(section("Outgoing")).to.include(`requested ${formatTime(created, Date.now(), "America/New_York")}`);
+    expect(section("Incoming")).to.include(`requested ${formatTime(created, Date.now(), "Europe/London")}`);
+    expect(formatTime(created, Date.now(), "America/New_York")).to.not.equal(formatTime(created, Date.now(), "Europe/London"));
   });
 
   it("shows the API's error when the consults cannot be loaded", async function () {

@@ -6,16 +6,16 @@ import { ErrorNote } from "../lib/forms.js";
 import { formatOptionalDuration, formatTime } from "../lib/format.js";
 import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
 import { LastUpdated, useLive } from "../lib/live.js";
-import { useServiceNames } from "../lib/serviceNames.js";
+import { useServices, type Services } from "../lib/serviceNames.js";
 import { ResponseTimes } from "./ResponseTimes.js";
 import { Person } from "../lib/people.js";
 
-function ConsultItem({ consult, now, serviceName }: { consult: ConsultView; now: number; serviceName: (id: string) => string }) {
+function ConsultItem({ consult, now, services }: { consult: ConsultView; now: number; services: Services }) {
   const who = consult.consultant ?? consult.candidates.at(-1);
   return (
     <li>
       <strong>
-        #{consult.number} {serviceName(consult.service)}
+        #{consult.number} {services.name(consult.service)}
       </strong>{" "}
       <span class={`badge ${consult.urgency}`}>{URGENCY_LABEL[consult.urgency]}</span> {consult.overdue && <span class="badge overdue">Overdue</span>}
       <br />
@@ -27,7 +27,7 @@ function ConsultItem({ consult, now, serviceName }: { consult: ConsultView; now:
             <Person id={who} />
           </>
         )}{" "}
-        · requested {formatTime(consult.created_ts, now)} · time to accept {formatOptionalDuration(consult.time_to_accept_s)} · time to
+        · requested {formatTime(consult.created_ts, now, services.zone(consult.service))} · time to accept {formatOptionalDuration(consult.time_to_accept_s)} · time to
         complete {formatOptionalDuration(consult.time_to_complete_s)}
       </span>
     </li>
@@ -35,7 +35,7 @@ function ConsultItem({ consult, now, serviceName }: { consult: ConsultView; now:
 }
 
 /** A direction's consults under one heading per status, in workflow order. */
-function ByStatus({ title, consults, now, serviceName }: { title: string; consults: ConsultView[]; now: number; serviceName: (id: string) => string }) {
+function ByStatus({ title, consults, now, services }: { title: string; consults: ConsultView[]; now: number; services: Services }) {
   const groups = CONSULT_STATUSES.map((status): [ConsultStatus, ConsultView[]] => [status, consults.filter((c) => c.status === status)]).filter(
     ([, list]) => list.length > 0,
   );
@@ -50,7 +50,7 @@ function ByStatus({ title, consults, now, serviceName }: { title: string; consul
           </h3>
           <ul class="plain">
             {list.map((c) => (
-              <ConsultItem key={c.id} consult={c} now={now} serviceName={serviceName} />
+              <ConsultItem key={c.id} consult={c} now={now} services={services} />
             ))}
           </ul>
         </div>
@@ -61,7 +61,7 @@ function ByStatus({ title, consults, now, serviceName }: { title: string; consul
 
 /** The clinician's consults: incoming and outgoing by status, past ones in the archive. */
 export function MyConsults({ api, refreshKey = 0 }: { api: Pick<ConsultApi, "mine" | "metrics" | "services">; refreshKey?: number }) {
-  const serviceName = useServiceNames(api);
+  const services = useServices(api);
   const live = useLive(() => api.mine(), [api, refreshKey]);
   const mine = live.data;
   const error = mine ? null : live.error;
@@ -86,14 +86,14 @@ export function MyConsults({ api, refreshKey = 0 }: { api: Pick<ConsultApi, "min
       )}
       {mine && (
         <>
-          <ByStatus title="Incoming" consults={mine.incoming} now={loadedAt} serviceName={serviceName} />
-          <ByStatus title="Outgoing" consults={mine.outgoing} now={loadedAt} serviceName={serviceName} />
+          <ByStatus title="Incoming" consults={mine.incoming} now={loadedAt} services={services} />
+          <ByStatus title="Outgoing" consults={mine.outgoing} now={loadedAt} services={services} />
           <section aria-label="Archive">
             <h2>Archive</h2>
             {mine.archive.length === 0 && <p class="muted">No past consults.</p>}
             <ul class="plain">
               {mine.archive.map((c) => (
-                <ConsultItem key={c.id} consult={c} now={loadedAt} serviceName={serviceName} />
+                <ConsultItem key={c.id} consult={c} now={loadedAt} services={services} />
               ))}
             </ul>
           </section>

@@ -38,7 +38,6 @@ export interface ConsultAppProps extends ConsultRoomData {
  */
 export function ConsultApp({ api, roomId, viewer, room, consult, request, report }: ConsultAppProps) {
   const services = useServices(api);
-  const serviceName = (id: string) => services?.get(id)?.name ?? id;
   const now = useNow();
   const [fromApi, setFromApi] = useState<{ view: ConsultView; basis: typeof consult } | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -71,11 +70,11 @@ export function ConsultApp({ api, roomId, viewer, room, consult, request, report
   const roles = rolesOf(shown, viewer);
   const props = { api, roomId, consult: shown, onView: keep, sendNote: room.sendNote };
   // Every time on this page is the service's, whatever the device's zone.
-  setDisplayZone(services?.get(shown.service)?.timezone);
+  setDisplayZone(services.zone(shown.service));
 
   return (
     <main>
-      <ConsultSummary consult={shown} now={now} serviceName={serviceName(shown.service)} />
+      <ConsultSummary consult={shown} now={now} serviceName={services.name(shown.service)} />
       <ErrorNote message={loadError} />
       {shown.declined_by.includes(viewer) && isOpen(shown) && <p class="muted">You declined this consult.</p>}
       {/* What the clinician must read comes before what they decide, in the DOM and so in tab order: the report (once there is one), the request, then the viewer's actions. */}

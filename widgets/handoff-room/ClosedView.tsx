@@ -27,7 +27,14 @@ export function ClosedView({ handoff, content, now }: { handoff: HandoffView; co
       <p>
         Completed{handoff.completed_ts !== null && ` at ${formatTime(handoff.completed_ts, now)}`} after {formatOptionalDuration(handoff.duration_s)}.
       </p>
-      <p>{handoff.sign_offs.map((s) => `${s.user_id} signed off at ${formatTime(s.ts, now)}${s.override_event_id ? " (override)" : ""}`).join("; ")}.</p>
+      <ul class="plain">
+        {handoff.sign_offs.map((s) => (
+          <li key={s.user_id}>
+            <Person id={s.user_id} /> signed off at {formatTime(s.ts, now)}
+            {s.override_event_id ? " (override)" : ""}
+          </li>
+        ))}
+      </ul>
       {overrides.length > 0 && <p class="warn-note">Signed off with {overrides.length === 1 ? "an override" : `${overrides.length} overrides`}; the reasons are above.</p>}
       {transferred.length > 0 && (
         <>

@@ -1,35 +1,37 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ConsultApi } from "./consultApi.js";
 
-const loaded = new WeakMap<object, Promise<ReadonlyMap<string, { name: string; timezone: string }>>>();
+type ServiceInfo = { name: string; timezone: string };
+const loaded = new WeakMap<object, Promise<ReadonlyMap<string, ServiceInfo>>>();
 
-/**
- * The services' names by id ("cardiology" → "Cardiology"), read once per API client: consults
- * name their service by id, and a clinician reads the name. Until loaded, or if the read fails,
- * the id is shown.
- */
-export function useServiceNames(api: Pick<ConsultApi, "services">): (id: string) => string {
-  const services = useServices(api);
-  return (id) => services?.get(id)?.name ?? id;
+/** What a widget shows of a service it knows only by id. */
+export interface Services {
+  /** "cardiology" → "Cardiology"; the id itself until loaded, or if the read failed. */
+  name(id: string): string;
+  /** The service's time zone (IANA), for its times; undefined (the device's) until loaded. */
+  zone(id: string): string | undefined;
 }
 
-/** The services by id, with their names and time zones; null until loaded. */
-export function useServices(api: Pick<ConsultApi, "services">): ReadonlyMap<string, { name: string; timezone: string }> | null {
-  const [names, setNames] = useState<ReadonlyMap<string, { name: string; timezone: string }> | null>(null);
+/**
+ * The services' names and time zones, read once per API client: consults name their service by
+ * id, and a clinician reads the name and the service's local time.
+ */
+export function useServices(api: Pick<ConsultApi, "services">): Services {
+  const [known, setKnown] = useState<ReadonlyMap<string, ServiceInfo> | null>(null);
   useEffect(() => {
     let current = true;
     let p = loaded.get(api);
     if (!p) {
       p = api.services().then(
         (r) => new Map(r.services.map((s) => [s.id, { name: s.name, timezone: s.timezone }])),
-        () => new Map<string, { name: string; timezone: string }>(),
+        () => new Map<string, ServiceInfo>(),
       );
       loaded.set(api, p);
     }
-    void p.then((m) => current && setNames(m));
+    void p.then((m) => current && setKnown(m));
     return () => {
       current = false;
     };
   }, [api]);
-  return names;
+  return { name: (id) => known?.get(id)?.name ?? id, zone: (id) => known?.get(id)?.timezone };
 }
