@@ -1,7 +1,9 @@
 // The layering rules of DESIGN.md section 1, checked on every `npm test`. Workflows are peers:
 // what two of them share lives in shared/, oncall/ (the schedules all of them route by) or a port.
+/* eslint-disable @typescript-eslint/no-require-imports -- dependency-cruiser loads this config as CommonJS */
 const { existsSync, readdirSync, readFileSync } = require("node:fs");
 const { join } = require("node:path");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 // A workflow is any folder of appservice/ whose index.ts declares one, so a new workflow is under
 // these rules without this file changing.
