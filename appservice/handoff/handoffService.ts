@@ -52,6 +52,7 @@ export class HandoffService implements HandoffActions {
   // Units
   readonly saveUnit: HandoffUnits["saveUnit"] = (...a) => this.units.saveUnit(...a);
   readonly listUnits: HandoffUnits["listUnits"] = () => this.units.listUnits();
+  readonly peopleNear: HandoffUnits["peopleNear"] = (...a) => this.units.peopleNear(...a);
 
   // Reading
   readonly get: HandoffReadSide["get"] = (...a) => this.read.get(...a);

@@ -1,4 +1,5 @@
 import { DateTime } from "luxon";
+import { BOT_PREFIX } from "../shared/events/index.js";
 import type { HandoffView } from "../shared/handoffApi.js";
 import { MINUTE_MS, type HandoffDeps, type OpenRequest } from "./handoffDeps.js";
 import { HandoffError } from "./handoffErrors.js";
@@ -8,6 +9,7 @@ import { type HandoffUnit } from "./handoffUnitSchema.js";
 
 /** A shift change is still acted on this long after it passed (a restart, a slow tick). */
 const SHIFT_CATCH_UP_MS = 30 * MINUTE_MS;
+const DAY_MS = 24 * 60 * MINUTE_MS;
 
 /** How a shift change opens its handoff: the lifecycle, handed in so the two do not import each other. */
 export interface HandoffOpener {
@@ -71,6 +73,25 @@ export class HandoffShiftChange {
     await store.setShiftOutcome(unit.id, shiftAt, outcome);
     return outcome;
   }
+}
+
+/**
+ * Whom a clinician starting a handoff on the unit most likely means, for the widget's picker: the
+ * roster's incoming and outgoing at the next shift change, then the members of the unit's room
+ * (shown only to one of them). Ids only; Rounds' bots and the viewer are left out.
+ */
+export async function peopleNear(deps: Pick<HandoffDeps, "oncall" | "rooms" | "log">, unit: HandoffUnit, viewer: string, at: Date): Promise<string[]> {
+  const near: string[] = [];
+  const next = unit.shift_times.map((hhmm) => lastOccurrence(hhmm, unit.timezone, new Date(at.getTime() + DAY_MS))).sort((a, b) => a.getTime() - b.getTime())[0];
+  if (unit.roster && next) {
+    const pair = await rosterPair(deps, unit, next).catch((err: unknown) => {
+      deps.log.warn({ unit: unit.id, err: (err as Error).message }, "handoff: could not read the roster's on-call for the picker");
+      return null;
+    });
+    if (pair) near.push(pair.incoming, pair.outgoing);
+  }
+  if (unit.room_id && (await deps.rooms.membership(unit.room_id, viewer)) === "join") near.push(...(await deps.rooms.joinedMembers(unit.room_id)));
+  return [...new Set(near)].filter((u) => u !== viewer && !u.startsWith(BOT_PREFIX));
 }
 
 /** Who held the unit's roster level just before the shift change, and who holds it just after. */

@@ -2,6 +2,7 @@ import { DateTime } from "luxon";
 import type { RoomWidget } from "../ports/roomWriter.js";
 import { quote } from "../shared/quote.js";
 import type { HandoffDeps } from "./handoffDeps.js";
+import { peopleNear } from "./handoffShiftChange.js";
 import { HandoffError } from "./handoffErrors.js";
 import type { Handoff } from "./handoffStore.js";
 import { HandoffUnitSchema, type HandoffUnit } from "./handoffUnitSchema.js";
@@ -38,6 +39,13 @@ export class HandoffUnits {
 
   listUnits(): Promise<HandoffUnit[]> {
     return this.deps.store.units();
+  }
+
+  /** The people a handoff on the unit is most likely to, for the widget's picker (see peopleNear). */
+  async peopleNear(unitId: string, viewer: string): Promise<string[]> {
+    const unit = await this.deps.store.unit(unitId.toLowerCase());
+    if (!unit) throw await this.unknownUnit(unitId);
+    return peopleNear(this.deps, unit, viewer, this.now());
   }
 
   /** The unit a command names, else the unit of the room it came from, else the only unit there is. */

@@ -14,7 +14,7 @@ import {
   StartHandoffBody,
   type HandoffView,
   type IncidentResponse,
-  type UnitsResponse,
+  type UnitPeopleResponse, type UnitsResponse,
 } from "../shared/handoffApi.js";
 import { ErrCode, parse, WidgetApiError, type WidgetRoutes } from "./widgetApi.js";
 
@@ -49,6 +49,10 @@ export function handoffWidgetRoutes(deps: { handoffs: HandoffService; rooms: Roo
 
     route("get", HandoffRoute.units, async (): Promise<UnitsResponse> => ({
       units: (await handoffs.listUnits()).map((u) => ({ id: u.id, name: u.name, template: u.template, checklist: u.checklist, room_id: u.room_id ?? null })),
+    }));
+
+    route("get", HandoffRoute.unitPeople, async (userId, req): Promise<UnitPeopleResponse> => ({
+      people: await handoffs.peopleNear(String(req.params.unit ?? ""), userId),
     }));
 
     route("post", HandoffRoute.start, async (userId, req) => {

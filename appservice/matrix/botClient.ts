@@ -504,6 +504,16 @@ export class BotClient {
     return ev.event_id;
   }
 
+  /** Who is joined to a room, from the server; empty for a room the bot is not in. */
+  async joinedMembers(roomId: string): Promise<string[]> {
+    try {
+      return Object.keys((await this.matrix.getJoinedRoomMembers(roomId)).joined);
+    } catch (err) {
+      if (["M_NOT_FOUND", "M_FORBIDDEN"].includes((err as { errcode?: string }).errcode ?? "")) return [];
+      throw err;
+    }
+  }
+
   /** A user's membership of a room, from the server's current state (not our possibly stale view). */
   async membership(roomId: string, userId: string): Promise<string | null> {
     try {

@@ -112,6 +112,10 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     return this.bot.membership(roomId, userId);
   }
 
+  joinedMembers(roomId: string): Promise<string[]> {
+    return this.bot.joinedMembers(roomId);
+  }
+
   userExists(userId: string): Promise<boolean> {
     return this.bot.userExists(userId);
   }

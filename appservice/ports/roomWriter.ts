@@ -54,6 +54,8 @@ export interface RoomWriter {
   readEvent(roomId: string, eventId: string): Promise<{ type: string; sender: string; content: Record<string, unknown>; encrypted: boolean } | null>;
   /** The user's membership in the room as the bot sees it ("join", "invite", ...), or null. */
   membership(roomId: string, userId: string): Promise<string | null>;
+  /** Who is joined to the room, from the server's state; empty for a room the bot is not in. */
+  joinedMembers(roomId: string): Promise<string[]>;
   /** Installs (or updates) a widget in the room and pins it at the top (Element's layout). */
   installWidget(roomId: string, widget: RoomWidget): Promise<void>;
   /** The state events that install a widget, to create a room with it already pinned. */

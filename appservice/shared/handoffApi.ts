@@ -10,6 +10,7 @@ import { clientId, INCIDENT_CATEGORIES, matrixUserId, roomId, type HandoffState,
  */
 export const HandoffRoute = {
   units: "/v1/handoff/units",
+  unitPeople: "/v1/handoff/units/:unit/people",
   start: "/v1/handoff/handoffs",
   handoff: "/v1/handoff/handoffs/:id",
   items: "/v1/handoff/handoffs/:id/items",
@@ -136,6 +137,10 @@ export interface HandoffResponse {
 export interface UnitsResponse {
   /** room_id: the unit's own room, if it has one, so a widget there can default to its unit. */
   units: { id: string; name: string; template: HandoffTemplate; checklist: string[]; room_id: string | null }[];
+}
+/** Whom a handoff on the unit most likely goes to: the roster's next shift, then the unit room's members. Ids only. */
+export interface UnitPeopleResponse {
+  people: string[];
 }
 export interface IncidentResponse {
   handoff: HandoffView;

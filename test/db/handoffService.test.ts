@@ -721,6 +721,22 @@ for (const backend of backends) {
       expect((await svc.get(late.id)).overdue).to.equal(false);
     });
 
+    it("offers the picker the roster's next shift, then the unit room's members, without bots or the viewer", async function () {
+      await svc.saveUnit({ id: "5north", name: "5 North", room_id: NORTH_ROOM, shift_times: ["07:00", "19:00"], roster: { service: "5north-nurses" } });
+      rooms.members.set(NORTH_ROOM, new Set([NINA, OLGA, BOT, DAN]));
+      // Before the 07:00 change: Dan comes on, Nina goes off.
+      clock = new Date("2026-03-11T06:40:00Z");
+      expect(await svc.peopleNear("5north", OLGA)).to.deep.equal([DAN, NINA]);
+      // Before the 19:00 change the other way round; and Olga, in the room, is never offered herself.
+      clock = new Date("2026-03-11T18:00:00Z");
+      expect(await svc.peopleNear("5NORTH", OLGA)).to.deep.equal([NINA, DAN]);
+      // Someone outside the unit room sees the roster only, not who is in the room.
+      rooms.members.set(NORTH_ROOM, new Set([NINA, OLGA, BOT, DAN, IVY]));
+      expect(await svc.peopleNear("5north", CHARLIE)).to.deep.equal([NINA, DAN]);
+      expect(await svc.peopleNear("5north", NINA)).to.deep.equal([DAN, OLGA, IVY]);
+      await refusedUnchanged(() => svc.peopleNear("nowhere", OLGA), "unknown_unit", /There is no unit "nowhere"/);
+    });
+
     it("starts one scheduled handoff per unit and shift change, even when checked twice, concurrently, or after a restart", async function () {
       await svc.saveUnit({ id: "5north", name: "5 North", room_id: NORTH_ROOM, shift_times: ["07:00", "19:00"], roster: { service: "5north-nurses" }, checklist: ["Allergies reviewed"] });
       await svc.saveUnit({ id: "6south", name: "6 South", shift_times: ["07:00"] });

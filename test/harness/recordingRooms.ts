@@ -146,6 +146,9 @@ export class RecordingRooms implements RoomWriter {
   async membership(roomId: string, userId: string): Promise<string | null> {
     return this.members.get(roomId)?.has(userId) ? "join" : null;
   }
+  async joinedMembers(roomId: string): Promise<string[]> {
+    return [...(this.members.get(roomId) ?? [])];
+  }
   async installWidget(roomId: string, widget: RoomWidget): Promise<void> {
     this.check("installWidget");
     this.calls.push({ method: "installWidget", roomId, args: { ...widget } });

@@ -122,6 +122,7 @@ export function fakeHandoffApi(impl: Partial<HandoffApi> = {}) {
   const calls: { name: keyof HandoffApi; args: unknown[] }[] = [];
   const names: (keyof HandoffApi)[] = [
     "units",
+    "unitPeople",
     "start",
     "handoff",
     "items",

@@ -6,7 +6,7 @@ import { HandoffsApp } from "../../widgets/handoff-dashboard/HandoffsApp.js";
 import { MyHandoffs } from "../../widgets/handoff-dashboard/MyHandoffs.js";
 import { StartHandoffForm } from "../../widgets/handoff-dashboard/StartHandoffForm.js";
 import { UnitQuality } from "../../widgets/handoff-dashboard/UnitQuality.js";
-import { button, click, field, fill, mount, text, useDom } from "./dom.js";
+import { button, click, field, fill, mount, settle, text, useDom } from "./dom.js";
 import { NOW, pinClockToNow } from "./fixtures.js";
 import { HANDOFF_ROOM, IN, OUT, entryView, fakeHandoffApi, handoffView } from "./handoffFixtures.js";
 
@@ -60,6 +60,17 @@ describe("handoffs widget: start a handoff", function () {
     await click(button(root, "Start handoff"));
     expect(callsTo("start")).to.deep.equal([[{ room_id: DM_ROOM, unit: "icu", incoming: IN }]]);
     expect(text(root)).to.include(`${IN} is not known to Rounds.`);
+  });
+
+  it("offers the chosen unit's next shift and room members first in the picker", async function () {
+    const { root, callsTo } = await showForm({ units: async () => TWO_UNITS, unitPeople: async (unit) => ({ people: unit === "icu" ? [IN] : [] }) });
+    await fill(field<HTMLSelectElement>(root, "Unit"), "icu");
+    await settle();
+    expect(callsTo("unitPeople")).to.deep.equal([["icu"]]);
+    await fill(field(root, "Incoming clinician"), IN.slice(1, 4));
+    await settle();
+    const options = [...root.querySelectorAll('[role="option"]')].map((o) => o.textContent ?? "");
+    expect(options[0]).to.include(IN.slice(1, IN.indexOf(":")));
   });
 
   it("in a unit's own room, preselects that unit among several", async function () {

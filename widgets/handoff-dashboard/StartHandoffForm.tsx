@@ -7,7 +7,7 @@ import { roomLink } from "../lib/matrixTo.js";
 import { PersonPicker } from "../lib/PersonPicker.js";
 
 export interface StartHandoffFormProps {
-  api: Pick<HandoffApi, "units" | "start">;
+  api: Pick<HandoffApi, "units" | "start" | "unitPeople">;
   /** The room the dashboard is pinned in; the server starts the handoff from it. */
   roomId: string;
   viewer: string;
@@ -41,6 +41,21 @@ export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandof
       .catch((err: unknown) => setUnitsError(errorText(err)));
   };
   useEffect(loadUnits, [api]);
+  // The picker offers the unit's next shift and its room's members first. A nicety: without them
+  // the directory still finds everyone.
+  const [nearby, setNearby] = useState<string[]>([]);
+  useEffect(() => {
+    setNearby([]);
+    if (!unit) return;
+    let current = true;
+    api
+      .unitPeople(unit)
+      .then((r) => current && setNearby(r.people))
+      .catch(() => undefined);
+    return () => {
+      current = false;
+    };
+  }, [api, unit]);
 
   const submit = (e: Event) => {
     e.preventDefault();
@@ -100,6 +115,7 @@ export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandof
           setIncoming(v);
         }}
         error={errors.incoming}
+        nearby={nearby}
         disabled={busy}
       />
       <ActionRow label="Start handoff" busy={action.busy} error={action.error} />

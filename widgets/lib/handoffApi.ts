@@ -13,6 +13,7 @@ import {
   type OrderBody,
   type SignOffBody,
   type StartHandoffBody,
+  type UnitPeopleResponse,
   type UnitsResponse,
 } from "../../appservice/shared/handoffApi.js";
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
@@ -23,6 +24,7 @@ export type { IncidentResponse };
 /** The handoff calls of the Rounds widget API. Components take this interface, so tests can fake it. */
 export interface HandoffApi {
   units(): Promise<UnitsResponse>;
+  unitPeople(unit: string): Promise<UnitPeopleResponse>;
   start(body: z.input<typeof StartHandoffBody>): Promise<HandoffResponse>;
   handoff(id: string, roomId: string): Promise<HandoffResponse>;
   items(id: string, body: z.input<typeof HandoffEventBody>): Promise<HandoffResponse>;
@@ -45,6 +47,7 @@ export function httpHandoffApi(session: ApiSession): HandoffApi {
   const act = (route: string) => (id: string, body: unknown) => post<HandoffResponse>(routePath(route, { id }), body);
   return {
     units: () => get(HandoffRoute.units),
+    unitPeople: (unit) => get(routePath(HandoffRoute.unitPeople, { unit })),
     start: (body) => post(HandoffRoute.start, body),
     // A read names its room too: the server checks the caller is joined to it.
     handoff: (id, roomId) => get(`${routePath(HandoffRoute.handoff, { id })}?room_id=${encodeURIComponent(roomId)}`),
