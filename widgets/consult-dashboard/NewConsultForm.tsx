@@ -13,7 +13,7 @@ import { URGENCY_LABEL } from "../lib/labels.js";
 import { AttachmentsField, type PickedFile } from "./AttachmentsField.js";
 import { insertTemplate, isBareTemplate } from "./questionTemplate.js";
 import { roomLink } from "../lib/matrixTo.js";
-import { usePeople } from "../lib/people.js";
+import { Person, usePeople } from "../lib/people.js";
 import { PeopleField } from "../lib/PersonPicker.js";
 
 /** What the form does in its room through Element; a fake in tests. */
@@ -70,7 +70,7 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
   const [files, setFiles] = useState<PickedFile[]>([]);
   const [fileProblems, setFileProblems] = useState<string[]>([]);
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [sentNote, setSentNote] = useState<{ text: string; roomId: string | null } | null>(null);
+  const [sentNote, setSentNote] = useState<{ number: number; candidate: string | null; roomId: string | null } | null>(null);
   const people = usePeople(specialists.map((s) => s.user_id));
   // A request sent by a creation that then failed is reused while the form is unchanged.
   const sent = useRef<{ key: string; eventId: string } | null>(null);
@@ -131,13 +131,8 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
       }
       step("Creating the consult…");
       const { consult } = await api.createConsult({ room_id: roomId, event_id: eventId });
-      const candidate = consult.candidates.at(-1);
-      // The specialist in words, once the directory knows them (an id if it cannot say).
-      if (candidate) await people?.ensure([candidate]);
-      const text = candidate
-        ? `Consult #${consult.number} sent to ${people?.label(candidate) ?? candidate}.`
-        : `Consult #${consult.number} created; no specialist is available yet, the coordinators were told.`;
-      setSentNote({ text, roomId: consult.room_id || null });
+      // The specialist is named by <Person>, which fills in their name as the directory answers.
+      setSentNote({ number: consult.number, candidate: consult.candidates.at(-1) ?? null, roomId: consult.room_id || null });
       sent.current = null;
       setDraft(EMPTY);
       setFiles([]);
@@ -227,7 +222,13 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
       <ActionRow label="Send consult request" busy={action.busy} error={action.error} />
       {sentNote && (
         <p class="success-note" role="status">
-          {sentNote.text}
+          {sentNote.candidate ? (
+            <>
+              Consult #{sentNote.number} sent to <Person id={sentNote.candidate} />.
+            </>
+          ) : (
+            `Consult #${sentNote.number} created; no specialist is available yet, the coordinators were told.`
+          )}
           {sentNote.roomId && (
             <>
               {" "}
