@@ -20,7 +20,12 @@ export default defineConfig({
     rolldownOptions: {
       input: Object.fromEntries(widgetNames(WORKFLOWS).map((w) => [w, here(`${w}/index.html`)])),
       // The code both widgets share (widget API, Preact, zod schemas) is one cacheable file.
-      output: { chunkFileNames: "assets/shared-[hash].js", assetFileNames: "assets/widget-[hash][extname]" },
+      // One shared chunk, not several small ones: a cold load pays a request for each file.
+      output: {
+        chunkFileNames: "assets/shared-[hash].js",
+        assetFileNames: "assets/widget-[hash][extname]",
+        advancedChunks: { groups: [{ name: "shared", minShareCount: 2 }] },
+      },
     },
   },
 });
