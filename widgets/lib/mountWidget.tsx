@@ -52,6 +52,11 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
   const capabilities = def.capabilities(params.roomId);
   const session = connectWidget(params, [...capabilities, ...(def.optionalCapabilities ?? [])], def.watch, applyTheme);
   render(<Notice busy title="Connecting to Element…" text="If Element asks, allow the permissions this Rounds widget needs." />, root);
+  // The identity proof goes beside the capability negotiation, not after it: the host answers an
+  // OpenID request whatever the capabilities, so a cold load waits for one round trip, not two.
+  const apiSession = new ApiSession(() => session.api.requestOpenIDConnectToken());
+  const signedIn = apiSession.signIn();
+  signedIn.catch(() => undefined); // awaited below, where a failure is shown
 
   await session.ready;
   performance.mark("rounds:ready");
@@ -69,10 +74,9 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
 
   // Past events load beside the sign-in; live ones keep arriving either way.
   session.load().catch((err: unknown) => console.warn("Rounds: could not read the room's earlier events:", err instanceof Error ? err.message : err));
-  const apiSession = new ApiSession(() => session.api.requestOpenIDConnectToken());
   let viewer: string;
   try {
-    viewer = await apiSession.signIn();
+    viewer = await signedIn;
   } catch (err) {
     const why = err instanceof ApiError ? err.message : "Element did not confirm your identity.";
     render(<Notice title="Could not sign in to Rounds" text={`${why} Reload the widget; if it keeps failing, contact your Rounds administrator.`} />, root);
