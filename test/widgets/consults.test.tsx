@@ -9,7 +9,7 @@ import { MyConsults } from "../../widgets/consult-dashboard/MyConsults.js";
 import { NewConsultForm, type RequestRoomActions } from "../../widgets/consult-dashboard/NewConsultForm.js";
 import { QUESTION_TEMPLATE } from "../../widgets/consult-dashboard/questionTemplate.js";
 import { act } from "preact/test-utils";
-import { button, click, field, fill, mount, queryButton, settle, text, useDom } from "./dom.js";
+import { button, click, deferred, field, fill, mount, queryButton, settle, text, useDom } from "./dom.js";
 import { CARDIO, CARDIO2, NOW, REQUESTER, SERVICES, consultView, fakeApi, pinClockToNow } from "./fixtures.js";
 
 const DM_ROOM = "!dm:rounds.test";
@@ -174,6 +174,20 @@ describe("consults widget: new consult", function () {
     expect(sent).to.have.length(1);
     expect(callsTo("createConsult")).to.deep.equal([[{ room_id: DM_ROOM, event_id: "$request1" }], [{ room_id: DM_ROOM, event_id: "$request1" }]]);
     expect(text(root)).to.include(`Consult #13 sent to ${CARDIO2}.`);
+  });
+
+  it("shows the form at once: the question can be written while the services load", async function () {
+    const services = deferred<typeof SERVICES>();
+    const { root } = await showForm({ services: () => services.promise });
+    const select = field<HTMLSelectElement>(root, "Service");
+    expect(select.disabled).to.equal(true);
+    expect(select.options[0]!.textContent).to.equal("Loading services…");
+    expect(field(root, "Clinical question").disabled).to.equal(false);
+    await fill(field(root, "Clinical question"), "Anticoagulate before the procedure tomorrow?");
+    services.resolve(SERVICES);
+    await settle();
+    expect(field<HTMLSelectElement>(root, "Service").disabled).to.equal(false);
+    expect(field<HTMLTextAreaElement>(root, "Clinical question").value).to.equal("Anticoagulate before the procedure tomorrow?");
   });
 
   it("says when the services cannot be loaded, and tries again on request", async function () {

@@ -141,33 +141,28 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
     });
   };
 
-  if (!services) {
-    return servicesError ? (
-      <div>
-        <ErrorNote message={servicesError} />
-        <button type="button" onClick={loadServices}>
-          Try again
-        </button>
-      </div>
-    ) : (
-      <p class="muted" role="status">
-        Loading services…
-      </p>
-    );
-  }
   const busy = action.busy !== null;
   return (
     <form aria-label="New consult" onSubmit={submit} noValidate ref={invalid.formRef}>
       {invalid.summary}
+      {/* The form shows at once, so the question can be written while the services load. */}
+      {servicesError && (
+        <div>
+          <ErrorNote message={servicesError} />
+          <button type="button" onClick={loadServices}>
+            Try again
+          </button>
+        </div>
+      )}
       <SelectField
         id="service"
         label="Service"
-        placeholder="Choose a service…"
-        options={services.services.map((s) => ({ value: s.id, label: s.name }))}
+        placeholder={services ? "Choose a service…" : servicesError ? "Services not loaded" : "Loading services…"}
+        options={(services?.services ?? []).map((s) => ({ value: s.id, label: s.name }))}
         value={draft.service}
         onValue={set("service")}
         error={errors.service}
-        disabled={busy}
+        disabled={busy || !services}
       />
       <SelectField
         id="urgency"
@@ -218,7 +213,7 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
         </button>
       </div>
       <TextField id="history" label="Relevant history (optional)" rows={4} value={draft.history} onValue={set("history")} error={errors.history} disabled={busy} />
-      <AttachmentsField files={files} onFiles={setFiles} problems={fileProblems} onProblems={setFileProblems} maxBytes={services.max_attachment_bytes} disabled={busy} />
+      <AttachmentsField files={files} onFiles={setFiles} problems={fileProblems} onProblems={setFileProblems} maxBytes={services?.max_attachment_bytes ?? 0} disabled={busy || !services} />
       <ActionRow label="Send consult request" busy={action.busy} error={action.error} />
       {sentNote && (
         <p class="success-note" role="status">
