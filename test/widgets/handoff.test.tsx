@@ -3,6 +3,8 @@ import type { IRoomEvent } from "matrix-widget-api";
 import { HandoffEventType, HandoffItemContentSchema, type HandoffItemContent, type HandoffState } from "../../appservice/shared/events/index.js";
 import type { HandoffEntryView, HandoffView } from "../../appservice/shared/handoffApi.js";
 import { ApiError } from "../../widgets/lib/apiFetch.js";
+import { formatTime } from "../../widgets/lib/format.js";
+import { knownZone } from "../../widgets/lib/zone.js";
 import { ApiSession } from "../../widgets/lib/apiSession.js";
 import { httpHandoffApi, type HandoffApi } from "../../widgets/lib/handoffApi.js";
 import { handoffCapabilities } from "../../widgets/handoff-room/capabilities.js";
@@ -78,6 +80,17 @@ describe("handoff widget", function () {
     expect(t).to.match(/Complete by.*overdue by 3 min/);
     expect(root.querySelector(".badge.overdue")).to.not.equal(null);
     expect(t).to.include("2 patients · 1 of 2 read back · 1 open question · checklist 1 of 3");
+  });
+
+  it("shows every time in the unit's zone, named, whatever the device's zone", async function () {
+    const state = handoffState({ deadline_ts: NOW + 20 * 60_000 });
+    const { root } = await show(IN, { state, view: handoffView({ ...state, time_zone: "America/New_York" }) });
+    const t = text(root.querySelector('[aria-label="Handoff status"]') as HTMLElement);
+    expect(t).to.include(formatTime(state.deadline_ts!, NOW, "America/New_York"));
+    expect(formatTime(state.deadline_ts!, NOW, "America/New_York")).to.not.equal(formatTime(state.deadline_ts!, NOW));
+    // A zone the runtime does not know leaves the device's, and the page still renders.
+    expect(knownZone("Not/A_Zone")).to.equal(undefined);
+    expect(knownZone("Europe/London")).to.equal("Europe/London");
   });
 
   it("shows the Situation error beside its field and sends nothing when Situation is missing", async function () {

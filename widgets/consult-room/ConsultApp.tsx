@@ -7,7 +7,7 @@ import { useNow } from "../lib/hooks.js";
 import { CandidateActions } from "./CandidateActions.js";
 import { CompletedView } from "./CompletedView.js";
 import { ConsultantActions } from "./ConsultantActions.js";
-import { setDisplayZone } from "../lib/format.js";
+import { knownZone, ZoneContext } from "../lib/zone.js";
 import { useServices } from "../lib/serviceNames.js";
 import { ConsultSummary } from "./ConsultSummary.js";
 import { RequestDetails } from "./RequestDetails.js";
@@ -69,20 +69,20 @@ export function ConsultApp({ api, roomId, viewer, room, consult, request, report
   const shown = view && fromApi?.basis === consult ? view : consult;
   const roles = rolesOf(shown, viewer);
   const props = { api, roomId, consult: shown, onView: keep, sendNote: room.sendNote };
-  // Every time on this page is the service's, whatever the device's zone.
-  setDisplayZone(services.zone(shown.service));
-
   return (
-    <main>
-      <ConsultSummary consult={shown} now={now} serviceName={services.name(shown.service)} />
-      <ErrorNote message={loadError} />
-      {shown.declined_by.includes(viewer) && isOpen(shown) && <p class="muted">You declined this consult.</p>}
-      {/* What the clinician must read comes before what they decide, in the DOM and so in tab order: the report (once there is one), the request, then the viewer's actions. */}
-      {shown.status === "completed" && <CompletedView report={report} view={view} />}
-      <RequestDetails request={request?.content ?? null} download={room.download} />
-      {roles.candidate && <CandidateActions {...props} />}
-      {roles.consultant && <ConsultantActions {...props} sendReport={room.sendReport} requestEventId={consult?.request_event_id ?? request?.eventId ?? null} />}
-      {roles.requester && <RequesterActions {...props} view={view} />}
-    </main>
+    // Every time on this page is the service's, whatever the device's zone.
+    <ZoneContext.Provider value={knownZone(services.zone(shown.service))}>
+      <main>
+        <ConsultSummary consult={shown} now={now} serviceName={services.name(shown.service)} />
+        <ErrorNote message={loadError} />
+        {shown.declined_by.includes(viewer) && isOpen(shown) && <p class="muted">You declined this consult.</p>}
+        {/* What the clinician must read comes before what they decide, in the DOM and so in tab order: the report (once there is one), the request, then the viewer's actions. */}
+        {shown.status === "completed" && <CompletedView report={report} view={view} />}
+        <RequestDetails request={request?.content ?? null} download={room.download} />
+        {roles.candidate && <CandidateActions {...props} />}
+        {roles.consultant && <ConsultantActions {...props} sendReport={room.sendReport} requestEventId={consult?.request_event_id ?? request?.eventId ?? null} />}
+        {roles.requester && <RequesterActions {...props} view={view} />}
+      </main>
+    </ZoneContext.Provider>
   );
 }

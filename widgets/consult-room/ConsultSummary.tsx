@@ -1,15 +1,17 @@
+import { useFormatTime } from "../lib/zone.js";
 import type { ConsultState } from "../../appservice/shared/events/index.js";
-import { formatDuration, formatRelative, formatTime, formatMinutes } from "../lib/format.js";
+import { formatDuration, formatRelative, formatMinutes } from "../lib/format.js";
 import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
 import { People, Person } from "../lib/people.js";
 
 function Deadline({ label, ts, now }: { label: string; ts: number; now: number }) {
+  const time = useFormatTime();
   const late = ts < now;
   return (
     <>
       <dt>{label}</dt>
       <dd>
-        {formatTime(ts, now)} ({late ? <strong class="badge overdue">overdue by {formatDuration((now - ts) / 1000)}</strong> : formatRelative(ts, now)})
+        {time(ts, now)} ({late ? <strong class="badge overdue">overdue by {formatDuration((now - ts) / 1000)}</strong> : formatRelative(ts, now)})
       </dd>
     </>
   );
@@ -17,6 +19,7 @@ function Deadline({ label, ts, now }: { label: string; ts: number; now: number }
 
 /** The one deadline that matters now, in a line that cannot be missed: "Accept by 22:59 · in 15 min". */
 function NextDeadline({ consult, now }: { consult: ConsultState; now: number }) {
+  const time = useFormatTime();
   const next =
     consult.status === "requested" && consult.accept_by_ts !== null
       ? { label: "Accept by", ts: consult.accept_by_ts }
@@ -28,7 +31,7 @@ function NextDeadline({ consult, now }: { consult: ConsultState; now: number }) 
   return (
     <p class={late ? "deadline-line late" : "deadline-line"}>
       <strong>
-        {next.label} {formatTime(next.ts, now)}
+        {next.label} {time(next.ts, now)}
       </strong>{" "}
       · {late ? `overdue by ${formatDuration((now - next.ts) / 1000)}` : formatRelative(next.ts, now)}
     </p>
@@ -37,6 +40,7 @@ function NextDeadline({ consult, now }: { consult: ConsultState; now: number }) 
 
 /** Status, people and deadlines: the workflow metadata of the room's state event. */
 export function ConsultSummary({ consult, now, serviceName = consult.service }: { consult: ConsultState; now: number; serviceName?: string }) {
+  const time = useFormatTime();
   const current = consult.status === "requested" ? consult.candidates.at(-1) : undefined;
   return (
     <section aria-label="Consult status">
@@ -54,7 +58,7 @@ export function ConsultSummary({ consult, now, serviceName = consult.service }: 
       <dl class="facts">
         <dt>Requested by</dt>
         <dd>
-          <Person id={consult.requester} /> at {formatTime(consult.created_ts, now)}
+          <Person id={consult.requester} /> at {time(consult.created_ts, now)}
         </dd>
         {consult.candidates.length > 0 && (
           <>
@@ -91,7 +95,7 @@ export function ConsultSummary({ consult, now, serviceName = consult.service }: 
           <>
             <dt>Accepted</dt>
             <dd>
-              {formatTime(consult.accepted_ts, now)}
+              {time(consult.accepted_ts, now)}
               {consult.expected_response_minutes !== null && `, response expected within ${formatMinutes(consult.expected_response_minutes)}`}
             </dd>
           </>
@@ -102,19 +106,19 @@ export function ConsultSummary({ consult, now, serviceName = consult.service }: 
         {consult.started_ts !== null && (
           <>
             <dt>Started</dt>
-            <dd>{formatTime(consult.started_ts, now)}</dd>
+            <dd>{time(consult.started_ts, now)}</dd>
           </>
         )}
         {consult.completed_ts !== null && (
           <>
             <dt>Completed</dt>
-            <dd>{formatTime(consult.completed_ts, now)}</dd>
+            <dd>{time(consult.completed_ts, now)}</dd>
           </>
         )}
         {consult.cancelled_ts !== null && (
           <>
             <dt>Cancelled</dt>
-            <dd>{formatTime(consult.cancelled_ts, now)}</dd>
+            <dd>{time(consult.cancelled_ts, now)}</dd>
           </>
         )}
       </dl>

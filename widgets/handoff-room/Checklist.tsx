@@ -1,5 +1,6 @@
+import { useFormatTime } from "../lib/zone.js";
 import { ErrorNote, Progress, useAction } from "../lib/forms.js";
-import { formatTime } from "../lib/format.js";
+
 import type { ActionProps } from "./actionProps.js";
 import { isOpen } from "./roles.js";
 import { anchorId } from "./outstanding.js";
@@ -7,6 +8,7 @@ import { Person } from "../lib/people.js";
 
 /** The unit's handoff checklist; either participant ticks an item, and the server records who did. */
 export function Checklist({ api, roomId, handoff, onView, canTick, now }: ActionProps & { canTick: boolean; now: number }) {
+  const time = useFormatTime();
   const action = useAction();
   if (handoff.checklist.length === 0) return null;
   const enabled = canTick && isOpen(handoff) && action.busy === null;
@@ -33,7 +35,7 @@ export function Checklist({ api, roomId, handoff, onView, canTick, now }: Action
               <span class="muted">
                 {" "}
                 · <Person id={c.by} />
-                {c.ts !== null && ` at ${formatTime(c.ts, now)}`}
+                {c.ts !== null && ` at ${time(c.ts, now)}`}
               </span>
             )}
           </li>

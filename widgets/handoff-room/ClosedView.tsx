@@ -1,18 +1,20 @@
+import { useFormatTime } from "../lib/zone.js";
 import type { HandoffView } from "../../appservice/shared/handoffApi.js";
-import { formatOptionalDuration, formatTime } from "../lib/format.js";
+import { formatOptionalDuration } from "../lib/format.js";
 import type { HandoffContent } from "./roomData.js";
 import { TaskLine } from "./TaskLine.js";
 import { Person } from "../lib/people.js";
 
 /** What a completed or cancelled handoff left behind: duration, sign-offs, overrides, and the tasks passed on. */
 export function ClosedView({ handoff, content, now }: { handoff: HandoffView; content: HandoffContent; now: number }) {
+  const time = useFormatTime();
   if (handoff.status === "cancelled") {
     const reason = [...content.notes.values()].filter((n) => n.kind === "cancel").at(-1);
     return (
       <section aria-label="Cancelled" class="panel">
         <h2>Cancelled</h2>
         <p>
-          This handoff was cancelled{handoff.cancelled_ts !== null && ` at ${formatTime(handoff.cancelled_ts, now)}`}.
+          This handoff was cancelled{handoff.cancelled_ts !== null && ` at ${time(handoff.cancelled_ts, now)}`}.
           {reason && ` Reason: ${reason.text}`}
         </p>
       </section>
@@ -25,12 +27,12 @@ export function ClosedView({ handoff, content, now }: { handoff: HandoffView; co
     <section aria-label="Completed" class="panel">
       <h2>Completed</h2>
       <p>
-        Completed{handoff.completed_ts !== null && ` at ${formatTime(handoff.completed_ts, now)}`} after {formatOptionalDuration(handoff.duration_s)}.
+        Completed{handoff.completed_ts !== null && ` at ${time(handoff.completed_ts, now)}`} after {formatOptionalDuration(handoff.duration_s)}.
       </p>
       <ul class="plain">
         {handoff.sign_offs.map((s) => (
           <li key={s.user_id}>
-            <Person id={s.user_id} /> signed off at {formatTime(s.ts, now)}
+            <Person id={s.user_id} /> signed off at {time(s.ts, now)}
             {s.override_event_id ? " (override)" : ""}
           </li>
         ))}

@@ -3,7 +3,7 @@ import { isClear, type HandoffView } from "../../appservice/shared/handoffApi.js
 import { Disclosure } from "../lib/disclosure.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
-import { setDisplayZone } from "../lib/format.js";
+import { knownZone, ZoneContext } from "../lib/zone.js";
 import { useNow } from "../lib/hooks.js";
 import type { RoomFeed } from "../lib/roomFeed.js";
 import { useRereadWhile } from "../lib/useRereadWhile.js";
@@ -80,28 +80,28 @@ export function HandoffApp({ api, roomId, viewer, room, handoff, stateEventId, c
   // A state event newer than the view has the latest status and counts; the reload brings the rest.
   const shown = view ? (fromApi?.basis === stateEventId ? view : { ...view, ...handoff }) : null;
   const roles = rolesOf(handoff, viewer);
-  // Every time on this page is the unit's, whatever the device's zone.
-  if (view) setDisplayZone(view.time_zone);
-
   return (
-    <main>
-      <HandoffSummary handoff={shown ?? handoff} now={now} />
-      <ErrorNote message={loadError} />
-      {!roles.participant && (
-        <p class="muted">
-          You are following this handoff; only <Person id={handoff.outgoing} /> and <Person id={handoff.incoming} /> take part.
-        </p>
-      )}
-      {!shown ? (
-        !loadError && (
-          <p class="muted" role="status">
-            Loading the patients…
+    // Every time on this page is the unit's, whatever the device's zone.
+    <ZoneContext.Provider value={knownZone(view?.time_zone)}>
+      <main>
+        <HandoffSummary handoff={shown ?? handoff} now={now} />
+        <ErrorNote message={loadError} />
+        {!roles.participant && (
+          <p class="muted">
+            You are following this handoff; only <Person id={handoff.outgoing} /> and <Person id={handoff.incoming} /> take part.
           </p>
-        )
-      ) : (
-        <HandoffBody api={api} roomId={roomId} viewer={viewer} room={room} handoff={shown} content={content} now={now} onView={keep} />
-      )}
-    </main>
+        )}
+        {!shown ? (
+          !loadError && (
+            <p class="muted" role="status">
+              Loading the patients…
+            </p>
+          )
+        ) : (
+          <HandoffBody api={api} roomId={roomId} viewer={viewer} room={room} handoff={shown} content={content} now={now} onView={keep} />
+        )}
+      </main>
+    </ZoneContext.Provider>
   );
 }
 

@@ -1,5 +1,6 @@
+import { useFormatTime } from "../lib/zone.js";
 import type { HandoffState } from "../../appservice/shared/events/index.js";
-import { formatDuration, formatRelative, formatTime } from "../lib/format.js";
+import { formatDuration, formatRelative } from "../lib/format.js";
 import { HANDOFF_STATUS_LABEL, MODE_LABEL, TEMPLATE_LABEL } from "../lib/handoffLabels.js";
 import { isOpen } from "./roles.js";
 import { Person } from "../lib/people.js";
@@ -8,6 +9,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 /** Status, people, deadline and progress: the workflow metadata of the room's state event. */
 export function HandoffSummary({ handoff, now }: { handoff: HandoffState; now: number }) {
+  const time = useFormatTime();
   const late = isOpen(handoff) && (handoff.overdue || handoff.deadline_ts < now);
   return (
     <section aria-label="Handoff status">
@@ -30,7 +32,7 @@ export function HandoffSummary({ handoff, now }: { handoff: HandoffState; now: n
           <>
             <dt>Complete by</dt>
             <dd>
-              {formatTime(handoff.deadline_ts, now)} (
+              {time(handoff.deadline_ts, now)} (
               {handoff.deadline_ts < now ? <strong class="badge overdue">overdue by {formatDuration((now - handoff.deadline_ts) / 1000)}</strong> : formatRelative(handoff.deadline_ts, now)})
             </dd>
           </>
@@ -40,7 +42,7 @@ export function HandoffSummary({ handoff, now }: { handoff: HandoffState; now: n
             <dt>Escalated to</dt>
             <dd>
               {handoff.escalated_to.join(", ")}
-              {handoff.escalated_ts !== null && ` at ${formatTime(handoff.escalated_ts, now)}`}
+              {handoff.escalated_ts !== null && ` at ${time(handoff.escalated_ts, now)}`}
             </dd>
           </>
         )}

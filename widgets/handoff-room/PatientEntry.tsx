@@ -1,6 +1,7 @@
+import { useFormatTime } from "../lib/zone.js";
 import { useEffect, useState } from "preact/hooks";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
-import { formatTime } from "../lib/format.js";
+
 import type { EntryProps } from "./actionProps.js";
 import { EntryControls } from "./EntryControls.js";
 import { IncidentForm } from "./IncidentForm.js";
@@ -31,6 +32,7 @@ export interface PatientEntryProps extends EntryProps {
  * is still to do; the details open on request, and stay open while a question is unanswered.
  */
 export function PatientEntry(props: PatientEntryProps) {
+  const time = useFormatTime();
   const { handoff, content, viewer, now, entry, editing, onEditing } = props;
   const item = content.items.get(entry.item_event_id);
   const roles = rolesOf(handoff, viewer);
@@ -60,7 +62,7 @@ export function PatientEntry(props: PatientEntryProps) {
     <section aria-label={`Patient ${entry.number}`} class="patient" id={anchorId.patient(entry.number)}>
       <h3>{title}</h3>
       <p class="muted">
-        {entry.version > 1 ? `Version ${entry.version}, edited ${formatTime(entry.presented_ts, now)}` : `Presented ${formatTime(entry.presented_ts, now)}`}
+        {entry.version > 1 ? `Version ${entry.version}, edited ${time(entry.presented_ts, now)}` : `Presented ${time(entry.presented_ts, now)}`}
         {entry.presented_by !== handoff.outgoing && (
           <>
             {" by "}

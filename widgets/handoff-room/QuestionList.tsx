@@ -1,5 +1,6 @@
+import { useFormatTime } from "../lib/zone.js";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
-import { formatTime } from "../lib/format.js";
+
 import type { EntryProps } from "./actionProps.js";
 import { AnswerForm } from "./AnswerForm.js";
 import { isOpen, rolesOf } from "./roles.js";
@@ -10,6 +11,7 @@ const NOT_LOADED = "Element has not loaded this message yet.";
 
 /** One patient's questions with their answers; an open one is answered by the participant who did not ask it. */
 export function QuestionList(props: EntryProps & { entry: HandoffEntryView }) {
+  const time = useFormatTime();
   const { handoff, content, viewer, now, entry } = props;
   const questions = handoff.questions.filter((q) => q.entry_id === entry.entry_id);
   if (questions.length === 0) return null;
@@ -24,7 +26,7 @@ export function QuestionList(props: EntryProps & { entry: HandoffEntryView }) {
             <li key={q.event_id} id={anchorId.question(q.number)}>
               <p>
                 <strong>Question {q.number}</strong> <span class="muted">
-                  from <Person id={q.asked_by} /> at {formatTime(q.asked_ts, now)}
+                  from <Person id={q.asked_by} /> at {time(q.asked_ts, now)}
                 </span>
               </p>
               <p class="prose">{content.questions.get(q.event_id)?.text ?? NOT_LOADED}</p>
@@ -33,7 +35,7 @@ export function QuestionList(props: EntryProps & { entry: HandoffEntryView }) {
                   <strong>Answer</strong>{" "}
                   <span class="muted">
                     from {q.answered_by && <Person id={q.answered_by} />}
-                    {q.answered_ts !== null && ` at ${formatTime(q.answered_ts, now)}`}:
+                    {q.answered_ts !== null && ` at ${time(q.answered_ts, now)}`}:
                   </span>{" "}
                   <span class="prose">{answer?.text ?? NOT_LOADED}</span>
                 </p>

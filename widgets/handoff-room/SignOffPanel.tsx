@@ -1,7 +1,8 @@
+import { useFormatTime } from "../lib/zone.js";
 import { useState } from "preact/hooks";
 import { HandoffEventType, HandoffNoteContentSchema } from "../../appservice/shared/events/index.js";
 import { ActionRow, TextField, useAction, type FieldErrors } from "../lib/forms.js";
-import { formatTime } from "../lib/format.js";
+
 import { reference, type ActionProps } from "./actionProps.js";
 import { isClear } from "../../appservice/shared/handoffApi.js";
 import { outstandingItems } from "./outstanding.js";
@@ -23,6 +24,7 @@ export function canSignOff(handoff: ActionProps["handoff"], viewer: string): boo
  * (OverrideForm), kept behind "More actions".
  */
 export function SignOffPanel(props: ActionProps & { viewer: string; content: HandoffContent; now: number }) {
+  const time = useFormatTime();
   const { api, roomId, handoff, onView, viewer, content, now } = props;
   const action = useAction();
   const signed = handoff.sign_offs.find((s) => s.user_id === viewer) ?? null;
@@ -40,7 +42,7 @@ export function SignOffPanel(props: ActionProps & { viewer: string; content: Han
         <ul class="plain">
           {handoff.sign_offs.map((s) => (
             <li key={s.user_id}>
-              Signed off by <Person id={s.user_id} /> at {formatTime(s.ts, now)}
+              Signed off by <Person id={s.user_id} /> at {time(s.ts, now)}
               {s.override_event_id && (
                 <>
                   {" "}

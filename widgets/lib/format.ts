@@ -28,23 +28,12 @@ export function formatRelative(ts: number, now: number): string {
 }
 
 /** The zone a widget shows its times in: one unit's or service's per widget, set once it is known. */
-let displayZone: string | undefined;
-
-/** Sets the widget's zone (an IANA name); an unknown name leaves the device's own. */
-export function setDisplayZone(zone: string | undefined): void {
-  try {
-    displayZone = zone ? Intl.DateTimeFormat(undefined, { timeZone: zone }).resolvedOptions().timeZone : undefined;
-  } catch {
-    displayZone = undefined;
-  }
-}
-
 /**
  * A time in the unit's or service's zone (`timeZone`), in the user's locale: "22:59", or
  * "3 Mar 22:59" on another day. The zone's name is added when it is not the device's own, so a
  * clinician working remotely is not misled ("22:59 GMT").
  */
-export function formatTime(ts: number, now: number = Date.now(), timeZone: string | undefined = displayZone, locale?: string): string {
+export function formatTime(ts: number, now: number = Date.now(), timeZone?: string, locale?: string): string {
   const date = new Date(ts);
   const day = (d: Date) => d.toLocaleDateString("en-CA", { timeZone });
   const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
