@@ -3,8 +3,14 @@ import type { RoomFeed } from "./roomFeed.js";
 
 /** A counter that moves whenever the feed changes: a dependency for selectors over it. */
 export function useFeedVersion(feed: RoomFeed): number {
-  const [version, setVersion] = useState(0);
-  useEffect(() => feed.subscribe(() => setVersion((v) => v + 1)), [feed]);
+  const [version, setVersion] = useState(() => feed.version);
+  useEffect(() => {
+    const unsubscribe = feed.subscribe(() => setVersion(feed.version));
+    // A change between the render and this subscription would otherwise go unseen until the next
+    // one: the room's state pushed by Element just as the app first renders, for example.
+    setVersion(feed.version);
+    return unsubscribe;
+  }, [feed]);
   return version;
 }
 

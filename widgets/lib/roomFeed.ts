@@ -8,8 +8,14 @@ export class RoomFeed {
   private readonly state = new Map<string, IRoomEvent>();
   private readonly events = new Map<string, IRoomEvent>();
   private readonly listeners = new Set<() => void>();
+  /** Counts the changes, so a reader can tell it missed one (see useFeedVersion). */
+  private changes = 0;
 
   constructor(readonly roomId: string) {}
+
+  get version(): number {
+    return this.changes;
+  }
 
   addState(events: readonly IRoomEvent[]): void {
     let changed = false;
@@ -47,6 +53,7 @@ export class RoomFeed {
   }
 
   private notify(): void {
+    this.changes++;
     for (const listener of this.listeners) listener();
   }
 }
