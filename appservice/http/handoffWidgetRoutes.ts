@@ -51,9 +51,13 @@ export function handoffWidgetRoutes(deps: { handoffs: HandoffService; rooms: Roo
       units: (await handoffs.listUnits()).map((u) => ({ id: u.id, name: u.name, template: u.template, checklist: u.checklist, room_id: u.room_id ?? null })),
     }));
 
-    route("get", HandoffRoute.unitPeople, async (userId, req): Promise<UnitPeopleResponse> => ({
-      people: await handoffs.peopleNear(String(req.params.unit ?? ""), userId),
-    }));
+    route("get", HandoffRoute.unitPeople, async (userId, req): Promise<UnitPeopleResponse> => {
+      // Who is on shift is staffing, for this hospital's own users, not the federation.
+      if (userId.slice(userId.indexOf(":") + 1) !== deps.serverName) {
+        throw new WidgetApiError(ErrCode.Forbidden, "Only this hospital's own staff can see who is on its units' shifts.");
+      }
+      return { people: await handoffs.peopleNear(String(req.params.unit ?? ""), userId) };
+    });
 
     route("post", HandoffRoute.start, async (userId, req) => {
       const body = parse(StartHandoffBody, req.body);
