@@ -77,12 +77,14 @@ export class HandoffShiftChange {
 
 /**
  * Whom a clinician starting a handoff on the unit most likely means, for the widget's picker: the
- * roster's incoming and outgoing at the next shift change, then the members of the unit's room
+ * roster's incoming and outgoing at the next shift change (or the one just passed), then the members of the unit's room
  * (shown only to one of them). Ids only; Rounds' bots and the viewer are left out.
  */
 export async function peopleNear(deps: Pick<HandoffDeps, "oncall" | "rooms" | "log">, unit: HandoffUnit, viewer: string, at: Date): Promise<string[]> {
   const near: string[] = [];
-  const next = unit.shift_times.map((hhmm) => lastOccurrence(hhmm, unit.timezone, new Date(at.getTime() + DAY_MS))).sort((a, b) => a.getTime() - b.getTime())[0];
+  // The next shift change, or the one just passed: a handoff is often started just after it.
+  const from = at.getTime() - SHIFT_CATCH_UP_MS;
+  const next = unit.shift_times.map((hhmm) => lastOccurrence(hhmm, unit.timezone, new Date(from + DAY_MS))).sort((a, b) => a.getTime() - b.getTime())[0];
   if (unit.roster && next) {
     const pair = await rosterPair(deps, unit, next).catch((err: unknown) => {
       deps.log.warn({ unit: unit.id, err: (err as Error).message }, "handoff: could not read the roster's on-call for the picker");

@@ -727,6 +727,9 @@ for (const backend of backends) {
       // Before the 07:00 change: Dan comes on, Nina goes off.
       clock = new Date("2026-03-11T06:40:00Z");
       expect(await svc.peopleNear("5north", OLGA)).to.deep.equal([DAN, NINA]);
+      // Just after it, the handoff it opened is still the one meant.
+      clock = new Date("2026-03-11T07:10:00Z");
+      expect(await svc.peopleNear("5north", OLGA)).to.deep.equal([DAN, NINA]);
       // Before the 19:00 change the other way round; and Olga, in the room, is never offered herself.
       clock = new Date("2026-03-11T18:00:00Z");
       expect(await svc.peopleNear("5NORTH", OLGA)).to.deep.equal([NINA, DAN]);
