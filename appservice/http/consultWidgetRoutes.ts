@@ -1,5 +1,5 @@
-import { ConsultError } from "../consult/consultErrors.js";
 import type { z } from "zod";
+import { ConsultError } from "../consult/consultErrors.js";
 import type { ConsultService } from "../consult/consultService.js";
 import type { OnCallService } from "../oncall/oncallService.js";
 import type { RoomWriter } from "../ports/roomWriter.js";

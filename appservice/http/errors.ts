@@ -74,7 +74,7 @@ const DOMAIN_STATUS: Record<DomainErrorCode, number> = {
 };
 
 /** A domain refusal as JSON: RND_<WORKFLOW>_<REASON>, the message, and what the caller needs to try again. */
-export function domainRefusal(err: DomainError): Refusal {
+function domainRefusal(err: DomainError): Refusal {
   return { status: DOMAIN_STATUS[err.code], body: { ...err.details, errcode: err.errcode, error: err.message } };
 }
 

@@ -1,6 +1,7 @@
 import express, { type Request, type Response } from "express";
 import type { z } from "zod";
 import type { Logger } from "../logging.js";
+import { DomainError } from "../shared/domainError.js";
 import { WIDGET_API_PREFIX } from "../shared/widgetApiPaths.js";
 import { ErrCode, HttpRefusal as WidgetApiError, refusalOf } from "./errors.js";
 import { HomeserverResolver, type ResolverIo } from "./homeserverResolver.js";
@@ -79,7 +80,8 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
         res.json(await handler(userId, req));
         deps.log.info({ route: path, userId, outcome: "ok" }, "widget api");
       } catch (err) {
-        const refusal = refusalOf(err);
+        // Only refusals: a request the client got wrong was answered before this (clientErrorHandler).
+        const refusal = err instanceof WidgetApiError || err instanceof DomainError ? refusalOf(err) : null;
         if (!refusal) {
           deps.log.error({ err, route: path, userId }, "widget api: failed");
           res.status(500).json({ errcode: "M_UNKNOWN", error: "Something went wrong in Rounds. Try again; if it keeps failing, tell the Rounds administrators." });
