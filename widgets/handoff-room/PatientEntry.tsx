@@ -1,7 +1,6 @@
-import { useFormatTime } from "../lib/zone.js";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
-
+import { useFormatTime } from "../lib/zone.js";
 import type { EntryProps } from "./actionProps.js";
 import { EntryControls } from "./EntryControls.js";
 import { IncidentForm } from "./IncidentForm.js";
@@ -29,7 +28,7 @@ export interface PatientEntryProps extends EntryProps {
 /**
  * One patient: the current version of the item, its read-back and questions, and what the viewer
  * may do about it. A patient read back folds to its title and read-back, so the list shows what
- * is still to do; the details open on request, and stay open while a question is unanswered.
+ * is still to do; the details open on request, and open again for a question not yet answered.
  */
 export function PatientEntry(props: PatientEntryProps) {
   const time = useFormatTime();
@@ -39,11 +38,17 @@ export function PatientEntry(props: PatientEntryProps) {
   const open = isOpen(handoff);
   const title = item ? `${entry.number}. ${item.label ? `${item.label} · ` : ""}${item.patient_ref}` : `${entry.number}. Patient`;
   const unanswered = handoff.questions.some((q) => q.entry_id === entry.entry_id && !q.answer_event_id);
-  const folds = entry.read_back && !unanswered;
-  const [expanded, setExpanded] = useState(!folds);
+  // The card's shape changes only with the read-back, so a form being typed in is never remounted.
+  const folds = entry.read_back;
+  const [expanded, setExpanded] = useState(!folds || unanswered);
   const [reporting, setReporting] = useState(false);
-  // Fold when the read-back arrives; a later edit or question opens the card again.
-  useEffect(() => setExpanded(!folds), [folds]);
+  const card = useRef<HTMLElement>(null);
+  // Folded once, when the read-back arrives (unless a question is open); a new question opens it.
+  useEffect(() => setExpanded(!folds || unanswered), [folds]);
+  useEffect(() => {
+    if (unanswered) setExpanded(true);
+  }, [unanswered]);
+  const questionForm = roles.incoming && open && <QuestionForm {...props} entry={entry} />;
 
   const details = (
     <>
@@ -59,7 +64,7 @@ export function PatientEntry(props: PatientEntryProps) {
     roles.outgoing && open ? { onMoveUp: props.onMoveUp, onMoveDown: props.onMoveDown, onEdit: item ? () => onEditing(true) : null } : null;
 
   return (
-    <section aria-label={`Patient ${entry.number}`} class="patient" id={anchorId.patient(entry.number)}>
+    <section aria-label={`Patient ${entry.number}`} class="patient" id={anchorId.patient(entry.number)} ref={card}>
       <h3>{title}</h3>
       <p class="muted">
         {entry.version > 1 ? `Version ${entry.version}, edited ${time(entry.presented_ts, now)}` : `Presented ${time(entry.presented_ts, now)}`}
@@ -80,7 +85,7 @@ export function PatientEntry(props: PatientEntryProps) {
           </summary>
           {details}
           {/* A question about a patient already taken over is rarer: it opens with the details. */}
-          {roles.incoming && open && <QuestionForm {...props} entry={entry} />}
+          {questionForm}
         </details>
       ) : (
         details
@@ -88,11 +93,22 @@ export function PatientEntry(props: PatientEntryProps) {
       <ReadBackStatus entry={entry} content={content} now={now} />
       {roles.incoming && open && !entry.read_back && <ReadBackForm {...props} entry={entry} />}
       <QuestionList {...props} entry={entry} />
-      {roles.incoming && open && !folds && <QuestionForm {...props} entry={entry} />}
+      {!folds && questionForm}
       {!editing && (arrange || roles.participant) && (
         <EntryControls {...props} arrange={arrange} onReportIncident={roles.participant ? () => setReporting(true) : null} disabled={props.ordering} />
       )}
-      {roles.participant && <IncidentForm {...props} entry={entry} open={reporting} onClose={() => setReporting(false)} />}
+      {roles.participant && (
+        <IncidentForm
+          {...props}
+          entry={entry}
+          open={reporting}
+          onClose={() => {
+            setReporting(false);
+            // The form goes, so focus returns to the menu it was opened from.
+            card.current?.querySelector<HTMLElement>(".action-menu > summary")?.focus();
+          }}
+        />
+      )}
     </section>
   );
 }
