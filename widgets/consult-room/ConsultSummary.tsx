@@ -1,9 +1,8 @@
-import { useFormatTime } from "../lib/zone.js";
 import type { ConsultState } from "../../appservice/shared/events/index.js";
 import { formatDuration, formatRelative, formatMinutes } from "../lib/format.js";
 import { STATUS_LABEL, URGENCY_LABEL } from "../lib/labels.js";
 import { People, Person } from "../lib/people.js";
-
+import { useFormatTime } from "../lib/zone.js";
 function Deadline({ label, ts, now }: { label: string; ts: number; now: number }) {
   const time = useFormatTime();
   const late = ts < now;

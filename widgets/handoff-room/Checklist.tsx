@@ -1,6 +1,5 @@
-import { useFormatTime } from "../lib/zone.js";
 import { ErrorNote, Progress, useAction } from "../lib/forms.js";
-
+import { useFormatTime } from "../lib/zone.js";
 import type { ActionProps } from "./actionProps.js";
 import { isOpen } from "./roles.js";
 import { anchorId } from "./outstanding.js";

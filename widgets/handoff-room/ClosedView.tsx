@@ -1,10 +1,9 @@
-import { useFormatTime } from "../lib/zone.js";
 import type { HandoffView } from "../../appservice/shared/handoffApi.js";
 import { formatOptionalDuration } from "../lib/format.js";
 import type { HandoffContent } from "./roomData.js";
 import { TaskLine } from "./TaskLine.js";
 import { Person } from "../lib/people.js";
-
+import { useFormatTime } from "../lib/zone.js";
 /** What a completed or cancelled handoff left behind: duration, sign-offs, overrides, and the tasks passed on. */
 export function ClosedView({ handoff, content, now }: { handoff: HandoffView; content: HandoffContent; now: number }) {
   const time = useFormatTime();

@@ -1,10 +1,9 @@
-import { useFormatTime } from "../lib/zone.js";
 import type { HandoffState } from "../../appservice/shared/events/index.js";
 import { formatDuration, formatRelative } from "../lib/format.js";
 import { HANDOFF_STATUS_LABEL, MODE_LABEL, TEMPLATE_LABEL } from "../lib/handoffLabels.js";
 import { isOpen } from "./roles.js";
 import { Person } from "../lib/people.js";
-
+import { useFormatTime } from "../lib/zone.js";
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Status, people, deadline and progress: the workflow metadata of the room's state event. */

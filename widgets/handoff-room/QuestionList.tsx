@@ -1,6 +1,5 @@
-import { useFormatTime } from "../lib/zone.js";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
-
+import { useFormatTime } from "../lib/zone.js";
 import type { EntryProps } from "./actionProps.js";
 import { AnswerForm } from "./AnswerForm.js";
 import { isOpen, rolesOf } from "./roles.js";

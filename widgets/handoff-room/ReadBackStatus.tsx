@@ -1,6 +1,5 @@
-import { useFormatTime } from "../lib/zone.js";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
-
+import { useFormatTime } from "../lib/zone.js";
 import type { HandoffContent } from "./roomData.js";
 import { Person } from "../lib/people.js";
 

@@ -1,8 +1,7 @@
-import { useFormatTime } from "../lib/zone.js";
 import { useState } from "preact/hooks";
 import { HandoffEventType, HandoffNoteContentSchema } from "../../appservice/shared/events/index.js";
 import { ActionRow, TextField, useAction, type FieldErrors } from "../lib/forms.js";
-
+import { useFormatTime } from "../lib/zone.js";
 import { reference, type ActionProps } from "./actionProps.js";
 import { isClear } from "../../appservice/shared/handoffApi.js";
 import { outstandingItems } from "./outstanding.js";

@@ -1,9 +1,8 @@
-import { useFormatTime } from "../lib/zone.js";
 import type { HandoffTask } from "../../appservice/shared/events/index.js";
 import type { HandoffTaskView } from "../../appservice/shared/handoffApi.js";
 import { formatDuration } from "../lib/format.js";
 import { Person } from "../lib/people.js";
-
+import { useFormatTime } from "../lib/zone.js";
 /** A task with its owner and due time; the server's record, when there is one, says who owns it now. */
 export function TaskLine({ task, view, outgoing, now }: { task: HandoffTask; view?: HandoffTaskView | undefined; outgoing: string; now: number }) {
   const time = useFormatTime();

@@ -27,7 +27,6 @@ export function formatRelative(ts: number, now: number): string {
   return ts >= now ? `in ${d}` : `${d} ago`;
 }
 
-/** The zone a widget shows its times in: one unit's or service's per widget, set once it is known. */
 /**
  * A time in the unit's or service's zone (`timeZone`), in the user's locale: "22:59", or
  * "3 Mar 22:59" on another day. The zone's name is added when it is not the device's own, so a

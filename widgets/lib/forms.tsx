@@ -212,9 +212,10 @@ export function useErrorSummary() {
   const [fields, setFields] = useState<InvalidField[]>([]);
   useLayoutEffect(() => {
     if (attempt === 0 || !formRef.current) return;
-    const invalid = [...formRef.current.querySelectorAll<HTMLElement>('[aria-invalid="true"]')];
+    // A link needs an id to go to, and focus an enabled control to land on.
+    const invalid = [...formRef.current.querySelectorAll<HTMLElement>('[aria-invalid="true"]')].filter((el) => el.id);
     setFields(invalid.map((el) => ({ id: el.id, label: labelOf(el), message: errorOf(el) })));
-    invalid[0]?.focus();
+    invalid.find((el) => !(el as HTMLInputElement).disabled)?.focus();
   }, [attempt]);
   return {
     formRef,

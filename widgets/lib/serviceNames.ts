@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import type { ConsultApi } from "./consultApi.js";
+import { knownZone } from "./zone.js";
 
 type ServiceInfo = { name: string; timezone: string };
 const loaded = new WeakMap<object, Promise<ReadonlyMap<string, ServiceInfo>>>();
@@ -8,7 +9,7 @@ const loaded = new WeakMap<object, Promise<ReadonlyMap<string, ServiceInfo>>>();
 export interface Services {
   /** "cardiology" → "Cardiology"; the id itself until loaded, or if the read failed. */
   name(id: string): string;
-  /** The service's time zone (IANA), for its times; undefined (the device's) until loaded. */
+  /** The service's time zone (IANA), for its times; undefined (the device's) until loaded, or if the runtime does not know it. */
   zone(id: string): string | undefined;
 }
 
@@ -33,5 +34,5 @@ export function useServices(api: Pick<ConsultApi, "services">): Services {
       current = false;
     };
   }, [api]);
-  return { name: (id) => known?.get(id)?.name ?? id, zone: (id) => known?.get(id)?.timezone };
+  return { name: (id) => known?.get(id)?.name ?? id, zone: (id) => knownZone(known?.get(id)?.timezone) };
 }
