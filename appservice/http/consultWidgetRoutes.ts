@@ -16,7 +16,7 @@ import {
   type ConsultView,
   type ServicesResponse,
 } from "../shared/consultWidgetApi.js";
-import { ErrCode, parse, WidgetApiError, type WidgetRoutes } from "./widgetApi.js";
+import { ErrCode, parse, requireLocalUser, WidgetApiError, type WidgetRoutes } from "./widgetApi.js";
 
 export interface ConsultWidgetDeps {
   consults: ConsultService;
@@ -56,11 +56,8 @@ export function consultWidgetRoutes(deps: ConsultWidgetDeps): WidgetRoutes {
       expected_response_minutes: deps.expectedResponseMinutes,
     }));
     /** Staffing (who is on shift, response times) is for this hospital's own users, not the federation. */
-    const requireLocal = (userId: string) => {
-      if (userId.slice(userId.indexOf(":") + 1) !== deps.serverName) {
-        throw new WidgetApiError(ErrCode.Forbidden, "Only this hospital's own staff can see its specialists and response times. You can still request a consult.");
-      }
-    };
+    const requireLocal = (userId: string) =>
+      requireLocalUser(userId, deps.serverName, "Only this hospital's own staff can see its specialists and response times. You can still request a consult.");
     route("get", WidgetRoute.specialists, async (userId, req) => (requireLocal(userId), deps.consults.specialists(String(req.params.service))));
 
     route("post", WidgetRoute.createConsult, async (userId, req) => {

@@ -16,7 +16,7 @@ import {
   type IncidentResponse,
   type UnitPeopleResponse, type UnitsResponse,
 } from "../shared/handoffApi.js";
-import { ErrCode, parse, WidgetApiError, type WidgetRoutes } from "./widgetApi.js";
+import { ErrCode, parse, requireLocalUser, WidgetApiError, type WidgetRoutes } from "./widgetApi.js";
 
 /**
  * The handoff calls of the widget API. Each names the room it is made from; the caller must be
@@ -52,10 +52,7 @@ export function handoffWidgetRoutes(deps: { handoffs: HandoffService; rooms: Roo
     }));
 
     route("get", HandoffRoute.unitPeople, async (userId, req): Promise<UnitPeopleResponse> => {
-      // Who is on shift is staffing, for this hospital's own users, not the federation.
-      if (userId.slice(userId.indexOf(":") + 1) !== deps.serverName) {
-        throw new WidgetApiError(ErrCode.Forbidden, "Only this hospital's own staff can see who is on its units' shifts.");
-      }
+      requireLocalUser(userId, deps.serverName, "Only this hospital's own staff can see who is on its units' shifts.");
       return { people: await handoffs.peopleNear(String(req.params.unit ?? ""), userId) };
     });
 
@@ -117,10 +114,7 @@ export function handoffWidgetRoutes(deps: { handoffs: HandoffService; rooms: Roo
 
     route("get", HandoffRoute.mine, async (userId) => handoffs.forUser(userId));
     route("get", HandoffRoute.metrics, async (userId, req) => {
-      // Staffing quality is for this hospital's own staff, not the federation.
-      if (userId.slice(userId.indexOf(":") + 1) !== deps.serverName) {
-        throw new WidgetApiError(ErrCode.Forbidden, "Only this hospital's own staff can see its handoff quality figures.");
-      }
+      requireLocalUser(userId, deps.serverName, "Only this hospital's own staff can see its handoff quality figures.");
       const raw = typeof req.query.since === "string" ? req.query.since : null;
       const since = raw ? new Date(raw) : new Date(Date.now() - 30 * 86_400_000);
       if (Number.isNaN(since.getTime())) throw new WidgetApiError(ErrCode.BadJson, "since: must be an ISO date such as 2026-11-01");

@@ -17,6 +17,14 @@ export type WidgetRouteAdder = (method: "get" | "post", path: string, handler: (
 /** A workflow's calls of the widget API, added through `route`, which authenticates and limits each. */
 export type WidgetRoutes = (route: WidgetRouteAdder) => void;
 
+/**
+ * Refuses a user of another homeserver. Staffing (who is on call or on shift, and how fast a
+ * service answers) is for the hospital's own staff, not for the partners it federates with.
+ */
+export function requireLocalUser(userId: string, serverName: string, refusal: string): void {
+  if (userId.slice(userId.indexOf(":") + 1) !== serverName) throw new WidgetApiError(ErrCode.Forbidden, refusal);
+}
+
 export function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const r = schema.safeParse(body ?? {});
   if (r.success) return r.data;
