@@ -8,7 +8,7 @@ import {
 } from "../../appservice/shared/events/index.js";
 import type { ConsultView, ServicesResponse, SpecialistsResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
-import { ActionRow, ErrorNote, SelectField, TextField, errorText, fieldErrors, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
+import { ActionRow, RetryNote, SelectField, TextField, errorText, fieldErrors, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
 import { URGENCY_LABEL } from "../lib/labels.js";
 import { AttachmentsField, type PickedFile } from "./AttachmentsField.js";
 import { insertTemplate, isBareTemplate } from "./questionTemplate.js";
@@ -146,14 +146,7 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
     <form aria-label="New consult" onSubmit={submit} noValidate ref={invalid.formRef}>
       {invalid.summary}
       {/* The form shows at once, so the question can be written while the services load. */}
-      {servicesError && (
-        <div>
-          <ErrorNote message={servicesError} />
-          <button type="button" onClick={loadServices}>
-            Try again
-          </button>
-        </div>
-      )}
+      {servicesError && <RetryNote message={servicesError} onRetry={loadServices} />}
       <SelectField
         id="service"
         label="Service"

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { StartHandoffBody, type HandoffView, type UnitsResponse } from "../../appservice/shared/handoffApi.js";
-import { ActionRow, ErrorNote, SelectField, errorText, fieldErrors, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
+import { ActionRow, RetryNote, SelectField, errorText, fieldErrors, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
 import { TEMPLATE_LABEL } from "../lib/handoffLabels.js";
 import { roomLink } from "../lib/matrixTo.js";
@@ -78,12 +78,7 @@ export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandof
 
   if (!units) {
     return unitsError ? (
-      <div>
-        <ErrorNote message={unitsError} />
-        <button type="button" onClick={loadUnits}>
-          Try again
-        </button>
-      </div>
+      <RetryNote message={unitsError} onRetry={loadUnits} />
     ) : (
       <p class="muted" role="status">
         Loading units…

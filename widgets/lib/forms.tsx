@@ -122,6 +122,18 @@ export function ErrorNote({ message }: { message: string | null | undefined }) {
   ) : null;
 }
 
+/** A load that failed, said as the API said it, with a way to try again. */
+export function RetryNote({ message, onRetry }: { message: string; onRetry: () => void }) {
+  return (
+    <div>
+      <ErrorNote message={message} />
+      <button type="button" onClick={onRetry}>
+        Try again
+      </button>
+    </div>
+  );
+}
+
 /** The user-facing text of a failure: the API's message as is, or what Element said. */
 export function errorText(err: unknown): string {
   if (err instanceof ApiError) return err.message;
