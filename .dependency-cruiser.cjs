@@ -56,6 +56,17 @@ module.exports = {
       to: { path: "^appservice/setup/" },
     },
     {
+      name: "widget-loads-validators-first",
+      comment:
+        "A widget imports zod or a schema module at run time, so it is in the first paint. Import the zod-free terms (events/terms.ts, *Terms.ts) and reach the schemas through widgets/lib/validators.ts, which loads them beside the handshake.",
+      severity: "error",
+      from: { path: "^widgets/", pathNot: "^widgets/lib/schemas\\.ts$" },
+      to: {
+        path: ["^node_modules/zod/", "^appservice/shared/(events/(index|common|consult|handoff|paging)|consultWidgetApi|handoffApi|peopleApi)\\.ts$"],
+        dependencyTypesNot: ["type-only"],
+      },
+    },
+    {
       name: "no-circular",
       comment: "An import cycle. Split the shared part out, so imports point one way.",
       severity: "error",
@@ -65,7 +76,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    exclude: { path: "^(node_modules|vendor|dist)/" },
+    exclude: { path: "^(vendor|dist)/|^widgets/dist/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".tsx", ".js", ".mjs"] },

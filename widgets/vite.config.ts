@@ -19,10 +19,11 @@ export default defineConfig({
     target: "es2022",
     rolldownOptions: {
       input: Object.fromEntries(widgetNames(WORKFLOWS).map((w) => [w, here(`${w}/index.html`)])),
-      // The code both widgets share (widget API, Preact, zod schemas) is one cacheable file.
-      // One shared chunk, not several small ones: a cold load pays a request for each file.
+      // The code the widgets share (widget API, Preact, the lib) is one cacheable file: a cold load
+      // pays a request for each file. The validators (zod and the schemas, widgets/lib/schemas.ts)
+      // are their own chunk, imported dynamically so that they load beside the handshake.
       output: {
-        chunkFileNames: "assets/shared-[hash].js",
+        chunkFileNames: (chunk) => (chunk.name === "schemas" ? "assets/validators-[hash].js" : "assets/shared-[hash].js"),
         assetFileNames: "assets/widget-[hash][extname]",
         advancedChunks: { groups: [{ name: "shared", minShareCount: 2 }] },
       },

@@ -5,14 +5,10 @@
  */
 import { z } from "zod";
 import { matrixUserId } from "./events/index.js";
+import { MAX_PEOPLE_PER_LOOKUP } from "./peopleApiTerms.js";
+export * from "./peopleApiTerms.js";
 
-export const PeopleRoute = {
-  people: "/v1/people",
-  search: "/v1/people/search",
-} as const;
 
-/** At most this many ids per lookup: a screen shows a handful of people. */
-export const MAX_PEOPLE_PER_LOOKUP = 50;
 
 export const PeopleQuery = z.object({
   user_id: z.preprocess(

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { CONSULT_STATUSES, type ConsultStatus } from "../../appservice/shared/events/index.js";
+import { CONSULT_STATUSES } from "../../appservice/shared/events/terms.js";
+import type { ConsultStatus } from "../../appservice/shared/events/index.js";
 import type { ConsultView, MetricsResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 import { ErrorNote } from "../lib/forms.js";

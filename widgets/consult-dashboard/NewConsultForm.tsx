@@ -1,11 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import {
-  ConsultRequestContentSchema,
-  URGENCIES,
-  matrixUserId,
-  type ConsultAttachment,
-  type ConsultRequestContent,
-} from "../../appservice/shared/events/index.js";
+import { URGENCIES } from "../../appservice/shared/events/terms.js";
+import type { ConsultAttachment, ConsultRequestContent } from "../../appservice/shared/events/index.js";
 import type { ConsultView, ServicesResponse, SpecialistsResponse } from "../../appservice/shared/consultWidgetApi.js";
 import type { ConsultApi } from "../lib/consultApi.js";
 import { ActionRow, RetryNote, SelectField, TextField, errorText, fieldErrors, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
@@ -15,6 +10,7 @@ import { insertTemplate, isBareTemplate } from "./questionTemplate.js";
 import { roomLink } from "../lib/matrixTo.js";
 import { Person, usePeople } from "../lib/people.js";
 import { PeopleField } from "../lib/PersonPicker.js";
+import { validators } from "../lib/validators.js";
 
 /** What the form does in its room through Element; a fake in tests. */
 export interface RequestRoomActions {
@@ -42,7 +38,7 @@ function careTeamList(text: string): string[] {
 function validate(draft: Draft): { content: ConsultRequestContent } | { errors: FieldErrors } {
   // Chosen people, and whatever ids are typed but not chosen yet.
   const careTeam = [...new Set([...draft.careTeam, ...careTeamList(draft.careTeamText)])];
-  const parsed = ConsultRequestContentSchema.safeParse({
+  const parsed = validators().ConsultRequestContentSchema.safeParse({
     service: draft.service,
     urgency: draft.urgency,
     preferred_specialist: draft.preferred || undefined,
@@ -53,7 +49,7 @@ function validate(draft: Draft): { content: ConsultRequestContent } | { errors: 
   });
   const errors: FieldErrors = parsed.success ? {} : fieldErrors(parsed.error, { service: "Choose the service to consult." });
   if (errors.care_team) {
-    const bad = careTeam.filter((id) => !matrixUserId.safeParse(id).success);
+    const bad = careTeam.filter((id) => !validators().matrixUserId.safeParse(id).success);
     errors.care_team = bad.length ? `Not a Matrix user id: ${bad.join(", ")}. Use ids like @name:hospital.org.` : errors.care_team;
   }
   if (!errors.question && draft.question.trim() && isBareTemplate(draft.question)) errors.question = "Answer the template's prompts before sending.";
@@ -124,7 +120,7 @@ export function NewConsultForm({ api, roomId, room, onCreated }: NewConsultFormP
           step(`Encrypting and uploading ${file.name} (${i + 1} of ${files.length})…`);
           attachments.push(await room.uploadAttachment(file, mimetype));
         }
-        const content = ConsultRequestContentSchema.parse({ ...checked.content, ...(attachments.length ? { attachments } : {}) });
+        const content = validators().ConsultRequestContentSchema.parse({ ...checked.content, ...(attachments.length ? { attachments } : {}) });
         step("Sending the encrypted request…");
         eventId = await room.sendRequest(content);
         sent.current = { key, eventId };

@@ -1,4 +1,5 @@
-import { CONSULT_ATTACHMENT_TYPES, type ConsultAttachment } from "../../appservice/shared/events/index.js";
+import { CONSULT_ATTACHMENT_TYPES } from "../../appservice/shared/events/terms.js";
+import type { ConsultAttachment } from "../../appservice/shared/events/index.js";
 import { formatBytes } from "../lib/format.js";
 
 type Mimetype = ConsultAttachment["mimetype"];

@@ -1,5 +1,5 @@
 import { MatrixCapabilities } from "matrix-widget-api";
-import { ConsultEventType } from "../../appservice/shared/events/index.js";
+import { ConsultEventType } from "../../appservice/shared/events/terms.js";
 
 /**
  * Everything the consults widget asks Element for, and nothing else: send the encrypted request

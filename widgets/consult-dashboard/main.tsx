@@ -1,5 +1,5 @@
 import { MatrixCapabilities } from "matrix-widget-api";
-import { ConsultEventType } from "../../appservice/shared/events/index.js";
+import { ConsultEventType } from "../../appservice/shared/events/terms.js";
 import { uploadEncrypted } from "../lib/encryptedFiles.js";
 import { mountWidget } from "../lib/mountWidget.js";
 import "../lib/widget.css";

@@ -1,9 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
-import { AcceptBody } from "../../appservice/shared/consultWidgetApi.js";
 import { DurationField } from "../lib/DurationField.js";
 import { ErrorNote, Progress, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import type { ActionProps } from "./actionProps.js";
 import { useReasonNote } from "./reasonNote.js";
+import { validators } from "../lib/validators.js";
 
 /** Accept (with the expected response time) or decline (with a reason) the consult asked of the viewer. */
 export function CandidateActions(props: ActionProps) {
@@ -24,7 +24,7 @@ export function CandidateActions(props: ActionProps) {
 
   const accept = (e: Event) => {
     e.preventDefault();
-    const parsed = AcceptBody.safeParse({ room_id: roomId, expected_minutes: minutes ?? undefined });
+    const parsed = validators().AcceptBody.safeParse({ room_id: roomId, expected_minutes: minutes ?? undefined });
     if (!parsed.success) return setErrors(fieldErrors(parsed.error, { expected_minutes: "Give a whole number, from 5 minutes to 7 days." }));
     setErrors({});
     void action.run("Accepting…", async () => onView((await api.accept(consult.id, parsed.data)).consult));

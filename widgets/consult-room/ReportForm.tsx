@@ -1,10 +1,10 @@
 import { useState } from "preact/hooks";
-import { BillingInputSchema } from "../../appservice/shared/consultWidgetApi.js";
-import { ConsultReportContentSchema, type ConsultReportContent } from "../../appservice/shared/events/index.js";
+import type { ConsultReportContent } from "../../appservice/shared/events/index.js";
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, useErrorSummary, wholeNumber, type FieldErrors } from "../lib/forms.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
 import type { ActionProps } from "./actionProps.js";
 import { COMPLEXITY_OPTIONS, CONSULT_TYPE_OPTIONS, SETTING_OPTIONS } from "./billingOptions.js";
+import { validators } from "../lib/validators.js";
 
 export interface ReportFormProps extends ActionProps {
   /** Sends the encrypted report event into the consult room; returns its event id. */
@@ -35,8 +35,8 @@ export function ReportForm({ api, roomId, consult, onView, sendReport, requestEv
 
   const complete = (e: Event) => {
     e.preventDefault();
-    const report = ConsultReportContentSchema.safeParse({ consult_id: consult.id, ...text });
-    const bill = BillingInputSchema.safeParse({ ...billing, minutes: wholeNumber(billing.minutes) });
+    const report = validators().ConsultReportContentSchema.safeParse({ consult_id: consult.id, ...text });
+    const bill = validators().BillingInputSchema.safeParse({ ...billing, minutes: wholeNumber(billing.minutes) });
     const errs = { ...(report.success ? {} : fieldErrors(report.error)), ...(bill.success ? {} : fieldErrors(bill.error, BILLING_WORDING)) };
     setErrors(errs);
     if (!report.success || !bill.success) return invalid.show();

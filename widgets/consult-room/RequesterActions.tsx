@@ -1,10 +1,11 @@
 import { useState } from "preact/hooks";
-import { FeedbackBody, type ConsultView } from "../../appservice/shared/consultWidgetApi.js";
+import type { ConsultView } from "../../appservice/shared/consultWidgetApi.js";
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import type { ActionProps } from "./actionProps.js";
 import { OUTCOME_OPTIONS, RATING_OPTIONS } from "./billingOptions.js";
 import { useReasonNote } from "./reasonNote.js";
 import { isOpen } from "./roles.js";
+import { validators } from "../lib/validators.js";
 
 function CancelForm(props: ActionProps) {
   const { api, roomId, consult, onView } = props;
@@ -40,7 +41,7 @@ function FeedbackForm({ api, roomId, consult, onView }: ActionProps) {
   const action = useAction();
   const send = (e: Event) => {
     e.preventDefault();
-    const parsed = FeedbackBody.safeParse({ room_id: roomId, rating: rating ? Number(rating) : Number.NaN, outcome });
+    const parsed = validators().FeedbackBody.safeParse({ room_id: roomId, rating: rating ? Number(rating) : Number.NaN, outcome });
     if (!parsed.success) return setErrors(fieldErrors(parsed.error, { rating: "Rate from 1 to 5.", outcome: "Choose what happened after the consult." }));
     setErrors({});
     void action.run("Sending feedback…", async () => onView((await api.feedback(consult.id, parsed.data)).consult));

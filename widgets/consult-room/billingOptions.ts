@@ -1,5 +1,5 @@
-import { CONSULT_OUTCOMES } from "../../appservice/shared/events/index.js";
-import { CONSULT_COMPLEXITIES, CONSULT_SETTINGS, CONSULT_TYPES } from "../../appservice/shared/consultWidgetApi.js";
+import { CONSULT_OUTCOMES } from "../../appservice/shared/events/terms.js";
+import { CONSULT_COMPLEXITIES, CONSULT_SETTINGS, CONSULT_TYPES } from "../../appservice/shared/consultWidgetApiTerms.js";
 
 const options = <T extends string>(values: readonly T[], label: Record<T, string>) => values.map((value) => ({ value, label: label[value] }));
 

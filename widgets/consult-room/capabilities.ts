@@ -1,5 +1,5 @@
 import { MatrixCapabilities } from "matrix-widget-api";
-import { ConsultEventType, StateType } from "../../appservice/shared/events/index.js";
+import { ConsultEventType, StateType } from "../../appservice/shared/events/terms.js";
 
 /**
  * Everything the consult widget asks Element for, and nothing else. The timeline capability for

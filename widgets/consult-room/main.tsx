@@ -1,5 +1,5 @@
 import type { IRoomEvent } from "matrix-widget-api";
-import { ConsultEventType } from "../../appservice/shared/events/index.js";
+import { ConsultEventType } from "../../appservice/shared/events/terms.js";
 import { downloadDecrypted } from "../lib/encryptedFiles.js";
 import { mountWidget } from "../lib/mountWidget.js";
 import "../lib/widget.css";

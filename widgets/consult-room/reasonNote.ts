@@ -1,7 +1,8 @@
-import { ConsultNoteContentSchema, type ConsultNoteKind } from "../../appservice/shared/events/index.js";
+import type { ConsultNoteKind } from "../../appservice/shared/events/index.js";
 import { fieldErrors, type FieldErrors } from "../lib/forms.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
 import type { ActionProps } from "./actionProps.js";
+import { validators } from "../lib/validators.js";
 
 /**
  * A reason for declining or cancelling as an encrypted note: checked by the schema the server
@@ -13,7 +14,7 @@ export function useReasonNote({ consult, sendNote }: ActionProps, kind: ConsultN
   return {
     /** The field's error, or null when the reason may be sent. */
     check(text: string): FieldErrors | null {
-      const parsed = ConsultNoteContentSchema.safeParse(content(text));
+      const parsed = validators().ConsultNoteContentSchema.safeParse(content(text));
       return parsed.success ? null : { reason: fieldErrors(parsed.error).text ?? "Check the reason." };
     },
     send(text: string): Promise<string> {

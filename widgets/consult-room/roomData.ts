@@ -1,15 +1,8 @@
-import {
-  ConsultEventType,
-  ConsultReportEvent,
-  ConsultRequestEvent,
-  ConsultStateEvent,
-  StateType,
-  type ConsultReportContent,
-  type ConsultRequestContent,
-  type ConsultState,
-} from "../../appservice/shared/events/index.js";
+import { ConsultEventType, StateType } from "../../appservice/shared/events/terms.js";
+import type { ConsultReportContent, ConsultRequestContent, ConsultState } from "../../appservice/shared/events/index.js";
 import type { RoomFeed } from "../lib/roomFeed.js";
 import { validContent } from "../lib/validEvents.js";
+import { validators } from "../lib/validators.js";
 
 /** What the consult widget shows, read from its room and validated with the shared schemas. */
 export interface ConsultRoomData {
@@ -24,7 +17,7 @@ export function readConsultRoom(feed: RoomFeed): ConsultRoomData {
   const current =
     feed
       .stateOf(StateType.Consult)
-      .map((ev) => ({ sender: ev.sender, state: validContent(ConsultStateEvent, ev) }))
+      .map((ev) => ({ sender: ev.sender, state: validContent(validators().ConsultStateEvent, ev) }))
       .filter((c): c is { sender: string; state: ConsultState } => c.state !== null)
       .sort((a, b) => b.state.created_ts - a.state.created_ts)[0] ?? null;
   const consult = current?.state ?? null;
@@ -35,14 +28,14 @@ export function readConsultRoom(feed: RoomFeed): ConsultRoomData {
   const requests = feed
     .eventsOf(ConsultEventType.Request)
     .filter((ev) => current !== null && ev.sender === current.sender)
-    .map((ev) => ({ eventId: ev.event_id, content: validContent(ConsultRequestEvent, ev) }))
+    .map((ev) => ({ eventId: ev.event_id, content: validContent(validators().ConsultRequestEvent, ev) }))
     .filter((r): r is { eventId: string; content: ConsultRequestContent } => r.content !== null);
   const request = requests.findLast((r) => consult !== null && r.content.consult_id === consult.id) ?? null;
 
   const reports = feed
     .eventsOf(ConsultEventType.Report)
     .filter((ev) => consult?.consultant != null && ev.sender === consult.consultant)
-    .map((ev) => validContent(ConsultReportEvent, ev))
+    .map((ev) => validContent(validators().ConsultReportEvent, ev))
     .filter((r): r is ConsultReportContent => r !== null && r.consult_id === consult?.id);
   // The last report the consultant sent is the one the completion read (a failed completion's draft comes before it).
   const report = reports.at(-1) ?? null;

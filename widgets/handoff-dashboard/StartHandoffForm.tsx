@@ -1,10 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
-import { StartHandoffBody, type HandoffView, type UnitsResponse } from "../../appservice/shared/handoffApi.js";
+import type { HandoffView, UnitsResponse } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, RetryNote, SelectField, errorText, fieldErrors, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";
 import { TEMPLATE_LABEL } from "../lib/handoffLabels.js";
 import { roomLink } from "../lib/matrixTo.js";
 import { PersonPicker } from "../lib/PersonPicker.js";
+import { validators } from "../lib/validators.js";
 
 export interface StartHandoffFormProps {
   api: Pick<HandoffApi, "units" | "start" | "unitPeople">;
@@ -60,7 +61,7 @@ export function StartHandoffForm({ api, roomId, viewer, onStarted }: StartHandof
   const submit = (e: Event) => {
     e.preventDefault();
     setStarted(null);
-    const parsed = StartHandoffBody.safeParse({ room_id: roomId, unit: unit || undefined, incoming: incoming.trim() });
+    const parsed = validators().StartHandoffBody.safeParse({ room_id: roomId, unit: unit || undefined, incoming: incoming.trim() });
     const errs: FieldErrors = parsed.success ? {} : fieldErrors(parsed.error, WORDING);
     if (!unit) errs.unit = WORDING.unit!;
     // The server refuses it too; saying so here saves a round trip.

@@ -1,9 +1,10 @@
 import { useState } from "preact/hooks";
-import { HandoffAnswerContentSchema, HandoffEventType } from "../../appservice/shared/events/index.js";
+import { HandoffEventType } from "../../appservice/shared/events/terms.js";
 import type { HandoffQuestionView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
+import { validators } from "../lib/validators.js";
 
 /** Either participant answers an open question; the answer refers to the question's event. */
 export function AnswerForm({ api, roomId, handoff, room, onView, question }: ActionProps & { question: HandoffQuestionView }) {
@@ -14,7 +15,7 @@ export function AnswerForm({ api, roomId, handoff, room, onView, question }: Act
 
   const submit = (e: Event) => {
     e.preventDefault();
-    const parsed = HandoffAnswerContentSchema.safeParse({ handoff_id: handoff.id, question_event_id: question.event_id, text: answer, ...reference(question.event_id) });
+    const parsed = validators().HandoffAnswerContentSchema.safeParse({ handoff_id: handoff.id, question_event_id: question.event_id, text: answer, ...reference(question.event_id) });
     if (!parsed.success) return setErrors(fieldErrors(parsed.error));
     setErrors({});
     const content = parsed.data as Record<string, unknown>;

@@ -1,8 +1,9 @@
 import { useState } from "preact/hooks";
-import { HandoffEventType, HandoffNoteContentSchema } from "../../appservice/shared/events/index.js";
+import { HandoffEventType } from "../../appservice/shared/events/terms.js";
 import { ActionRow, TextField, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
+import { validators } from "../lib/validators.js";
 
 /** Either participant cancels an open handoff; a reason, if given, is free text and so an encrypted note. */
 export function CancelForm({ api, roomId, handoff, room, onView }: ActionProps) {
@@ -13,7 +14,7 @@ export function CancelForm({ api, roomId, handoff, room, onView }: ActionProps) 
 
   const cancel = (e: Event) => {
     e.preventDefault();
-    const note = reason.trim() ? HandoffNoteContentSchema.safeParse({ handoff_id: handoff.id, kind: "cancel", text: reason, ...reference(handoff.anchor_event_id) }) : null;
+    const note = reason.trim() ? validators().HandoffNoteContentSchema.safeParse({ handoff_id: handoff.id, kind: "cancel", text: reason, ...reference(handoff.anchor_event_id) }) : null;
     if (note && !note.success) return setErrors({ reason: "Keep the reason under 4000 characters." });
     setErrors({});
     const noteContent = note?.data as Record<string, unknown> | undefined;

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { isClear, type HandoffView } from "../../appservice/shared/handoffApi.js";
+import { isClear } from "../../appservice/shared/handoffApiTerms.js";
+import type { HandoffView } from "../../appservice/shared/handoffApi.js";
 import { Disclosure } from "../lib/disclosure.js";
 import { ErrorNote, errorText } from "../lib/forms.js";
 import type { HandoffApi } from "../lib/handoffApi.js";

@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { HandoffEventType, HandoffNoteContentSchema, INCIDENT_CATEGORIES } from "../../appservice/shared/events/index.js";
-import { IncidentBody, type HandoffEntryView } from "../../appservice/shared/handoffApi.js";
+import { HandoffEventType, INCIDENT_CATEGORIES } from "../../appservice/shared/events/terms.js";
+import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, SelectField, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { INCIDENT_LABEL } from "../lib/handoffLabels.js";
 import { reference, type ActionProps } from "./actionProps.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
+import { validators } from "../lib/validators.js";
 
 /**
  * Reports a handoff incident about one patient: a category (a workflow fact the server keeps) and,
@@ -26,9 +27,9 @@ export function IncidentForm({ api, roomId, handoff, room, onView, entry, open, 
   const submit = (e: Event) => {
     e.preventDefault();
     setReported(null);
-    const body = IncidentBody.safeParse({ room_id: roomId, entry_id: entry.entry_id, category });
+    const body = validators().IncidentBody.safeParse({ room_id: roomId, entry_id: entry.entry_id, category });
     const note = description.trim()
-      ? HandoffNoteContentSchema.safeParse({ handoff_id: handoff.id, kind: "incident", text: description, entry_id: entry.entry_id, ...reference(handoff.anchor_event_id) })
+      ? validators().HandoffNoteContentSchema.safeParse({ handoff_id: handoff.id, kind: "incident", text: description, entry_id: entry.entry_id, ...reference(handoff.anchor_event_id) })
       : null;
     const errs: FieldErrors = { ...(body.success ? {} : fieldErrors(body.error, { category: "Choose what went wrong." })), ...(note?.success === false ? { description: "Keep the description under 4000 characters." } : {}) };
     setErrors(errs);

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
-import { HandoffEventType, ILLNESS_SEVERITIES, type HandoffItemContent } from "../../appservice/shared/events/index.js";
+import { HandoffEventType, ILLNESS_SEVERITIES } from "../../appservice/shared/events/terms.js";
+import type { HandoffItemContent } from "../../appservice/shared/events/index.js";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, SelectField, TextField, useAction, useErrorSummary, type FieldErrors } from "../lib/forms.js";
 import { SEVERITY_LABEL, TEMPLATE_LABEL } from "../lib/handoffLabels.js";

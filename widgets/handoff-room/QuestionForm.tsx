@@ -1,9 +1,10 @@
 import { useState } from "preact/hooks";
-import { HandoffEventType, HandoffQuestionContentSchema } from "../../appservice/shared/events/index.js";
+import { HandoffEventType } from "../../appservice/shared/events/terms.js";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
+import { validators } from "../lib/validators.js";
 
 /** The incoming clinician asks about one patient; the question refers to the item version they saw. */
 export function QuestionForm({ api, roomId, handoff, room, onView, entry }: ActionProps & { entry: HandoffEntryView }) {
@@ -14,7 +15,7 @@ export function QuestionForm({ api, roomId, handoff, room, onView, entry }: Acti
 
   const submit = (e: Event) => {
     e.preventDefault();
-    const parsed = HandoffQuestionContentSchema.safeParse({ handoff_id: handoff.id, entry_id: entry.entry_id, text: question, ...reference(entry.item_event_id) });
+    const parsed = validators().HandoffQuestionContentSchema.safeParse({ handoff_id: handoff.id, entry_id: entry.entry_id, text: question, ...reference(entry.item_event_id) });
     if (!parsed.success) return setErrors(fieldErrors(parsed.error, { text: "Write your question (at least 3 characters)." }));
     setErrors({});
     const content = parsed.data as Record<string, unknown>;

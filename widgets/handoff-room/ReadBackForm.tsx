@@ -1,9 +1,10 @@
 import { useState } from "preact/hooks";
-import { HandoffEventType, HandoffReadBackContentSchema } from "../../appservice/shared/events/index.js";
+import { HandoffEventType } from "../../appservice/shared/events/terms.js";
 import type { HandoffEntryView } from "../../appservice/shared/handoffApi.js";
 import { ActionRow, TextField, fieldErrors, useAction, type FieldErrors } from "../lib/forms.js";
 import { reference, type ActionProps } from "./actionProps.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
+import { validators } from "../lib/validators.js";
 
 /**
  * The incoming clinician's read-back of one patient, in their own words: closed-loop
@@ -19,7 +20,7 @@ export function ReadBackForm({ api, roomId, handoff, room, onView, entry }: Acti
 
   const submit = (e: Event) => {
     e.preventDefault();
-    const parsed = HandoffReadBackContentSchema.safeParse({
+    const parsed = validators().HandoffReadBackContentSchema.safeParse({
       handoff_id: handoff.id,
       entry_id: entry.entry_id,
       item_event_id: entry.item_event_id,

@@ -1,14 +1,15 @@
 import { useState } from "preact/hooks";
-import { HandoffEventType, HandoffNoteContentSchema } from "../../appservice/shared/events/index.js";
+import { HandoffEventType } from "../../appservice/shared/events/terms.js";
 import { ActionRow, TextField, useAction, type FieldErrors } from "../lib/forms.js";
 import { useFormatTime } from "../lib/zone.js";
 import { reference, type ActionProps } from "./actionProps.js";
-import { isClear } from "../../appservice/shared/handoffApi.js";
+import { isClear } from "../../appservice/shared/handoffApiTerms.js";
 import { outstandingItems } from "./outstanding.js";
 import type { HandoffContent } from "./roomData.js";
 import { isOpen, rolesOf } from "./roles.js";
 import { useSendOnce } from "../lib/useSendOnce.js";
 import { People, Person } from "../lib/people.js";
+import { validators } from "../lib/validators.js";
 
 const MIN_REASON = 5;
 
@@ -90,7 +91,7 @@ export function OverrideForm(props: ActionProps) {
 
   const override = (e: Event) => {
     e.preventDefault();
-    const note = HandoffNoteContentSchema.safeParse({ handoff_id: handoff.id, kind: "override", text: reason, ...reference(handoff.anchor_event_id) });
+    const note = validators().HandoffNoteContentSchema.safeParse({ handoff_id: handoff.id, kind: "override", text: reason, ...reference(handoff.anchor_event_id) });
     if (reason.trim().length < MIN_REASON || !note.success) return setErrors({ reason: `Give the reason for overriding (at least ${MIN_REASON} characters).` });
     setErrors({});
     const noteContent = note.data as Record<string, unknown>;

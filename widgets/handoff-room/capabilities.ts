@@ -1,4 +1,4 @@
-import { HandoffEventType, StateType } from "../../appservice/shared/events/index.js";
+import { HandoffEventType, StateType } from "../../appservice/shared/events/terms.js";
 
 const EVENT_TYPES = [HandoffEventType.Item, HandoffEventType.ReadBack, HandoffEventType.Question, HandoffEventType.Answer, HandoffEventType.Note];
 

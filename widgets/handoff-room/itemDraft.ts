@@ -1,9 +1,10 @@
 import type { z } from "zod";
-import { HandoffItemContentSchema, type HandoffItemContent, type HandoffTemplate } from "../../appservice/shared/events/index.js";
+import type { HandoffItemContent, HandoffTemplate } from "../../appservice/shared/events/index.js";
 import type { FieldErrors } from "../lib/forms.js";
 import { sentence } from "../lib/format.js";
 import { newClientId } from "./ids.js";
 import { reference } from "./actionProps.js";
+import { validators } from "../lib/validators.js";
 
 export interface TaskDraft {
   id: string;
@@ -145,7 +146,7 @@ export function buildItem(draft: ItemDraft, basis: ItemBasis): { content: Handof
     basis.template === "sbar"
       ? { sbar: { situation: draft.situation, background: draft.background, assessment: draft.assessment, recommendation: draft.recommendation } }
       : { ipass: { illness_severity: draft.severity, patient_summary: draft.summary, action_list: draft.actions, situation_awareness: draft.awareness } };
-  const parsed = HandoffItemContentSchema.safeParse({
+  const parsed = validators().HandoffItemContentSchema.safeParse({
     handoff_id: basis.handoffId,
     entry_id: basis.entryId,
     version: basis.version,

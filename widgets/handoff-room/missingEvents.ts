@@ -1,4 +1,5 @@
-import { HandoffEventType, type HandoffEventTypeName } from "../../appservice/shared/events/index.js";
+import { HandoffEventType } from "../../appservice/shared/events/terms.js";
+import type { HandoffEventTypeName } from "../../appservice/shared/events/index.js";
 import type { HandoffView } from "../../appservice/shared/handoffApi.js";
 import type { HandoffContent } from "./roomData.js";
 

@@ -1,24 +1,10 @@
 import type { IRoomEvent } from "matrix-widget-api";
 import type { z } from "zod";
-import {
-  BOT_PREFIX,
-  HandoffAnswerEvent,
-  HandoffItemEvent,
-  HandoffNoteEvent,
-  HandoffQuestionEvent,
-  HandoffReadBackEvent,
-  HandoffStateEvent,
-  StateType,
-  type RoundsEvent,
-  type HandoffAnswerContent,
-  type HandoffItemContent,
-  type HandoffNoteContent,
-  type HandoffQuestionContent,
-  type HandoffReadBackContent,
-  type HandoffState,
-} from "../../appservice/shared/events/index.js";
+import { BOT_PREFIX, StateType } from "../../appservice/shared/events/terms.js";
+import type { RoundsEvent, HandoffAnswerContent, HandoffItemContent, HandoffNoteContent, HandoffQuestionContent, HandoffReadBackContent, HandoffState } from "../../appservice/shared/events/index.js";
 import type { RoomFeed } from "../lib/roomFeed.js";
 import { validContent } from "../lib/validEvents.js";
+import { validators } from "../lib/validators.js";
 
 /** The decrypted content of the handoff's trusted events, by event id. The server's view says which ones count. */
 export interface HandoffContent {
@@ -49,7 +35,7 @@ export function readHandoffRoom(feed: RoomFeed): HandoffRoomData {
   const current =
     feed
       .stateOf(StateType.Handoff)
-      .map((ev) => ({ ev, state: validContent(HandoffStateEvent, ev) }))
+      .map((ev) => ({ ev, state: validContent(validators().HandoffStateEvent, ev) }))
       .filter((c): c is { ev: IRoomEvent; state: HandoffState } => c.state !== null)
       .sort((a, b) => Number(isOpen(b.state)) - Number(isOpen(a.state)) || b.state.created_ts - a.state.created_ts)[0] ?? null;
   if (!current) return { handoff: null, stateEventId: null, content: { items: new Map(), readBacks: new Map(), questions: new Map(), answers: new Map(), notes: new Map() } };
@@ -82,11 +68,11 @@ export function readHandoffRoom(feed: RoomFeed): HandoffRoomData {
     stateEventId: current.ev.event_id,
     content: {
       // The bot relays items of text-only clients without presented_by being anyone but the outgoing.
-      items: collect(HandoffItemEvent, (s, c) => (s === h.outgoing || isBot(s)) && (c.presented_by ?? h.outgoing) === h.outgoing),
-      readBacks: collect(HandoffReadBackEvent, (s, c) => actsFor(s, c.by, [h.incoming])),
-      questions: collect(HandoffQuestionEvent, (s, c) => actsFor(s, c.by, participants)),
-      answers: collect(HandoffAnswerEvent, (s, c) => actsFor(s, c.by, participants)),
-      notes: collect(HandoffNoteEvent, (s, c) => actsFor(s, c.by, participants)),
+      items: collect(validators().HandoffItemEvent, (s, c) => (s === h.outgoing || isBot(s)) && (c.presented_by ?? h.outgoing) === h.outgoing),
+      readBacks: collect(validators().HandoffReadBackEvent, (s, c) => actsFor(s, c.by, [h.incoming])),
+      questions: collect(validators().HandoffQuestionEvent, (s, c) => actsFor(s, c.by, participants)),
+      answers: collect(validators().HandoffAnswerEvent, (s, c) => actsFor(s, c.by, participants)),
+      notes: collect(validators().HandoffNoteEvent, (s, c) => actsFor(s, c.by, participants)),
     },
   };
 }

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { matrixUserId } from "../../appservice/shared/events/index.js";
 import type { PersonView } from "../../appservice/shared/peopleApi.js";
 import { Field, type FieldShell } from "./forms.js";
 import { Person, usePeople } from "./people.js";
+import { validators } from "./validators.js";
 
 /** Wait this long after the last keystroke before asking the directory. */
 const SEARCH_AFTER_MS = 200;
@@ -37,7 +37,7 @@ export function PersonPicker({ value, onValue, onChoose, nearby = [], placeholde
   const asked = useRef(0);
   const listId = `${shell.id}-options`;
   const term = value.trim();
-  const chosen = matrixUserId.safeParse(term).success ? term : null;
+  const chosen = validators().matrixUserId.safeParse(term).success ? term : null;
 
   useEffect(() => {
     if (!open) return;

@@ -1,5 +1,6 @@
 import type { z } from "zod";
-import { WidgetRoute, type AcceptBody, type CancelBody, type CompleteBody, type ConsultResponse, type CreateConsultBody, type DeclineBody, type FeedbackBody, type MetricsResponse, type MineResponse, type RoomScopedBody, type ServicesResponse, type SpecialistsResponse } from "../../appservice/shared/consultWidgetApi.js";
+import { WidgetRoute } from "../../appservice/shared/consultWidgetApiTerms.js";
+import type { AcceptBody, CancelBody, CompleteBody, ConsultResponse, CreateConsultBody, DeclineBody, FeedbackBody, MetricsResponse, MineResponse, RoomScopedBody, ServicesResponse, SpecialistsResponse } from "../../appservice/shared/consultWidgetApi.js";
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import type { ApiSession } from "./apiSession.js";
 

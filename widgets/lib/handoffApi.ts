@@ -1,21 +1,6 @@
 import type { z } from "zod";
-import {
-  HandoffRoute,
-  type CancelHandoffBody,
-  type ChecklistBody,
-  type HandoffEventBody,
-  type HandoffMetricsResponse,
-  type HandoffResponse,
-  type HandoffRoomBody,
-  type IncidentBody,
-  type IncidentResponse,
-  type MyHandoffsResponse,
-  type OrderBody,
-  type SignOffBody,
-  type StartHandoffBody,
-  type UnitPeopleResponse,
-  type UnitsResponse,
-} from "../../appservice/shared/handoffApi.js";
+import { HandoffRoute } from "../../appservice/shared/handoffApiTerms.js";
+import type { CancelHandoffBody, ChecklistBody, HandoffEventBody, HandoffMetricsResponse, HandoffResponse, HandoffRoomBody, IncidentBody, IncidentResponse, MyHandoffsResponse, OrderBody, SignOffBody, StartHandoffBody, UnitPeopleResponse, UnitsResponse } from "../../appservice/shared/handoffApi.js";
 import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import type { ApiSession } from "./apiSession.js";
 

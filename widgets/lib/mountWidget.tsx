@@ -6,6 +6,7 @@ import { httpConsultApi, type ConsultApi } from "./consultApi.js";
 import { httpPeopleApi, PeopleContext, PeopleCache } from "./people.js";
 import { connectWidget, missingCapabilities, type RoomWatch, type WidgetSession } from "./widgetSession.js";
 import { applyTheme } from "./theme.js";
+import { loadValidators } from "./validators.js";
 import { readWidgetParams } from "./widgetParams.js";
 
 export interface WidgetContext {
@@ -38,7 +39,8 @@ function Notice({ title, text, busy }: { title: string; text: string; busy?: boo
 
 /**
  * Start-up shared by the widgets: read the URL, ask Element for the capabilities, wait for its
- * answer, prove who the viewer is (OpenID → API session), then render the app.
+ * answer, prove who the viewer is (OpenID → API session), then render the app. The validators
+ * (zod and the schemas, most of a widget's code) load beside all that, not before the first paint.
  */
 export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Promise<void> {
   // Marks for the cold-load benchmark's breakdown of where the time goes.
@@ -60,6 +62,10 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
 
   await session.ready;
   performance.mark("rounds:ready");
+  // Evaluating the validators blocks the page for tens of milliseconds, so they start once the
+  // handshake is done (it would wait behind them) and load while the sign-in is on the network.
+  const validatorsLoaded = loadValidators();
+  validatorsLoaded.catch(() => undefined); // awaited below, where a failure is shown
   const missing = missingCapabilities(session.api, capabilities);
   if (missing.length > 0) {
     render(
@@ -83,6 +89,13 @@ export async function mountWidget(root: HTMLElement, def: WidgetDefinition): Pro
     return;
   }
   performance.mark("rounds:signed-in");
+  try {
+    await validatorsLoaded;
+  } catch {
+    render(<Notice title="Could not load Rounds" text="Part of this widget did not download. Check the connection, then reload the widget." />, root);
+    return;
+  }
+  performance.mark("rounds:validators");
   const clientSearch = session.api.hasCapability(MatrixCapabilities.MSC3973UserDirectorySearch)
     ? async (term: string, limit: number) => (await session.api.searchUserDirectory(term, limit)).results.map((r) => ({ userId: r.user_id, displayName: r.display_name }))
     : undefined;

@@ -1,6 +1,7 @@
 import { createContext } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
-import { MAX_PEOPLE_PER_LOOKUP, PeopleRoute, type PeopleResponse, type PeopleSearchResponse, type PersonView } from "../../appservice/shared/peopleApi.js";
+import { MAX_PEOPLE_PER_LOOKUP, PeopleRoute } from "../../appservice/shared/peopleApiTerms.js";
+import type { PeopleResponse, PeopleSearchResponse, PersonView } from "../../appservice/shared/peopleApi.js";
 import type { ApiSession } from "./apiSession.js";
 
 /** The people calls of the Rounds widget API; components take this interface, so tests can fake it. */

@@ -1,16 +1,12 @@
 import { z } from "zod";
+export * from "./commonTerms.js";
 
 /**
  * What every Rounds event shares: the namespace, Matrix ids, the envelope of delivered events,
  * and `roundsEvent`, which checks an event's type and content together.
  */
-export const NAMESPACE = "health.rounds";
 
-/** Every Rounds bot is `@rounds_<name>:<server>`; anything else in the namespace is ours too. */
-export const BOT_PREFIX = "@rounds_";
 
-export const URGENCIES = ["emergent", "urgent", "routine"] as const;
-export type Urgency = (typeof URGENCIES)[number];
 
 export const matrixUserId = z.string().regex(/^@[a-z0-9._=\-/+]+:[a-zA-Z0-9.-]+(:\d+)?$/, "must be a Matrix user id");
 export const roomId = z.string().regex(/^![^:]+(:.+)?$/, "must be a Matrix room id");
@@ -44,18 +40,12 @@ export const MemberContentSchema = z.looseObject({
   is_direct: z.boolean().optional(),
 });
 
-/** A FHIR Patient or Encounter reference, e.g. "Encounter/abc-123": the only patient identifier Rounds handles, and only in encrypted events. */
-export const FHIR_CONTEXT_REFERENCE = /^(Patient|Encounter)\/[A-Za-z0-9\-.]{1,64}$/;
 
 /** A reaction (m.annotation); ✅ on a page acknowledges it. */
 export const ReactionContentSchema = z.looseObject({
   "m.relates_to": z.looseObject({ rel_type: z.literal("m.annotation"), event_id: z.string(), key: z.string() }),
 });
 
-export const WidgetStateType = {
-  Widget: "im.vector.modular.widgets",
-  Layout: "io.element.widgets.layout",
-} as const;
 
 
 /** One Rounds event: its type and content schema, validated together. */

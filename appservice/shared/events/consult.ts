@@ -1,16 +1,11 @@
 import { z } from "zod";
-import { FHIR_CONTEXT_REFERENCE, matrixUserId, NAMESPACE, roundsEvent, URGENCIES } from "./common.js";
+import { FHIR_CONTEXT_REFERENCE, matrixUserId, roundsEvent, URGENCIES } from "./common.js";
+import { CONSULT_ATTACHMENT_TYPES, CONSULT_DECLINE_REASON_MIN_CHARS, CONSULT_NOTE_KINDS, CONSULT_REASON_MAX_CHARS, CONSULT_STATE_TYPE, CONSULT_STATUSES, ConsultEventType, type ConsultNoteKind } from "./consultTerms.js";
+export * from "./consultTerms.js";
 
 /** The consult workflow's events: the consult state, and the encrypted request, report and notes. */
-export const CONSULT_STATE_TYPE = `${NAMESPACE}.consult`;
 
-export const CONSULT_STATUSES = ["requested", "accepted", "declined", "in_progress", "completed", "cancelled"] as const;
-export type ConsultStatus = (typeof CONSULT_STATUSES)[number];
 
-/** The longest reason for declining or cancelling a consult: one rule for the service, the bot and the widget. */
-export const CONSULT_REASON_MAX_CHARS = 1000;
-/** The shortest reason for declining: enough for the requester to know what to do next. */
-export const CONSULT_DECLINE_REASON_MIN_CHARS = 3;
 
 /**
  * `health.rounds.consult` state, state_key = consult id, in the consult room. Unencrypted, so:
@@ -56,15 +51,6 @@ export const ConsultStateSchema = z.looseObject({
 });
 export type ConsultState = z.infer<typeof ConsultStateSchema>;
 
-/** Encrypted room event types of the consult workflow (their content is PHI and never leaves encryption). */
-export const ConsultEventType = {
-  /** The structured request: sent by the requester's widget in their consult-bot room, relayed by the bot into the consult room. */
-  Request: `${NAMESPACE}.consult.request`,
-  /** The consultant's structured report fields, sent by the widget in the consult room before completing. */
-  Report: `${NAMESPACE}.consult.report`,
-  /** A reason for declining or cancelling, sent by the widget in the consult room and named to the API by its event id. */
-  Note: `${NAMESPACE}.consult.note`,
-} as const;
 
 
 /** An encrypted attachment (the `file` object of the Matrix spec's EncryptedFile). */
@@ -77,8 +63,6 @@ export const EncryptedFileSchema = z.looseObject({
 });
 export type EncryptedFile = z.infer<typeof EncryptedFileSchema>;
 
-/** Attachment types a consult accepts: PDF, images and DICOM. */
-export const CONSULT_ATTACHMENT_TYPES = ["application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "application/dicom"] as const;
 
 export const ConsultAttachmentSchema = z.object({
   name: z.string().min(1).max(255),
@@ -112,8 +96,6 @@ export const ConsultReportContentSchema = z.looseObject({
 });
 export type ConsultReportContent = z.infer<typeof ConsultReportContentSchema>;
 
-export const CONSULT_NOTE_KINDS = ["decline", "cancel"] as const;
-export type ConsultNoteKind = (typeof CONSULT_NOTE_KINDS)[number];
 
 /** A reason's text, checked the same way whether it came from the bot or from a widget's note. */
 export const consultReasonText = (kind: ConsultNoteKind) =>
@@ -133,8 +115,6 @@ export const ConsultNoteContentSchema = z
   });
 export type ConsultNoteContent = z.infer<typeof ConsultNoteContentSchema>;
 
-export const CONSULT_OUTCOMES = ["advice_followed", "patient_seen", "transferred", "no_change", "other"] as const;
-export type ConsultOutcome = (typeof CONSULT_OUTCOMES)[number];
 
 export const ConsultStateEvent = roundsEvent(CONSULT_STATE_TYPE, ConsultStateSchema);
 export const ConsultRequestEvent = roundsEvent(ConsultEventType.Request, ConsultRequestContentSchema);

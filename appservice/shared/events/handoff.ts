@@ -1,16 +1,10 @@
 import { z } from "zod";
-import { FHIR_CONTEXT_REFERENCE, matrixUserId, NAMESPACE, roundsEvent } from "./common.js";
+import { FHIR_CONTEXT_REFERENCE, matrixUserId, roundsEvent } from "./common.js";
+import { HANDOFF_MODES, HANDOFF_NOTE_KINDS, HANDOFF_STATE_TYPE, HANDOFF_STATUSES, HANDOFF_TEMPLATES, HandoffEventType, ILLNESS_SEVERITIES } from "./handoffTerms.js";
+export * from "./handoffTerms.js";
 
 /** The handoff workflow's events: the handoff state, and the encrypted items, read-backs, questions, answers and notes. */
-export const HANDOFF_STATE_TYPE = `${NAMESPACE}.handoff`;
 
-export const HANDOFF_TEMPLATES = ["sbar", "ipass"] as const;
-export type HandoffTemplate = (typeof HANDOFF_TEMPLATES)[number];
-export const HANDOFF_MODES = ["face_to_face", "virtual"] as const;
-export type HandoffMode = (typeof HANDOFF_MODES)[number];
-/** started: no patient yet; presenting: patients being presented and read back; signing: one party signed. */
-export const HANDOFF_STATUSES = ["started", "presenting", "signing", "completed", "cancelled"] as const;
-export type HandoffStatus = (typeof HANDOFF_STATUSES)[number];
 
 /**
  * `health.rounds.handoff` state, state_key = handoff id, in the handoff room. Unencrypted, so:
@@ -51,18 +45,6 @@ export const HandoffStateSchema = z.looseObject({
 });
 export type HandoffState = z.infer<typeof HandoffStateSchema>;
 
-/** Encrypted room events of the handoff workflow; their content is PHI and never leaves encryption. */
-export const HandoffEventType = {
-  /** One patient's structured handoff item; an edit is a new version with the same entry_id. */
-  Item: `${NAMESPACE}.handoff.item`,
-  /** The incoming clinician's read-back of an item, in their own words. */
-  ReadBack: `${NAMESPACE}.handoff.readback`,
-  Question: `${NAMESPACE}.handoff.question`,
-  Answer: `${NAMESPACE}.handoff.answer`,
-  /** The reason for a sign-off override, or an incident description: free text, so encrypted. */
-  Note: `${NAMESPACE}.handoff.note`,
-} as const;
-export type HandoffEventTypeName = (typeof HandoffEventType)[keyof typeof HandoffEventType];
 
 /** Ids made by clients (widget or bot) for entries and tasks: short, URL-safe. */
 export const clientId = z.string().regex(/^[A-Za-z0-9_-]{6,40}$/, "must be 6-40 letters, digits, - or _");
@@ -84,7 +66,6 @@ export const SbarSchema = z.object({
   assessment: text(8000, "Assessment"),
   recommendation: text(4000, "Recommendation"),
 });
-export const ILLNESS_SEVERITIES = ["stable", "watcher", "unstable"] as const;
 /** I-PASS without its last S: the receiver's synthesis is the read-back. */
 export const IpassSchema = z.object({
   illness_severity: z.enum(ILLNESS_SEVERITIES, { message: "must be stable, watcher or unstable" }),
@@ -154,7 +135,6 @@ export const HandoffAnswerContentSchema = z.looseObject({
 });
 export type HandoffAnswerContent = z.infer<typeof HandoffAnswerContentSchema>;
 
-export const HANDOFF_NOTE_KINDS = ["override", "incident", "cancel"] as const;
 export const HandoffNoteContentSchema = z.looseObject({
   handoff_id: z.string().min(1),
   kind: z.enum(HANDOFF_NOTE_KINDS),
@@ -164,8 +144,6 @@ export const HandoffNoteContentSchema = z.looseObject({
 });
 export type HandoffNoteContent = z.infer<typeof HandoffNoteContentSchema>;
 
-export const INCIDENT_CATEGORIES = ["omission", "wrong_information", "unclear", "delay", "task_not_done", "other"] as const;
-export type IncidentCategory = (typeof INCIDENT_CATEGORIES)[number];
 
 export const HandoffStateEvent = roundsEvent(HANDOFF_STATE_TYPE, HandoffStateSchema);
 export const HandoffItemEvent = roundsEvent(HandoffEventType.Item, HandoffItemContentSchema);

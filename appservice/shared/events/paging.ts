@@ -1,11 +1,10 @@
 import { z } from "zod";
-import { matrixUserId, NAMESPACE, roundsEvent, URGENCIES } from "./common.js";
+import { matrixUserId, roundsEvent, URGENCIES } from "./common.js";
+import { PAGE_STATE_TYPE, PAGE_STATUSES } from "./pagingTerms.js";
+export * from "./pagingTerms.js";
 
 /** The paging workflow's events: the page state in each page room. */
-export const PAGE_STATE_TYPE = `${NAMESPACE}.page`;
 
-export const PAGE_STATUSES = ["triggered", "notified", "escalated", "acknowledged", "resolved"] as const;
-export type PageStatus = (typeof PAGE_STATUSES)[number];
 
 /**
  * `health.rounds.page` state, state_key = page id. Unencrypted, so: ids, status, urgency,
