@@ -6,7 +6,8 @@ import { WIDGET_API_PREFIX } from "../shared/widgetApiPaths.js";
 import { ErrCode, HttpRefusal as WidgetApiError, refusalOf } from "./errors.js";
 import { HomeserverResolver, type ResolverIo } from "./homeserverResolver.js";
 import { openIdExchange, WIDGET_TOKEN_PREFIX } from "./openIdExchange.js";
-import { EXCHANGE_OPENID_PATH, FixedWindowLimit, widgetRequestGate } from "./widgetRequests.js";
+import { FixedWindowLimit } from "../shared/fixedWindowLimit.js";
+import { EXCHANGE_OPENID_PATH, widgetRequestGate } from "./widgetRequests.js";
 import type { WidgetSessionStore } from "./widgetSessionStore.js";
 
 /** A widget API refusal, with a message the widget shows as is (see HttpRefusal). */

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { FixedWindowLimit } from "../shared/fixedWindowLimit.js";
 import { WIDGET_API_PREFIX } from "../shared/widgetApiPaths.js";
 import { bearerToken } from "./auth.js";
 import { jsonBody, refuseUndecodablePath } from "./bodyParsing.js";
@@ -6,29 +7,6 @@ import { clientErrorHandler, ErrCode, sendError } from "./errors.js";
 import type { WidgetSessionStore } from "./widgetSessionStore.js";
 
 export const EXCHANGE_OPENID_PATH = `${WIDGET_API_PREFIX}/v1/exchange_openid`;
-
-/** Calls per key per window; enough for one process (sessions are per user, limits are per minute). */
-export class FixedWindowLimit {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-  constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
-  ) {}
-
-  take(key: string, now = Date.now()): boolean {
-    const w = this.windows.get(key);
-    if (!w || now - w.start >= this.windowMs) {
-      if (this.windows.size > 10_000) this.prune(now);
-      this.windows.set(key, { start: now, count: 1 });
-      return true;
-    }
-    return ++w.count <= this.max;
-  }
-
-  private prune(now: number): void {
-    for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
-  }
-}
 
 /**
  * What every widget API request goes through before the provisioning library sees it: the

@@ -1,8 +1,7 @@
 import { DateTime } from "luxon";
-import { parse } from "yaml";
 import { z } from "zod";
 import { matrixUserId } from "../shared/events/index.js";
-import { unknownKeys } from "../shared/unknownKeys.js";
+import { readYamlFile } from "../shared/yamlFile.js";
 import type { EscalationPolicy, EscalationTarget } from "./escalationPolicy.js";
 import { isValidTimeZone, WEEKDAYS, type Absence, type Rotation, type ServiceSchedule } from "./schedule.js";
 
@@ -126,22 +125,9 @@ export function absenceBound(text: string, zone: string, edge: "start" | "end"):
  * A level has either one `rotation:` or a list of `layers:` (a later layer wins where active).
  */
 export function parseScheduleFile(text: string): ScheduleImport {
-  let raw: unknown;
-  try {
-    raw = parse(text);
-  } catch (e) {
-    throw new ScheduleFileError([`not valid YAML: ${(e as Error).message.split("\n")[0]}`]);
-  }
-  // Unknown keys first, by name and with the nearest known key: `overides:` or `weekday:` would
-  // otherwise be dropped silently, and the file would mean something else than its author wrote.
-  const unknown = unknownKeys(ScheduleFileSchema, raw);
-  const parsed = ScheduleFileSchema.safeParse(raw);
-  if (unknown.length || !parsed.success) {
-    // zod's own report of the same keys is less helpful; a union of strict objects says only "Invalid input".
-    const rest = (parsed.error?.issues ?? []).filter((i) => !(unknown.length && (i.code === "unrecognized_keys" || i.code === "invalid_union")));
-    throw new ScheduleFileError([...unknown, ...rest.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`)]);
-  }
-  const file = parsed.data;
+  const read = readYamlFile(ScheduleFileSchema, text);
+  if (!read.ok) throw new ScheduleFileError(read.problems);
+  const file = read.value;
   const problems: string[] = [];
   const ids = new Set<string>();
   const services = file.services.map((s, si): ImportedService => {

@@ -264,9 +264,9 @@ function adtEvent(msg: Hl7Message, head: MessageHeader, trigger: AdtTrigger): Ad
   return { kind: "adt", header: head, trigger, patient: pt, unit: trigger === "A03" ? null : v.unit, attending: v.attending };
 }
 
-/** Reads one inbound message; throws Hl7Refusal for anything Rounds cannot take. */
-export function readInboundMessage(text: string): InboundMessage {
-  const msg = parse(text);
+/** Reads one inbound message (text, or as the MLLP connection parsed it); throws Hl7Refusal for anything Rounds cannot take. */
+export function readInboundMessage(input: string | Hl7Message): InboundMessage {
+  const msg = typeof input === "string" ? parse(input) : input;
   const head = header(msg);
   const type = msg.header.getComponent(9, 1).trim();
   const trigger = msg.header.getComponent(9, 2).trim();
@@ -287,10 +287,10 @@ export function readInboundMessage(text: string): InboundMessage {
  * The ACK for `text`: AA once it is stored, else AE/AR with the refusal's ERR segment. A message
  * too broken to read its header still gets an AR, with what could be read.
  */
-export function ackFor(text: string, refusal?: Hl7Refusal): Hl7Message {
+export function ackFor(original: string | Hl7Message, refusal?: Hl7Refusal): Hl7Message {
   let msg: Hl7Message;
   try {
-    msg = Hl7Message.parse(text.replace(/^[\r\n]+/, ""));
+    msg = typeof original === "string" ? Hl7Message.parse(original.replace(/^[\r\n]+/, "")) : original;
   } catch {
     msg = Hl7Message.parse("MSH|^~\\&|||||||ACK||P|2.5.1");
   }

@@ -1,0 +1,75 @@
+import type { Db } from "../db/connect.js";
+import type { AtRest } from "../shared/atRest.js";
+
+export interface InboundMessage {
+  source: string;
+  /** What makes a retry the same message: MSH-10, or the FHIR resource's id and version. */
+  key: string;
+  kind: "hl7v2" | "fhir";
+  /** ORU^R01, ADT^A08, Observation … (no patient data). */
+  type: string;
+  /** The message as received. PHI: stored sealed. */
+  payload: string;
+}
+
+export interface StoredInbound {
+  id: number;
+  source: string;
+  key: string;
+  kind: InboundMessage["kind"];
+  type: string;
+  receivedAt: Date;
+  payload: string;
+}
+
+/** Purpose of the at-rest key for inbound messages (each purpose derives its own key). */
+export const INBOUND_AT_REST_PURPOSE = "alert messages";
+
+/**
+ * The ledger of inbound messages. `record` commits before the caller acknowledges, and a retry
+ * of a recorded message is reported as a duplicate, not stored again: at-least-once from the
+ * sender becomes once here.
+ */
+export class InboundStore {
+  constructor(
+    private readonly db: Db,
+    private readonly atRest: AtRest,
+  ) {}
+
+  async record(m: InboundMessage, now = new Date()): Promise<{ id: number; duplicate: boolean }> {
+    const inserted = await this.db("alert_inbound")
+      .insert({ source: m.source, message_key: m.key, kind: m.kind, message_type: m.type, received_at: now, sealed_payload: this.atRest.seal(m.payload) })
+      .onConflict(["source", "message_key"])
+      .ignore()
+      .returning("id");
+    if (inserted.length) return { id: Number((inserted[0] as { id: number | string }).id), duplicate: false };
+    const row = (await this.db("alert_inbound").where({ source: m.source, message_key: m.key }).first("id")) as { id: number | string };
+    return { id: Number(row.id), duplicate: true };
+  }
+
+  /** Recorded messages not yet turned into alerts, oldest first, opened. */
+  async unprocessed(limit = 100): Promise<StoredInbound[]> {
+    const rows = (await this.db("alert_inbound").whereNull("processed_at").orderBy("id").limit(limit)) as Array<{
+      id: number | string;
+      source: string;
+      message_key: string;
+      kind: InboundMessage["kind"];
+      message_type: string;
+      received_at: Date | string;
+      sealed_payload: string;
+    }>;
+    return rows.map((r) => ({ id: Number(r.id), source: r.source, key: r.message_key, kind: r.kind, type: r.message_type, receivedAt: new Date(r.received_at), payload: this.atRest.open(r.sealed_payload) }));
+  }
+
+  /** Done with a message: its payload is dropped, its ids and times stay for the trail. */
+  async markProcessed(id: number, now = new Date()): Promise<void> {
+    await this.db("alert_inbound").where({ id }).whereNull("processed_at").update({ processed_at: now, sealed_payload: null });
+  }
+
+  async count(source?: string): Promise<number> {
+    const q = this.db("alert_inbound");
+    if (source) void q.where({ source });
+    const [row] = (await q.count({ n: "*" })) as Array<{ n: number | string }>;
+    return Number(row!.n);
+  }
+}
