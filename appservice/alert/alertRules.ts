@@ -1,0 +1,138 @@
+import { z } from "zod";
+import { readYamlFile } from "../shared/yamlFile.js";
+
+/**
+ * The alert rules a coordinator loads from a file (CLI or admin API, like schedules): lab value
+ * thresholds per LOINC code, the NEWS2 deterioration score, medication interactions and overdue
+ * results. The file holds no patient data; a rule for one patient is an override kept sealed in
+ * the database, not a line here.
+ */
+
+export const ALERT_PRIORITIES = ["critical", "urgent", "informational"] as const;
+export type AlertPriority = (typeof ALERT_PRIORITIES)[number];
+
+const ruleId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "must be lower-case letters, digits, '-' or '_' (at most 64)");
+const priority = z.enum(ALERT_PRIORITIES, { message: "must be critical, urgent or informational" });
+const loinc = z.string().regex(/^\d{1,7}-\d$/, "must be a LOINC code such as 2823-3");
+const unitScope = z.array(z.string().min(1)).min(1).optional();
+
+/** A value band: fires below `below` or above `above` (strictly). */
+const Limits = z
+  .strictObject({ below: z.number().optional(), above: z.number().optional() })
+  .refine((l) => l.below !== undefined || l.above !== undefined, "give below, above or both");
+
+const LabRuleSchema = z.strictObject({
+  id: ruleId,
+  kind: z.literal("lab"),
+  /** What the alert calls it, e.g. "Potassium". Not PHI. */
+  name: z.string().min(1).max(80),
+  loinc,
+  /** OBX-3 codes of labs that do not send LOINC for this test. */
+  local_codes: z.array(z.string().min(1)).default([]),
+  /** The units the thresholds are in (UCUM as the lab writes them, e.g. mmol/L). */
+  units: z.string().min(1),
+  critical: Limits.optional(),
+  urgent: Limits.optional(),
+  informational: Limits.optional(),
+  /** A preliminary result: alert on it, hold it until the final one, or ignore it. */
+  preliminary: z.enum(["alert", "hold", "ignore"]).default("alert"),
+  /** A result in other units cannot be compared: it is raised at this priority for a human to read. */
+  units_mismatch: priority.default("urgent"),
+  /** Units (ADT's point of care) this rule applies to; absent: every unit. */
+  units_of_care: unitScope,
+  /** The same patient, test and band within this window is one alert, with a repeat count. */
+  dedup_minutes: z.number().int().min(0).max(24 * 60).default(60),
+});
+
+const News2RuleSchema = z.strictObject({
+  id: ruleId,
+  kind: z.literal("news2"),
+  name: z.string().min(1).max(80).default("NEWS2"),
+  /** The RCP's triggers by default: 7+ emergency, 5–6 urgent, a single parameter scoring 3 urgent. */
+  critical_at: z.number().int().min(1).max(20).default(7),
+  urgent_at: z.number().int().min(1).max(20).default(5),
+  single_parameter_3: priority.default("urgent"),
+  informational_at: z.number().int().min(1).max(20).optional(),
+  /** Vital signs older than this are not combined into a score. */
+  max_age_minutes: z.number().int().min(5).max(24 * 60).default(240),
+  units_of_care: unitScope,
+  dedup_minutes: z.number().int().min(0).max(24 * 60).default(60),
+});
+
+const Medication = z.strictObject({
+  /** An RxNorm ingredient code, as FHIR MedicationRequest/MedicationStatement code them. */
+  rxnorm: z.string().regex(/^\d{1,10}$/, "must be an RxNorm code (digits)"),
+  name: z.string().min(1).max(80),
+});
+
+const InteractionRuleSchema = z.strictObject({
+  id: ruleId,
+  kind: z.literal("interaction"),
+  name: z.string().min(1).max(80),
+  pairs: z.array(z.strictObject({ a: Medication, b: Medication })).min(1),
+  priority: priority.default("urgent"),
+  /** What the interaction risks, shown in the (encrypted) alert: e.g. "bleeding". */
+  risk: z.string().min(1).max(200),
+  units_of_care: unitScope,
+});
+
+const OverdueRuleSchema = z.strictObject({
+  id: ruleId,
+  kind: z.literal("overdue"),
+  name: z.string().min(1).max(80),
+  loinc,
+  hours: z.number().positive().max(24 * 14),
+  priority: priority.default("informational"),
+  units_of_care: unitScope,
+});
+
+const RulesFileSchema = z.strictObject({
+  rules: z.array(z.discriminatedUnion("kind", [LabRuleSchema, News2RuleSchema, InteractionRuleSchema, OverdueRuleSchema])).min(1, "list at least one rule"),
+});
+
+export type LabRule = z.infer<typeof LabRuleSchema>;
+export type News2Rule = z.infer<typeof News2RuleSchema>;
+export type InteractionRule = z.infer<typeof InteractionRuleSchema>;
+export type OverdueRule = z.infer<typeof OverdueRuleSchema>;
+export type AlertRule = LabRule | News2Rule | InteractionRule | OverdueRule;
+
+export class RulesFileError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The alert rules file has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "RulesFileError";
+  }
+}
+
+/** Reads a rules file whole: every problem with its path, nothing taken unless all is valid. */
+export function parseRulesFile(text: string): AlertRule[] {
+  const read = readYamlFile(RulesFileSchema, text);
+  if (!read.ok) throw new RulesFileError(read.problems);
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  read.value.rules.forEach((r, i) => {
+    const at = `rules.${i}`;
+    if (ids.has(r.id)) problems.push(`${at}.id: '${r.id}' is defined twice`);
+    ids.add(r.id);
+    if (r.kind === "lab") {
+      if (!r.critical && !r.urgent && !r.informational) problems.push(`${at}: give at least one of critical, urgent or informational limits`);
+      // Nested bands: a value critical-low must also be past the urgent limit, or the file is inconsistent.
+      const order = [r.informational, r.urgent, r.critical];
+      for (const side of ["below", "above"] as const) {
+        const defined = order.map((l) => l?.[side]).filter((v): v is number => v !== undefined);
+        const nested = side === "below" ? defined.every((v, k) => k === 0 || v <= defined[k - 1]!) : defined.every((v, k) => k === 0 || v >= defined[k - 1]!);
+        if (!nested) problems.push(`${at}: the '${side}' limits must widen from informational to urgent to critical`);
+      }
+    }
+    if (r.kind === "news2" && r.urgent_at >= r.critical_at) problems.push(`${at}: urgent_at (${r.urgent_at}) must be below critical_at (${r.critical_at})`);
+  });
+  const loincs = new Map<string, string>();
+  for (const r of read.value.rules) {
+    if (r.kind !== "lab") continue;
+    // Two unit-wide rules for one test would fire twice; scoped to different units they may coexist.
+    const key = `${r.loinc}@${(r.units_of_care ?? ["*"]).sort().join(",")}`;
+    if (loincs.has(key)) problems.push(`rules: '${loincs.get(key)}' and '${r.id}' both test ${r.loinc} for the same units of care`);
+    loincs.set(key, r.id);
+  }
+  if (problems.length) throw new RulesFileError(problems);
+  return read.value.rules;
+}
