@@ -22,6 +22,9 @@ export interface StoredInbound {
   payload: string;
 }
 
+/** A message whose processing failed this often waits for a person instead of being retried. */
+export const MAX_INBOUND_ATTEMPTS = 5;
+
 /** Purpose of the at-rest key for inbound messages (each purpose derives its own key). */
 export const INBOUND_AT_REST_PURPOSE = "alert messages";
 
@@ -49,7 +52,7 @@ export class InboundStore {
 
   /** Recorded messages not yet turned into alerts, oldest first, opened. */
   async unprocessed(limit = 100): Promise<StoredInbound[]> {
-    const rows = (await this.db("alert_inbound").whereNull("processed_at").orderBy("id").limit(limit)) as Array<{
+    const rows = (await this.db("alert_inbound").whereNull("processed_at").where("attempts", "<", MAX_INBOUND_ATTEMPTS).orderBy("id").limit(limit)) as Array<{
       id: number | string;
       source: string;
       message_key: string;
@@ -59,6 +62,19 @@ export class InboundStore {
       sealed_payload: string;
     }>;
     return rows.map((r) => ({ id: Number(r.id), source: r.source, key: r.message_key, kind: r.kind, type: r.message_type, receivedAt: new Date(r.received_at), payload: this.atRest.open(r.sealed_payload) }));
+  }
+
+  /** One more failed attempt at processing; returns how many there have been. */
+  async failed(id: number): Promise<number> {
+    await this.db("alert_inbound").where({ id }).increment("attempts", 1);
+    const row = (await this.db("alert_inbound").where({ id }).first("attempts")) as { attempts: number };
+    return row.attempts;
+  }
+
+  /** Messages that failed too often: still sealed, waiting for a person (metrics and health report them). */
+  async stuck(): Promise<number> {
+    const [row] = (await this.db("alert_inbound").whereNull("processed_at").where("attempts", ">=", MAX_INBOUND_ATTEMPTS).count({ n: "*" })) as Array<{ n: number | string }>;
+    return Number(row!.n);
   }
 
   /** Done with a message: its payload is dropped, its ids and times stay for the trail. */

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
 
 /**
  * Encryption at rest for the little the appservice must keep that could open PHI (e.g. the key of
@@ -6,9 +6,19 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:cr
  */
 export class AtRest {
   private readonly key: Buffer;
+  private readonly lookupKey: Buffer;
 
   constructor(passphrase: string, purpose: string) {
     this.key = Buffer.from(hkdfSync("sha256", passphrase, purpose, "rounds at-rest v1", 32));
+    this.lookupKey = Buffer.from(hkdfSync("sha256", passphrase, purpose, "rounds lookup v1", 32));
+  }
+
+  /**
+   * A keyed digest to find rows by an identifier (a patient's MRN, an order number) without
+   * storing it: the same text always gives the same digest, which reveals nothing without the key.
+   */
+  digest(text: string): string {
+    return createHmac("sha256", this.lookupKey).update(text, "utf8").digest("base64url");
   }
 
   seal(plain: string): string {

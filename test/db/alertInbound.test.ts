@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { parseSourcesFile, type AlertSource } from "../../appservice/alert/alertSources.js";
 import { startMllpListener, type MllpListener } from "../../appservice/alert/hl7/mllpListener.js";
 import { InboundStore, INBOUND_AT_REST_PURPOSE } from "../../appservice/alert/inboundStore.js";
-import * as m014 from "../../appservice/alert/migrations/014_alert_inbound.js";
+import * as m014 from "../../appservice/alert/migrations/014_alerts.js";
 import { migrate, type Db } from "../../appservice/db/connect.js";
 import { createLogger } from "../../appservice/logging.js";
 import { AtRest } from "../../appservice/shared/atRest.js";
@@ -95,7 +95,7 @@ for (const backend of backends) {
 
     before(async function () {
       ({ db, close } = await backend.open());
-      await migrate(db, [{ "014_alert_inbound": m014 }]);
+      await migrate(db, [{ "014_alerts": m014 }]);
       store = new InboundStore(db, new AtRest("a-long-enough-passphrase-0123", INBOUND_AT_REST_PURPOSE));
     });
     beforeEach(async function () {

@@ -23,4 +23,13 @@ describe("encryption at rest", function () {
     expect(() => new AtRest("a-long-enough-passphrase-0123", "other purpose").open(sealed)).to.throw();
     expect(() => box.open(secret)).to.throw(/not a sealed value/);
   });
+
+  it("digests an identifier the same way each time, differently per key and purpose, revealing nothing of it", function () {
+    const box = new AtRest("a-long-enough-passphrase-0123", "alert messages");
+    const d = box.digest("GENHOSP|MRN12345");
+    expect(d).to.equal(box.digest("GENHOSP|MRN12345")).and.not.contain("MRN12345");
+    expect(d).to.not.equal(box.digest("GENHOSP|MRN12346"));
+    expect(d).to.not.equal(new AtRest("a-long-enough-passphrase-0123", "other purpose").digest("GENHOSP|MRN12345"));
+    expect(d).to.not.equal(new AtRest("another-passphrase-0123456789", "alert messages").digest("GENHOSP|MRN12345"));
+  });
 });

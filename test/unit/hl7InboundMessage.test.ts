@@ -46,6 +46,8 @@ describe("reading inbound HL7 v2 messages", function () {
       ["8251-1", "LN", null, "", [], "final"],
     ]);
     expect(msg.results[2]!.value).to.equal("<0.5");
+    // A result's identity (order filler number, coding system, code, sub-id) is what a correction repeats.
+    expect(msg.results.map((r) => r.identity)).to.deep.equal(["FIL1|LN|2823-3|", "FIL1|LN|2951-2|", "FIL2|LN|6690-2|", "FIL2|LN|8251-1|"]);
     // OBX-14 when sent, else the order's OBR-7; the zone offset is honoured.
     expect(msg.results[0]!.observedAt).to.equal("2026-12-03T08:45:00.000Z");
     expect(msg.results[1]!.observedAt).to.equal("2026-12-03T08:50:00.000Z");

@@ -49,6 +49,11 @@ export interface MessageHeader {
 export interface LabResult {
   /** OBX-1, or the OBX's position when the sender leaves it empty. */
   setId: number;
+  /**
+   * Which result this is, across messages: the order (OBR-3 filler number, else OBR-2 placer
+   * number), the test and OBX-4. A correction repeats it. An identifier: kept only hashed.
+   */
+  identity: string;
   /** OBX-3.1 and its coding system (OBX-3.3), e.g. "2823-3" in "LN" (LOINC). */
   code: string;
   codeSystem: string;
@@ -194,7 +199,7 @@ function time(value: string, where: string, what: string): string | null {
   return at.toISOString();
 }
 
-function result(obx: Hl7Segment, position: number, orderTime: string | null): LabResult {
+function result(obx: Hl7Segment, position: number, order: { id: string; time: string | null }): LabResult {
   const setId = Number(obx.getComponent(1, 1)) || position;
   const at = (field: number) => `OBX^${position}^${field}`;
   const code = obx.getComponent(3, 1).trim();
@@ -220,6 +225,7 @@ function result(obx: Hl7Segment, position: number, orderTime: string | null): La
     .filter((f): f is AbnormalFlag => (ABNORMAL_FLAGS as readonly string[]).includes(f));
   return {
     setId,
+    identity: [order.id, obx.getComponent(3, 3).trim(), code, obx.getComponent(4, 1).trim()].join("|"),
     code,
     codeSystem: obx.getComponent(3, 3).trim(),
     display: obx.getComponent(3, 2).trim(),
@@ -230,7 +236,7 @@ function result(obx: Hl7Segment, position: number, orderTime: string | null): La
     referenceRange: obx.getComponent(7, 1).trim(),
     flags,
     status,
-    observedAt: time(obx.getComponent(14, 1), at(14), `OBX ${position}: OBX-14 (observation time)`) ?? orderTime,
+    observedAt: time(obx.getComponent(14, 1), at(14), `OBX ${position}: OBX-14 (observation time)`) ?? order.time,
   };
 }
 
@@ -241,18 +247,21 @@ function labReport(msg: Hl7Message, head: MessageHeader): LabReport {
   // Each OBX belongs to the OBR before it; its time defaults to that order's (OBR-7).
   const results: LabResult[] = [];
   const orders: string[] = [];
-  let orderTime: string | null = null;
+  let order: { id: string; time: string | null } = { id: "", time: null };
   let seenOrder = false;
   let position = 0;
   for (const seg of msg.segments) {
     if (seg.name === "OBR") {
       seenOrder = true;
       orders.push(seg.getComponent(4, 1).trim());
-      orderTime = time(seg.getComponent(7, 1), `OBR^${orders.length}^7`, "OBR-7 (observation time)");
+      order = {
+        id: seg.getComponent(3, 1).trim() || seg.getComponent(2, 1).trim() || `#${orders.length}`,
+        time: time(seg.getComponent(7, 1), `OBR^${orders.length}^7`, "OBR-7 (observation time)"),
+      };
     } else if (seg.name === "OBX") {
       position++;
       if (!seenOrder) throw new Hl7Refusal("AR", Hl7ErrorCode.SegmentSequence, `OBX ${position} comes before any OBR`, `OBX^${position}`);
-      results.push(result(seg, position, orderTime));
+      results.push(result(seg, position, order));
     }
   }
   return { kind: "results", header: head, patient: pt, ...visit(msg), orders, results };

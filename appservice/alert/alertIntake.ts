@@ -1,0 +1,135 @@
+import type { Knex } from "knex";
+import type { Logger } from "../logging.js";
+import type { AlertRule, LabRule } from "./alertRules.js";
+import type { Alert, AlertStore } from "./alertStore.js";
+import { readInboundMessage, type LabReport, type LabResult } from "./hl7/inboundMessage.js";
+import type { InboundStore, StoredInbound } from "./inboundStore.js";
+import { evaluateLab, labRuleMatches, type LabValue } from "./ruleEvaluation.js";
+
+/** What a processed message did to the alerts; routing and delivery act on these. */
+export type AlertEffect = { kind: "raised" | "repeated" | "corrected" | "cleared"; alert: Alert };
+
+const LOINC_SYSTEMS = new Set(["LN", "LOINC", "http://loinc.org"]);
+
+/** OBX → what the rules read. */
+export function labValueOf(r: LabResult): LabValue {
+  const isLoinc = LOINC_SYSTEMS.has(r.codeSystem.toUpperCase()) || LOINC_SYSTEMS.has(r.codeSystem);
+  return {
+    loinc: isLoinc ? r.code : null,
+    localCode: isLoinc ? null : r.code,
+    numeric: r.numeric,
+    units: r.units,
+    flags: r.flags,
+    status: r.status === "corrected" ? "corrected" : r.status,
+  };
+}
+
+/** The lab rule for this value on this unit: one scoped to the unit wins over one for every unit. */
+export function labRuleFor(rules: readonly AlertRule[], v: LabValue, unit: string | null): LabRule | null {
+  const labs = rules.filter((r): r is LabRule => r.kind === "lab" && labRuleMatches(r, v));
+  const scoped = labs.find((r) => r.units_of_care !== undefined && unit !== null && r.units_of_care.includes(unit));
+  return scoped ?? labs.find((r) => r.units_of_care === undefined) ?? null;
+}
+
+/**
+ * Turns recorded inbound messages into alerts, one message per transaction: its ADT updates the
+ * patient's place, each of its results is evaluated under the rules, and the alerts it raises,
+ * repeats, corrects or clears commit together with the message being marked processed. A crash
+ * midway redoes the message whole, never half of it.
+ */
+export class AlertIntake {
+  constructor(
+    private readonly deps: {
+      inbound: InboundStore;
+      alerts: AlertStore;
+      rules: () => readonly AlertRule[];
+      log: Logger;
+    },
+  ) {}
+
+  /** Processes what is waiting, oldest first; returns what changed. */
+  async processPending(limit = 100): Promise<AlertEffect[]> {
+    const effects: AlertEffect[] = [];
+    for (const m of await this.deps.inbound.unprocessed(limit)) {
+      effects.push(...(await this.processOne(m)));
+    }
+    return effects;
+  }
+
+  async processOne(m: StoredInbound): Promise<AlertEffect[]> {
+    const db = this.deps.alerts.db;
+    try {
+      return await db.transaction(async (trx) => {
+        const effects = m.kind === "hl7v2" ? await this.hl7(trx, m) : [];
+        await trx("alert_inbound").where({ id: m.id }).whereNull("processed_at").update({ processed_at: new Date(), sealed_payload: null });
+        return effects;
+      });
+    } catch (err) {
+      // Accepted (ACKed) and stored, so never dropped: it stays sealed and is tried again, up to
+      // a limit past which it waits for a person (InboundStore.stuck) instead of blocking the rest.
+      const attempts = await this.deps.inbound.failed(m.id);
+      this.deps.log.error({ inbound: m.id, source: m.source, attempts, err: err instanceof Error ? err.name : "error" }, "alert intake: message could not be processed");
+      return [];
+    }
+  }
+
+  private async hl7(trx: Knex.Transaction, m: StoredInbound): Promise<AlertEffect[]> {
+    const msg = readInboundMessage(m.payload);
+    const { alerts } = this.deps;
+    if (msg.kind === "adt") {
+      await alerts.setPatient(trx, msg.patient, { unit: msg.unit, attending: msg.attending }, m.receivedAt);
+      return [];
+    }
+    return this.results(trx, m, msg);
+  }
+
+  private async results(trx: Knex.Transaction, m: StoredInbound, report: LabReport): Promise<AlertEffect[]> {
+    const { alerts, log } = this.deps;
+    const patientKey = alerts.patientKey(report.patient);
+    const known = await alerts.patientPlace(trx, patientKey);
+    // ADT is the authority on where a patient is; a result's own PV1 serves until ADT has spoken.
+    if (!known && (report.unit || report.attending)) await alerts.setPatient(trx, report.patient, { unit: report.unit, attending: report.attending }, m.receivedAt);
+    const unit = known?.unit ?? report.unit;
+    const at = m.receivedAt;
+    const effects: AlertEffect[] = [];
+    for (const r of report.results) {
+      const value = labValueOf(r);
+      const rule = labRuleFor(this.deps.rules(), value, unit);
+      if (!rule) continue;
+      const finding = evaluateLab(rule, value);
+      if (finding === "hold" || finding === "ignore") continue;
+      const resultKey = alerts.resultKey(r.identity);
+      const detail = { why: finding.why, test: rule.name, value: r.value, units: r.units, patient: report.patient, unit, observedAt: r.observedAt };
+      if (value.status === "corrected") {
+        const earlier = await alerts.byResult(trx, resultKey);
+        if (earlier) {
+          if (finding.priority === null) {
+            if (await alerts.cleared(trx, earlier.id, at, m.id)) effects.push({ kind: "cleared", alert: (await alerts.get(trx, earlier.id))! });
+          } else {
+            await alerts.corrected(trx, earlier.id, { priority: finding.priority, band: finding.band, detail }, at, m.id);
+            effects.push({ kind: "corrected", alert: (await alerts.get(trx, earlier.id))! });
+          }
+          continue;
+        }
+      }
+      if (finding.priority === null) {
+        // A normal follow-up clears what this test raised for this patient.
+        for (const open of await alerts.openFor(trx, patientKey, rule.id)) {
+          if (await alerts.cleared(trx, open.id, at, m.id)) effects.push({ kind: "cleared", alert: (await alerts.get(trx, open.id))! });
+        }
+        continue;
+      }
+      const dedupKey = `${patientKey}|${rule.id}|${finding.band}`;
+      const same = await alerts.openForDedup(trx, dedupKey, new Date(at.getTime() - rule.dedup_minutes * 60_000));
+      if (same) {
+        await alerts.repeated(trx, same.id, at, m.id);
+        effects.push({ kind: "repeated", alert: (await alerts.get(trx, same.id))! });
+        continue;
+      }
+      const alert = await alerts.raise(trx, { ruleId: rule.id, priority: finding.priority, patientKey, band: finding.band, dedupKey, resultKey, detail, source: m.source, inboundId: m.id }, at);
+      log.info({ alert: alert.id, number: alert.number, rule: rule.id, priority: alert.priority, source: m.source }, "alert raised");
+      effects.push({ kind: "raised", alert });
+    }
+    return effects;
+  }
+}

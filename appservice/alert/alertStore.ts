@@ -1,0 +1,197 @@
+import type { Knex } from "knex";
+import { ulid } from "ulid";
+import type { Db } from "../db/connect.js";
+import type { AtRest } from "../shared/atRest.js";
+import type { AlertPriority } from "./alertRules.js";
+
+export const ALERT_STATUSES = ["open", "acknowledged", "resolved", "cleared"] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+export const TRAIL_STEPS = ["received", "repeated", "corrected", "cleared", "routed", "delivered", "read", "acknowledged", "escalated"] as const;
+export type TrailStep = (typeof TRAIL_STEPS)[number];
+
+/** What an alert shows once opened: PHI, sealed at rest, sent only in encrypted events. */
+export interface AlertDetail {
+  why: string;
+  test: string;
+  value: string;
+  units: string;
+  patient: { id: string; authority: string };
+  unit: string | null;
+  observedAt: string | null;
+}
+
+export interface Alert {
+  id: string;
+  number: number;
+  ruleId: string;
+  priority: AlertPriority;
+  status: AlertStatus;
+  patientKey: string;
+  band: string;
+  dedupKey: string;
+  resultKey: string | null;
+  repeats: number;
+  corrections: number;
+  detail: AlertDetail;
+  source: string;
+  inboundId: number;
+  firstAt: Date;
+  lastAt: Date;
+  closedAt: Date | null;
+}
+
+interface AlertRow {
+  id: string;
+  number: number | string;
+  rule_id: string;
+  priority: AlertPriority;
+  status: AlertStatus;
+  patient_key: string;
+  band: string;
+  dedup_key: string;
+  result_key: string | null;
+  repeats: number;
+  corrections: number;
+  sealed_detail: string;
+  source: string;
+  inbound_id: number | string;
+  first_at: Date | string;
+  last_at: Date | string;
+  closed_at: Date | string | null;
+}
+
+const OPEN: AlertStatus[] = ["open", "acknowledged"];
+
+/**
+ * Alerts, their trail and the patients' whereabouts. Every method takes the transaction it runs
+ * in, so that one inbound message's effects commit together with its being marked processed.
+ */
+export class AlertStore {
+  constructor(
+    readonly db: Db,
+    private readonly atRest: AtRest,
+  ) {}
+
+  patientKey(p: { id: string; authority: string }): string {
+    return this.atRest.digest(`patient:${p.authority}|${p.id}`);
+  }
+
+  resultKey(identity: string): string {
+    return this.atRest.digest(`result:${identity}`);
+  }
+
+  private toAlert(r: AlertRow): Alert {
+    return {
+      id: r.id,
+      number: Number(r.number),
+      ruleId: r.rule_id,
+      priority: r.priority,
+      status: r.status,
+      patientKey: r.patient_key,
+      band: r.band,
+      dedupKey: r.dedup_key,
+      resultKey: r.result_key,
+      repeats: r.repeats,
+      corrections: r.corrections,
+      detail: JSON.parse(this.atRest.open(r.sealed_detail)) as AlertDetail,
+      source: r.source,
+      inboundId: Number(r.inbound_id),
+      firstAt: new Date(r.first_at),
+      lastAt: new Date(r.last_at),
+      closedAt: r.closed_at === null ? null : new Date(r.closed_at),
+    };
+  }
+
+  async setPatient(trx: Knex.Transaction, p: { id: string; authority: string }, where: { unit: string | null; attending: string | null }, at: Date): Promise<void> {
+    await trx("alert_patients")
+      .insert({ patient_key: this.patientKey(p), sealed_ref: this.atRest.seal(JSON.stringify(p)), unit: where.unit, attending: where.attending, updated_at: at })
+      .onConflict("patient_key")
+      .merge(["unit", "attending", "updated_at"]);
+  }
+
+  async patientPlace(trx: Knex.Transaction | Db, patientKey: string): Promise<{ unit: string | null; attending: string | null } | null> {
+    const row = (await trx("alert_patients").where({ patient_key: patientKey }).first("unit", "attending")) as { unit: string | null; attending: string | null } | undefined;
+    return row ?? null;
+  }
+
+  async raise(
+    trx: Knex.Transaction,
+    a: { ruleId: string; priority: AlertPriority; patientKey: string; band: string; dedupKey: string; resultKey: string | null; detail: AlertDetail; source: string; inboundId: number },
+    at: Date,
+  ): Promise<Alert> {
+    const id = ulid(at.getTime());
+    await trx("alerts").insert({
+      id,
+      rule_id: a.ruleId,
+      priority: a.priority,
+      status: "open",
+      patient_key: a.patientKey,
+      band: a.band,
+      dedup_key: a.dedupKey,
+      result_key: a.resultKey,
+      sealed_detail: this.atRest.seal(JSON.stringify(a.detail)),
+      source: a.source,
+      inbound_id: a.inboundId,
+      first_at: at,
+      last_at: at,
+    });
+    await this.trail(trx, id, "received", at, null, `inbound:${a.inboundId}`);
+    return (await this.get(trx, id))!;
+  }
+
+  async get(trx: Knex.Transaction | Db, id: string): Promise<Alert | null> {
+    const row = (await trx("alerts").where({ id }).first()) as AlertRow | undefined;
+    return row ? this.toAlert(row) : null;
+  }
+
+  /** The open alert this finding repeats: same dedup key, last seen within the window. */
+  async openForDedup(trx: Knex.Transaction, dedupKey: string, since: Date): Promise<Alert | null> {
+    const row = (await trx("alerts").where({ dedup_key: dedupKey }).whereIn("status", OPEN).where("last_at", ">=", since).orderBy("number", "desc").first()) as AlertRow | undefined;
+    return row ? this.toAlert(row) : null;
+  }
+
+  /** The alert raised on this result (for a correction), open or closed. */
+  async byResult(trx: Knex.Transaction, resultKey: string): Promise<Alert | null> {
+    const row = (await trx("alerts").where({ result_key: resultKey }).orderBy("number", "desc").first()) as AlertRow | undefined;
+    return row ? this.toAlert(row) : null;
+  }
+
+  async openFor(trx: Knex.Transaction, patientKey: string, ruleId: string): Promise<Alert[]> {
+    const rows = (await trx("alerts").where({ patient_key: patientKey, rule_id: ruleId }).whereIn("status", OPEN).orderBy("number")) as AlertRow[];
+    return rows.map((r) => this.toAlert(r));
+  }
+
+  async repeated(trx: Knex.Transaction, id: string, at: Date, inboundId: number): Promise<void> {
+    await trx("alerts").where({ id }).increment("repeats", 1).update({ last_at: at });
+    await this.trail(trx, id, "repeated", at, null, `inbound:${inboundId}`);
+  }
+
+  async corrected(trx: Knex.Transaction, id: string, change: { priority: AlertPriority; band: string; detail: AlertDetail }, at: Date, inboundId: number): Promise<void> {
+    await trx("alerts")
+      .where({ id })
+      .increment("corrections", 1)
+      .update({ priority: change.priority, band: change.band, sealed_detail: this.atRest.seal(JSON.stringify(change.detail)), last_at: at });
+    await this.trail(trx, id, "corrected", at, null, `inbound:${inboundId}`);
+  }
+
+  /** Closes an open alert because a later result is normal (or a correction made it so). */
+  async cleared(trx: Knex.Transaction, id: string, at: Date, inboundId: number): Promise<boolean> {
+    const n = await trx("alerts").where({ id }).whereIn("status", OPEN).update({ status: "cleared", closed_at: at, last_at: at });
+    if (n) await this.trail(trx, id, "cleared", at, null, `inbound:${inboundId}`);
+    return n > 0;
+  }
+
+  async trail(trx: Knex.Transaction | Db, alertId: string, step: TrailStep, at: Date, actor: string | null, ref: string | null): Promise<void> {
+    await trx("alert_trail").insert({ alert_id: alertId, step, at, actor, ref });
+  }
+
+  async trailOf(alertId: string): Promise<Array<{ step: TrailStep; at: Date; actor: string | null; ref: string | null }>> {
+    const rows = (await this.db("alert_trail").where({ alert_id: alertId }).orderBy("id")) as Array<{ step: TrailStep; at: Date | string; actor: string | null; ref: string | null }>;
+    return rows.map((r) => ({ step: r.step, at: new Date(r.at), actor: r.actor, ref: r.ref }));
+  }
+
+  async all(): Promise<Alert[]> {
+    const rows = (await this.db("alerts").orderBy("number")) as AlertRow[];
+    return rows.map((r) => this.toAlert(r));
+  }
+}

@@ -1,0 +1,79 @@
+import type { Knex } from "knex";
+
+/**
+ * The alerts workflow. Patient identifiers and clinical values never stand in a column as they
+ * are: a row finds its patient or result by a keyed digest (AtRest.digest), and what must be
+ * kept to show or redeliver an alert is sealed (AtRest.seal) under the configured key.
+ */
+export async function up(knex: Knex): Promise<void> {
+  // Every message a source sent, recorded before it is acknowledged: unique on (source, key), so
+  // a sender's retry (the same MSH-10, the same FHIR id and version) is recorded once. Its
+  // payload is kept sealed until it has been turned into alerts, then dropped.
+  await knex.schema.createTable("alert_inbound", (t) => {
+    t.bigIncrements("id");
+    t.string("source", 64).notNullable();
+    // MSH-10 for HL7 v2; ResourceType/id/_history/version for FHIR. Ids, not patient data.
+    t.string("message_key", 256).notNullable();
+    t.string("kind", 16).notNullable(); // hl7v2 | fhir
+    t.string("message_type", 64).notNullable(); // ORU^R01, ADT^A01, Observation, Bundle …
+    t.timestamp("received_at", { useTz: true }).notNullable();
+    t.text("sealed_payload"); // AtRest("alert messages"); null once processed
+    t.timestamp("processed_at", { useTz: true });
+    t.integer("attempts").notNullable().defaultTo(0); // failed processing attempts
+    t.unique(["source", "message_key"]);
+  });
+  await knex.raw("CREATE INDEX alert_inbound_unprocessed ON alert_inbound (id) WHERE processed_at IS NULL");
+
+  // Where a patient is and who their attending is, from ADT: found by digest, the reference sealed.
+  await knex.schema.createTable("alert_patients", (t) => {
+    t.string("patient_key", 64).primary(); // digest of "authority|id"
+    t.text("sealed_ref").notNullable(); // {"authority","id"}
+    t.string("unit", 64); // PV1-3.1 point of care; null after discharge
+    t.string("attending", 64); // PV1-7.1, the attending's staff id
+    t.timestamp("updated_at", { useTz: true }).notNullable();
+  });
+
+  // One alert: a rule's finding for one patient. Its state in Matrix (health.rounds.alert) has
+  // ids, status, priority, the rule and times only; the why and the values are in sealed_detail.
+  await knex.schema.createTable("alerts", (t) => {
+    t.bigIncrements("number");
+    t.string("id", 26).notNullable().unique();
+    t.string("rule_id", 64).notNullable();
+    t.string("priority", 16).notNullable(); // critical | urgent | informational
+    t.string("status", 16).notNullable(); // open | acknowledged | resolved | cleared
+    t.string("patient_key", 64).notNullable();
+    t.string("band", 32).notNullable();
+    // Same patient, rule and band within the rule's window is one alert: this key finds it.
+    t.string("dedup_key", 200).notNullable();
+    // The result it was raised on (digest of order, code and sub-id), so a correction finds it.
+    t.string("result_key", 64);
+    t.integer("repeats").notNullable().defaultTo(0);
+    t.integer("corrections").notNullable().defaultTo(0);
+    t.text("sealed_detail").notNullable(); // {"why","values","patient","unit"}
+    t.string("source", 64).notNullable();
+    t.bigInteger("inbound_id").notNullable();
+    t.timestamp("first_at", { useTz: true }).notNullable();
+    t.timestamp("last_at", { useTz: true }).notNullable();
+    t.timestamp("closed_at", { useTz: true });
+    t.index(["dedup_key", "status"]);
+    t.index(["result_key"]);
+    t.index(["patient_key", "rule_id", "status"]);
+  });
+
+  // The closed loop, step by step, with times: references only (ids, Matrix users, event ids).
+  await knex.schema.createTable("alert_trail", (t) => {
+    t.bigIncrements("id");
+    t.string("alert_id", 26).notNullable().index();
+    t.string("step", 24).notNullable(); // received | repeated | corrected | cleared | routed | delivered | read | acknowledged | escalated
+    t.timestamp("at", { useTz: true }).notNullable();
+    t.string("actor", 255);
+    t.string("ref", 255);
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable("alert_trail");
+  await knex.schema.dropTable("alerts");
+  await knex.schema.dropTable("alert_patients");
+  await knex.schema.dropTable("alert_inbound");
+}

@@ -1,0 +1,144 @@
+import { readFileSync } from "node:fs";
+import { expect } from "chai";
+import { AlertIntake, type AlertEffect } from "../../appservice/alert/alertIntake.js";
+import { parseRulesFile, type AlertRule } from "../../appservice/alert/alertRules.js";
+import { AlertStore } from "../../appservice/alert/alertStore.js";
+import { InboundStore, INBOUND_AT_REST_PURPOSE, MAX_INBOUND_ATTEMPTS } from "../../appservice/alert/inboundStore.js";
+import * as m014 from "../../appservice/alert/migrations/014_alerts.js";
+import { migrate, type Db } from "../../appservice/db/connect.js";
+import { createLogger } from "../../appservice/logging.js";
+import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+import { AtRest } from "../../appservice/shared/atRest.js";
+import { backends } from "../harness/backends.js";
+
+/**
+ * From recorded HL7 v2 messages to alerts, on every backend: the example rules, ADT for where the
+ * patient is, and the alarm-fatigue rules that act at intake (dedup, corrections, auto-clear).
+ */
+const log = createLogger("silent");
+const MRN = "MRN55021";
+let control = 0;
+const msh = (type: string) => `MSH|^~\\&|LAB|GENHOSP|ROUNDS|GENHOSP|20261203101500||${type}|C${++control}|P|2.5.1`;
+const PID = `PID|1||${MRN}^^^GENHOSP^MR||DOE^JANE`;
+const adt = (trigger: string, unit: string) => [msh(`ADT^${trigger}`), `EVN|${trigger}`, PID, `PV1|1|I|${unit}^12^A||||D77^HOUSE^G`].join("\r");
+const oru = (obx: { loinc: string; value: string; units: string; status?: string; order?: string }) =>
+  [msh("ORU^R01"), PID, `OBR|1|P-${obx.order ?? "1"}|F-${obx.order ?? "1"}|${obx.loinc}^Test^LN|||20261203094500`, `OBX|1|NM|${obx.loinc}^Test^LN||${obx.value}|${obx.units}|||||${obx.status ?? "F"}`].join("\r");
+const potassium = (value: string, extra: { status?: string; order?: string } = {}) => oru({ loinc: "2823-3", value, units: "mmol/L", ...extra });
+
+const exampleRules = parseRulesFile(readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8"));
+
+for (const backend of backends) {
+  describe(`alert intake, on ${backend.name}`, function () {
+    let db: Db;
+    let close: () => Promise<void>;
+    let inbound: InboundStore;
+    let alerts: AlertStore;
+    let rules: AlertRule[] = exampleRules;
+    let intake: AlertIntake;
+    const at = new AtRest("a-long-enough-passphrase-0123", INBOUND_AT_REST_PURPOSE);
+
+    /** Records `payload` as a source would and runs the intake over what is waiting. */
+    async function receive(payload: string, receivedAt = new Date()): Promise<AlertEffect[]> {
+      await inbound.record({ source: "lab", key: `C${control}-${Math.random()}`, kind: "hl7v2", type: payload.slice(0, 3), payload }, receivedAt);
+      return intake.processPending();
+    }
+
+    before(async function () {
+      ({ db, close } = await backend.open());
+      await migrate(db, [{ "014_alerts": m014 }]);
+      inbound = new InboundStore(db, at);
+      alerts = new AlertStore(db, new AtRest("a-long-enough-passphrase-0123", "alerts"));
+      intake = new AlertIntake({ inbound, alerts, rules: () => rules, log });
+    });
+    beforeEach(async function () {
+      rules = exampleRules;
+      for (const t of ["alert_trail", "alerts", "alert_patients", "alert_inbound"]) await db(t).delete();
+    });
+    after(async function () {
+      await close();
+    });
+
+    it("raises a critical potassium once, keeping the patient and the value only sealed", async function () {
+      await receive(adt("A01", "4WEST"));
+      const [raised, ...rest] = await receive(potassium("6.8"));
+      expect(rest).to.deep.equal([]);
+      expect(raised!.kind).to.equal("raised");
+      expect(raised!.alert).to.include({ ruleId: "potassium", priority: "critical", band: "critical-high", status: "open" });
+      expect(raised!.alert.detail).to.deep.include({ test: "Potassium", value: "6.8", units: "mmol/L", unit: "4WEST", patient: { id: MRN, authority: "GENHOSP" } });
+      expect(raised!.alert.detail.why).to.equal("Potassium 6.8 mmol/L, above the critical limit 6.2");
+      const dump = JSON.stringify([await db("alerts").select(), await db("alert_patients").select(), await db("alert_trail").select(), await db("alert_inbound").select()]);
+      expect(dump).not.to.contain(MRN).and.not.to.contain("6.8");
+      expect((await alerts.trailOf(raised!.alert.id)).map((t) => t.step)).to.deep.equal(["received"]);
+      // Processed messages drop their payload; nothing waits.
+      expect(await inbound.unprocessed()).to.deep.equal([]);
+      expect(await intake.processPending()).to.deep.equal([]);
+    });
+
+    it("counts the same patient, test and band within the window as repeats of one alert; after the window it is a new one", async function () {
+      const t0 = new Date("2026-12-03T09:00:00Z");
+      await receive(potassium("6.8"), t0);
+      const [again] = await receive(potassium("6.9", { order: "2" }), new Date(t0.getTime() + 30 * 60_000));
+      expect(again!.kind).to.equal("repeated");
+      expect(again!.alert.repeats).to.equal(1);
+      // Another band is another alert: a worsening is never folded into a milder one.
+      const [urgent] = await receive(potassium("5.8", { order: "3" }), new Date(t0.getTime() + 40 * 60_000));
+      expect(urgent!.kind).to.equal("raised");
+      const [late] = await receive(potassium("7.0", { order: "4" }), new Date(t0.getTime() + 100 * 60_000));
+      expect(late!.kind).to.equal("raised");
+      expect((await alerts.all()).map((a) => [a.band, a.repeats])).to.deep.equal([
+        ["critical-high", 1],
+        ["urgent-high", 0],
+        ["critical-high", 0],
+      ]);
+    });
+
+    it("updates the alert a corrected result belongs to, and clears it when the correction is normal", async function () {
+      const [raised] = await receive(potassium("6.8", { order: "7" }));
+      const [corrected] = await receive(potassium("5.8", { order: "7", status: "C" }));
+      expect(corrected!.kind).to.equal("corrected");
+      expect(corrected!.alert).to.include({ id: raised!.alert.id, priority: "urgent", band: "urgent-high", corrections: 1 });
+      expect(corrected!.alert.detail.value).to.equal("5.8");
+      const [cleared] = await receive(potassium("4.4", { order: "7", status: "C" }));
+      expect(cleared!.kind).to.equal("cleared");
+      expect(cleared!.alert.status).to.equal("cleared");
+      expect((await alerts.trailOf(raised!.alert.id)).map((t) => t.step)).to.deep.equal(["received", "corrected", "cleared"]);
+    });
+
+    it("clears an open alert when a normal follow-up result arrives, and raises nothing for it", async function () {
+      await receive(potassium("2.5", { order: "1" }));
+      const effects = await receive(potassium("4.1", { order: "2" }));
+      expect(effects.map((e) => [e.kind, e.alert.band])).to.deep.equal([["cleared", "critical-low"]]);
+      expect(await receive(potassium("4.0", { order: "3" }))).to.deep.equal([]);
+    });
+
+    it("holds a preliminary troponin until the final result, as its rule says", async function () {
+      expect(await receive(oru({ loinc: "67151-1", value: "80", units: "ng/L", status: "P" }))).to.deep.equal([]);
+      const [final] = await receive(oru({ loinc: "67151-1", value: "80", units: "ng/L", status: "F" }));
+      expect(final!.alert).to.include({ ruleId: "troponin-t", priority: "critical" });
+    });
+
+    it("applies a unit's own rule to patients ADT places on that unit", async function () {
+      rules = [
+        ...exampleRules,
+        ...parseRulesFile("rules:\n  - { id: potassium-renal, kind: lab, name: Potassium, loinc: 2823-3, units: mmol/L, critical: { above: 6.8 }, urgent: { above: 6.0 }, units_of_care: [RENAL] }\n"),
+      ];
+      await receive(adt("A01", "RENAL"));
+      const [onRenal] = await receive(potassium("6.5"));
+      expect(onRenal!.alert).to.include({ ruleId: "potassium-renal", priority: "urgent" });
+      await receive(adt("A02", "4WEST"));
+      const [moved] = await receive(potassium("6.5", { order: "2" }));
+      expect(moved!.alert).to.include({ ruleId: "potassium", priority: "critical" });
+    });
+
+    it("keeps a message it cannot process sealed and retries it, then sets it aside without blocking those behind it", async function () {
+      await inbound.record({ source: "lab", key: "broken", kind: "hl7v2", type: "ORU", payload: "MSH|^~\\&|LAB|GENHOSP|||x||ORU^R01|broken|P|2.5.1\rPID|1||" });
+      for (let i = 0; i < MAX_INBOUND_ATTEMPTS; i++) expect(await intake.processPending()).to.deep.equal([]);
+      expect(await inbound.stuck()).to.equal(1);
+      const [raised] = await receive(potassium("6.8"));
+      expect(raised!.kind).to.equal("raised");
+      const row = (await db("alert_inbound").where({ message_key: "broken" }).first()) as { sealed_payload: string | null; processed_at: unknown };
+      expect(row.processed_at).to.equal(null);
+      expect(row.sealed_payload).to.be.a("string");
+    });
+  });
+}
