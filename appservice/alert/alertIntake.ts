@@ -4,6 +4,7 @@ import type { AlertRule, LabRule } from "./alertRules.js";
 import type { Alert, AlertStore } from "./alertStore.js";
 import { readInboundMessage, type LabReport, type LabResult } from "./hl7/inboundMessage.js";
 import type { InboundStore, StoredInbound } from "./inboundStore.js";
+import { labValueOfObservation, type Observation } from "./fhir/fhirResources.js";
 import { evaluateLab, labRuleMatches, type LabValue } from "./ruleEvaluation.js";
 
 /** What a processed message did to the alerts; routing and delivery act on these. */
@@ -21,6 +22,27 @@ export function labValueOf(r: LabResult): LabValue {
     units: r.units,
     flags: r.flags,
     status: r.status === "corrected" ? "corrected" : r.status,
+  };
+}
+
+/** What the alert shows of an Observation, in the shape of an OBX. */
+function fhirResult(o: Observation, v: LabValue): Omit<LabResult, "identity"> {
+  const q = (o as { valueQuantity?: { value?: number; unit?: string } }).valueQuantity;
+  const text = (o as { valueString?: string }).valueString;
+  const effective = (o as { effectiveDateTime?: string }).effectiveDateTime;
+  return {
+    setId: 1,
+    code: v.loinc ?? v.localCode ?? "",
+    codeSystem: v.loinc ? "LN" : "",
+    display: "",
+    valueType: q ? "NM" : "ST",
+    value: q?.value !== undefined ? String(q.value) : (text ?? ""),
+    numeric: v.numeric,
+    units: v.units,
+    referenceRange: "",
+    flags: v.flags as LabResult["flags"],
+    status: v.status,
+    observedAt: effective && !Number.isNaN(Date.parse(effective)) ? new Date(effective).toISOString() : null,
   };
 }
 
@@ -60,7 +82,7 @@ export class AlertIntake {
     const db = this.deps.alerts.db;
     try {
       return await db.transaction(async (trx) => {
-        const effects = m.kind === "hl7v2" ? await this.hl7(trx, m) : [];
+        const effects = m.kind === "hl7v2" ? await this.hl7(trx, m) : await this.fhir(trx, m);
         await trx("alert_inbound").where({ id: m.id }).whereNull("processed_at").update({ processed_at: new Date(), sealed_payload: null });
         return effects;
       });
@@ -83,7 +105,29 @@ export class AlertIntake {
     return this.results(trx, m, msg);
   }
 
-  private async results(trx: Knex.Transaction, m: StoredInbound, report: LabReport): Promise<AlertEffect[]> {
+  /** A FHIR Observation is one result; other taken resources (medications, orders) are kept for their rules. */
+  private async fhir(trx: Knex.Transaction, m: StoredInbound): Promise<AlertEffect[]> {
+    const resource = JSON.parse(m.payload) as { resourceType: string };
+    if (resource.resourceType !== "Observation") return [];
+    const o = resource as Observation;
+    const subject = o.subject?.reference ?? "";
+    if (!subject) return [];
+    const value = labValueOfObservation(o);
+    const identity = o.id ? `Observation/${o.id}` : m.key;
+    // The subject is a FHIR reference of this source's server: its own namespace of patients.
+    const report: LabReport = {
+      kind: "results",
+      header: { controlId: m.key, sendingApplication: m.source, sendingFacility: "", version: "R4" },
+      patient: { id: subject, authority: `fhir:${m.source}` },
+      unit: null,
+      attending: null,
+      orders: [],
+      results: [{ ...fhirResult(o, value), identity }],
+    };
+    return this.results(trx, m, report, [value]);
+  }
+
+  private async results(trx: Knex.Transaction, m: StoredInbound, report: LabReport, values = report.results.map(labValueOf)): Promise<AlertEffect[]> {
     const { alerts, log } = this.deps;
     const patientKey = alerts.patientKey(report.patient);
     const known = await alerts.patientPlace(trx, patientKey);
@@ -92,8 +136,8 @@ export class AlertIntake {
     const unit = known?.unit ?? report.unit;
     const at = m.receivedAt;
     const effects: AlertEffect[] = [];
-    for (const r of report.results) {
-      const value = labValueOf(r);
+    for (const [i, r] of report.results.entries()) {
+      const value = values[i]!;
       const rule = labRuleFor(this.deps.rules(), value, unit);
       if (!rule) continue;
       const finding = evaluateLab(rule, value);

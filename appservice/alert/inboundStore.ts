@@ -50,6 +50,15 @@ export class InboundStore {
     return { id: Number(row.id), duplicate: true };
   }
 
+  /** Several messages that arrived together (a FHIR Bundle): all recorded, or none. */
+  async recordAll(ms: readonly InboundMessage[], now = new Date()): Promise<Array<{ id: number; duplicate: boolean }>> {
+    return this.db.transaction(async (trx) => {
+      const out: Array<{ id: number; duplicate: boolean }> = [];
+      for (const m of ms) out.push(await new InboundStore(trx, this.atRest).record(m, now));
+      return out;
+    });
+  }
+
   /** Recorded messages not yet turned into alerts, oldest first, opened. */
   async unprocessed(limit = 100): Promise<StoredInbound[]> {
     const rows = (await this.db("alert_inbound").whereNull("processed_at").where("attempts", "<", MAX_INBOUND_ATTEMPTS).orderBy("id").limit(limit)) as Array<{

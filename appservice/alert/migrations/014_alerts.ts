@@ -24,6 +24,17 @@ export async function up(knex: Knex): Promise<void> {
   });
   await knex.raw("CREATE INDEX alert_inbound_unprocessed ON alert_inbound (id) WHERE processed_at IS NULL");
 
+  // FHIR subscriptions (R4 Backport) sources notify through: the event count seen so far, so a
+  // notification whose events-since-subscription-start runs ahead reveals the ones missed.
+  await knex.schema.createTable("alert_subscriptions", (t) => {
+    t.string("source", 64).notNullable();
+    t.string("subscription", 255).notNullable();
+    t.bigInteger("events_seen").notNullable().defaultTo(0);
+    t.bigInteger("missed").notNullable().defaultTo(0);
+    t.timestamp("last_notified_at", { useTz: true }).notNullable();
+    t.primary(["source", "subscription"]);
+  });
+
   // Where a patient is and who their attending is, from ADT: found by digest, the reference sealed.
   await knex.schema.createTable("alert_patients", (t) => {
     t.string("patient_key", 64).primary(); // digest of "authority|id"
@@ -75,5 +86,6 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable("alert_trail");
   await knex.schema.dropTable("alerts");
   await knex.schema.dropTable("alert_patients");
+  await knex.schema.dropTable("alert_subscriptions");
   await knex.schema.dropTable("alert_inbound");
 }
