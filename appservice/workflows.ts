@@ -1,4 +1,5 @@
 import type { ConfigSection } from "./shared/config.js";
+import { alert } from "./alert/index.js";
 import { consult } from "./consult/index.js";
 import { handoff } from "./handoff/index.js";
 import { paging } from "./paging/index.js";
@@ -9,7 +10,7 @@ import type { CliCommand, WorkflowDeclaration } from "./workflow.js";
  * escalation after a crash needs only the on-call bot. Adding a workflow is one line here
  * (README, "Adding a workflow").
  */
-export const WORKFLOWS: readonly WorkflowDeclaration[] = [paging, consult, handoff];
+export const WORKFLOWS: readonly WorkflowDeclaration[] = [paging, consult, handoff, alert];
 
 /** The workflows' settings, for loadConfig. */
 export function configSections(workflows: readonly WorkflowDeclaration[]): ConfigSection[] {

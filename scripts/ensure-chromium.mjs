@@ -2,8 +2,9 @@
 // Makes sure the browser tests have a Chromium to drive. They use Debian's package, because
 // `npx playwright install` downloads from a CDN that these machines cannot reach. Plain JS with
 // no dependencies: it runs from scripts/setup.mjs on whatever Node the machine has.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { aptGet } from "./apt.mjs";
 
 const fromEnv = process.env.CHROMIUM_PATH;
 const path = fromEnv || "/usr/bin/chromium";
@@ -14,27 +15,6 @@ function step(msg) {
 function fail(msg) {
   process.stderr.write(`[setup] FAILED: ${msg}\n`);
   process.exit(1);
-}
-
-/** Runs apt-get quietly; `onLine` turns its output into progress lines, all of it is shown on failure. */
-async function aptGet(args, onLine) {
-  const child = spawn("apt-get", args, { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  let output = "";
-  let pending = "";
-  const collect = (d) => {
-    output += d;
-    pending += d;
-    const lines = pending.split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) onLine(line);
-  };
-  child.stdout.on("data", collect);
-  child.stderr.on("data", collect);
-  const code = await new Promise((resolve) => child.on("close", resolve));
-  if (code !== 0) {
-    process.stderr.write(`${output}\n`);
-    fail(`apt-get ${args.join(" ")} failed (exit ${code}, output above). Install Chromium yourself (apt-get install chromium) or set CHROMIUM_PATH.`);
-  }
 }
 
 if (existsSync(path)) {
@@ -55,7 +35,8 @@ if (!isRoot || !hasApt) {
 const started = Date.now();
 step("installing Chromium for the browser tests (apt-get, about 40 s)...");
 step("  apt: updating package lists...");
-await aptGet(["update"], () => {});
+const aptFailed = (m) => fail(`${m} Install Chromium yourself (apt-get install chromium) or set CHROMIUM_PATH.`);
+await aptGet(["update"], () => {}, aptFailed);
 
 // apt says how many packages it will fetch. Report the big downloads (chromium itself is most of
 // the 113 MB) and every tenth set-up, so a slow mirror is visible without a hundred lines.
@@ -77,6 +58,6 @@ await aptGet(["install", "-y", "chromium"], (line) => {
   } else if (/^Setting up /.test(line)) {
     if (every(++setUp)) step(`  apt: set up ${setUp}/${total || "?"}`);
   }
-});
+}, aptFailed);
 if (!existsSync(path)) fail(`apt-get installed chromium but ${path} is still missing; set CHROMIUM_PATH to its binary.`);
 step(`Chromium installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

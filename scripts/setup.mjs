@@ -128,6 +128,7 @@ if (!upToDate("pip", pyHash)) {
 
 // 2b. Chromium for the browser tests (Debian's package; installs it when running as root).
 if (forTests) run(process.execPath, [join(root, "scripts", "ensure-chromium.mjs")], "Chromium for the browser tests");
+if (forTests) run(process.execPath, [join(root, "scripts", "ensure-hl7-tools.mjs")], "mllp_send for the alert tests");
 
 // 3. Secrets, registration and homeserver config (TypeScript, on Node 24).
 if (!forTests) {

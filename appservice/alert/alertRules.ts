@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ALERT_PRIORITIES, matrixUserId, type AlertPriority } from "../shared/events/index.js";
 import { readYamlFile } from "../shared/yamlFile.js";
 
 /**
@@ -8,8 +9,7 @@ import { readYamlFile } from "../shared/yamlFile.js";
  * the database, not a line here.
  */
 
-export const ALERT_PRIORITIES = ["critical", "urgent", "informational"] as const;
-export type AlertPriority = (typeof ALERT_PRIORITIES)[number];
+export { ALERT_PRIORITIES, type AlertPriority };
 
 const ruleId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "must be lower-case letters, digits, '-' or '_' (at most 64)");
 const priority = z.enum(ALERT_PRIORITIES, { message: "must be critical, urgent or informational" });
@@ -86,7 +86,19 @@ const OverdueRuleSchema = z.strictObject({
   units_of_care: unitScope,
 });
 
+/**
+ * Who is told. An alert goes to the patient's attending (ADT's PV1-7, mapped to a Matrix user
+ * here), else to whoever is on call first for the patient's unit's service, else the default
+ * service's. Staff ids and units are not patient data.
+ */
+const RoutingSchema = z.strictObject({
+  units: z.record(z.string().min(1), z.string().min(1)).default({}),
+  default_service: z.string().min(1).optional(),
+  staff: z.record(z.string().min(1), matrixUserId).default({}),
+});
+
 const RulesFileSchema = z.strictObject({
+  routing: RoutingSchema.default({ units: {}, staff: {} }),
   rules: z.array(z.discriminatedUnion("kind", [LabRuleSchema, News2RuleSchema, InteractionRuleSchema, OverdueRuleSchema])).min(1, "list at least one rule"),
 });
 
@@ -95,6 +107,11 @@ export type News2Rule = z.infer<typeof News2RuleSchema>;
 export type InteractionRule = z.infer<typeof InteractionRuleSchema>;
 export type OverdueRule = z.infer<typeof OverdueRuleSchema>;
 export type AlertRule = LabRule | News2Rule | InteractionRule | OverdueRule;
+export type AlertRouting = z.infer<typeof RoutingSchema>;
+export interface AlertRuleSet {
+  routing: AlertRouting;
+  rules: AlertRule[];
+}
 
 export class RulesFileError extends Error {
   constructor(readonly problems: string[]) {
@@ -104,7 +121,7 @@ export class RulesFileError extends Error {
 }
 
 /** Reads a rules file whole: every problem with its path, nothing taken unless all is valid. */
-export function parseRulesFile(text: string): AlertRule[] {
+export function parseRulesFile(text: string): AlertRuleSet {
   const read = readYamlFile(RulesFileSchema, text);
   if (!read.ok) throw new RulesFileError(read.problems);
   const problems: string[] = [];
@@ -134,5 +151,5 @@ export function parseRulesFile(text: string): AlertRule[] {
     loincs.set(key, r.id);
   }
   if (problems.length) throw new RulesFileError(problems);
-  return read.value.rules;
+  return { routing: read.value.routing, rules: read.value.rules };
 }

@@ -2,10 +2,8 @@ import type { Knex } from "knex";
 import { ulid } from "ulid";
 import type { Db } from "../db/connect.js";
 import type { AtRest } from "../shared/atRest.js";
-import type { AlertPriority } from "./alertRules.js";
+import type { AlertPriority, AlertStatus } from "../shared/events/index.js";
 
-export const ALERT_STATUSES = ["open", "acknowledged", "resolved", "cleared"] as const;
-export type AlertStatus = (typeof ALERT_STATUSES)[number];
 export const TRAIL_STEPS = ["received", "repeated", "corrected", "cleared", "routed", "delivered", "read", "acknowledged", "escalated"] as const;
 export type TrailStep = (typeof TRAIL_STEPS)[number];
 
@@ -38,6 +36,15 @@ export interface Alert {
   firstAt: Date;
   lastAt: Date;
   closedAt: Date | null;
+  acknowledgedBy: string | null;
+  acknowledgedAt: Date | null;
+}
+
+export interface AlertDelivery {
+  userId: string;
+  roomId: string;
+  eventId: string | null;
+  deliveredAt: Date | null;
 }
 
 interface AlertRow {
@@ -58,6 +65,8 @@ interface AlertRow {
   first_at: Date | string;
   last_at: Date | string;
   closed_at: Date | string | null;
+  acknowledged_by: string | null;
+  acknowledged_at: Date | string | null;
 }
 
 const OPEN: AlertStatus[] = ["open", "acknowledged"];
@@ -99,6 +108,8 @@ export class AlertStore {
       firstAt: new Date(r.first_at),
       lastAt: new Date(r.last_at),
       closedAt: r.closed_at === null ? null : new Date(r.closed_at),
+      acknowledgedBy: r.acknowledged_by,
+      acknowledgedAt: r.acknowledged_at === null ? null : new Date(r.acknowledged_at),
     };
   }
 
@@ -188,6 +199,64 @@ export class AlertStore {
   async trailOf(alertId: string): Promise<Array<{ step: TrailStep; at: Date; actor: string | null; ref: string | null }>> {
     const rows = (await this.db("alert_trail").where({ alert_id: alertId }).orderBy("id")) as Array<{ step: TrailStep; at: Date | string; actor: string | null; ref: string | null }>;
     return rows.map((r) => ({ step: r.step, at: new Date(r.at), actor: r.actor, ref: r.ref }));
+  }
+
+  async byNumber(n: number): Promise<Alert | null> {
+    if (!Number.isSafeInteger(n) || n < 1) return null;
+    const row = (await this.db("alerts").where({ number: n }).first()) as AlertRow | undefined;
+    return row ? this.toAlert(row) : null;
+  }
+
+  /** The alert whose message (in any of its rooms) is `eventId`. */
+  async byMessage(eventId: string): Promise<Alert | null> {
+    const d = (await this.db("alert_deliveries").where({ event_id: eventId }).first("alert_id")) as { alert_id: string } | undefined;
+    return d ? this.get(this.db, d.alert_id) : null;
+  }
+
+  /** Claims the delivery of `alertId` to `userId`; false when it was claimed before (a retry). */
+  async claimDelivery(alertId: string, userId: string): Promise<boolean> {
+    const existing = (await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).first("event_id")) as { event_id: string | null } | undefined;
+    if (existing?.event_id) return false;
+    if (!existing) await this.db("alert_deliveries").insert({ alert_id: alertId, user_id: userId, room_id: "" }).onConflict(["alert_id", "user_id"]).ignore();
+    return true;
+  }
+
+  async setDeliveryRoom(alertId: string, userId: string, roomId: string): Promise<void> {
+    await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).update({ room_id: roomId });
+  }
+
+  async delivered(alertId: string, userId: string, eventId: string, at: Date): Promise<void> {
+    await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).update({ event_id: eventId, delivered_at: at });
+    await this.trail(this.db, alertId, "delivered", at, userId, eventId);
+  }
+
+  async deliveries(alertId: string): Promise<AlertDelivery[]> {
+    const rows = (await this.db("alert_deliveries").where({ alert_id: alertId })) as Array<{ user_id: string; room_id: string; event_id: string | null; delivered_at: Date | string | null }>;
+    return rows.map((r) => ({ userId: r.user_id, roomId: r.room_id, eventId: r.event_id, deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at) }));
+  }
+
+  /** Open alerts with no delivered message yet (nobody to send to, or a failure midway). */
+  async undelivered(): Promise<Alert[]> {
+    const rows = (await this.db("alerts")
+      .where({ status: "open" })
+      .whereNotExists((q) => q.select(1).from("alert_deliveries").whereRaw("alert_deliveries.alert_id = alerts.id").whereNotNull("event_id"))
+      .orderBy("number")) as AlertRow[];
+    return rows.map((r) => this.toAlert(r));
+  }
+
+  /** Open → acknowledged, once: false when it was no longer open. */
+  async acknowledged(id: string, by: string, at: Date): Promise<boolean> {
+    const n = await this.db("alerts").where({ id, status: "open" }).update({ status: "acknowledged", acknowledged_by: by, acknowledged_at: at, last_at: at });
+    if (n) await this.trail(this.db, id, "acknowledged", at, by, null);
+    return n > 0;
+  }
+
+  async openDeliveredTo(userId: string): Promise<Alert[]> {
+    const rows = (await this.db("alerts")
+      .whereIn("status", OPEN)
+      .whereExists((q) => q.select(1).from("alert_deliveries").whereRaw("alert_deliveries.alert_id = alerts.id").where("alert_deliveries.user_id", userId))
+      .orderBy("number")) as AlertRow[];
+    return rows.map((r) => this.toAlert(r));
   }
 
   async all(): Promise<Alert[]> {

@@ -37,6 +37,8 @@ export class InboundStore {
   constructor(
     private readonly db: Db,
     private readonly atRest: AtRest,
+    /** Called after a new message is committed, to wake whoever processes them. */
+    private readonly onRecorded: () => void = () => undefined,
   ) {}
 
   async record(m: InboundMessage, now = new Date()): Promise<{ id: number; duplicate: boolean }> {
@@ -45,18 +47,23 @@ export class InboundStore {
       .onConflict(["source", "message_key"])
       .ignore()
       .returning("id");
-    if (inserted.length) return { id: Number((inserted[0] as { id: number | string }).id), duplicate: false };
+    if (inserted.length) {
+      this.onRecorded();
+      return { id: Number((inserted[0] as { id: number | string }).id), duplicate: false };
+    }
     const row = (await this.db("alert_inbound").where({ source: m.source, message_key: m.key }).first("id")) as { id: number | string };
     return { id: Number(row.id), duplicate: true };
   }
 
   /** Several messages that arrived together (a FHIR Bundle): all recorded, or none. */
   async recordAll(ms: readonly InboundMessage[], now = new Date()): Promise<Array<{ id: number; duplicate: boolean }>> {
-    return this.db.transaction(async (trx) => {
-      const out: Array<{ id: number; duplicate: boolean }> = [];
-      for (const m of ms) out.push(await new InboundStore(trx, this.atRest).record(m, now));
-      return out;
+    const out = await this.db.transaction(async (trx) => {
+      const results: Array<{ id: number; duplicate: boolean }> = [];
+      for (const m of ms) results.push(await new InboundStore(trx, this.atRest).record(m, now));
+      return results;
     });
+    if (out.some((r) => !r.duplicate)) this.onRecorded();
+    return out;
   }
 
   /** Recorded messages not yet turned into alerts, oldest first, opened. */

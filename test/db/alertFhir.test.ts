@@ -93,7 +93,7 @@ for (const backend of backends) {
       ({ db, close } = await backend.open());
       await migrate(db, [{ "014_alerts": m014 }]);
       inbound = new InboundStore(db, new AtRest("a-long-enough-passphrase-0123", INBOUND_AT_REST_PURPOSE));
-      const rules = parseRulesFile(readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8"));
+      const { rules } = parseRulesFile(readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8"));
       intake = new AlertIntake({ inbound, alerts: new AlertStore(db, new AtRest("a-long-enough-passphrase-0123", "alerts")), rules: () => rules, log });
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;

@@ -25,7 +25,7 @@ const oru = (obx: { loinc: string; value: string; units: string; status?: string
   [msh("ORU^R01"), PID, `OBR|1|P-${obx.order ?? "1"}|F-${obx.order ?? "1"}|${obx.loinc}^Test^LN|||20261203094500`, `OBX|1|NM|${obx.loinc}^Test^LN||${obx.value}|${obx.units}|||||${obx.status ?? "F"}`].join("\r");
 const potassium = (value: string, extra: { status?: string; order?: string } = {}) => oru({ loinc: "2823-3", value, units: "mmol/L", ...extra });
 
-const exampleRules = parseRulesFile(readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8"));
+const exampleRules = parseRulesFile(readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8")).rules;
 
 for (const backend of backends) {
   describe(`alert intake, on ${backend.name}`, function () {
@@ -120,7 +120,7 @@ for (const backend of backends) {
     it("applies a unit's own rule to patients ADT places on that unit", async function () {
       rules = [
         ...exampleRules,
-        ...parseRulesFile("rules:\n  - { id: potassium-renal, kind: lab, name: Potassium, loinc: 2823-3, units: mmol/L, critical: { above: 6.8 }, urgent: { above: 6.0 }, units_of_care: [RENAL] }\n"),
+        ...parseRulesFile("rules:\n  - { id: potassium-renal, kind: lab, name: Potassium, loinc: 2823-3, units: mmol/L, critical: { above: 6.8 }, urgent: { above: 6.0 }, units_of_care: [RENAL] }\n").rules,
       ];
       await receive(adt("A01", "RENAL"));
       const [onRenal] = await receive(potassium("6.5"));

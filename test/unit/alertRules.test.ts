@@ -4,7 +4,7 @@ import { parseRulesFile, RulesFileError, type InteractionRule, type LabRule, typ
 import { evaluateInteractions, evaluateLab, evaluateNews2, overdueOrders, type LabValue, type VitalSign } from "../../appservice/alert/ruleEvaluation.js";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 
-const rules = parseRulesFile(readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8"));
+const { rules } = parseRulesFile(readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8"));
 const byId = <R>(id: string) => rules.find((r) => r.id === id) as R;
 const potassium = byId<LabRule>("potassium");
 const troponin = byId<LabRule>("troponin-t");

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
+import type { AlertConfig } from "../../appservice/alert/alertConfig.js";
 import type { ConsultConfig } from "../../appservice/consult/consultConfig.js";
 import type { HandoffConfig } from "../../appservice/handoff/handoffConfig.js";
 import type { PagingConfig } from "../../appservice/paging/pagingConfig.js";
@@ -46,7 +47,7 @@ describe("configuration", function () {
     const c = loadConfig(valid);
     expect(c.homeserverUrl).to.equal("http://127.0.0.1:8008");
     expect(c.appservicePort).to.equal(9100);
-    expect(c.bots).to.deep.equal(["oncall", "consult", "handoff"]);
+    expect(c.bots).to.deep.equal(["oncall", "consult", "handoff", "alerts"]);
     expect(c.registration.hsToken).to.equal("bbbbbbbbbbbbbbbbbbbb");
   });
 
@@ -229,5 +230,23 @@ describe("configuration", function () {
     });
     expect(r.status).to.equal(2);
     expect(r.stderr).to.contain("Invalid configuration: ROUNDS_METRICS_PORT must be between 1 and 65535 (got '70000')");
+  });
+
+  it("reads the alert sources file at start-up, and names the key and every problem of a bad one", function () {
+    const good = join(dir, "sources.yaml");
+    writeFileSync(good, 'sources:\n  - { id: lab, kind: mllp, allow: ["10.0.0.0/8"] }\n');
+    const alert = loadConfig({ ...valid, ROUNDS_ALERT_SOURCES_FILE: good }).workflows.alert as AlertConfig;
+    expect(alert.sources.map((x) => x.id)).to.deep.equal(["lab"]);
+    expect(alert.mllp).to.deep.equal({ host: "127.0.0.1", port: 2575, tls: null });
+    expect((loadConfig(valid).workflows.alert as AlertConfig).sources).to.deep.equal([]);
+
+    const bad = join(dir, "bad-sources.yaml");
+    writeFileSync(bad, "sources:\n  - { id: lab, kind: mllp, alow: [10.0.0.1] }\n");
+    const e = errorFor({ ...valid, ROUNDS_ALERT_SOURCES_FILE: bad });
+    expect(e.key).to.equal("ROUNDS_ALERT_SOURCES_FILE");
+    expect(e.message).to.contain("unknown key 'alow' at sources.0; did you mean 'allow'?");
+    expect(errorFor({ ...valid, ROUNDS_ALERT_SOURCES_FILE: join(dir, "missing.yaml") }).message).to.contain("names a file that cannot be read (ENOENT");
+    expect(errorFor({ ...valid, ROUNDS_ALERT_MLLP_TLS_CERT_FILE: good }).key).to.equal("ROUNDS_ALERT_MLLP_TLS_KEY_FILE");
+    expect(errorFor({ ...valid, ROUNDS_ALERT_MLLP_PORT: "0x9ff" }).key).to.equal("ROUNDS_ALERT_MLLP_PORT");
   });
 });

@@ -66,9 +66,29 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("first_at", { useTz: true }).notNullable();
     t.timestamp("last_at", { useTz: true }).notNullable();
     t.timestamp("closed_at", { useTz: true });
+    t.string("acknowledged_by", 255);
+    t.timestamp("acknowledged_at", { useTz: true });
     t.index(["dedup_key", "status"]);
     t.index(["result_key"]);
     t.index(["patient_key", "rule_id", "status"]);
+  });
+
+  // Each room an alert was delivered to, with its message there (what ✅ and !ack find it by).
+  await knex.schema.createTable("alert_deliveries", (t) => {
+    t.string("alert_id", 26).notNullable();
+    t.string("user_id", 255).notNullable();
+    t.string("room_id", 255).notNullable();
+    t.string("event_id", 255);
+    t.timestamp("delivered_at", { useTz: true });
+    t.primary(["alert_id", "user_id"]);
+    t.index(["event_id"]);
+  });
+
+  // The rules, as the coordinator loaded them (checked before saving); the newest one applies.
+  await knex.schema.createTable("alert_rule_sets", (t) => {
+    t.bigIncrements("version");
+    t.text("yaml").notNullable();
+    t.timestamp("loaded_at", { useTz: true }).notNullable();
   });
 
   // The closed loop, step by step, with times: references only (ids, Matrix users, event ids).
@@ -83,6 +103,8 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable("alert_rule_sets");
+  await knex.schema.dropTable("alert_deliveries");
   await knex.schema.dropTable("alert_trail");
   await knex.schema.dropTable("alerts");
   await knex.schema.dropTable("alert_patients");

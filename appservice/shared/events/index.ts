@@ -5,6 +5,7 @@
  * State events are never encrypted, so the state schemas admit workflow metadata only: ids,
  * status, Matrix user ids, timestamps, service names.
  */
+export * from "./alert.js";
 export * from "./common.js";
 export * from "./consult.js";
 export * from "./handoff.js";

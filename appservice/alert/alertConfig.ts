@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError, port } from "../shared/config.js";
+import type { WorkflowConfig } from "../workflow.js";
+import { parseSourcesFile, SourcesFileError, type AlertSource } from "./alertSources.js";
+
+export interface AlertConfig {
+  /** The configured sources; none means ingestion is off. */
+  sources: AlertSource[];
+  mllp: { host: string; port: number; tls: { cert: string; key: string } | null };
+  /** How often the intake looks for recorded messages it has not processed (after a crash). */
+  intakePollMs: number;
+}
+
+const file = z.string().min(1);
+const env = {
+  /** The alert sources file (YAML): who may send results, with credentials and limits. Unset: no ingestion. */
+  ROUNDS_ALERT_SOURCES_FILE: file.optional(),
+  /** Where the HL7 v2 MLLP listener listens (when a source is of kind mllp). */
+  ROUNDS_ALERT_MLLP_HOST: z.string().min(1).default("127.0.0.1"),
+  ROUNDS_ALERT_MLLP_PORT: port.default(2575),
+  /** PEM certificate and key: MLLP over TLS. Both or neither. */
+  ROUNDS_ALERT_MLLP_TLS_CERT_FILE: file.optional(),
+  ROUNDS_ALERT_MLLP_TLS_KEY_FILE: file.optional(),
+  ROUNDS_ALERT_INTAKE_POLL_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int().min(50).max(60_000).default(1000),
+};
+
+function readText(key: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(key, `names a file that cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}: ${path})`);
+  }
+}
+
+export const alertConfig: WorkflowConfig<AlertConfig> = {
+  env,
+  read(raw) {
+    const e = raw as Record<string, string | number | undefined>;
+    const sourcesFile = e.ROUNDS_ALERT_SOURCES_FILE as string | undefined;
+    let sources: AlertSource[] = [];
+    if (sourcesFile) {
+      try {
+        sources = parseSourcesFile(readText("ROUNDS_ALERT_SOURCES_FILE", sourcesFile), process.env);
+      } catch (err) {
+        if (err instanceof SourcesFileError) throw new ConfigError("ROUNDS_ALERT_SOURCES_FILE", `has problems:\n${err.problems.map((p) => `  - ${p}`).join("\n")}`);
+        throw err;
+      }
+    }
+    const certFile = e.ROUNDS_ALERT_MLLP_TLS_CERT_FILE as string | undefined;
+    const keyFile = e.ROUNDS_ALERT_MLLP_TLS_KEY_FILE as string | undefined;
+    if (!!certFile !== !!keyFile) throw new ConfigError(certFile ? "ROUNDS_ALERT_MLLP_TLS_KEY_FILE" : "ROUNDS_ALERT_MLLP_TLS_CERT_FILE", "must be set together with its pair, or neither (MLLP over TLS needs both)");
+    const tls = certFile && keyFile ? { cert: readText("ROUNDS_ALERT_MLLP_TLS_CERT_FILE", certFile), key: readText("ROUNDS_ALERT_MLLP_TLS_KEY_FILE", keyFile) } : null;
+    return { sources, mllp: { host: e.ROUNDS_ALERT_MLLP_HOST as string, port: e.ROUNDS_ALERT_MLLP_PORT as number, tls }, intakePollMs: e.ROUNDS_ALERT_INTAKE_POLL_MS as number };
+  },
+};

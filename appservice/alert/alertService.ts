@@ -1,0 +1,161 @@
+import type { Logger } from "../logging.js";
+import type { OnCallService } from "../oncall/oncallService.js";
+import type { RoomWriter } from "../ports/roomWriter.js";
+import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
+import { ALERT_STATE_TYPE, type AlertPriority, type AlertState } from "../shared/events/index.js";
+import type { AlertEffect } from "./alertIntake.js";
+import type { AlertRouting } from "./alertRules.js";
+import type { Alert, AlertStore } from "./alertStore.js";
+
+export class AlertError extends DomainError {
+  constructor(code: DomainErrorCode, message: string) {
+    super(code, message, code, "alert");
+  }
+}
+
+const BADGE: Record<AlertPriority, string> = { critical: "🔴 CRITICAL", urgent: "🟠 URGENT", informational: "🔵 FYI" };
+
+/** The PHI-free mirror of an alert, as its state event in each room it was delivered to. */
+export function alertState(a: Alert, messageEventId: string | null): AlertState {
+  return {
+    id: a.id,
+    number: a.number,
+    rule_id: a.ruleId,
+    priority: a.priority,
+    status: a.status,
+    repeats: a.repeats,
+    corrections: a.corrections,
+    created_ts: a.firstAt.getTime(),
+    last_ts: a.lastAt.getTime(),
+    acknowledged_by: a.acknowledgedBy,
+    acknowledged_ts: a.acknowledgedAt?.getTime() ?? null,
+    closed_ts: a.closedAt?.getTime() ?? null,
+    message_event_id: messageEventId,
+  };
+}
+
+/**
+ * Routing, delivery and acknowledgement of alerts. Each clinician gets their alerts in their own
+ * encrypted room with the alerts bot: the value and the patient in the message, ids and status in
+ * the room's state. Every step is in the alert's trail with its time.
+ */
+export class AlertService {
+  constructor(
+    private readonly deps: {
+      store: AlertStore;
+      rooms: RoomWriter;
+      oncall: Pick<OnCallService, "whoIsOnCall">;
+      routing: () => AlertRouting;
+      log: Logger;
+    },
+  ) {}
+
+  /**
+   * Who is told first: the patient's attending when ADT named one Rounds knows, else whoever
+   * is first on call for the unit's service, else the default service's.
+   */
+  async recipients(a: Alert): Promise<{ users: string[]; via: string }> {
+    const routing = this.deps.routing();
+    const place = await this.deps.store.patientPlace(this.deps.store.db, a.patientKey);
+    const attending = place?.attending ? routing.staff[place.attending] : undefined;
+    if (attending) return { users: [attending], via: "attending" };
+    const unit = place?.unit ?? a.detail.unit;
+    const services = [unit ? routing.units[unit] : undefined, routing.default_service].filter((s): s is string => !!s);
+    for (const service of services) {
+      try {
+        const answer = await this.deps.oncall.whoIsOnCall(service);
+        const first = answer.levels[0];
+        if (first) return { users: [first.userId], via: `on call: ${answer.service.id}/${first.level}` };
+      } catch (err) {
+        this.deps.log.warn({ alert: a.id, service, err: err instanceof Error ? err.message : String(err) }, "alert routing: service not found");
+      }
+    }
+    return { users: [], via: "nobody" };
+  }
+
+  private roomKey(userId: string): string {
+    return `alerts:${userId}`;
+  }
+
+  private text(a: Alert, kind: AlertEffect["kind"]): string {
+    const d = a.detail;
+    const head = `${BADGE[a.priority]} alert #${a.number}: ${d.why}`;
+    const patient = `Patient: ${d.patient.id}${d.patient.authority ? ` (${d.patient.authority})` : ""}${d.unit ? `, unit ${d.unit}` : ""}${d.observedAt ? `, taken ${d.observedAt.slice(0, 16).replace("T", " ")} UTC` : ""}`;
+    if (kind === "repeated") return `${head}\nRepeated: ${a.repeats + 1} results in the window.`;
+    if (kind === "corrected") return `${head}\nCorrected by the lab (${a.corrections} correction${a.corrections === 1 ? "" : "s"}).\n${patient}`;
+    if (kind === "cleared") return `✅ Alert #${a.number} cleared: a later result is normal (${d.why}).`;
+    return `${head}\n${patient}\nReact ✅ to this message or send !ack ${a.number} to acknowledge.`;
+  }
+
+  /** Acts on what intake did: new alerts are routed and delivered, changes are told where they were. */
+  async deliver(effects: readonly AlertEffect[]): Promise<void> {
+    for (const e of effects) {
+      try {
+        if (e.kind === "raised") await this.deliverNew(e.alert);
+        else await this.tellChange(e);
+      } catch (err) {
+        // The alert stays open and undelivered in the database; the next delivery pass retries it.
+        this.deps.log.error({ alert: e.alert.id, err: err instanceof Error ? err.message : String(err) }, "alert delivery failed");
+      }
+    }
+  }
+
+  /** Open alerts that were never delivered (a crash, a Matrix outage): delivered now. */
+  async redeliver(): Promise<number> {
+    const pending = await this.deps.store.undelivered();
+    for (const a of pending) await this.deliverNew(a);
+    return pending.length;
+  }
+
+  private async deliverNew(a: Alert): Promise<void> {
+    const { store, rooms, log } = this.deps;
+    const { users, via } = await this.recipients(a);
+    if (!users.length) {
+      log.error({ alert: a.id, rule: a.ruleId, priority: a.priority }, "alert has nobody to go to: no attending mapped and nobody on call for the unit's service");
+      return;
+    }
+    for (const user of users) {
+      if (!(await store.claimDelivery(a.id, user))) continue;
+      const roomId = await rooms.openRoom(this.roomKey(user), { name: "Rounds alerts", members: [user], direct: true });
+      await store.setDeliveryRoom(a.id, user, roomId);
+      await store.trail(store.db, a.id, "routed", new Date(), user, via);
+      const eventId = await rooms.send(roomId, { body: this.text(a, "raised"), mentions: a.priority === "informational" ? [] : [user] }, `alert:${a.id}:${user}`);
+      await store.delivered(a.id, user, eventId, new Date());
+      await rooms.setState(roomId, ALERT_STATE_TYPE, a.id, alertState(a, eventId) as unknown as Record<string, unknown>);
+      log.info({ alert: a.id, number: a.number, priority: a.priority, via }, "alert delivered");
+    }
+  }
+
+  private async tellChange(e: AlertEffect): Promise<void> {
+    const { store, rooms } = this.deps;
+    for (const d of await store.deliveries(e.alert.id)) {
+      if (!d.eventId) continue;
+      await rooms.send(d.roomId, { body: this.text(e.alert, e.kind), notice: e.kind !== "corrected", references: d.eventId, mentions: e.kind === "corrected" ? [d.userId] : [] }, `alert:${e.alert.id}:${e.kind}:${e.alert.lastAt.getTime()}:${d.userId}`);
+      await rooms.setState(d.roomId, ALERT_STATE_TYPE, e.alert.id, alertState(e.alert, d.eventId) as unknown as Record<string, unknown>);
+    }
+  }
+
+  /** Acknowledges by number (a command), or by the alert message reacted to; idempotent for the same person. */
+  async acknowledge(req: { by: string; number?: number; eventId?: string; at?: Date }): Promise<{ alert: Alert; already: boolean }> {
+    const { store, rooms, log } = this.deps;
+    const found = req.number !== undefined ? await store.byNumber(req.number) : req.eventId ? await store.byMessage(req.eventId) : null;
+    if (!found) throw new AlertError("not_found", req.number !== undefined ? `There is no alert #${req.number}.` : "That message is not an alert.");
+    const delivered = (await store.deliveries(found.id)).some((d) => d.userId === req.by);
+    if (!delivered) throw new AlertError("forbidden", `Alert #${found.number} was not sent to you, so you cannot acknowledge it.`);
+    if (found.status !== "open") {
+      if (found.status === "acknowledged" && found.acknowledgedBy === req.by) return { alert: found, already: true };
+      const why = found.status === "acknowledged" ? `was already acknowledged by ${found.acknowledgedBy}` : `is ${found.status}`;
+      throw new AlertError("conflict", `Alert #${found.number} ${why}.`);
+    }
+    const at = req.at ?? new Date();
+    if (!(await store.acknowledged(found.id, req.by, at))) return this.acknowledge(req);
+    const alert = (await store.get(store.db, found.id))!;
+    log.info({ alert: alert.id, number: alert.number, ackMs: at.getTime() - alert.firstAt.getTime() }, "alert acknowledged");
+    for (const d of await store.deliveries(alert.id)) await rooms.setState(d.roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, d.eventId) as unknown as Record<string, unknown>);
+    return { alert, already: false };
+  }
+
+  async openFor(userId: string): Promise<Alert[]> {
+    return this.deps.store.openDeliveredTo(userId);
+  }
+}

@@ -1,0 +1,66 @@
+import { alertCommands } from "../../bots/alertCommands.js";
+import { alertAdminRouter } from "../http/alertAdminApi.js";
+import { alertFhirRouter } from "../http/alertFhirRoutes.js";
+import { AtRest } from "../shared/atRest.js";
+import type { BackgroundJob, WorkflowDeps, WorkflowParts } from "../workflow.js";
+import type { AlertConfig } from "./alertConfig.js";
+import { AlertIntake } from "./alertIntake.js";
+import { AlertService } from "./alertService.js";
+import { AlertStore } from "./alertStore.js";
+import { loadFhirDefinitions } from "./fhir/fhirResources.js";
+import { SubscriptionLedger } from "./fhir/subscriptionLedger.js";
+import { startMllpListener, type MllpListener } from "./hl7/mllpListener.js";
+import { InboundStore, INBOUND_AT_REST_PURPOSE } from "./inboundStore.js";
+import { startIntakeRunner } from "./intakeRunner.js";
+import { RuleSetStore } from "./ruleSetStore.js";
+
+export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<WorkflowParts> {
+  const { config, core, db, log, rooms, oncall } = deps;
+  let runner: ReturnType<typeof startIntakeRunner> | null = null;
+  // A recorded message wakes the intake at once; the poll is only for what a crash left.
+  const inbound = new InboundStore(db, new AtRest(core.cryptoStorePassphrase, INBOUND_AT_REST_PURPOSE), () => runner?.wake());
+  const store = new AlertStore(db, new AtRest(core.cryptoStorePassphrase, "alerts"));
+  const ruleSets = new RuleSetStore(db);
+  await ruleSets.load();
+  const intake = new AlertIntake({ inbound, alerts: store, rules: () => ruleSets.rules().rules, log });
+  const alerts = new AlertService({ store, rooms, oncall, routing: () => ruleSets.rules().routing, log });
+  const c = alertCommands(alerts);
+  const sources = () => config.sources;
+
+  const jobs: BackgroundJob[] = [
+    () => {
+      runner = startIntakeRunner({ intake, alerts, pollMs: config.intakePollMs, log });
+      return runner;
+    },
+  ];
+  if (config.sources.some((s) => s.kind === "mllp")) {
+    jobs.push(() => {
+      let listener: MllpListener | null = null;
+      const started = startMllpListener({
+        host: config.mllp.host,
+        port: config.mllp.port,
+        tls: config.mllp.tls ?? undefined,
+        sources,
+        log,
+        accept: async ({ source, text, message }) => {
+          await inbound.record({ source: source.id, key: message.header.controlId, kind: "hl7v2", type: message.kind === "results" ? "ORU^R01" : `ADT^${message.trigger}`, payload: text });
+        },
+      }).then(
+        (l) => (listener = l),
+        (err: Error) => log.error({ host: config.mllp.host, port: config.mllp.port, err: err.message }, "the MLLP listener could not start: free the port or set ROUNDS_ALERT_MLLP_PORT"),
+      );
+      return { stop: async () => (await started, await listener?.close()) };
+    });
+  }
+  if (!config.sources.length) log.warn("no alert sources configured: set ROUNDS_ALERT_SOURCES_FILE to take results over MLLP or FHIR");
+  const fhir = config.sources.some((s) => s.kind === "fhir");
+  if (fhir) loadFhirDefinitions();
+
+  return {
+    commands: c.commands,
+    reactionHandler: c.reactionHandler,
+    routes: fhir ? [alertFhirRouter({ sources, inbound, subscriptions: new SubscriptionLedger(db), log })] : [],
+    adminRoutes: (adminToken) => [alertAdminRouter({ adminToken, ruleSets, alerts: store })],
+    jobs,
+  };
+}

@@ -1,0 +1,21 @@
+import { ALERTS_BOT } from "../../bots/alertsBot.js";
+import { ALERT_STATE_TYPE } from "../shared/events/index.js";
+import { defineWorkflow } from "../workflow.js";
+import { alertConfig } from "./alertConfig.js";
+import * as m014 from "./migrations/014_alerts.js";
+
+/**
+ * Clinical alerts: lab results and deterioration from HL7 v2 (MLLP) and FHIR R4, evaluated under
+ * the coordinators' rules, routed to the patient's attending or the unit's on-call, acknowledged
+ * and traced step by step, with dedup, corrections and auto-clear against alarm fatigue.
+ */
+export const alert = defineWorkflow({
+  name: "alert",
+  bot: ALERTS_BOT,
+  config: alertConfig,
+  migrations: { "014_alerts": m014 },
+  widgets: [],
+  stateTypes: [ALERT_STATE_TYPE],
+  build: async (deps) => (await import("./build.js")).buildAlert(deps),
+  cli: async () => (await import("./alertCli.js")).alertCli,
+});

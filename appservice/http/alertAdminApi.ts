@@ -1,0 +1,42 @@
+import express, { type Router } from "express";
+import { RulesFileError } from "../alert/alertRules.js";
+import type { AlertStore } from "../alert/alertStore.js";
+import type { RuleSetStore } from "../alert/ruleSetStore.js";
+import { requireAdminToken } from "./auth.js";
+import { jsonBody } from "./bodyParsing.js";
+import { ErrCode, sendError } from "./errors.js";
+
+/** The alert rules for coordinators (check or load a rules file, YAML in a JSON body; see what is in force), and each alert's trail. */
+export function alertAdminRouter(deps: { adminToken: string; ruleSets: RuleSetStore; alerts: AlertStore }): Router {
+  const router = express.Router();
+  router.use("/_rounds/admin/v1/alerts", requireAdminToken(deps.adminToken), jsonBody("1mb"));
+  router.get("/_rounds/admin/v1/alerts/rules", (_req, res) => {
+    res.json(deps.ruleSets.info());
+  });
+  // The closed loop of one alert for quality staff: each step with its time, references only.
+  router.get("/_rounds/admin/v1/alerts/:number/trail", async (req, res) => {
+    const n = Number(req.params.number);
+    if (!Number.isSafeInteger(n) || n < 1) return sendError(res, ErrCode.BadJson, "the alert number must be a whole number such as 12");
+    const a = await deps.alerts.byNumber(n);
+    if (!a) return sendError(res, ErrCode.NotFound, `there is no alert #${n}`);
+    res.json({
+      alert: { number: a.number, id: a.id, rule: a.ruleId, priority: a.priority, status: a.status, repeats: a.repeats, corrections: a.corrections, source: a.source },
+      trail: (await deps.alerts.trailOf(a.id)).map((t) => ({ step: t.step, at: t.at.toISOString(), actor: t.actor, ref: t.ref })),
+    });
+  });
+  router.post("/_rounds/admin/v1/alerts/rules", async (req, res) => {
+    const body = req.body as { yaml?: unknown; dry_run?: unknown } | undefined;
+    const extra = body && typeof body === "object" ? Object.keys(body).filter((k) => k !== "yaml" && k !== "dry_run") : [];
+    if (extra.length) return sendError(res, ErrCode.BadJson, `unknown key '${extra[0]}'; send {"yaml": "<the rules file>", "dry_run": true|false}`);
+    if (typeof body?.yaml !== "string") return sendError(res, ErrCode.BadJson, 'send {"yaml": "<the rules file>"}');
+    if (body.dry_run !== undefined && typeof body.dry_run !== "boolean") return sendError(res, ErrCode.BadJson, "dry_run: must be true or false");
+    try {
+      const saved = await deps.ruleSets.save(body.yaml, { dryRun: body.dry_run === true });
+      res.json({ version: saved.version, rules: saved.set.rules.map((r) => ({ id: r.id, kind: r.kind })) });
+    } catch (err) {
+      if (err instanceof RulesFileError) return sendError(res, ErrCode.BadJson, `nothing saved; the rules file has ${err.problems.length} problem(s): ${err.problems.join("; ")}`);
+      throw err;
+    }
+  });
+  return router;
+}

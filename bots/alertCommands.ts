@@ -1,0 +1,49 @@
+import { AlertError, type AlertService } from "../appservice/alert/alertService.js";
+import { quote } from "../appservice/shared/quote.js";
+import { CommandError, type BotCommands, type ReactionHandler } from "./commands.js";
+
+const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
+const ACK_USAGE = "!ack <alert number>, e.g. !ack 12";
+
+/** The alerts bot's commands and the ✅ reaction: thin translations onto AlertService. */
+export function alertCommands(alerts: AlertService): BotCommands {
+  const reactionHandler: ReactionHandler = async (ctx, targetEventId, key) => {
+    if (!ACK_KEYS.includes(key)) return null;
+    try {
+      const { alert, already } = await alerts.acknowledge({ by: ctx.sender, eventId: targetEventId, at: ctx.sentAt });
+      return already ? null : `Alert #${alert.number} acknowledged by ${ctx.sender}.`;
+    } catch (err) {
+      // ✅ on a message that is not an alert is ordinary conversation.
+      if (err instanceof AlertError && err.reason === "not_found") return null;
+      throw err;
+    }
+  };
+  return {
+    reactionHandler,
+    commands: [
+      {
+        verb: "ack",
+        usage: ACK_USAGE,
+        summary: "Acknowledge an alert; or react ✅ to it",
+        retryOnError: true,
+        async run(ctx, args) {
+          const raw = args[0];
+          const n = raw === undefined ? Number.NaN : Number(raw.replace(/^#/, ""));
+          if (!Number.isSafeInteger(n) || n <= 0) throw new CommandError("bad alert number", raw === undefined ? `Which alert? Usage: ${ACK_USAGE}` : `"${quote(raw)}" is not an alert number. Usage: ${ACK_USAGE}`);
+          const { alert, already } = await alerts.acknowledge({ by: ctx.sender, number: n, at: ctx.sentAt });
+          return already ? `You had already acknowledged alert #${alert.number}.` : `Alert #${alert.number} acknowledged.`;
+        },
+      },
+      {
+        verb: "alerts",
+        usage: "!alerts",
+        summary: "Your open alerts, newest last",
+        async run(ctx) {
+          const open = await alerts.openFor(ctx.sender);
+          if (!open.length) return "You have no open alerts.";
+          return ["Your open alerts:", ...open.map((a) => `#${a.number} ${a.priority} (${a.ruleId}), ${a.status}${a.repeats ? `, repeated ${a.repeats}×` : ""}`)].join("\n");
+        },
+      },
+    ],
+  };
+}
