@@ -37,6 +37,7 @@ import { BOT_PREFIX } from "./shared/events/index.js";
 import { WIDGET_API_PREFIX } from "./shared/widgetApiPaths.js";
 import { TimerStore, type TimerRow } from "./timers/timerStore.js";
 import { TimerWorker } from "./timers/timerWorker.js";
+import type { Pager } from "./ports/pager.js";
 import type { BackgroundJob, WorkflowDeclaration, WorkflowParts } from "./workflow.js";
 import { configSections, renamedWidgets, widgetNames, WORKFLOWS } from "./workflows.js";
 
@@ -87,6 +88,8 @@ export async function startRounds(config: RoundsConfig, log: Logger, workflows: 
   const botOnlyStateTypes = workflows.flatMap((w) => w.stateTypes);
   // Each running workflow, built on its own bot. A workflow whose bot is not in ROUNDS_BOTS is not built.
   const running: { declaration: WorkflowDeclaration; client: BotClient; rooms: MatrixRoomWriter; parts: WorkflowParts }[] = [];
+  // Ports one workflow provides and others use, looked up when used (so build order does not matter).
+  let pager: Pager | null = null;
   for (const declaration of workflows.filter((w) => config.bots.includes(w.bot.name))) {
     const client = new BotClient({
       identity: declaration.bot,
@@ -113,7 +116,9 @@ export async function startRounds(config: RoundsConfig, log: Logger, workflows: 
       wakeTimers: () => timerWorker.wake(),
       widgetUrl: (widget) => widgetUrl(config.publicUrl, widget),
       ready: () => botsReady,
+      ports: { pager: () => pager },
     });
+    pager = parts.provides?.pager ?? pager;
     for (const [kind, handler] of Object.entries(parts.timers ?? {})) {
       const run = typeof handler === "function" ? handler : handler.run;
       timerWorker.on(kind, after(declaration.bot.name, run), typeof handler === "function" ? {} : { priority: handler.priority });

@@ -15,6 +15,7 @@ import type { BotClient } from "./matrix/botClient.js";
 import type { MatrixRoomWriter } from "./matrix/roomWriter.js";
 import type { Metrics } from "./metrics.js";
 import type { OnCallService } from "./oncall/oncallService.js";
+import type { Pager } from "./ports/pager.js";
 import type { CoreConfig } from "./shared/config.js";
 import type { TimerRow, TimerStore } from "./timers/timerStore.js";
 
@@ -62,6 +63,8 @@ export interface WorkflowDeps<C> {
   widgetUrl(widget: string): string;
   /** Whether the bots can act yet: a webhook answered before then is retried by its sender. */
   ready(): boolean;
+  /** What other workflows provide (WorkflowParts.provides), looked up when used; null when that workflow does not run. */
+  ports: { pager(): Pager | null };
 }
 
 /** A workflow as built: its service behind its adapters. Each part is optional. */
@@ -77,6 +80,8 @@ export interface WorkflowParts {
   /** Public routes, such as a webhook that checks its own signature. */
   routes?: Router[];
   jobs?: BackgroundJob[];
+  /** Ports this workflow offers the others (the paging engine offers the Pager). */
+  provides?: { pager?: Pager };
 }
 
 /** What a workflow's CLI command is given: the command line and the running stack's admin API. */

@@ -1,5 +1,6 @@
 import type { Logger } from "../logging.js";
 import type { OnCallService } from "../oncall/oncallService.js";
+import type { Pager } from "../ports/pager.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
 import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { ALERT_STATE_TYPE, type AlertPriority, type AlertState } from "../shared/events/index.js";
@@ -46,9 +47,51 @@ export class AlertService {
       rooms: RoomWriter;
       oncall: Pick<OnCallService, "whoIsOnCall">;
       routing: () => AlertRouting;
+      /** The paging engine, when the on-call bot runs: critical alerts ride it. */
+      pager: () => Pager | null;
+      botUserId: string;
       log: Logger;
     },
   ) {}
+
+  /** The service on call for the patient's unit (else the default one), for a page. */
+  private async serviceFor(a: Alert): Promise<string | null> {
+    const routing = this.deps.routing();
+    const place = await this.deps.store.patientPlace(this.deps.store.db, a.patientKey);
+    const unit = place?.unit ?? a.detail.unit;
+    return (unit ? routing.units[unit] : undefined) ?? routing.default_service ?? null;
+  }
+
+  /**
+   * A critical alert is a page: whoever is on call for the unit's service is rung, and the page
+   * escalates along the service's policy, with SMS that carries no PHI. Its acknowledgement, by
+   * ✅, !ack or SMS reply, acknowledges the alert (onPageAcknowledged).
+   */
+  private async page(a: Alert): Promise<boolean> {
+    const pager = this.deps.pager();
+    const service = await this.serviceFor(a);
+    if (!pager || !service) return false;
+    const note = `${this.text(a, "raised").split("\n").slice(0, 2).join("\n")}`;
+    try {
+      const page = await pager.page({ service, urgency: "emergent", note, origin: `alert:${a.id}`, requester: this.deps.botUserId });
+      await this.deps.store.paged(a.id, page.number, service, page.targets, new Date());
+      this.deps.log.info({ alert: a.id, number: a.number, page: page.number, service }, "critical alert paged");
+      return true;
+    } catch (err) {
+      // Nobody on call at any step (the coordinators are told by paging): deliver directly instead.
+      this.deps.log.error({ alert: a.id, service, err: err instanceof Error ? err.message : String(err) }, "critical alert could not be paged; delivering it directly");
+      return false;
+    }
+  }
+
+  /** The page of a critical alert was acknowledged: so is the alert (once). */
+  async onPageAcknowledged(ack: { origin: string; by: string; via: string; at: Date; number: number }): Promise<void> {
+    const id = ack.origin.slice("alert:".length);
+    if (await this.deps.store.acknowledged(id, ack.by, ack.at, `page:${ack.number} via:${ack.via}`)) {
+      const a = (await this.deps.store.get(this.deps.store.db, id))!;
+      this.deps.log.info({ alert: a.id, number: a.number, page: ack.number, ackMs: ack.at.getTime() - a.firstAt.getTime() }, "alert acknowledged through its page");
+    }
+  }
 
   /**
    * Who is told first: the patient's attending when ADT named one Rounds knows, else whoever
@@ -109,6 +152,7 @@ export class AlertService {
 
   private async deliverNew(a: Alert): Promise<void> {
     const { store, rooms, log } = this.deps;
+    if (a.priority === "critical" && (a.pageNumber !== null || (await this.page(a)))) return;
     const { users, via } = await this.recipients(a);
     if (!users.length) {
       log.error({ alert: a.id, rule: a.ruleId, priority: a.priority }, "alert has nobody to go to: no attending mapped and nobody on call for the unit's service");

@@ -38,6 +38,7 @@ export interface Alert {
   closedAt: Date | null;
   acknowledgedBy: string | null;
   acknowledgedAt: Date | null;
+  pageNumber: number | null;
 }
 
 export interface AlertDelivery {
@@ -67,6 +68,7 @@ interface AlertRow {
   closed_at: Date | string | null;
   acknowledged_by: string | null;
   acknowledged_at: Date | string | null;
+  page_number: number | null;
 }
 
 const OPEN: AlertStatus[] = ["open", "acknowledged"];
@@ -110,6 +112,7 @@ export class AlertStore {
       closedAt: r.closed_at === null ? null : new Date(r.closed_at),
       acknowledgedBy: r.acknowledged_by,
       acknowledgedAt: r.acknowledged_at === null ? null : new Date(r.acknowledged_at),
+      pageNumber: r.page_number,
     };
   }
 
@@ -239,16 +242,25 @@ export class AlertStore {
   async undelivered(): Promise<Alert[]> {
     const rows = (await this.db("alerts")
       .where({ status: "open" })
+      .whereNull("page_number")
       .whereNotExists((q) => q.select(1).from("alert_deliveries").whereRaw("alert_deliveries.alert_id = alerts.id").whereNotNull("event_id"))
       .orderBy("number")) as AlertRow[];
     return rows.map((r) => this.toAlert(r));
   }
 
-  /** Open → acknowledged, once: false when it was no longer open. */
-  async acknowledged(id: string, by: string, at: Date): Promise<boolean> {
+  /** Open → acknowledged, once: false when it was no longer open. `ref` says how (e.g. the page and SMS). */
+  async acknowledged(id: string, by: string, at: Date, ref: string | null = null): Promise<boolean> {
     const n = await this.db("alerts").where({ id, status: "open" }).update({ status: "acknowledged", acknowledged_by: by, acknowledged_at: at, last_at: at });
-    if (n) await this.trail(this.db, id, "acknowledged", at, by, null);
+    if (n) await this.trail(this.db, id, "acknowledged", at, by, ref);
     return n > 0;
+  }
+
+  /** The page a critical alert was raised as; its delivery is then the paging engine's. */
+  async paged(id: string, pageNumber: number, service: string, targets: readonly string[], at: Date): Promise<void> {
+    const n = await this.db("alerts").where({ id }).whereNull("page_number").update({ page_number: pageNumber });
+    if (!n) return;
+    await this.trail(this.db, id, "routed", at, null, `page:${pageNumber} service:${service}`);
+    for (const t of targets) await this.trail(this.db, id, "delivered", at, t, `page:${pageNumber}`);
   }
 
   async openDeliveredTo(userId: string): Promise<Alert[]> {

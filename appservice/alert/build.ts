@@ -23,7 +23,10 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
   const ruleSets = new RuleSetStore(db);
   await ruleSets.load();
   const intake = new AlertIntake({ inbound, alerts: store, rules: () => ruleSets.rules().rules, log });
-  const alerts = new AlertService({ store, rooms, oncall, routing: () => ruleSets.rules().routing, log });
+  const alerts = new AlertService({ store, rooms, oncall, routing: () => ruleSets.rules().routing, pager: deps.ports.pager, botUserId: deps.client.userId, log });
+  // The paging workflow is built before this one, so its Pager is there to listen to.
+  deps.ports.pager()?.onAcknowledged("alert:", (ack) => alerts.onPageAcknowledged(ack));
+  if (!deps.ports.pager()) log.warn("the on-call bot is not running: critical alerts go to the alerts room without paging's escalation and SMS");
   const c = alertCommands(alerts);
   const sources = () => config.sources;
 

@@ -13,6 +13,7 @@ import { TwilioSmsSender } from "../sms/twilioSms.js";
 import { serviceDeps, type WorkflowDeps, type WorkflowParts } from "../workflow.js";
 import { ContactService } from "./contactService.js";
 import { ContactStore } from "./contactStore.js";
+import { pagerOf } from "./pager.js";
 import { PageService, TIMER_PAGE_DELIVER, TIMER_PAGE_ESCALATE, TIMER_PAGE_SMS } from "./pageService.js";
 import { PageStore } from "./pageStore.js";
 import { pagingMetrics } from "./pagingMetrics.js";
@@ -78,5 +79,6 @@ export function buildPaging(deps: WorkflowDeps<PagingConfig>): WorkflowParts {
     adminRoutes: (adminToken) => [pagingAdminRouter({ adminToken, contacts: contactService, pages, timers, log })],
     routes,
     jobs: [() => startShiftCron(config.shiftCheckCron, shifts, log)],
+    provides: { pager: pagerOf(pages) },
   };
 }

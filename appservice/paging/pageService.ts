@@ -85,6 +85,9 @@ export class PageService {
   /** Which command made which transition, so a retried command is told from someone else's. */
   private readonly effects: CommandEffects;
 
+  /** Told of each acknowledgement (other workflows' pages, through the Pager port). */
+  private readonly ackListeners: Array<(page: Page) => Promise<void>> = [];
+
   constructor(
     private readonly deps: {
       store: PageStore;
@@ -399,7 +402,20 @@ export class PageService {
   private async finishAck(page: Page): Promise<Page> {
     await this.cancelTimers(page.id);
     await this.announceAck(page);
+    for (const listener of this.ackListeners) {
+      try {
+        await listener(page);
+      } catch (err) {
+        // The page stays acknowledged; the listener is told again on a retry of the same acknowledgement.
+        this.deps.log.error({ page: page.id, err: err instanceof Error ? err.message : String(err) }, "page: an acknowledgement listener failed");
+      }
+    }
     return page;
+  }
+
+  /** Calls `listener` after each acknowledgement, also when a retried one finishes; it must be idempotent. */
+  onAcknowledged(listener: (page: Page) => Promise<void>): void {
+    this.ackListeners.push(listener);
   }
 
   /** Tells the requester (in the page room and where they paged from) and mirrors the state. Idempotent. */

@@ -147,6 +147,8 @@ Next steps (in another terminal):
      http://127.0.0.1:${settings.appservicePort}/_rounds/widgets/)
   5. Handoffs: npm run rounds -- handoffs unit set appservice/handoff/example-unit.yaml
      then a direct message with @rounds_handoff:${settings.serverName}, send: !handoff
+  6. Alerts: npm run rounds -- alerts rules import appservice/alert/example-rules.yaml
+     and a sources file for the lab (README, Clinical alerts) in ROUNDS_ALERT_SOURCES_FILE
 
 Rounds is restarted if it stops. Press Ctrl-C to stop.`);
 }

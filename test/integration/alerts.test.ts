@@ -5,26 +5,30 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { StateType } from "../../appservice/shared/events/index.js";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
-import { TestClinician } from "../harness/clinician.js";
-import { getHomeserver, type TestHomeserver } from "../harness/homeserver.js";
+import type { TestClinician } from "../harness/clinician.js";
+import { pagingSchedule, startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
 import { freePort } from "../harness/ports.js";
-import { RoundsProcess } from "../harness/rounds.js";
 import { tempDir } from "../harness/tempDir.js";
 import { waitUntil } from "../harness/waitUntil.js";
 
 const run = promisify(execFile);
+const MRN = "MRN40417";
+const msh = (type: string, control: string) => `MSH|^~\\&|LAB|GENHOSP|ROUNDS|GENHOSP|20261203101500||${type}|${control}|P|2.5.1`;
+const PID = `PID|1||${MRN}^^^GENHOSP^MR||DOE^JANE`;
+const ADMIT = [msh("ADT^A01", "ADT-1"), "EVN|A01", PID, "PV1|1|I|4WEST^12^A||||D77^HOUSE^G"].join("\r");
+const potassium = (control: string, order: string, value: string) =>
+  [msh("ORU^R01", control), PID, `OBR|1|P-${order}|F-${order}|24323-8^Metabolic panel^LN|||20261203094500`, `OBX|1|NM|2823-3^Potassium^LN||${value}|mmol/L|3.5-5.1|H|||F`].join("\r");
 
 /**
- * A critical result from the lab to the on-call's phone: HL7 v2 sent over MLLP by a tool nobody
- * here wrote (Debian's python3-hl7 mllp_send), through the listener and the rules, routed by the
- * unit to its service's on-call, delivered encrypted, and acknowledged with ✅ (real Synapse,
- * real E2EE clients).
+ * Results from the lab to the clinicians' phones: HL7 v2 sent over MLLP by a tool nobody here
+ * wrote (Debian's python3-hl7 mllp_send), through the listener and the rules, routed by the
+ * patient's unit to its service's on-call (real Synapse, real E2EE clients, the fake Twilio).
+ * A critical result rides the paging engine; an urgent one goes to the on-call's alerts room.
  */
-describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_send)", function () {
-  const MRN = "MRN40417";
-  let hs: TestHomeserver;
-  let rounds: RoundsProcess;
+describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_send, fake Twilio)", function () {
+  let s: PagingScenario;
   let lena: TestClinician;
+  let liam: TestClinician;
   let mllpPort: number;
   let dir: string;
 
@@ -36,79 +40,84 @@ describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_s
     return stdout;
   }
 
+  const trailOf = (number: number) => s.rounds.admin<{ alert: { status: string; repeats: number }; trail: Array<{ step: string; actor: string | null; ref: string | null }> }>(`/_rounds/admin/v1/alerts/${number}/trail`);
+
   before(async function () {
-    hs = await getHomeserver();
     dir = tempDir("alerts");
     mllpPort = await freePort();
     writeFileSync(join(dir, "sources.yaml"), 'sources:\n  - { id: lab, kind: mllp, allow: ["127.0.0.1"], sending_facility: GENHOSP }\n');
-    rounds = new RoundsProcess(hs, { ROUNDS_ALERT_SOURCES_FILE: join(dir, "sources.yaml"), ROUNDS_ALERT_MLLP_PORT: String(mllpPort), ROUNDS_ALERT_INTAKE_POLL_MS: "250" });
-    await rounds.start();
-    lena = await TestClinician.create(hs, "lena");
-    lena.acceptInvites();
-    await rounds.admin("/_rounds/admin/v1/schedule?force=1", {
-      method: "POST",
-      headers: { "content-type": "application/yaml" },
-      body: `
-clinicians:
-  - { user: "${lena.userId}", name: "Dr Lena Okafor" }
-services:
-  - id: medicine
-    name: Medicine
-    timezone: Europe/London
-    levels:
-      - level: primary
-        rotation: { kind: daily, handover: "08:00", start: "2020-01-01", members: ["${lena.userId}"] }
-`,
-    });
-    const rules = readFileSync(join(repoRoot, "appservice/alert/example-rules.yaml"), "utf8");
-    await rounds.admin("/_rounds/admin/v1/alerts/rules", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ yaml: rules }) });
+    s = await startPagingScenario({ ROUNDS_ALERT_SOURCES_FILE: join(dir, "sources.yaml"), ROUNDS_ALERT_MLLP_PORT: String(mllpPort), ROUNDS_ALERT_INTAKE_POLL_MS: "250" });
+    ({ lena, liam } = s.people);
+    // Cardiology: lena first, liam after 3 s for an emergent page; 4WEST's alerts go to cardiology.
+    const people = { lena: lena.userId, liam: liam.userId, cora: s.people.cora.userId };
+    await s.rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: pagingSchedule(people, { delays: { emergent: 3, urgent: 10, routine: 600 } }), headers: { "content-type": "application/yaml" } });
+    const rules = readFileSync(join(repoRoot, "appservice/alert/example-rules.yaml"), "utf8").replace("units: { 4WEST: medicine, RENAL: nephrology }", "units: { 4WEST: cardiology }").replace("default_service: medicine", "default_service: cardiology");
+    await s.rounds.admin("/_rounds/admin/v1/alerts/rules", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ yaml: rules }) });
+    expect(await mllpSend("admit", ADMIT)).to.match(/MSA\|AA\|ADT-1/);
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === "failed") rounds.dumpLogs(120);
+    if (this.currentTest?.state === "failed") s.rounds.dumpLogs(120);
   });
 
-  after(async function () {
-    lena?.stop();
-    await rounds?.stop();
+  after(async () => s?.stop());
+
+  it("pages a critical potassium to the unit's on-call, escalates it with SMS that carry no PHI, and takes the SMS reply as the acknowledgement", async function () {
+    const acks = await mllpSend("critical", potassium("ORU-1", "1", "6.8"));
+    expect(acks).to.match(/MSA\|AA\|ORU-1/);
+
+    // Level 1 is rung with the result, decrypted on their phone.
+    const page = await lena.waitForMessage((b) => b.includes("CRITICAL alert #"), { what: "the alert's page", timeoutMs: 60_000 });
+    expect(page.event.isEncrypted()).to.equal(true);
+    expect(page.body).to.contain("Potassium 6.8 mmol/L, above the critical limit 6.2").and.to.contain(MRN).and.to.contain("EMERGENT");
+    const alertNumber = Number(/alert #(\d+)/.exec(page.body)![1]);
+    const pageNumber = Number(/page #(\d+)/.exec(page.body)![1]);
+
+    // Nobody answers: the SMS fallback says only that a page waits, then level 2 is rung.
+    const smsToLena = await s.twilio.waitForMessage((m) => m.to === s.phones.lena, 30_000);
+    expect(smsToLena.body).to.equal(`EMERGENT page ${pageNumber} from Rounds. Reply ${pageNumber} to acknowledge. Details are in the Rounds app.`);
+    await liam.waitForMessage((b) => b.startsWith(`⬆️ Escalated emergent page #${pageNumber}`) && b.includes("Potassium 6.8"), { what: "the escalation", timeoutMs: 30_000 });
+    const smsToLiam = await s.twilio.waitForMessage((m) => m.to === s.phones.liam, 30_000);
+    expect(smsToLiam.body).not.to.contain(MRN).and.not.to.contain("6.8").and.not.to.contain("otassium");
+
+    // Level 2 acknowledges by SMS reply: the page, and with it the alert.
+    const res = await s.twilio.sendInbound({ from: s.phones.liam, to: s.twilioFrom, body: String(pageNumber), webhookUrl: `${s.rounds.url}/_rounds/twilio/inbound` });
+    expect(res.status).to.equal(200);
+    const acked = await waitUntil(async () => {
+      const t = await trailOf(alertNumber);
+      return t.alert.status === "acknowledged" ? t : null;
+    }, "the alert acknowledged through its page");
+    expect(acked.trail.map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "acknowledged"]);
+    expect(acked.trail[1]!.ref).to.equal(`page:${pageNumber} service:cardiology`);
+    const ack = acked.trail.find((t) => t.step === "acknowledged")!;
+    expect(ack).to.include({ actor: liam.userId, ref: `page:${pageNumber} via:sms` });
+    expect(JSON.stringify(acked)).not.to.contain(MRN);
   });
 
-  it("gets a critical potassium to the unit's on-call, decrypted, and closes the loop with ✅", async function () {
-    const msh = (type: string, control: string) => `MSH|^~\\&|LAB|GENHOSP|ROUNDS|GENHOSP|20261203101500||${type}|${control}|P|2.5.1`;
-    const pid = `PID|1||${MRN}^^^GENHOSP^MR||DOE^JANE`;
-    const acks = await mllpSend(
-      "k",
-      [msh("ADT^A01", "ADT-1"), "EVN|A01", pid, "PV1|1|I|4WEST^12^A||||D77^HOUSE^G"].join("\r"),
-      [msh("ORU^R01", "ORU-1"), pid, "OBR|1|P-1|F-1|24323-8^Metabolic panel^LN|||20261203094500", "OBX|1|NM|2823-3^Potassium^LN||6.8|mmol/L|3.5-5.1|HH|||F"].join("\r"),
-    );
-    // Both acknowledged AA, only once stored.
-    expect(acks.match(/MSA\|AA\|/g) ?? []).to.have.length(2);
+  it("brings an urgent potassium to the on-call's alerts room with PHI-free state, records a resend once, and closes the loop with ✅", async function () {
+    const acks = await mllpSend("urgent", potassium("ORU-2", "2", "5.8"), potassium("ORU-2", "2", "5.8"));
+    expect(acks.match(/MSA\|AA\|ORU-2/g) ?? []).to.have.length(2);
 
-    const alert = await lena.waitForMessage((b) => b.includes("CRITICAL alert #"), { what: "the alert", timeoutMs: 60_000 });
+    const alert = await lena.waitForMessage((b) => b.includes("URGENT alert #"), { what: "the urgent alert", timeoutMs: 60_000 });
     expect(alert.event.isEncrypted()).to.equal(true);
-    expect(alert.body).to.contain("Potassium 6.8 mmol/L, above the critical limit 6.2").and.to.contain(MRN).and.to.contain("unit 4WEST");
+    expect(alert.body).to.contain("Potassium 5.8 mmol/L, above the urgent limit 5.5").and.to.contain(MRN).and.to.contain("unit 4WEST");
     expect(alert.event.getContent()["m.mentions"]).to.deep.equal({ user_ids: [lena.userId] });
     const number = Number(/alert #(\d+)/.exec(alert.body)![1]);
 
-    // The room's state mirrors it with ids, status and times only.
     const stateOf = () => lena.client.getRoom(alert.roomId)?.currentState.getStateEvents(StateType.Alert).map((e) => e.getContent()) ?? [];
-    const open = await waitUntil(async () => stateOf().find((s) => s.number === number) ?? null, "the alert state");
-    expect(open).to.include({ status: "open", priority: "critical", rule_id: "potassium" });
-    expect(JSON.stringify(open)).not.to.contain(MRN).and.not.to.contain("6.8");
-
-    // The lab resends the same message (same MSH-10): recorded once, no second alert.
-    expect(await mllpSend("k-again", [msh("ORU^R01", "ORU-1"), pid, "OBR|1|P-1|F-1|24323-8^Metabolic panel^LN|||20261203094500", "OBX|1|NM|2823-3^Potassium^LN||6.8|mmol/L|3.5-5.1|HH|||F"].join("\r"))).to.match(/MSA\|AA\|ORU-1/);
+    const open = await waitUntil(async () => stateOf().find((x) => x.number === number) ?? null, "the alert state");
+    expect(open).to.include({ status: "open", priority: "urgent", rule_id: "potassium" });
+    expect(JSON.stringify(open)).not.to.contain(MRN).and.not.to.contain("5.8");
 
     await lena.react(alert.roomId, alert.event.getId()!, "✅");
-    const acked = await waitUntil(async () => stateOf().find((s) => s.number === number && s.status === "acknowledged") ?? null, "the acknowledged state");
+    const acked = await waitUntil(async () => stateOf().find((x) => x.number === number && x.status === "acknowledged") ?? null, "the acknowledged state");
     expect(acked.acknowledged_by).to.equal(lena.userId);
 
-    const { alert: summary, trail } = await rounds.admin<{ alert: { repeats: number; status: string }; trail: Array<{ step: string; actor: string | null }> }>(`/_rounds/admin/v1/alerts/${number}/trail`);
+    const { alert: summary, trail } = await trailOf(number);
     expect(summary).to.include({ status: "acknowledged", repeats: 0 });
     expect(trail.map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "acknowledged"]);
     expect(trail.find((t) => t.step === "acknowledged")!.actor).to.equal(lena.userId);
-    expect(JSON.stringify(trail)).not.to.contain(MRN);
-    // Nothing of the patient or the value in Rounds' logs.
-    expect(rounds.logs.map((l) => JSON.stringify(l)).join("\n")).not.to.contain(MRN).and.not.to.contain("6.8 mmol");
+    // Nothing of the patient or the values in Rounds' logs.
+    expect(s.rounds.logs.map((l) => JSON.stringify(l)).join("\n")).not.to.contain(MRN).and.not.to.contain("6.8 mmol").and.not.to.contain("5.8 mmol");
   });
 });

@@ -66,6 +66,7 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("first_at", { useTz: true }).notNullable();
     t.timestamp("last_at", { useTz: true }).notNullable();
     t.timestamp("closed_at", { useTz: true });
+    t.integer("page_number"); // a critical alert rides the paging engine: its page
     t.string("acknowledged_by", 255);
     t.timestamp("acknowledged_at", { useTz: true });
     t.index(["dedup_key", "status"]);

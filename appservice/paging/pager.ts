@@ -1,0 +1,18 @@
+import type { Pager } from "../ports/pager.js";
+import type { PageService } from "./pageService.js";
+
+/** The paging engine as the Pager port: pages raised for another workflow's object, keyed by its origin. */
+export function pagerOf(pages: PageService): Pager {
+  return {
+    async page(req) {
+      const r = await pages.trigger({ requester: req.requester, serviceQuery: req.service, urgency: req.urgency, note: req.note, originRoomId: null, originEventId: req.origin });
+      return { number: r.page.number, targets: r.targets };
+    },
+    onAcknowledged(prefix, listener) {
+      pages.onAcknowledged(async (page) => {
+        if (!page.originEventId?.startsWith(prefix) || !page.ackedBy || !page.ackedAt) return;
+        await listener({ origin: page.originEventId, by: page.ackedBy, via: page.ackVia ?? "unknown", at: page.ackedAt, number: page.number });
+      });
+    },
+  };
+}

@@ -1,0 +1,201 @@
+import { readFileSync } from "node:fs";
+import { expect } from "chai";
+import { AlertIntake, type AlertEffect } from "../../appservice/alert/alertIntake.js";
+import { parseRulesFile, type AlertRuleSet } from "../../appservice/alert/alertRules.js";
+import { AlertError, AlertService } from "../../appservice/alert/alertService.js";
+import { AlertStore } from "../../appservice/alert/alertStore.js";
+import { InboundStore, INBOUND_AT_REST_PURPOSE } from "../../appservice/alert/inboundStore.js";
+import * as m014 from "../../appservice/alert/migrations/014_alerts.js";
+import { migrate, type Db } from "../../appservice/db/connect.js";
+import { createLogger } from "../../appservice/logging.js";
+import type { Pager } from "../../appservice/ports/pager.js";
+import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+import { AtRest } from "../../appservice/shared/atRest.js";
+import { StateType } from "../../appservice/shared/events/index.js";
+import { backends } from "../harness/backends.js";
+import { RecordingRooms } from "../harness/recordingRooms.js";
+
+/**
+ * Routing, delivery and acknowledgement of alerts down to the database, on every backend, with a
+ * recording room writer for Matrix, a small on-call directory and a recording Pager for the
+ * paging engine.
+ */
+const BOT = "@rounds_alerts:x.org";
+const LENA = "@lena:x.org";
+const HOUSE = "@house:x.org";
+const OTHER = "@other:x.org";
+const log = createLogger("silent");
+const MRN = "MRN1234";
+let control = 0;
+const msh = (type: string) => `MSH|^~\\&|LAB|GENHOSP|ROUNDS|GENHOSP|20261203101500||${type}|C${++control}|P|2.5.1`;
+const admit = (unit: string, attending = "D77") => [msh("ADT^A01"), "EVN|A01", `PID|1||${MRN}^^^GENHOSP^MR`, `PV1|1|I|${unit}^1^A||||${attending}^HOUSE^G`].join("\r");
+const k = (value: string, order: string) => [msh("ORU^R01"), `PID|1||${MRN}^^^GENHOSP^MR`, `OBR|1|P-${order}|F-${order}|24323-8^Panel^LN`, `OBX|1|NM|2823-3^Potassium^LN||${value}|mmol/L|||||F`].join("\r");
+
+class RecordingPager implements Pager {
+  readonly pages: Array<{ service: string; urgency: string; note: string; origin: string; requester: string }> = [];
+  fail = false;
+  private listeners: Array<{ prefix: string; fn: Parameters<Pager["onAcknowledged"]>[1] }> = [];
+  async page(req: { service: string; urgency: "emergent" | "urgent" | "routine"; note: string; origin: string; requester: string }) {
+    if (this.fail) throw new Error("Nobody is on call for cardiology right now");
+    const existing = this.pages.findIndex((p) => p.origin === req.origin);
+    if (existing === -1) this.pages.push(req);
+    return { number: (existing === -1 ? this.pages.length : existing + 1) + 40, targets: [LENA] };
+  }
+  onAcknowledged(prefix: string, fn: Parameters<Pager["onAcknowledged"]>[1]) {
+    this.listeners.push({ prefix, fn });
+  }
+  async acknowledge(number: number, by: string) {
+    const p = this.pages[number - 41]!;
+    for (const l of this.listeners) if (p.origin.startsWith(l.prefix)) await l.fn({ origin: p.origin, by, via: "sms", at: new Date(), number });
+  }
+}
+
+for (const backend of backends) {
+  describe(`alert routing, delivery and acknowledgement, on ${backend.name}`, function () {
+    let db: Db;
+    let close: () => Promise<void>;
+    let inbound: InboundStore;
+    let store: AlertStore;
+    let intake: AlertIntake;
+    let rooms: RecordingRooms;
+    let pager: RecordingPager;
+    let service: AlertService;
+    let set: AlertRuleSet;
+    const onCall: Record<string, string> = { cardiology: LENA };
+
+    async function receive(payload: string): Promise<AlertEffect[]> {
+      await inbound.record({ source: "lab", key: `C${control}`, kind: "hl7v2", type: "x", payload });
+      const effects = await intake.processPending();
+      await service.deliver(effects);
+      return effects;
+    }
+
+    before(async function () {
+      ({ db, close } = await backend.open());
+      await migrate(db, [{ "014_alerts": m014 }]);
+    });
+    beforeEach(async function () {
+      for (const t of ["alert_trail", "alert_deliveries", "alerts", "alert_patients", "alert_inbound"]) await db(t).delete();
+      set = parseRulesFile(
+        readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8")
+          .replace("units: { 4WEST: medicine, RENAL: nephrology }", "units: { 4WEST: cardiology }")
+          .replace("default_service: medicine", "default_service: nowhere")
+          .replace("staff: {}", `staff: { D77: "${HOUSE}" }`),
+      );
+      inbound = new InboundStore(db, new AtRest("a-long-enough-passphrase-0123", INBOUND_AT_REST_PURPOSE));
+      store = new AlertStore(db, new AtRest("a-long-enough-passphrase-0123", "alerts"));
+      intake = new AlertIntake({ inbound, alerts: store, rules: () => set.rules, log });
+      rooms = new RecordingRooms(BOT);
+      pager = new RecordingPager();
+      const oncall = {
+        whoIsOnCall: async (q: string) => {
+          if (!onCall[q]) throw new Error(`no service ${q}`);
+          return { service: { id: q, name: q, timezone: "UTC" }, at: new Date(), levels: [{ level: "primary", userId: onCall[q]!, source: "rotation" as const, from: new Date(), until: new Date(), displayName: "x" }] };
+        },
+      };
+      service = new AlertService({ store, rooms, oncall, routing: () => set.routing, pager: () => pager, botUserId: BOT, log });
+      pager.onAcknowledged("alert:", (ack) => service.onPageAcknowledged(ack));
+    });
+    after(async function () {
+      await close();
+    });
+
+    const statesIn = (roomId: string) => [...rooms.state.entries()].filter(([key]) => key.startsWith(`${roomId}|${StateType.Alert}|`)).map(([, v]) => v);
+
+    it("sends an urgent alert to the patient's attending, as ADT names them, with PHI only in the message", async function () {
+      await receive(admit("4WEST"));
+      const [raised] = await receive(k("5.8", "1"));
+      const sent = rooms.calls.filter((c) => c.method === "send");
+      expect(sent).to.have.length(1);
+      const content = sent[0]!.args.content as { body: string; "m.mentions": { user_ids: string[] } };
+      expect(content.body).to.contain("URGENT alert #").and.to.contain(MRN).and.to.contain("Potassium 5.8 mmol/L");
+      expect(content["m.mentions"].user_ids).to.deep.equal([HOUSE]);
+      const [state] = statesIn(sent[0]!.roomId!);
+      expect(state).to.include({ status: "open", priority: "urgent", rule_id: "potassium", number: raised!.alert.number });
+      expect(JSON.stringify(state)).not.to.contain(MRN).and.not.to.contain("5.8");
+      expect((await store.trailOf(raised!.alert.id)).map((t) => [t.step, t.actor, t.ref])).to.deep.equal([
+        ["received", null, `inbound:${raised!.alert.inboundId}`],
+        ["routed", HOUSE, "attending"],
+        ["delivered", HOUSE, sent[0]!.args.eventId],
+      ]);
+      // Delivering again (a retry after a crash) sends nothing twice.
+      await service.deliver([raised!]);
+      expect(await service.redeliver()).to.equal(0);
+      expect(rooms.calls.filter((c) => c.method === "send")).to.have.length(1);
+    });
+
+    it("without a known attending, sends it to the first on call for the unit's service; with nobody, keeps it for redelivery", async function () {
+      await receive(admit("4WEST", "D99"));
+      const [raised] = await receive(k("5.8", "1"));
+      expect((await store.trailOf(raised!.alert.id)).find((t) => t.step === "routed")).to.include({ actor: LENA, ref: "on call: cardiology/primary" });
+      // A patient on a unit with no service, and no default service on call: nobody to tell yet.
+      await receive(admit("ICU", "D99"));
+      const [stranded] = await receive(k("2.9", "2")); // another band: its own alert, not a repeat
+      expect(stranded!.kind).to.equal("raised");
+      expect(await store.deliveries(stranded!.alert.id)).to.deep.equal([]);
+      set = { ...set, routing: { ...set.routing, units: { ...set.routing.units, ICU: "cardiology" } } };
+      expect(await service.redeliver()).to.equal(1);
+      expect((await store.deliveries(stranded!.alert.id)).map((d) => d.userId)).to.deep.equal([LENA]);
+    });
+
+    it("pages a critical alert through the paging engine, once, and acknowledges it when its page is", async function () {
+      await receive(admit("4WEST"));
+      const [raised] = await receive(k("6.9", "1"));
+      expect(pager.pages).to.have.length(1);
+      expect(pager.pages[0]).to.include({ service: "cardiology", urgency: "emergent", origin: `alert:${raised!.alert.id}`, requester: BOT });
+      expect(pager.pages[0]!.note).to.contain("CRITICAL alert #").and.to.contain(MRN);
+      // Not also sent to the alerts room: the page rings, escalates and texts.
+      expect(rooms.calls.filter((c) => c.method === "send")).to.have.length(0);
+      await service.deliver([raised!]);
+      expect(await service.redeliver()).to.equal(0);
+      expect(pager.pages).to.have.length(1);
+
+      await pager.acknowledge(41, LENA);
+      await pager.acknowledge(41, LENA); // told again on a retried acknowledgement: no second step
+      const alert = (await store.byNumber(raised!.alert.number))!;
+      expect(alert).to.include({ status: "acknowledged", acknowledgedBy: LENA });
+      expect((await store.trailOf(alert.id)).map((t) => [t.step, t.ref])).to.deep.equal([
+        ["received", `inbound:${alert.inboundId}`],
+        ["routed", "page:41 service:cardiology"],
+        ["delivered", "page:41"],
+        ["acknowledged", "page:41 via:sms"],
+      ]);
+    });
+
+    it("delivers a critical alert directly when it cannot be paged, so it is never lost", async function () {
+      pager.fail = true;
+      await receive(admit("4WEST"));
+      await receive(k("7.1", "1"));
+      const sent = rooms.calls.filter((c) => c.method === "send");
+      expect(sent).to.have.length(1);
+      expect((sent[0]!.args.content as { body: string }).body).to.contain("CRITICAL alert #");
+    });
+
+    it("lets only a recipient acknowledge, once, and says why a second person cannot", async function () {
+      await receive(admit("4WEST"));
+      const [raised] = await receive(k("5.8", "1"));
+      const n = raised!.alert.number;
+      const refused = await service.acknowledge({ by: OTHER, number: n }).catch((e: unknown) => e);
+      expect(refused).to.be.instanceOf(AlertError).and.to.include({ code: "forbidden" });
+      expect((await service.acknowledge({ by: HOUSE, number: n })).already).to.equal(false);
+      expect((await service.acknowledge({ by: HOUSE, number: n })).already).to.equal(true);
+      const missing = await service.acknowledge({ by: HOUSE, number: 9999 }).catch((e: unknown) => e);
+      expect(missing).to.be.instanceOf(AlertError).and.to.include({ code: "not_found" });
+      const msg = rooms.calls.find((c) => c.method === "send")!.args.eventId as string;
+      // By the reacted message, too; the state follows in the room.
+      const byMessage = await service.acknowledge({ by: HOUSE, eventId: msg });
+      expect(byMessage.alert.status).to.equal("acknowledged");
+      const roomId = rooms.calls.find((c) => c.method === "send")!.roomId!;
+      expect(statesIn(roomId)[0]).to.include({ status: "acknowledged", acknowledged_by: HOUSE });
+    });
+
+    it("tells the room when a normal follow-up clears the alert it holds", async function () {
+      await receive(admit("4WEST"));
+      await receive(k("5.8", "1"));
+      await receive(k("4.4", "2"));
+      const sent = rooms.calls.filter((c) => c.method === "send").map((c) => (c.args.content as { body: string; msgtype: string }));
+      expect(sent.map((c) => c.msgtype)).to.deep.equal(["m.text", "m.notice"]);
+      expect(sent[1]!.body).to.match(/^✅ Alert #\d+ cleared: a later result is normal/);
+    });
+  });
+}
