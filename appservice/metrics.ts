@@ -8,6 +8,17 @@ export const counter = <L extends string>(registry: Registry, name: string, help
 export const histogram = <L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], buckets: number[]) =>
   new Histogram<L>({ name, help, labelNames, buckets, registers: [registry] });
 
+/** A gauge on `registry` whose value is read when Prometheus scrapes (e.g. a count in the database). */
+export const gaugeReading = (registry: Registry, name: string, help: string, read: () => Promise<number>) =>
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    async collect() {
+      this.set(await read());
+    },
+  });
+
 /**
  * The core's Prometheus metrics and the registry every workflow adds its own to (each in its
  * folder: pagingMetrics.ts, …); labels carry ids and outcomes, never PHI.

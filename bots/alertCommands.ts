@@ -1,9 +1,16 @@
 import { AlertError, type AlertService } from "../appservice/alert/alertService.js";
 import { quote } from "../appservice/shared/quote.js";
-import { CommandError, type BotCommands, type ReactionHandler } from "./commands.js";
+import { CommandError, requireEncrypted, type BotCommands, type ReactionHandler } from "./commands.js";
 
 const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
 const ACK_USAGE = "!ack <alert number>, e.g. !ack 12";
+const FP_USAGE = "!falsepositive <alert number> <why>, e.g. !falsepositive 12 haemolysed sample";
+
+function alertNumber(raw: string | undefined, usage: string): number {
+  const n = raw === undefined ? Number.NaN : Number(raw.replace(/^#/, ""));
+  if (!Number.isSafeInteger(n) || n <= 0) throw new CommandError("bad alert number", raw === undefined ? `Which alert? Usage: ${usage}` : `"${quote(raw)}" is not an alert number. Usage: ${usage}`);
+  return n;
+}
 
 /** The alerts bot's commands and the ✅ reaction: thin translations onto AlertService. */
 export function alertCommands(alerts: AlertService): BotCommands {
@@ -27,11 +34,22 @@ export function alertCommands(alerts: AlertService): BotCommands {
         summary: "Acknowledge an alert; or react ✅ to it",
         retryOnError: true,
         async run(ctx, args) {
-          const raw = args[0];
-          const n = raw === undefined ? Number.NaN : Number(raw.replace(/^#/, ""));
-          if (!Number.isSafeInteger(n) || n <= 0) throw new CommandError("bad alert number", raw === undefined ? `Which alert? Usage: ${ACK_USAGE}` : `"${quote(raw)}" is not an alert number. Usage: ${ACK_USAGE}`);
+          const n = alertNumber(args[0], ACK_USAGE);
           const { alert, already } = await alerts.acknowledge({ by: ctx.sender, number: n, at: ctx.sentAt });
           return already ? `You had already acknowledged alert #${alert.number}.` : `Alert #${alert.number} acknowledged.`;
+        },
+      },
+      {
+        verb: "falsepositive",
+        usage: FP_USAGE,
+        summary: "Mark an alert a false positive, with why (kept in this encrypted message)",
+        async run(ctx, args) {
+          const n = alertNumber(args[0], FP_USAGE);
+          const why = args.slice(1).join(" ").trim();
+          if (why.length < 3) throw new CommandError("no reason", `Say why alert #${n} was a false positive, so the rule can be improved. Usage: ${FP_USAGE}`);
+          requireEncrypted(ctx, "recorded the false positive", "Send it in your encrypted alerts room.");
+          const alert = await alerts.markFalsePositive({ by: ctx.sender, number: n, reasonEventId: ctx.eventId ?? null, at: ctx.sentAt });
+          return `Alert #${alert.number} marked a false positive and closed. Your reason stays in this encrypted message; the rule's report counts it.`;
         },
       },
       {

@@ -1,4 +1,6 @@
+import { durationText } from "../shared/durationText.js";
 import type { CliCommand } from "../workflow.js";
+import type { RuleReport } from "./ruleReport.js";
 
 /** The alerts workflow's coordinator commands in the `rounds` CLI. */
 export const alertCli: CliCommand[] = [
@@ -27,6 +29,24 @@ export const alertCli: CliCommand[] = [
     async run({ admin }) {
       const r = (await admin("/_rounds/admin/v1/alerts/rules")) as { version: number; rules: number };
       console.log(r.version ? `Rules version ${r.version}: ${r.rules} rule(s).` : "No alert rules loaded yet: npm run rounds -- alerts rules import <rules.yaml>");
+    },
+  },
+  {
+    words: ["alerts", "report"],
+    usage: `alerts report [--since <date>]
+    Per rule: alerts fired, acknowledged, time to acknowledge (p50, p90), paged,
+    false positives and their rate, auto-cleared, and a threshold suggestion where
+    false positives are many (default: the last 30 days).`,
+    options: { since: { type: "string" } },
+    async run({ admin, options }) {
+      const q = typeof options.since === "string" ? `?since=${encodeURIComponent(options.since)}` : "";
+      const r = (await admin(`/_rounds/admin/v1/alerts/report${q}`)) as { since: string; rules: Array<RuleReport> };
+      if (!r.rules.length) return console.log(`No alert rules and no alerts since ${r.since}.`);
+      console.log(`Alerts since ${r.since}:`);
+      for (const x of r.rules) {
+        console.log(`  ${x.rule}: fired ${x.fired}, acknowledged ${x.acknowledged} (p50 ${durationText(x.ackSecondsP50)}, p90 ${durationText(x.ackSecondsP90)}), paged ${x.paged}, false positives ${x.falsePositives}${x.falsePositiveRate === null ? "" : ` (${Math.round(x.falsePositiveRate * 100)}%)`}, auto-cleared ${x.autoCleared}`);
+        if (x.suggestion) console.log(`    Suggestion: ${x.suggestion.text}\n    Evidence: ${x.suggestion.evidence}`);
+      }
     },
   },
 ];

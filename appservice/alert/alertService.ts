@@ -5,6 +5,7 @@ import type { RoomWriter } from "../ports/roomWriter.js";
 import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { ALERT_STATE_TYPE, type AlertPriority, type AlertState } from "../shared/events/index.js";
 import type { AlertEffect } from "./alertIntake.js";
+import type { AlertMetrics } from "./alertMetrics.js";
 import type { AlertRouting } from "./alertRules.js";
 import type { Alert, AlertStore } from "./alertStore.js";
 
@@ -50,9 +51,19 @@ export class AlertService {
       /** The paging engine, when the on-call bot runs: critical alerts ride it. */
       pager: () => Pager | null;
       botUserId: string;
+      metrics?: AlertMetrics;
       log: Logger;
     },
   ) {}
+
+  private counted(a: Alert, change: string): void {
+    this.deps.metrics?.alerts.inc({ rule: a.ruleId, priority: a.priority, change });
+  }
+
+  private ackMeasured(a: Alert, at: Date): void {
+    this.counted(a, "acknowledged");
+    this.deps.metrics?.ackSeconds.observe({ priority: a.priority }, Math.max(0, (at.getTime() - a.firstAt.getTime()) / 1000));
+  }
 
   /** The service on call for the patient's unit (else the default one), for a page. */
   private async serviceFor(a: Alert): Promise<string | null> {
@@ -89,6 +100,7 @@ export class AlertService {
     const id = ack.origin.slice("alert:".length);
     if (await this.deps.store.acknowledged(id, ack.by, ack.at, `page:${ack.number} via:${ack.via}`)) {
       const a = (await this.deps.store.get(this.deps.store.db, id))!;
+      this.ackMeasured(a, ack.at);
       this.deps.log.info({ alert: a.id, number: a.number, page: ack.number, ackMs: ack.at.getTime() - a.firstAt.getTime() }, "alert acknowledged through its page");
     }
   }
@@ -133,6 +145,7 @@ export class AlertService {
   /** Acts on what intake did: new alerts are routed and delivered, changes are told where they were. */
   async deliver(effects: readonly AlertEffect[]): Promise<void> {
     for (const e of effects) {
+      this.counted(e.alert, e.kind);
       try {
         if (e.kind === "raised") await this.deliverNew(e.alert);
         else await this.tellChange(e);
@@ -194,9 +207,27 @@ export class AlertService {
     const at = req.at ?? new Date();
     if (!(await store.acknowledged(found.id, req.by, at))) return this.acknowledge(req);
     const alert = (await store.get(store.db, found.id))!;
+    this.ackMeasured(alert, at);
     log.info({ alert: alert.id, number: alert.number, ackMs: at.getTime() - alert.firstAt.getTime() }, "alert acknowledged");
     for (const d of await store.deliveries(alert.id)) await rooms.setState(d.roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, d.eventId) as unknown as Record<string, unknown>);
     return { alert, already: false };
+  }
+
+  /**
+   * A recipient says the alert was a false positive. The reason is their encrypted message
+   * (`reasonEventId`); Rounds keeps only its id. The alert closes, and the per-rule report counts it.
+   */
+  async markFalsePositive(req: { by: string; number: number; reasonEventId: string | null; at?: Date }): Promise<Alert> {
+    const { store } = this.deps;
+    const found = await store.byNumber(req.number);
+    if (!found) throw new AlertError("not_found", `There is no alert #${req.number}.`);
+    const recipients = [...(await store.deliveries(found.id)).map((d) => d.userId), ...(found.acknowledgedBy ? [found.acknowledgedBy] : [])];
+    if (!recipients.includes(req.by)) throw new AlertError("forbidden", `Alert #${found.number} was not sent to you, so you cannot mark it a false positive.`);
+    if (!(await store.falsePositive(found.id, req.by, req.at ?? new Date(), req.reasonEventId))) throw new AlertError("conflict", `Alert #${found.number} is already marked a false positive.`);
+    const alert = (await store.get(store.db, found.id))!;
+    this.counted(alert, "false_positive");
+    for (const d of await store.deliveries(alert.id)) await this.deps.rooms.setState(d.roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, d.eventId) as unknown as Record<string, unknown>);
+    return alert;
   }
 
   async openFor(userId: string): Promise<Alert[]> {

@@ -4,7 +4,7 @@ import type { Db } from "../db/connect.js";
 import type { AtRest } from "../shared/atRest.js";
 import type { AlertPriority, AlertStatus } from "../shared/events/index.js";
 
-export const TRAIL_STEPS = ["received", "repeated", "corrected", "cleared", "routed", "delivered", "read", "acknowledged", "escalated"] as const;
+export const TRAIL_STEPS = ["received", "repeated", "corrected", "cleared", "routed", "delivered", "read", "acknowledged", "escalated", "false_positive"] as const;
 export type TrailStep = (typeof TRAIL_STEPS)[number];
 
 /** What an alert shows once opened: PHI, sealed at rest, sent only in encrypted events. */
@@ -253,6 +253,34 @@ export class AlertStore {
     const n = await this.db("alerts").where({ id, status: "open" }).update({ status: "acknowledged", acknowledged_by: by, acknowledged_at: at, last_at: at });
     if (n) await this.trail(this.db, id, "acknowledged", at, by, ref);
     return n > 0;
+  }
+
+  /** Marks an alert a false positive (and closes it if open); false when it already was one. */
+  async falsePositive(id: string, by: string, at: Date, reasonEventId: string | null): Promise<boolean> {
+    const n = await this.db("alerts").where({ id }).whereNull("false_positive_at").update({ false_positive_by: by, false_positive_at: at, last_at: at });
+    if (!n) return false;
+    await this.db("alerts").where({ id }).whereIn("status", OPEN).update({ status: "resolved", closed_at: at });
+    await this.trail(this.db, id, "false_positive", at, by, reasonEventId);
+    return true;
+  }
+
+  /** What the per-rule report reads: each alert's rule, outcome and times, and its value (opened here, never sent as is). */
+  async outcomes(since: Date): Promise<Array<{ ruleId: string; priority: string; band: string; status: string; falsePositive: boolean; paged: boolean; ackMs: number | null; value: number | null }>> {
+    const rows = (await this.db("alerts").where("first_at", ">=", since).orderBy("number")) as Array<AlertRow & { false_positive_at: Date | string | null }>;
+    return rows.map((r) => {
+      const a = this.toAlert(r);
+      const v = Number(a.detail.value);
+      return {
+        ruleId: a.ruleId,
+        priority: a.priority,
+        band: a.band,
+        status: a.status,
+        falsePositive: r.false_positive_at !== null,
+        paged: a.pageNumber !== null,
+        ackMs: a.acknowledgedAt ? a.acknowledgedAt.getTime() - a.firstAt.getTime() : null,
+        value: a.detail.value.trim() !== "" && Number.isFinite(v) ? v : null,
+      };
+    });
   }
 
   /** The page a critical alert was raised as; its delivery is then the paging engine's. */

@@ -4,6 +4,7 @@ import { alertFhirRouter } from "../http/alertFhirRoutes.js";
 import { AtRest } from "../shared/atRest.js";
 import type { BackgroundJob, WorkflowDeps, WorkflowParts } from "../workflow.js";
 import type { AlertConfig } from "./alertConfig.js";
+import { alertMetrics } from "./alertMetrics.js";
 import { AlertIntake } from "./alertIntake.js";
 import { AlertService } from "./alertService.js";
 import { AlertStore } from "./alertStore.js";
@@ -18,12 +19,16 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
   const { config, core, db, log, rooms, oncall } = deps;
   let runner: ReturnType<typeof startIntakeRunner> | null = null;
   // A recorded message wakes the intake at once; the poll is only for what a crash left.
-  const inbound = new InboundStore(db, new AtRest(core.cryptoStorePassphrase, INBOUND_AT_REST_PURPOSE), () => runner?.wake());
+  const inbound: InboundStore = new InboundStore(db, new AtRest(core.cryptoStorePassphrase, INBOUND_AT_REST_PURPOSE), (m, duplicate) => {
+    metrics.inbound.inc({ source: m.source, kind: m.kind, outcome: duplicate ? "duplicate" : "stored" });
+    if (!duplicate) runner?.wake();
+  });
+  const metrics = alertMetrics(deps.metrics.registry, () => inbound.stuck());
   const store = new AlertStore(db, new AtRest(core.cryptoStorePassphrase, "alerts"));
   const ruleSets = new RuleSetStore(db);
   await ruleSets.load();
   const intake = new AlertIntake({ inbound, alerts: store, rules: () => ruleSets.rules().rules, log });
-  const alerts = new AlertService({ store, rooms, oncall, routing: () => ruleSets.rules().routing, pager: deps.ports.pager, botUserId: deps.client.userId, log });
+  const alerts = new AlertService({ store, rooms, oncall, routing: () => ruleSets.rules().routing, pager: deps.ports.pager, botUserId: deps.client.userId, metrics, log });
   // The paging workflow is built before this one, so its Pager is there to listen to.
   deps.ports.pager()?.onAcknowledged("alert:", (ack) => alerts.onPageAcknowledged(ack));
   if (!deps.ports.pager()) log.warn("the on-call bot is not running: critical alerts go to the alerts room without paging's escalation and SMS");

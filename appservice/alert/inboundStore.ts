@@ -37,8 +37,8 @@ export class InboundStore {
   constructor(
     private readonly db: Db,
     private readonly atRest: AtRest,
-    /** Called after a new message is committed, to wake whoever processes them. */
-    private readonly onRecorded: () => void = () => undefined,
+    /** Told of each message offered: new ones wake whoever processes them; both are counted. */
+    private readonly onRecorded: (m: InboundMessage, duplicate: boolean) => void = () => undefined,
   ) {}
 
   async record(m: InboundMessage, now = new Date()): Promise<{ id: number; duplicate: boolean }> {
@@ -48,10 +48,11 @@ export class InboundStore {
       .ignore()
       .returning("id");
     if (inserted.length) {
-      this.onRecorded();
+      this.onRecorded(m, false);
       return { id: Number((inserted[0] as { id: number | string }).id), duplicate: false };
     }
     const row = (await this.db("alert_inbound").where({ source: m.source, message_key: m.key }).first("id")) as { id: number | string };
+    this.onRecorded(m, true);
     return { id: Number(row.id), duplicate: true };
   }
 
@@ -62,7 +63,8 @@ export class InboundStore {
       for (const m of ms) results.push(await new InboundStore(trx, this.atRest).record(m, now));
       return results;
     });
-    if (out.some((r) => !r.duplicate)) this.onRecorded();
+    // Told only once the whole Bundle is committed.
+    out.forEach((r, i) => this.onRecorded(ms[i]!, r.duplicate));
     return out;
   }
 

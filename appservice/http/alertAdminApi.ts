@@ -1,6 +1,7 @@
 import express, { type Router } from "express";
 import { RulesFileError } from "../alert/alertRules.js";
 import type { AlertStore } from "../alert/alertStore.js";
+import { ruleReport } from "../alert/ruleReport.js";
 import type { RuleSetStore } from "../alert/ruleSetStore.js";
 import { requireAdminToken } from "./auth.js";
 import { jsonBody } from "./bodyParsing.js";
@@ -12,6 +13,13 @@ export function alertAdminRouter(deps: { adminToken: string; ruleSets: RuleSetSt
   router.use("/_rounds/admin/v1/alerts", requireAdminToken(deps.adminToken), jsonBody("1mb"));
   router.get("/_rounds/admin/v1/alerts/rules", (_req, res) => {
     res.json(deps.ruleSets.info());
+  });
+  // Per-rule effectiveness for quality staff and coordinators (no patient data).
+  router.get("/_rounds/admin/v1/alerts/report", async (req, res) => {
+    const raw = typeof req.query.since === "string" ? req.query.since : null;
+    const since = raw ? new Date(raw) : new Date(Date.now() - 30 * 86_400_000);
+    if (Number.isNaN(since.getTime())) return sendError(res, ErrCode.BadJson, "'since' must be an ISO date such as 2026-11-01");
+    res.json({ since: since.toISOString(), rules: ruleReport(deps.ruleSets.rules().rules, await deps.alerts.outcomes(since)) });
   });
   // The closed loop of one alert for quality staff: each step with its time, references only.
   router.get("/_rounds/admin/v1/alerts/:number/trail", async (req, res) => {

@@ -29,7 +29,8 @@ const MRN = "MRN1234";
 let control = 0;
 const msh = (type: string) => `MSH|^~\\&|LAB|GENHOSP|ROUNDS|GENHOSP|20261203101500||${type}|C${++control}|P|2.5.1`;
 const admit = (unit: string, attending = "D77") => [msh("ADT^A01"), "EVN|A01", `PID|1||${MRN}^^^GENHOSP^MR`, `PV1|1|I|${unit}^1^A||||${attending}^HOUSE^G`].join("\r");
-const k = (value: string, order: string) => [msh("ORU^R01"), `PID|1||${MRN}^^^GENHOSP^MR`, `OBR|1|P-${order}|F-${order}|24323-8^Panel^LN`, `OBX|1|NM|2823-3^Potassium^LN||${value}|mmol/L|||||F`].join("\r");
+const k = (value: string, order: string, mrn = MRN) =>
+  [msh("ORU^R01"), `PID|1||${mrn}^^^GENHOSP^MR`, ...(mrn === MRN ? [] : ["PV1|1|I|4WEST^1^A||||D77^HOUSE^G"]), `OBR|1|P-${order}|F-${order}|24323-8^Panel^LN`, `OBX|1|NM|2823-3^Potassium^LN||${value}|mmol/L|||||F`].join("\r");
 
 class RecordingPager implements Pager {
   readonly pages: Array<{ service: string; urgency: string; note: string; origin: string; requester: string }> = [];
@@ -196,6 +197,29 @@ for (const backend of backends) {
       const sent = rooms.calls.filter((c) => c.method === "send").map((c) => (c.args.content as { body: string; msgtype: string }));
       expect(sent.map((c) => c.msgtype)).to.deep.equal(["m.text", "m.notice"]);
       expect(sent[1]!.body).to.match(/^✅ Alert #\d+ cleared: a later result is normal/);
+    });
+
+    it("takes a recipient's false positive (the reason stays in their encrypted message) and reports each rule's effectiveness", async function () {
+      // Five patients' urgent-high potassium (their results place them on 4WEST under D77), three marked false positive.
+      const numbers: number[] = [];
+      for (const [i, v] of ["5.6", "5.7", "5.8", "6.0", "6.1"].entries()) {
+        const [e] = await receive(k(v, `fp${i}`, `MRN-FP-${i}`));
+        numbers.push(e!.alert.number);
+      }
+      const refused = await service.markFalsePositive({ by: OTHER, number: numbers[0]!, reasonEventId: "$r0" }).catch((e: unknown) => e);
+      expect(refused).to.be.instanceOf(AlertError).and.to.include({ code: "forbidden" });
+      for (const n of numbers.slice(0, 3)) await service.markFalsePositive({ by: HOUSE, number: n, reasonEventId: `$reason${n}` });
+      const again = await service.markFalsePositive({ by: HOUSE, number: numbers[0]!, reasonEventId: "$x" }).catch((e: unknown) => e);
+      expect(again).to.be.instanceOf(AlertError).and.to.include({ code: "conflict" });
+      expect((await store.trailOf((await store.byNumber(numbers[0]!))!.id)).at(-1)).to.include({ step: "false_positive", actor: HOUSE, ref: `$reason${numbers[0]}` });
+      await service.acknowledge({ by: HOUSE, number: numbers[4]! });
+
+      const { ruleReport } = await import("../../appservice/alert/ruleReport.js");
+      const report = ruleReport(set.rules, await store.outcomes(new Date(0))).find((r) => r.rule === "potassium")!;
+      expect(report).to.include({ fired: 5, acknowledged: 1, falsePositives: 3, falsePositiveRate: 0.6 });
+      expect(report.suggestion!.text).to.equal("Consider urgent.above: 5.8 mmol/L instead of 5.5: it would have spared these false positives and kept every other alert.");
+      expect(report.suggestion!.evidence).to.equal("3 of 5 urgent above alerts were marked false positive, at 5.6–5.8 mmol/L; the others were at 6–6.1 mmol/L.");
+      expect(ruleReport(set.rules, []).find((r) => r.rule === "news2")).to.include({ fired: 0, falsePositiveRate: null, suggestion: null });
     });
   });
 }

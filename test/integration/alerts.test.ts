@@ -117,6 +117,15 @@ describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_s
     expect(summary).to.include({ status: "acknowledged", repeats: 0 });
     expect(trail.map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "acknowledged"]);
     expect(trail.find((t) => t.step === "acknowledged")!.actor).to.equal(lena.userId);
+    // On reflection it was a haemolysed sample: a false positive, with the reason kept encrypted.
+    const cmd = await lena.send(alert.roomId, `!falsepositive ${number} haemolysed sample, repeat was 4.6`);
+    const reply = await lena.waitForNotice(alert.roomId, `@rounds_alerts:${s.hs.serverName}`, { after: cmd });
+    expect(reply.body).to.equal(`Alert #${number} marked a false positive and closed. Your reason stays in this encrypted message; the rule's report counts it.`);
+    const report = await s.rounds.admin<{ rules: Array<{ rule: string; fired: number; falsePositives: number; acknowledged: number }> }>("/_rounds/admin/v1/alerts/report");
+    expect(report.rules.find((r) => r.rule === "potassium")).to.include({ fired: 2, acknowledged: 2, falsePositives: 1 });
+    expect(JSON.stringify(report)).not.to.contain("haemolysed");
+    expect(await s.rounds.metric("rounds_alerts_total", 'rule="potassium",priority="urgent",change="false_positive"')).to.equal(1);
+
     // Nothing of the patient or the values in Rounds' logs.
     expect(s.rounds.logs.map((l) => JSON.stringify(l)).join("\n")).not.to.contain(MRN).and.not.to.contain("6.8 mmol").and.not.to.contain("5.8 mmol");
   });

@@ -1,0 +1,84 @@
+import { percentile } from "../shared/responseTimes.js";
+import type { AlertRule } from "./alertRules.js";
+
+export interface RuleOutcome {
+  ruleId: string;
+  band: string;
+  status: string;
+  falsePositive: boolean;
+  paged: boolean;
+  ackMs: number | null;
+  value: number | null;
+}
+
+export interface RuleReport {
+  rule: string;
+  fired: number;
+  acknowledged: number;
+  ackSecondsP50: number | null;
+  ackSecondsP90: number | null;
+  /** Raised as pages (critical alerts), so escalated along the service's policy while unanswered. */
+  paged: number;
+  falsePositives: number;
+  falsePositiveRate: number | null;
+  autoCleared: number;
+  /** For a lab rule with many false positives: a limit the evidence points to, with that evidence. A suggestion, for a person to weigh. */
+  suggestion: { text: string; evidence: string } | null;
+}
+
+/** At or above this share of false positives (over enough alerts), the report suggests a limit. */
+const FALSE_POSITIVE_SUGGESTION_RATE = 0.3;
+const MIN_ALERTS_FOR_SUGGESTION = 5;
+
+const range = (vs: number[]) => (vs.length ? `${Math.min(...vs)}–${Math.max(...vs)}` : "none");
+
+/** A limit that would have spared most false positives and kept every confirmed alert, if one exists. */
+function suggest(rule: AlertRule, outcomes: RuleOutcome[]): RuleReport["suggestion"] {
+  if (rule.kind !== "lab") return null;
+  for (const side of ["high", "low"] as const) {
+    const onSide = outcomes.filter((o) => o.band.endsWith(`-${side}`) && o.value !== null);
+    const fp = onSide.filter((o) => o.falsePositive).map((o) => o.value!);
+    const tp = onSide.filter((o) => !o.falsePositive && o.status !== "cleared").map((o) => o.value!);
+    if (onSide.length < MIN_ALERTS_FOR_SUGGESTION || fp.length / onSide.length < FALSE_POSITIVE_SUGGESTION_RATE) continue;
+    const band = onSide[0]!.band.split("-")[0] as "critical" | "urgent" | "informational";
+    const limit = rule[band]?.[side === "high" ? "above" : "below"];
+    if (limit === undefined) continue;
+    // The new limit must keep every confirmed alert: above the highest false positive and below the lowest true one.
+    const candidate = side === "high" ? Math.max(...fp) : Math.min(...fp);
+    const keepsAll = side === "high" ? tp.every((v) => v > candidate) : tp.every((v) => v < candidate);
+    const evidence = `${fp.length} of ${onSide.length} ${band} ${side === "high" ? "above" : "below"} alerts were marked false positive, at ${range(fp)} ${rule.units}; the others were at ${range(tp)} ${rule.units}.`;
+    if (!keepsAll) return { text: `No single limit separates them: review the false-positive reasons before changing ${band}.${side === "high" ? "above" : "below"} (${limit}).`, evidence };
+    return { text: `Consider ${band}.${side === "high" ? "above" : "below"}: ${candidate} ${rule.units} instead of ${limit}: it would have spared these false positives and kept every other alert.`, evidence };
+  }
+  return null;
+}
+
+/** Per-rule effectiveness over the alerts given (one report row per rule in force or seen). */
+export function ruleReport(rules: readonly AlertRule[], outcomes: readonly RuleOutcome[]): RuleReport[] {
+  const ids = [...new Set([...rules.map((r) => r.id), ...outcomes.map((o) => o.ruleId)])];
+  return ids.map((id) => {
+    const os = outcomes.filter((o) => o.ruleId === id);
+    const acks = os
+      .filter((o) => o.ackMs !== null)
+      .map((o) => o.ackMs! / 1000)
+      .sort((a, b) => a - b);
+    const p = (q: number) => {
+      const v = percentile(acks, q);
+      return v === null ? null : Math.round(v);
+    };
+    const fp = os.filter((o) => o.falsePositive).length;
+    const rule = rules.find((r) => r.id === id);
+    return {
+      rule: id,
+      fired: os.length,
+      acknowledged: acks.length,
+      ackSecondsP50: p(0.5),
+      ackSecondsP90: p(0.9),
+      paged: os.filter((o) => o.paged).length,
+      falsePositives: fp,
+      falsePositiveRate: os.length ? Math.round((fp / os.length) * 100) / 100 : null,
+      autoCleared: os.filter((o) => o.status === "cleared").length,
+      suggestion: rule ? suggest(rule, [...os]) : null,
+    };
+  });
+}
