@@ -4,6 +4,7 @@ import { CommandError, requireEncrypted, type BotCommands, type ReactionHandler 
 
 const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
 const ACK_USAGE = "!ack <alert number>, e.g. !ack 12";
+const SNOOZE_USAGE = "!snooze <alert number> <minutes>, e.g. !snooze 12 15";
 const FP_USAGE = "!falsepositive <alert number> <why>, e.g. !falsepositive 12 haemolysed sample";
 
 function alertNumber(raw: string | undefined, usage: string): number {
@@ -37,6 +38,18 @@ export function alertCommands(alerts: AlertService): BotCommands {
           const n = alertNumber(args[0], ACK_USAGE);
           const { alert, already } = await alerts.acknowledge({ by: ctx.sender, number: n, at: ctx.sentAt });
           return already ? `You had already acknowledged alert #${alert.number}.` : `Alert #${alert.number} acknowledged.`;
+        },
+      },
+      {
+        verb: "snooze",
+        usage: SNOOZE_USAGE,
+        summary: "Put off an urgent or informational alert for a while (never a critical one)",
+        async run(ctx, args) {
+          const n = alertNumber(args[0], SNOOZE_USAGE);
+          const minutes = Number(args[1]);
+          if (args[1] === undefined || !/^\d+$/.test(args[1])) throw new CommandError("bad minutes", `For how many minutes? Usage: ${SNOOZE_USAGE}`);
+          const alert = await alerts.snooze({ by: ctx.sender, number: n, minutes, at: ctx.sentAt });
+          return `Alert #${alert.number} snoozed for ${minutes} min; I will remind you then.`;
         },
       },
       {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { ConfigError, port } from "../shared/config.js";
+import { ConfigError, port, positiveInt } from "../shared/config.js";
 import type { WorkflowConfig } from "../workflow.js";
 import { parseSourcesFile, SourcesFileError, type AlertSource } from "./alertSources.js";
 
@@ -10,6 +10,10 @@ export interface AlertConfig {
   mllp: { host: string; port: number; tls: { cert: string; key: string } | null };
   /** How often the intake looks for recorded messages it has not processed (after a crash). */
   intakePollMs: number;
+  /** Minutes an urgent alert may stay unacknowledged before it is paged to its unit's service. */
+  escalateUrgentMinutes: number;
+  /** The longest snooze of an urgent or informational alert. */
+  maxSnoozeMinutes: number;
 }
 
 const file = z.string().min(1);
@@ -22,6 +26,8 @@ const env = {
   /** PEM certificate and key: MLLP over TLS. Both or neither. */
   ROUNDS_ALERT_MLLP_TLS_CERT_FILE: file.optional(),
   ROUNDS_ALERT_MLLP_TLS_KEY_FILE: file.optional(),
+  ROUNDS_ALERT_ESCALATE_URGENT_MINUTES: positiveInt.max(240, "must be at most 240 (4 hours)").default(15),
+  ROUNDS_ALERT_SNOOZE_MAX_MINUTES: positiveInt.max(240, "must be at most 240 (4 hours)").default(60),
   ROUNDS_ALERT_INTAKE_POLL_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int().min(50).max(60_000).default(1000),
 };
 
@@ -51,6 +57,6 @@ export const alertConfig: WorkflowConfig<AlertConfig> = {
     const keyFile = e.ROUNDS_ALERT_MLLP_TLS_KEY_FILE as string | undefined;
     if (!!certFile !== !!keyFile) throw new ConfigError(certFile ? "ROUNDS_ALERT_MLLP_TLS_KEY_FILE" : "ROUNDS_ALERT_MLLP_TLS_CERT_FILE", "must be set together with its pair, or neither (MLLP over TLS needs both)");
     const tls = certFile && keyFile ? { cert: readText("ROUNDS_ALERT_MLLP_TLS_CERT_FILE", certFile), key: readText("ROUNDS_ALERT_MLLP_TLS_KEY_FILE", keyFile) } : null;
-    return { sources, mllp: { host: e.ROUNDS_ALERT_MLLP_HOST as string, port: e.ROUNDS_ALERT_MLLP_PORT as number, tls }, intakePollMs: e.ROUNDS_ALERT_INTAKE_POLL_MS as number };
+    return { sources, mllp: { host: e.ROUNDS_ALERT_MLLP_HOST as string, port: e.ROUNDS_ALERT_MLLP_PORT as number, tls }, intakePollMs: e.ROUNDS_ALERT_INTAKE_POLL_MS as number, escalateUrgentMinutes: e.ROUNDS_ALERT_ESCALATE_URGENT_MINUTES as number, maxSnoozeMinutes: e.ROUNDS_ALERT_SNOOZE_MAX_MINUTES as number };
   },
 };

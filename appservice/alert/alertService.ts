@@ -1,6 +1,7 @@
 import type { Logger } from "../logging.js";
 import type { OnCallService } from "../oncall/oncallService.js";
 import type { Pager } from "../ports/pager.js";
+import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
 import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { ALERT_STATE_TYPE, type AlertPriority, type AlertState } from "../shared/events/index.js";
@@ -8,6 +9,9 @@ import type { AlertEffect } from "./alertIntake.js";
 import type { AlertMetrics } from "./alertMetrics.js";
 import type { AlertRouting } from "./alertRules.js";
 import type { Alert, AlertStore } from "./alertStore.js";
+
+export const TIMER_ALERT_ESCALATE = "alert.escalate";
+export const TIMER_ALERT_SNOOZE = "alert.snooze";
 
 export class AlertError extends DomainError {
   constructor(code: DomainErrorCode, message: string) {
@@ -52,9 +56,84 @@ export class AlertService {
       pager: () => Pager | null;
       botUserId: string;
       metrics?: AlertMetrics;
+      /** Durable timers for escalation and snooze; without them (tests of delivery) nothing is armed. */
+      timers?: { store: TimerStore; wake(): void };
+      options?: { escalateUrgentMinutes: number; maxSnoozeMinutes: number };
       log: Logger;
     },
   ) {}
+
+  private get options() {
+    return this.deps.options ?? { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60 };
+  }
+
+  /** Arms the escalation of an urgent alert: unacknowledged by then, it is paged to its unit's service. */
+  private async armEscalation(a: Alert, from: Date, step: string): Promise<void> {
+    if (a.priority !== "urgent" || !this.deps.timers) return;
+    const due = new Date(from.getTime() + this.options.escalateUrgentMinutes * 60_000);
+    // One timer per step: a retried delivery does not arm a second escalation.
+    await this.deps.timers.store.schedule(TIMER_ALERT_ESCALATE, a.id, step, due);
+    this.deps.timers.wake();
+  }
+
+  /** Timer: an urgent alert's time to be acknowledged passed. Still open (and not snoozed), it is paged. */
+  async onEscalateTimer(t: TimerRow): Promise<void> {
+    const { store, log } = this.deps;
+    const a = await store.get(store.db, t.ref);
+    if (!a || a.status !== "open" || a.pageNumber !== null) return;
+    if (a.snoozedUntil && a.snoozedUntil.getTime() > Date.now()) return; // the snooze's own timer re-arms it
+    const pager = this.deps.pager();
+    const service = await this.serviceFor(a);
+    if (!pager || !service) {
+      log.error({ alert: a.id, number: a.number }, "urgent alert unacknowledged and cannot be escalated: no paging or no service for its unit");
+      return;
+    }
+    const note = this.text(a, "raised").split("\n").slice(0, 2).join("\n");
+    const page = await pager.page({ service, urgency: "urgent", note: `Not acknowledged for ${this.options.escalateUrgentMinutes} min: ${note}`, origin: `alert:${a.id}`, requester: this.deps.botUserId });
+    if (await store.escalated(a.id, page.number, service, new Date())) {
+      this.counted(a, "escalated");
+      log.info({ alert: a.id, number: a.number, page: page.number, service }, "urgent alert escalated as a page");
+    }
+  }
+
+  /**
+   * Snoozes an urgent or informational alert for a bounded time: it comes back when the snooze
+   * ends, and its escalation waits until then. A critical alert pages until acknowledged, so it
+   * is never snoozed.
+   */
+  async snooze(req: { by: string; number: number; minutes: number; at?: Date }): Promise<Alert> {
+    const { store } = this.deps;
+    const found = await store.byNumber(req.number);
+    if (!found) throw new AlertError("not_found", `There is no alert #${req.number}.`);
+    if (!(await store.deliveries(found.id)).some((d) => d.userId === req.by)) throw new AlertError("forbidden", `Alert #${found.number} was not sent to you, so you cannot snooze it.`);
+    if (found.priority === "critical") throw new AlertError("invalid_transition", `Alert #${found.number} is critical: it cannot be snoozed. Acknowledge it (✅ or !ack ${found.number}) once you are dealing with it.`);
+    const max = this.options.maxSnoozeMinutes;
+    if (!Number.isInteger(req.minutes) || req.minutes < 1 || req.minutes > max) throw new AlertError("invalid_input", `Snooze for 1 to ${max} minutes, e.g. !snooze ${found.number} 15.`);
+    if (found.status !== "open") throw new AlertError("invalid_transition", `Alert #${found.number} is ${found.status}, so there is nothing to snooze.`);
+    const at = req.at ?? new Date();
+    const until = new Date(at.getTime() + req.minutes * 60_000);
+    if (!(await store.snoozed(found.id, req.by, until, at))) throw new AlertError("invalid_transition", `Alert #${found.number} is no longer open.`);
+    if (this.deps.timers) {
+      await this.deps.timers.store.cancelAll(TIMER_ALERT_ESCALATE, found.id);
+      await this.deps.timers.store.schedule(TIMER_ALERT_SNOOZE, found.id, String(until.getTime()), until);
+      this.deps.timers.wake();
+    }
+    this.counted(found, "snoozed");
+    return (await store.get(store.db, found.id))!;
+  }
+
+  /** Timer: a snooze ended. Still open, the alert rings again where it was delivered, and its escalation is re-armed. */
+  async onSnoozeTimer(t: TimerRow): Promise<void> {
+    const { store, rooms } = this.deps;
+    const a = await store.get(store.db, t.ref);
+    if (!a || a.status !== "open") return;
+    for (const d of await store.deliveries(a.id)) {
+      if (!d.eventId) continue;
+      await rooms.send(d.roomId, { body: `⏰ Snooze over: alert #${a.number} is still open (${a.detail.why}). React ✅ to the alert or send !ack ${a.number}.`, mentions: [d.userId], references: d.eventId }, `alert:${a.id}:snooze:${t.step}:${d.userId}`);
+    }
+    await store.trail(store.db, a.id, "renotified", new Date(), null, `snooze:${t.step}`);
+    await this.armEscalation(a, new Date(), `after-snooze-${t.step}`);
+  }
 
   private counted(a: Alert, change: string): void {
     this.deps.metrics?.alerts.inc({ rule: a.ruleId, priority: a.priority, change });
@@ -98,6 +177,7 @@ export class AlertService {
   /** The page of a critical alert was acknowledged: so is the alert (once). */
   async onPageAcknowledged(ack: { origin: string; by: string; via: string; at: Date; number: number }): Promise<void> {
     const id = ack.origin.slice("alert:".length);
+    await this.deps.timers?.store.cancelAll(TIMER_ALERT_ESCALATE, id);
     if (await this.deps.store.acknowledged(id, ack.by, ack.at, `page:${ack.number} via:${ack.via}`)) {
       const a = (await this.deps.store.get(this.deps.store.db, id))!;
       this.ackMeasured(a, ack.at);
@@ -181,6 +261,7 @@ export class AlertService {
       await rooms.setState(roomId, ALERT_STATE_TYPE, a.id, alertState(a, eventId) as unknown as Record<string, unknown>);
       log.info({ alert: a.id, number: a.number, priority: a.priority, via }, "alert delivered");
     }
+    await this.armEscalation(a, new Date(), "first");
   }
 
   private async tellChange(e: AlertEffect): Promise<void> {
@@ -207,6 +288,8 @@ export class AlertService {
     const at = req.at ?? new Date();
     if (!(await store.acknowledged(found.id, req.by, at))) return this.acknowledge(req);
     const alert = (await store.get(store.db, found.id))!;
+    await this.deps.timers?.store.cancelAll(TIMER_ALERT_ESCALATE, alert.id);
+    await this.deps.timers?.store.cancelAll(TIMER_ALERT_SNOOZE, alert.id);
     this.ackMeasured(alert, at);
     log.info({ alert: alert.id, number: alert.number, ackMs: at.getTime() - alert.firstAt.getTime() }, "alert acknowledged");
     for (const d of await store.deliveries(alert.id)) await rooms.setState(d.roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, d.eventId) as unknown as Record<string, unknown>);

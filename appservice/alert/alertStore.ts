@@ -4,7 +4,7 @@ import type { Db } from "../db/connect.js";
 import type { AtRest } from "../shared/atRest.js";
 import type { AlertPriority, AlertStatus } from "../shared/events/index.js";
 
-export const TRAIL_STEPS = ["received", "repeated", "corrected", "cleared", "routed", "delivered", "read", "acknowledged", "escalated", "false_positive"] as const;
+export const TRAIL_STEPS = ["received", "repeated", "corrected", "cleared", "routed", "delivered", "read", "acknowledged", "escalated", "snoozed", "renotified", "false_positive"] as const;
 export type TrailStep = (typeof TRAIL_STEPS)[number];
 
 /** What an alert shows once opened: PHI, sealed at rest, sent only in encrypted events. */
@@ -39,6 +39,7 @@ export interface Alert {
   acknowledgedBy: string | null;
   acknowledgedAt: Date | null;
   pageNumber: number | null;
+  snoozedUntil: Date | null;
 }
 
 export interface AlertDelivery {
@@ -69,6 +70,7 @@ interface AlertRow {
   acknowledged_by: string | null;
   acknowledged_at: Date | string | null;
   page_number: number | null;
+  snoozed_until: Date | string | null;
 }
 
 const OPEN: AlertStatus[] = ["open", "acknowledged"];
@@ -113,6 +115,7 @@ export class AlertStore {
       acknowledgedBy: r.acknowledged_by,
       acknowledgedAt: r.acknowledged_at === null ? null : new Date(r.acknowledged_at),
       pageNumber: r.page_number,
+      snoozedUntil: r.snoozed_until === null ? null : new Date(r.snoozed_until),
     };
   }
 
@@ -281,6 +284,20 @@ export class AlertStore {
         value: a.detail.value.trim() !== "" && Number.isFinite(v) ? v : null,
       };
     });
+  }
+
+  /** Snoozes an open alert until `until`; false when it is no longer open. */
+  async snoozed(id: string, by: string, until: Date, at: Date): Promise<boolean> {
+    const n = await this.db("alerts").where({ id, status: "open" }).update({ snoozed_until: until });
+    if (n) await this.trail(this.db, id, "snoozed", at, by, `until:${until.toISOString()}`);
+    return n > 0;
+  }
+
+  /** An urgent alert nobody acknowledged was escalated as a page; false when it already was. */
+  async escalated(id: string, pageNumber: number, service: string, at: Date): Promise<boolean> {
+    const n = await this.db("alerts").where({ id, status: "open" }).whereNull("page_number").update({ page_number: pageNumber, snoozed_until: null });
+    if (n) await this.trail(this.db, id, "escalated", at, null, `page:${pageNumber} service:${service}`);
+    return n > 0;
   }
 
   /** The page a critical alert was raised as; its delivery is then the paging engine's. */

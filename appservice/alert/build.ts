@@ -6,7 +6,7 @@ import type { BackgroundJob, WorkflowDeps, WorkflowParts } from "../workflow.js"
 import type { AlertConfig } from "./alertConfig.js";
 import { alertMetrics } from "./alertMetrics.js";
 import { AlertIntake } from "./alertIntake.js";
-import { AlertService } from "./alertService.js";
+import { AlertService, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "./alertService.js";
 import { AlertStore } from "./alertStore.js";
 import { loadFhirDefinitions } from "./fhir/fhirResources.js";
 import { SubscriptionLedger } from "./fhir/subscriptionLedger.js";
@@ -28,7 +28,18 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
   const ruleSets = new RuleSetStore(db);
   await ruleSets.load();
   const intake = new AlertIntake({ inbound, alerts: store, rules: () => ruleSets.rules().rules, log });
-  const alerts = new AlertService({ store, rooms, oncall, routing: () => ruleSets.rules().routing, pager: deps.ports.pager, botUserId: deps.client.userId, metrics, log });
+  const alerts = new AlertService({
+    store,
+    rooms,
+    oncall,
+    routing: () => ruleSets.rules().routing,
+    pager: deps.ports.pager,
+    botUserId: deps.client.userId,
+    metrics,
+    timers: { store: deps.timers, wake: deps.wakeTimers },
+    options: { escalateUrgentMinutes: config.escalateUrgentMinutes, maxSnoozeMinutes: config.maxSnoozeMinutes },
+    log,
+  });
   // The paging workflow is built before this one, so its Pager is there to listen to.
   deps.ports.pager()?.onAcknowledged("alert:", (ack) => alerts.onPageAcknowledged(ack));
   if (!deps.ports.pager()) log.warn("the on-call bot is not running: critical alerts go to the alerts room without paging's escalation and SMS");
@@ -67,6 +78,10 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
   return {
     commands: c.commands,
     reactionHandler: c.reactionHandler,
+    timers: {
+      [TIMER_ALERT_ESCALATE]: { run: (t) => alerts.onEscalateTimer(t), priority: 1 },
+      [TIMER_ALERT_SNOOZE]: (t) => alerts.onSnoozeTimer(t),
+    },
     routes: fhir ? [alertFhirRouter({ sources, inbound, subscriptions: new SubscriptionLedger(db), log })] : [],
     adminRoutes: (adminToken) => [alertAdminRouter({ adminToken, ruleSets, alerts: store })],
     jobs,

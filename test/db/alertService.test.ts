@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { AlertIntake, type AlertEffect } from "../../appservice/alert/alertIntake.js";
 import { parseRulesFile, type AlertRuleSet } from "../../appservice/alert/alertRules.js";
-import { AlertError, AlertService } from "../../appservice/alert/alertService.js";
+import { AlertError, AlertService, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "../../appservice/alert/alertService.js";
+import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
 import { AlertStore } from "../../appservice/alert/alertStore.js";
 import { InboundStore, INBOUND_AT_REST_PURPOSE } from "../../appservice/alert/inboundStore.js";
 import * as m014 from "../../appservice/alert/migrations/014_alerts.js";
@@ -62,6 +63,9 @@ for (const backend of backends) {
     let pager: RecordingPager;
     let service: AlertService;
     let set: AlertRuleSet;
+    let timers: TimerStore;
+    const pending = async (kind: string) => (await db("timers").where({ kind, status: "pending" }).select("ref", "step", "due_at")) as Array<{ ref: string; step: string; due_at: Date | string }>;
+    const row = (t: { ref: string; step: string; due_at: Date | string }, kind: string): TimerRow => ({ id: "t", kind, ref: t.ref, step: t.step, dueAt: new Date(t.due_at), attempts: 0 });
     const onCall: Record<string, string> = { cardiology: LENA };
 
     async function receive(payload: string): Promise<AlertEffect[]> {
@@ -94,7 +98,9 @@ for (const backend of backends) {
           return { service: { id: q, name: q, timezone: "UTC" }, at: new Date(), levels: [{ level: "primary", userId: onCall[q]!, source: "rotation" as const, from: new Date(), until: new Date(), displayName: "x" }] };
         },
       };
-      service = new AlertService({ store, rooms, oncall, routing: () => set.routing, pager: () => pager, botUserId: BOT, log });
+      timers = new TimerStore(db);
+      await db("timers").delete();
+      service = new AlertService({ store, rooms, oncall, routing: () => set.routing, pager: () => pager, botUserId: BOT, timers: { store: timers, wake: () => undefined }, options: { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60 }, log });
       pager.onAcknowledged("alert:", (ack) => service.onPageAcknowledged(ack));
     });
     after(async function () {
@@ -220,6 +226,55 @@ for (const backend of backends) {
       expect(report.suggestion!.text).to.equal("Consider urgent.above: 5.8 mmol/L instead of 5.5: it would have spared these false positives and kept every other alert.");
       expect(report.suggestion!.evidence).to.equal("3 of 5 urgent above alerts were marked false positive, at 5.6–5.8 mmol/L; the others were at 6–6.1 mmol/L.");
       expect(ruleReport(set.rules, []).find((r) => r.rule === "news2")).to.include({ fired: 0, falsePositiveRate: null, suggestion: null });
+    });
+
+    it("pages an urgent alert nobody acknowledged in time to its unit's service, and the page's acknowledgement closes it", async function () {
+      await receive(admit("4WEST"));
+      const [raised] = await receive(k("5.8", "1"));
+      const [timer] = await pending(TIMER_ALERT_ESCALATE);
+      expect(timer).to.include({ ref: raised!.alert.id, step: "first" });
+      expect(new Date(timer!.due_at).getTime() - raised!.alert.firstAt.getTime()).to.be.within(14.9 * 60_000, 15.1 * 60_000);
+      await service.onEscalateTimer(row(timer!, TIMER_ALERT_ESCALATE));
+      await service.onEscalateTimer(row(timer!, TIMER_ALERT_ESCALATE)); // a retried timer pages once
+      expect(pager.pages).to.have.length(1);
+      expect(pager.pages[0]).to.include({ service: "cardiology", urgency: "urgent" });
+      expect(pager.pages[0]!.note).to.match(/^Not acknowledged for 15 min: 🟠 URGENT alert #/);
+      await pager.acknowledge(41, LENA);
+      expect(await store.byNumber(raised!.alert.number)).to.include({ status: "acknowledged", acknowledgedBy: LENA });
+      expect((await store.trailOf(raised!.alert.id)).map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "escalated", "acknowledged"]);
+      // An alert acknowledged in its room in time is never escalated.
+      const [other] = await receive(k("2.9", "2"));
+      await service.acknowledge({ by: HOUSE, number: other!.alert.number });
+      expect((await pending(TIMER_ALERT_ESCALATE)).filter((t) => t.ref === other!.alert.id)).to.deep.equal([]);
+    });
+
+    it("snoozes an urgent alert for a bounded time, holds its escalation, and rings again when the snooze ends; never a critical one", async function () {
+      await receive(admit("4WEST"));
+      const [urgent] = await receive(k("5.8", "1"));
+      const n = urgent!.alert.number;
+      const refusals = await Promise.all([
+        service.snooze({ by: OTHER, number: n, minutes: 10 }).catch((e: unknown) => e),
+        service.snooze({ by: HOUSE, number: n, minutes: 0 }).catch((e: unknown) => e),
+        service.snooze({ by: HOUSE, number: n, minutes: 61 }).catch((e: unknown) => e),
+      ]);
+      expect(refusals.map((e) => (e as AlertError).code)).to.deep.equal(["forbidden", "invalid_input", "invalid_input"]);
+      const snoozed = await service.snooze({ by: HOUSE, number: n, minutes: 10 });
+      expect(snoozed.snoozedUntil).to.be.instanceOf(Date);
+      expect(await pending(TIMER_ALERT_ESCALATE)).to.deep.equal([]);
+      const [wake] = await pending(TIMER_ALERT_SNOOZE);
+      expect(wake!.ref).to.equal(urgent!.alert.id);
+      await service.onSnoozeTimer(row(wake!, TIMER_ALERT_SNOOZE));
+      const reminder = rooms.calls.filter((c) => c.method === "send").at(-1)!.args.content as { body: string; "m.mentions": { user_ids: string[] } };
+      expect(reminder.body).to.match(new RegExp(`^⏰ Snooze over: alert #${n} is still open`));
+      expect(reminder["m.mentions"].user_ids).to.deep.equal([HOUSE]);
+      expect((await pending(TIMER_ALERT_ESCALATE)).map((t) => t.step)).to.deep.equal([`after-snooze-${wake!.step}`]);
+      expect((await store.trailOf(urgent!.alert.id)).map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "snoozed", "renotified"]);
+
+      pager.fail = true; // a critical alert delivered directly: still never snoozed
+      const [critical] = await receive(k("7.2", "3"));
+      const refused = await service.snooze({ by: HOUSE, number: critical!.alert.number, minutes: 5 }).catch((e: unknown) => e);
+      expect(refused).to.be.instanceOf(AlertError).and.to.include({ code: "invalid_transition" });
+      expect((refused as Error).message).to.contain("cannot be snoozed");
     });
   });
 }

@@ -67,6 +67,7 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("last_at", { useTz: true }).notNullable();
     t.timestamp("closed_at", { useTz: true });
     t.integer("page_number"); // a critical alert rides the paging engine: its page
+    t.timestamp("snoozed_until", { useTz: true });
     t.string("false_positive_by", 255); // the reason is in the encrypted message the trail names
     t.timestamp("false_positive_at", { useTz: true });
     t.string("acknowledged_by", 255);
