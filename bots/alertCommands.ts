@@ -1,3 +1,4 @@
+import { EMAIL_ADDRESS, type AlertEmail } from "../appservice/alert/alertEmail.js";
 import { AlertError, type AlertService } from "../appservice/alert/alertService.js";
 import { quote } from "../appservice/shared/quote.js";
 import { CommandError, requireEncrypted, type BotCommands, type ReactionHandler } from "./commands.js";
@@ -14,7 +15,7 @@ function alertNumber(raw: string | undefined, usage: string): number {
 }
 
 /** The alerts bot's commands and the ✅ reaction: thin translations onto AlertService. */
-export function alertCommands(alerts: AlertService): BotCommands {
+export function alertCommands(alerts: AlertService, email: Pick<AlertEmail, "setAddress" | "addressOf"> | null = null): BotCommands {
   const reactionHandler: ReactionHandler = async (ctx, targetEventId, key) => {
     if (!ACK_KEYS.includes(key)) return null;
     try {
@@ -63,6 +64,26 @@ export function alertCommands(alerts: AlertService): BotCommands {
           requireEncrypted(ctx, "recorded the false positive", "Send it in your encrypted alerts room.");
           const alert = await alerts.markFalsePositive({ by: ctx.sender, number: n, reasonEventId: ctx.eventId ?? null, at: ctx.sentAt });
           return `Alert #${alert.number} marked a false positive and closed. Your reason stays in this encrypted message; the rule's report counts it.`;
+        },
+      },
+      {
+        verb: "email",
+        usage: "!email <your address> | !email off",
+        summary: "Also tell you by email (no patient details) of critical and urgent alerts",
+        async run(ctx, args) {
+          if (!email) return "Email notices are not set up on this Rounds server; ask IT to set ROUNDS_ALERT_SMTP_URL.";
+          const [arg] = args;
+          if (arg === undefined) {
+            const now = await email.addressOf(ctx.sender);
+            return now ? `Critical and urgent alerts are also emailed to ${now}. Send !email off to stop.` : "You get no alert emails. Send !email <your address> to get them.";
+          }
+          if (arg.toLowerCase() === "off") {
+            await email.setAddress(ctx.sender, null);
+            return "No more alert emails.";
+          }
+          if (!EMAIL_ADDRESS.test(arg)) throw new CommandError("bad email", `"${quote(arg)}" is not an email address. Usage: !email you@hospital.example`);
+          await email.setAddress(ctx.sender, arg);
+          return `Critical and urgent alerts will also be emailed to ${arg}: only that a result is waiting and its number, never patient details.`;
         },
       },
       {

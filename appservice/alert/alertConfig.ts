@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, port, positiveInt } from "../shared/config.js";
 import type { WorkflowConfig } from "../workflow.js";
+import { EMAIL_ADDRESS } from "./alertEmail.js";
 import { parseSourcesFile, SourcesFileError, type AlertSource } from "./alertSources.js";
 
 export interface AlertConfig {
@@ -14,6 +15,8 @@ export interface AlertConfig {
   escalateUrgentMinutes: number;
   /** The longest snooze of an urgent or informational alert. */
   maxSnoozeMinutes: number;
+  /** SMTP for email notices without PHI; null: no email. */
+  email: { smtpUrl: string; from: string } | null;
 }
 
 const file = z.string().min(1);
@@ -28,6 +31,9 @@ const env = {
   ROUNDS_ALERT_MLLP_TLS_KEY_FILE: file.optional(),
   ROUNDS_ALERT_ESCALATE_URGENT_MINUTES: positiveInt.max(240, "must be at most 240 (4 hours)").default(15),
   ROUNDS_ALERT_SNOOZE_MAX_MINUTES: positiveInt.max(240, "must be at most 240 (4 hours)").default(60),
+  /** smtp:// or smtps:// URL (with credentials if the server needs them): email notices without PHI. */
+  ROUNDS_ALERT_SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL such as smtp://mail.hospital.example:587" }).optional(),
+  ROUNDS_ALERT_EMAIL_FROM: z.string().regex(EMAIL_ADDRESS, "must be an email address such as rounds@hospital.example").optional(),
   ROUNDS_ALERT_INTAKE_POLL_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int().min(50).max(60_000).default(1000),
 };
 
@@ -57,6 +63,10 @@ export const alertConfig: WorkflowConfig<AlertConfig> = {
     const keyFile = e.ROUNDS_ALERT_MLLP_TLS_KEY_FILE as string | undefined;
     if (!!certFile !== !!keyFile) throw new ConfigError(certFile ? "ROUNDS_ALERT_MLLP_TLS_KEY_FILE" : "ROUNDS_ALERT_MLLP_TLS_CERT_FILE", "must be set together with its pair, or neither (MLLP over TLS needs both)");
     const tls = certFile && keyFile ? { cert: readText("ROUNDS_ALERT_MLLP_TLS_CERT_FILE", certFile), key: readText("ROUNDS_ALERT_MLLP_TLS_KEY_FILE", keyFile) } : null;
-    return { sources, mllp: { host: e.ROUNDS_ALERT_MLLP_HOST as string, port: e.ROUNDS_ALERT_MLLP_PORT as number, tls }, intakePollMs: e.ROUNDS_ALERT_INTAKE_POLL_MS as number, escalateUrgentMinutes: e.ROUNDS_ALERT_ESCALATE_URGENT_MINUTES as number, maxSnoozeMinutes: e.ROUNDS_ALERT_SNOOZE_MAX_MINUTES as number };
+    const smtpUrl = e.ROUNDS_ALERT_SMTP_URL as string | undefined;
+    const from = e.ROUNDS_ALERT_EMAIL_FROM as string | undefined;
+    if (smtpUrl && !from) throw new ConfigError("ROUNDS_ALERT_EMAIL_FROM", "is required with ROUNDS_ALERT_SMTP_URL: the address alert emails come from");
+    const email = smtpUrl && from ? { smtpUrl, from } : null;
+    return { email, sources, mllp: { host: e.ROUNDS_ALERT_MLLP_HOST as string, port: e.ROUNDS_ALERT_MLLP_PORT as number, tls }, intakePollMs: e.ROUNDS_ALERT_INTAKE_POLL_MS as number, escalateUrgentMinutes: e.ROUNDS_ALERT_ESCALATE_URGENT_MINUTES as number, maxSnoozeMinutes: e.ROUNDS_ALERT_SNOOZE_MAX_MINUTES as number };
   },
 };

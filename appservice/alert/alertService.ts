@@ -5,6 +5,7 @@ import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
 import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { ALERT_STATE_TYPE, type AlertPriority, type AlertState } from "../shared/events/index.js";
+import type { AlertEmail } from "./alertEmail.js";
 import type { AlertEffect } from "./alertIntake.js";
 import type { AlertMetrics } from "./alertMetrics.js";
 import type { AlertRouting } from "./alertRules.js";
@@ -59,6 +60,8 @@ export class AlertService {
       /** Durable timers for escalation and snooze; without them (tests of delivery) nothing is armed. */
       timers?: { store: TimerStore; wake(): void };
       options?: { escalateUrgentMinutes: number; maxSnoozeMinutes: number };
+      /** Email without PHI for critical and urgent alerts, when SMTP is configured. */
+      email?: Pick<AlertEmail, "tell"> | null;
       log: Logger;
     },
   ) {}
@@ -165,6 +168,7 @@ export class AlertService {
     try {
       const page = await pager.page({ service, urgency: "emergent", note, origin: `alert:${a.id}`, requester: this.deps.botUserId });
       await this.deps.store.paged(a.id, page.number, service, page.targets, new Date());
+      await this.deps.email?.tell(a, page.targets);
       this.deps.log.info({ alert: a.id, number: a.number, page: page.number, service }, "critical alert paged");
       return true;
     } catch (err) {
@@ -261,6 +265,7 @@ export class AlertService {
       await rooms.setState(roomId, ALERT_STATE_TYPE, a.id, alertState(a, eventId) as unknown as Record<string, unknown>);
       log.info({ alert: a.id, number: a.number, priority: a.priority, via }, "alert delivered");
     }
+    if (a.priority !== "informational") await this.deps.email?.tell(a, users);
     await this.armEscalation(a, new Date(), "first");
   }
 

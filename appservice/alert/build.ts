@@ -5,6 +5,7 @@ import { AtRest } from "../shared/atRest.js";
 import type { BackgroundJob, WorkflowDeps, WorkflowParts } from "../workflow.js";
 import type { AlertConfig } from "./alertConfig.js";
 import { alertMetrics } from "./alertMetrics.js";
+import { AlertEmail } from "./alertEmail.js";
 import { AlertIntake } from "./alertIntake.js";
 import { AlertService, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "./alertService.js";
 import { AlertStore } from "./alertStore.js";
@@ -28,6 +29,7 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
   const ruleSets = new RuleSetStore(db);
   await ruleSets.load();
   const intake = new AlertIntake({ inbound, alerts: store, rules: () => ruleSets.rules().rules, log });
+  const email = config.email ? new AlertEmail({ db, smtpUrl: config.email.smtpUrl, from: config.email.from, log }) : null;
   const alerts = new AlertService({
     store,
     rooms,
@@ -38,12 +40,13 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
     metrics,
     timers: { store: deps.timers, wake: deps.wakeTimers },
     options: { escalateUrgentMinutes: config.escalateUrgentMinutes, maxSnoozeMinutes: config.maxSnoozeMinutes },
+    email,
     log,
   });
   // The paging workflow is built before this one, so its Pager is there to listen to.
   deps.ports.pager()?.onAcknowledged("alert:", (ack) => alerts.onPageAcknowledged(ack));
   if (!deps.ports.pager()) log.warn("the on-call bot is not running: critical alerts go to the alerts room without paging's escalation and SMS");
-  const c = alertCommands(alerts);
+  const c = alertCommands(alerts, email);
   const sources = () => config.sources;
 
   const jobs: BackgroundJob[] = [
@@ -51,6 +54,7 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
       runner = startIntakeRunner({ intake, alerts, pollMs: config.intakePollMs, log });
       return runner;
     },
+    () => ({ stop: () => email?.close() }),
   ];
   if (config.sources.some((s) => s.kind === "mllp")) {
     jobs.push(() => {

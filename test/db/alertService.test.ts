@@ -1,4 +1,7 @@
 import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+import { AlertEmail } from "../../appservice/alert/alertEmail.js";
 import { expect } from "chai";
 import { AlertIntake, type AlertEffect } from "../../appservice/alert/alertIntake.js";
 import { parseRulesFile, type AlertRuleSet } from "../../appservice/alert/alertRules.js";
@@ -275,6 +278,45 @@ for (const backend of backends) {
       const refused = await service.snooze({ by: HOUSE, number: critical!.alert.number, minutes: 5 }).catch((e: unknown) => e);
       expect(refused).to.be.instanceOf(AlertError).and.to.include({ code: "invalid_transition" });
       expect((refused as Error).message).to.contain("cannot be snoozed");
+    });
+
+    it("emails a critical or urgent alert's recipients who gave an address, once, saying only that a result is waiting", async function () {
+      const mails: Array<{ to: string[]; raw: string }> = [];
+      const smtp = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ["STARTTLS"],
+        onData(stream, session, done) {
+          let raw = "";
+          stream.on("data", (c: Buffer) => (raw += c.toString()));
+          stream.on("end", () => {
+            mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
+            done();
+          });
+        },
+      });
+      await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
+      const email = new AlertEmail({ db, smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, from: "rounds@hospital.example", log });
+      try {
+        await db("alert_contacts").delete();
+        await db("alert_emails").delete();
+        service = new AlertService({ store, rooms, oncall: { whoIsOnCall: async () => { throw new Error("unused"); } }, routing: () => set.routing, pager: () => pager, botUserId: BOT, email, log });
+        await email.setAddress(HOUSE, "house@hospital.example");
+        await email.setAddress(LENA, "lena@hospital.example");
+        await receive(admit("4WEST"));
+        const [urgent] = await receive(k("5.8", "1"));
+        await service.deliver([urgent!]); // a retry: no second mail
+        await receive(k("6.9", "2")); // critical: paged, and its page's targets mailed
+        await receive(k("3.4", "3")); // informational: no mail
+        expect(mails.map((m) => m.to)).to.deep.equal([["house@hospital.example"], ["lena@hospital.example"]]);
+        expect(mails[0]!.raw).to.match(/Subject: Rounds: an urgent result is waiting \(alert #\d+\)/);
+        expect(mails[1]!.raw).to.match(/Subject: Rounds: a critical result is waiting \(alert #\d+\)/);
+        for (const m of mails) expect(m.raw).not.to.contain(MRN).and.not.to.contain("5.8").and.not.to.contain("6.9").and.not.to.contain("otassium");
+        await email.setAddress(HOUSE, null);
+        expect(await email.addressOf(HOUSE)).to.equal(null);
+      } finally {
+        email.close();
+        await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      }
     });
   });
 }

@@ -248,5 +248,9 @@ describe("configuration", function () {
     expect(errorFor({ ...valid, ROUNDS_ALERT_SOURCES_FILE: join(dir, "missing.yaml") }).message).to.contain("names a file that cannot be read (ENOENT");
     expect(errorFor({ ...valid, ROUNDS_ALERT_MLLP_TLS_CERT_FILE: good }).key).to.equal("ROUNDS_ALERT_MLLP_TLS_KEY_FILE");
     expect(errorFor({ ...valid, ROUNDS_ALERT_MLLP_PORT: "0x9ff" }).key).to.equal("ROUNDS_ALERT_MLLP_PORT");
+    expect(errorFor({ ...valid, ROUNDS_ALERT_SMTP_URL: "smtp://mail.hospital.example:587" }).key).to.equal("ROUNDS_ALERT_EMAIL_FROM");
+    expect(errorFor({ ...valid, ROUNDS_ALERT_SMTP_URL: "http://mail.hospital.example" }).message).to.contain("must be an smtp:// or smtps:// URL");
+    const mailing = loadConfig({ ...valid, ROUNDS_ALERT_SMTP_URL: "smtp://mail.hospital.example:587", ROUNDS_ALERT_EMAIL_FROM: "rounds@hospital.example" }).workflows.alert as AlertConfig;
+    expect(mailing.email).to.deep.equal({ smtpUrl: "smtp://mail.hospital.example:587", from: "rounds@hospital.example" });
   });
 });

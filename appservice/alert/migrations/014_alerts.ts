@@ -88,6 +88,20 @@ export async function up(knex: Knex): Promise<void> {
     t.index(["event_id"]);
   });
 
+  // Clinicians' own email addresses for alert notices (contact details, not patient data), and
+  // which alert was mailed to whom, so nobody is mailed twice.
+  await knex.schema.createTable("alert_contacts", (t) => {
+    t.string("user_id", 255).primary();
+    t.string("email", 320).notNullable();
+    t.timestamp("updated_at", { useTz: true }).notNullable();
+  });
+  await knex.schema.createTable("alert_emails", (t) => {
+    t.string("alert_id", 26).notNullable();
+    t.string("user_id", 255).notNullable();
+    t.timestamp("sent_at", { useTz: true }).notNullable();
+    t.primary(["alert_id", "user_id"]);
+  });
+
   // The rules, as the coordinator loaded them (checked before saving); the newest one applies.
   await knex.schema.createTable("alert_rule_sets", (t) => {
     t.bigIncrements("version");
@@ -108,6 +122,8 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable("alert_rule_sets");
+  await knex.schema.dropTable("alert_emails");
+  await knex.schema.dropTable("alert_contacts");
   await knex.schema.dropTable("alert_deliveries");
   await knex.schema.dropTable("alert_trail");
   await knex.schema.dropTable("alerts");
