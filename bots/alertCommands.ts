@@ -1,4 +1,6 @@
 import { EMAIL_ADDRESS, type AlertEmail } from "../appservice/alert/alertEmail.js";
+import { HH_MM } from "../appservice/alert/quietHours.js";
+import { isValidTimeZone } from "../appservice/oncall/schedule.js";
 import { AlertError, type AlertService } from "../appservice/alert/alertService.js";
 import { quote } from "../appservice/shared/quote.js";
 import { CommandError, requireEncrypted, type BotCommands, type ReactionHandler } from "./commands.js";
@@ -15,7 +17,7 @@ function alertNumber(raw: string | undefined, usage: string): number {
 }
 
 /** The alerts bot's commands and the ✅ reaction: thin translations onto AlertService. */
-export function alertCommands(alerts: AlertService, email: Pick<AlertEmail, "setAddress" | "addressOf"> | null = null): BotCommands {
+export function alertCommands(alerts: AlertService, email: Pick<AlertEmail, "setAddress" | "addressOf"> | null = null, defaultZone: () => Promise<string> = async () => "UTC"): BotCommands {
   const reactionHandler: ReactionHandler = async (ctx, targetEventId, key) => {
     if (!ACK_KEYS.includes(key)) return null;
     try {
@@ -84,6 +86,28 @@ export function alertCommands(alerts: AlertService, email: Pick<AlertEmail, "set
           if (!EMAIL_ADDRESS.test(arg)) throw new CommandError("bad email", `"${quote(arg)}" is not an email address. Usage: !email you@hospital.example`);
           await email.setAddress(ctx.sender, arg);
           return `Critical and urgent alerts will also be emailed to ${arg}: only that a result is waiting and its number, never patient details.`;
+        },
+      },
+      {
+        verb: "quiet",
+        usage: "!quiet <HH:MM>-<HH:MM> [time zone] | !quiet off",
+        summary: "Your quiet hours: informational alerts wait until they end (critical and urgent ones never do)",
+        async run(ctx, args) {
+          const [range, zoneArg] = args;
+          if (range === undefined) {
+            const q = await alerts.quietHoursOf(ctx.sender);
+            return q ? `Your quiet hours: ${q.from}–${q.to} (${q.zone}). Informational alerts wait until they end.` : "You have no quiet hours. Set them with !quiet 22:00-07:00";
+          }
+          if (range.toLowerCase() === "off") {
+            await alerts.setQuietHours(ctx.sender, null);
+            return "Quiet hours off: informational alerts come in your regular digest.";
+          }
+          const m = /^(\d{2}:\d{2})-(\d{2}:\d{2})$/.exec(range);
+          if (!m || !HH_MM.test(m[1]!) || !HH_MM.test(m[2]!) || m[1] === m[2]) throw new CommandError("bad quiet hours", `"${quote(range)}" is not a time range. Usage: !quiet 22:00-07:00 [Europe/London]`);
+          const zone = zoneArg ?? (await defaultZone());
+          if (!isValidTimeZone(zone)) throw new CommandError("bad zone", `"${quote(zone)}" is not a time zone. Use a name such as Europe/London.`);
+          await alerts.setQuietHours(ctx.sender, { from: m[1]!, to: m[2]!, zone });
+          return `Quiet hours ${m[1]}–${m[2]} (${zone}): informational alerts wait until they end. Critical and urgent alerts still come at once.`;
         },
       },
       {

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { ALERT_PRIORITIES, matrixUserId, type AlertPriority } from "../shared/events/index.js";
+import { isValidTimeZone } from "../oncall/schedule.js";
 import { readYamlFile } from "../shared/yamlFile.js";
+import { HH_MM } from "./quietHours.js";
 
 /**
  * The alert rules a coordinator loads from a file (CLI or admin API, like schedules): lab value
@@ -91,14 +93,22 @@ const OverdueRuleSchema = z.strictObject({
  * here), else to whoever is on call first for the patient's unit's service, else the default
  * service's. Staff ids and units are not patient data.
  */
+const QuietSchema = z.strictObject({
+  from: z.string().regex(HH_MM, "must be a time such as 22:00"),
+  to: z.string().regex(HH_MM, "must be a time such as 07:00"),
+  zone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Europe/London"),
+});
+
 const RoutingSchema = z.strictObject({
   units: z.record(z.string().min(1), z.string().min(1)).default({}),
+  /** Per unit of care: informational alerts for its patients wait until these end. */
+  quiet_hours: z.record(z.string().min(1), QuietSchema).default({}),
   default_service: z.string().min(1).optional(),
   staff: z.record(z.string().min(1), matrixUserId).default({}),
 });
 
 const RulesFileSchema = z.strictObject({
-  routing: RoutingSchema.default({ units: {}, staff: {} }),
+  routing: RoutingSchema.default({ units: {}, staff: {}, quiet_hours: {} }),
   rules: z.array(z.discriminatedUnion("kind", [LabRuleSchema, News2RuleSchema, InteractionRuleSchema, OverdueRuleSchema])).min(1, "list at least one rule"),
 });
 

@@ -7,12 +7,14 @@ import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { ALERT_STATE_TYPE, type AlertPriority, type AlertState } from "../shared/events/index.js";
 import type { AlertEmail } from "./alertEmail.js";
 import type { AlertEffect } from "./alertIntake.js";
+import { isQuiet, quietEnd } from "./quietHours.js";
 import type { AlertMetrics } from "./alertMetrics.js";
 import type { AlertRouting } from "./alertRules.js";
 import type { Alert, AlertStore } from "./alertStore.js";
 
 export const TIMER_ALERT_ESCALATE = "alert.escalate";
 export const TIMER_ALERT_SNOOZE = "alert.snooze";
+export const TIMER_ALERT_DIGEST = "alert.digest";
 
 export class AlertError extends DomainError {
   constructor(code: DomainErrorCode, message: string) {
@@ -59,7 +61,7 @@ export class AlertService {
       metrics?: AlertMetrics;
       /** Durable timers for escalation and snooze; without them (tests of delivery) nothing is armed. */
       timers?: { store: TimerStore; wake(): void };
-      options?: { escalateUrgentMinutes: number; maxSnoozeMinutes: number };
+      options?: { escalateUrgentMinutes: number; maxSnoozeMinutes: number; digestMinutes: number };
       /** Email without PHI for critical and urgent alerts, when SMTP is configured. */
       email?: Pick<AlertEmail, "tell"> | null;
       log: Logger;
@@ -67,7 +69,7 @@ export class AlertService {
   ) {}
 
   private get options() {
-    return this.deps.options ?? { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60 };
+    return this.deps.options ?? { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60, digestMinutes: 60 };
   }
 
   /** Arms the escalation of an urgent alert: unacknowledged by then, it is paged to its unit's service. */
@@ -97,6 +99,60 @@ export class AlertService {
       this.counted(a, "escalated");
       log.info({ alert: a.id, number: a.number, page: page.number, service }, "urgent alert escalated as a page");
     }
+  }
+
+  /** The clinician's next digest: at the next slot of the digest period, or when their quiet hours end. */
+  private async armDigest(userId: string, from: Date): Promise<void> {
+    const period = this.options.digestMinutes * 60_000;
+    let due = new Date(Math.ceil((from.getTime() + 1) / period) * period);
+    const quiet = await this.deps.store.quietHoursOf(userId);
+    if (quiet) due = quietEnd(quiet, due);
+    // All alerts of one slot share one timer: (kind, user, slot) exists once.
+    await this.deps.timers!.store.schedule(TIMER_ALERT_DIGEST, userId, String(due.getTime()), due);
+    this.deps.timers!.wake();
+  }
+
+  /**
+   * Timer: a clinician's digest is due. Held informational alerts go out in one message, unless
+   * the clinician's quiet hours or the patient's unit's are on: those wait until they end.
+   * Critical and urgent alerts never wait for this.
+   */
+  async onDigestTimer(t: TimerRow): Promise<void> {
+    const { store, rooms } = this.deps;
+    const userId = t.ref;
+    const now = new Date();
+    const mine = await store.quietHoursOf(userId);
+    if (mine && isQuiet(mine, now)) {
+      const end = quietEnd(mine, now);
+      await this.deps.timers?.store.schedule(TIMER_ALERT_DIGEST, userId, String(end.getTime()), end);
+      return;
+    }
+    const unitQuiet = this.deps.routing().quiet_hours ?? {};
+    const held = await store.heldFor(userId);
+    const waiting = held.filter(({ alert }) => alert.detail.unit && unitQuiet[alert.detail.unit] && isQuiet(unitQuiet[alert.detail.unit]!, now));
+    const ready = held.filter((h) => !waiting.includes(h));
+    if (waiting.length) {
+      const end = new Date(Math.min(...waiting.map(({ alert }) => quietEnd(unitQuiet[alert.detail.unit!]!, now).getTime())));
+      await this.deps.timers?.store.schedule(TIMER_ALERT_DIGEST, userId, String(end.getTime()), end);
+    }
+    if (!ready.length) return;
+    const roomId = ready[0]!.roomId;
+    const lines = ready.map(({ alert }) => `#${alert.number} ${alert.detail.why} (${alert.detail.patient.id}${alert.detail.unit ? `, ${alert.detail.unit}` : ""})`);
+    const body = [`🔵 FYI digest: ${ready.length} result${ready.length === 1 ? "" : "s"} to read.`, ...lines, `Send !ack <n> for each once read.`].join("\n");
+    const eventId = await rooms.send(roomId, { body }, `alert-digest:${userId}:${t.step}`);
+    for (const { alert } of ready) {
+      await store.released(alert.id, userId, eventId, now);
+      await rooms.setState(roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, eventId) as unknown as Record<string, unknown>);
+    }
+  }
+
+  /** Sets or clears a clinician's quiet hours (HH:MM–HH:MM in a zone). */
+  async setQuietHours(userId: string, q: { from: string; to: string; zone: string } | null): Promise<void> {
+    await this.deps.store.setQuietHours(userId, q);
+  }
+
+  async quietHoursOf(userId: string): Promise<{ from: string; to: string; zone: string } | null> {
+    return this.deps.store.quietHoursOf(userId);
   }
 
   /**
@@ -260,6 +316,12 @@ export class AlertService {
       const roomId = await rooms.openRoom(this.roomKey(user), { name: "Rounds alerts", members: [user], direct: true });
       await store.setDeliveryRoom(a.id, user, roomId);
       await store.trail(store.db, a.id, "routed", new Date(), user, via);
+      if (a.priority === "informational" && this.deps.timers) {
+        // Informational alerts are gathered into the clinician's next digest, not sent one by one.
+        await store.hold(a.id, user);
+        await this.armDigest(user, new Date());
+        continue;
+      }
       const eventId = await rooms.send(roomId, { body: this.text(a, "raised"), mentions: a.priority === "informational" ? [] : [user] }, `alert:${a.id}:${user}`);
       await store.delivered(a.id, user, eventId, new Date());
       await rooms.setState(roomId, ALERT_STATE_TYPE, a.id, alertState(a, eventId) as unknown as Record<string, unknown>);

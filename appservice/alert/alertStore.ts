@@ -221,8 +221,8 @@ export class AlertStore {
 
   /** Claims the delivery of `alertId` to `userId`; false when it was claimed before (a retry). */
   async claimDelivery(alertId: string, userId: string): Promise<boolean> {
-    const existing = (await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).first("event_id")) as { event_id: string | null } | undefined;
-    if (existing?.event_id) return false;
+    const existing = (await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).first("event_id", "held")) as { event_id: string | null; held: boolean } | undefined;
+    if (existing?.event_id || existing?.held) return false;
     if (!existing) await this.db("alert_deliveries").insert({ alert_id: alertId, user_id: userId, room_id: "" }).onConflict(["alert_id", "user_id"]).ignore();
     return true;
   }
@@ -236,6 +236,43 @@ export class AlertStore {
     await this.trail(this.db, alertId, "delivered", at, userId, eventId);
   }
 
+  /** An informational alert waits for the clinician's digest. */
+  async hold(alertId: string, userId: string): Promise<void> {
+    await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).update({ held: true });
+  }
+
+  /** The open alerts waiting for `userId`'s digest, with the room they go to. */
+  async heldFor(userId: string): Promise<Array<{ alert: Alert; roomId: string }>> {
+    const rows = (await this.db("alerts")
+      .join("alert_deliveries", "alert_deliveries.alert_id", "alerts.id")
+      .where("alert_deliveries.user_id", userId)
+      .where("alert_deliveries.held", true)
+      .whereNull("alert_deliveries.event_id")
+      .whereIn("alerts.status", OPEN)
+      .orderBy("alerts.number")
+      .select("alerts.*", "alert_deliveries.room_id as delivery_room")) as Array<AlertRow & { delivery_room: string }>;
+    return rows.map((r) => ({ alert: this.toAlert(r), roomId: r.delivery_room }));
+  }
+
+  /** A held alert went out in a digest message. */
+  async released(alertId: string, userId: string, eventId: string, at: Date): Promise<void> {
+    await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).update({ event_id: eventId, delivered_at: at, held: false });
+    await this.trail(this.db, alertId, "delivered", at, userId, eventId);
+  }
+
+  async setQuietHours(userId: string, q: { from: string; to: string; zone: string } | null): Promise<void> {
+    if (!q) {
+      await this.db("alert_quiet_hours").where({ user_id: userId }).delete();
+      return;
+    }
+    await this.db("alert_quiet_hours").insert({ user_id: userId, ...q }).onConflict("user_id").merge(["from", "to", "zone"]);
+  }
+
+  async quietHoursOf(userId: string): Promise<{ from: string; to: string; zone: string } | null> {
+    const row = (await this.db("alert_quiet_hours").where({ user_id: userId }).first("from", "to", "zone")) as { from: string; to: string; zone: string } | undefined;
+    return row ?? null;
+  }
+
   async deliveries(alertId: string): Promise<AlertDelivery[]> {
     const rows = (await this.db("alert_deliveries").where({ alert_id: alertId })) as Array<{ user_id: string; room_id: string; event_id: string | null; delivered_at: Date | string | null }>;
     return rows.map((r) => ({ userId: r.user_id, roomId: r.room_id, eventId: r.event_id, deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at) }));
@@ -246,7 +283,7 @@ export class AlertStore {
     const rows = (await this.db("alerts")
       .where({ status: "open" })
       .whereNull("page_number")
-      .whereNotExists((q) => q.select(1).from("alert_deliveries").whereRaw("alert_deliveries.alert_id = alerts.id").whereNotNull("event_id"))
+      .whereNotExists((q) => q.select(1).from("alert_deliveries").whereRaw("alert_deliveries.alert_id = alerts.id").where((w) => w.whereNotNull("event_id").orWhere("held", true)))
       .orderBy("number")) as AlertRow[];
     return rows.map((r) => this.toAlert(r));
   }

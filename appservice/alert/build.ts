@@ -7,7 +7,7 @@ import type { AlertConfig } from "./alertConfig.js";
 import { alertMetrics } from "./alertMetrics.js";
 import { AlertEmail } from "./alertEmail.js";
 import { AlertIntake } from "./alertIntake.js";
-import { AlertService, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "./alertService.js";
+import { AlertService, TIMER_ALERT_DIGEST, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "./alertService.js";
 import { AlertStore } from "./alertStore.js";
 import { loadFhirDefinitions } from "./fhir/fhirResources.js";
 import { SubscriptionLedger } from "./fhir/subscriptionLedger.js";
@@ -39,14 +39,14 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
     botUserId: deps.client.userId,
     metrics,
     timers: { store: deps.timers, wake: deps.wakeTimers },
-    options: { escalateUrgentMinutes: config.escalateUrgentMinutes, maxSnoozeMinutes: config.maxSnoozeMinutes },
+    options: { escalateUrgentMinutes: config.escalateUrgentMinutes, maxSnoozeMinutes: config.maxSnoozeMinutes, digestMinutes: config.digestMinutes },
     email,
     log,
   });
   // The paging workflow is built before this one, so its Pager is there to listen to.
   deps.ports.pager()?.onAcknowledged("alert:", (ack) => alerts.onPageAcknowledged(ack));
   if (!deps.ports.pager()) log.warn("the on-call bot is not running: critical alerts go to the alerts room without paging's escalation and SMS");
-  const c = alertCommands(alerts, email);
+  const c = alertCommands(alerts, email, () => oncall.defaultTimezone());
   const sources = () => config.sources;
 
   const jobs: BackgroundJob[] = [
@@ -85,6 +85,7 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
     timers: {
       [TIMER_ALERT_ESCALATE]: { run: (t) => alerts.onEscalateTimer(t), priority: 1 },
       [TIMER_ALERT_SNOOZE]: (t) => alerts.onSnoozeTimer(t),
+      [TIMER_ALERT_DIGEST]: (t) => alerts.onDigestTimer(t),
     },
     routes: fhir ? [alertFhirRouter({ sources, inbound, subscriptions: new SubscriptionLedger(db), log })] : [],
     adminRoutes: (adminToken) => [alertAdminRouter({ adminToken, ruleSets, alerts: store })],

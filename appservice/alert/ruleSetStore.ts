@@ -1,7 +1,7 @@
 import type { Db } from "../db/connect.js";
 import { parseRulesFile, type AlertRuleSet } from "./alertRules.js";
 
-const EMPTY: AlertRuleSet = { routing: { units: {}, staff: {} }, rules: [] };
+const EMPTY: AlertRuleSet = { routing: { units: {}, staff: {}, quiet_hours: {} }, rules: [] };
 
 /**
  * The alert rules as loaded by a coordinator: every version kept (the trail of what applied

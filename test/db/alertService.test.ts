@@ -5,7 +5,7 @@ import { AlertEmail } from "../../appservice/alert/alertEmail.js";
 import { expect } from "chai";
 import { AlertIntake, type AlertEffect } from "../../appservice/alert/alertIntake.js";
 import { parseRulesFile, type AlertRuleSet } from "../../appservice/alert/alertRules.js";
-import { AlertError, AlertService, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "../../appservice/alert/alertService.js";
+import { AlertError, AlertService, TIMER_ALERT_DIGEST, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "../../appservice/alert/alertService.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
 import { AlertStore } from "../../appservice/alert/alertStore.js";
 import { InboundStore, INBOUND_AT_REST_PURPOSE } from "../../appservice/alert/inboundStore.js";
@@ -103,7 +103,7 @@ for (const backend of backends) {
       };
       timers = new TimerStore(db);
       await db("timers").delete();
-      service = new AlertService({ store, rooms, oncall, routing: () => set.routing, pager: () => pager, botUserId: BOT, timers: { store: timers, wake: () => undefined }, options: { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60 }, log });
+      service = new AlertService({ store, rooms, oncall, routing: () => set.routing, pager: () => pager, botUserId: BOT, timers: { store: timers, wake: () => undefined }, options: { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60, digestMinutes: 60 }, log });
       pager.onAcknowledged("alert:", (ack) => service.onPageAcknowledged(ack));
     });
     after(async function () {
@@ -317,6 +317,47 @@ for (const backend of backends) {
         email.close();
         await new Promise<void>((resolve) => smtp.close(() => resolve()));
       }
+    });
+
+    it("gathers informational alerts into one digest per clinician, held through their quiet hours and their patient's unit's", async function () {
+      const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+      const around = { from: hhmm(new Date(Date.now() - 3_600_000)), to: hhmm(new Date(Date.now() + 3_600_000)), zone: "UTC" };
+      await db("alert_quiet_hours").delete();
+      await receive(admit("4WEST"));
+      const [low] = await receive(k("3.4", "1"));
+      const [high] = await receive(k("5.3", "2"));
+      expect([low!.alert.priority, high!.alert.priority]).to.deep.equal(["informational", "informational"]);
+      expect(rooms.calls.filter((c) => c.method === "send")).to.deep.equal([]);
+      const timers = await pending(TIMER_ALERT_DIGEST);
+      expect(timers).to.have.length(1); // both wait for the same slot
+      expect(new Date(timers[0]!.due_at).getTime() % 3_600_000).to.equal(0);
+      expect(await service.redeliver()).to.equal(0); // held is not undelivered
+
+      // The clinician's quiet hours are on: the digest waits for their end.
+      await service.setQuietHours(HOUSE, around);
+      await service.onDigestTimer(row(timers[0]!, TIMER_ALERT_DIGEST));
+      expect(rooms.calls.filter((c) => c.method === "send")).to.deep.equal([]);
+      expect((await pending(TIMER_ALERT_DIGEST)).map((t) => hhmm(new Date(t.due_at)))).to.include(around.to);
+
+      // Off for the clinician, but on for the patient's unit: still held.
+      await service.setQuietHours(HOUSE, null);
+      set = { ...set, routing: { ...set.routing, quiet_hours: { "4WEST": around } } };
+      await service.onDigestTimer(row(timers[0]!, TIMER_ALERT_DIGEST));
+      expect(rooms.calls.filter((c) => c.method === "send")).to.deep.equal([]);
+
+      set = { ...set, routing: { ...set.routing, quiet_hours: {} } };
+      await service.onDigestTimer(row(timers[0]!, TIMER_ALERT_DIGEST));
+      const sent = rooms.calls.filter((c) => c.method === "send");
+      expect(sent).to.have.length(1);
+      const digest = sent[0]!.args.content as { body: string; "m.mentions": { user_ids: string[] } };
+      expect(digest.body).to.match(/^🔵 FYI digest: 2 results to read\./);
+      expect(digest.body).to.contain(`#${low!.alert.number} Potassium 3.4 mmol/L, below the informational limit 3.5 (${MRN}, 4WEST)`);
+      expect(digest["m.mentions"].user_ids).to.deep.equal([]); // informational never rings
+      expect((await store.trailOf(low!.alert.id)).map((t) => t.step)).to.deep.equal(["received", "routed", "delivered"]);
+      expect(statesIn(sent[0]!.roomId!).map((x) => x.message_event_id)).to.deep.equal([sent[0]!.args.eventId, sent[0]!.args.eventId]);
+      // The same digest again (a retried timer) sends nothing more.
+      await service.onDigestTimer(row(timers[0]!, TIMER_ALERT_DIGEST));
+      expect(rooms.calls.filter((c) => c.method === "send")).to.have.length(1);
     });
   });
 }

@@ -84,6 +84,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string("room_id", 255).notNullable();
     t.string("event_id", 255);
     t.timestamp("delivered_at", { useTz: true });
+    // An informational alert waits here for the clinician's next digest.
+    t.boolean("held").notNullable().defaultTo(false);
     t.primary(["alert_id", "user_id"]);
     t.index(["event_id"]);
   });
@@ -94,6 +96,13 @@ export async function up(knex: Knex): Promise<void> {
     t.string("user_id", 255).primary();
     t.string("email", 320).notNullable();
     t.timestamp("updated_at", { useTz: true }).notNullable();
+  });
+  // Each clinician's quiet hours: informational alerts wait until they end.
+  await knex.schema.createTable("alert_quiet_hours", (t) => {
+    t.string("user_id", 255).primary();
+    t.string("from", 5).notNullable();
+    t.string("to", 5).notNullable();
+    t.string("zone", 64).notNullable();
   });
   await knex.schema.createTable("alert_emails", (t) => {
     t.string("alert_id", 26).notNullable();
@@ -123,6 +132,7 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable("alert_rule_sets");
   await knex.schema.dropTable("alert_emails");
+  await knex.schema.dropTable("alert_quiet_hours");
   await knex.schema.dropTable("alert_contacts");
   await knex.schema.dropTable("alert_deliveries");
   await knex.schema.dropTable("alert_trail");
