@@ -1,11 +1,12 @@
 import type { Knex } from "knex";
 import type { Logger } from "../logging.js";
-import type { AlertRule, LabRule } from "./alertRules.js";
-import type { Alert, AlertStore } from "./alertStore.js";
+import type { AlertPriority } from "../shared/events/index.js";
+import type { AlertRule, LabRule, News2Rule } from "./alertRules.js";
+import type { Alert, AlertDetail, AlertStore } from "./alertStore.js";
 import { readInboundMessage, type LabReport, type LabResult } from "./hl7/inboundMessage.js";
 import type { InboundStore, StoredInbound } from "./inboundStore.js";
 import { labValueOfObservation, type Observation } from "./fhir/fhirResources.js";
-import { evaluateLab, labRuleMatches, type LabValue } from "./ruleEvaluation.js";
+import { evaluateLab, evaluateNews2, labRuleMatches, NEWS2_LOINC, type LabValue } from "./ruleEvaluation.js";
 
 /** What a processed message did to the alerts; routing and delivery act on these. */
 export type AlertEffect = { kind: "raised" | "repeated" | "corrected" | "cleared"; alert: Alert };
@@ -128,13 +129,12 @@ export class AlertIntake {
   }
 
   private async results(trx: Knex.Transaction, m: StoredInbound, report: LabReport, values = report.results.map(labValueOf)): Promise<AlertEffect[]> {
-    const { alerts, log } = this.deps;
+    const { alerts } = this.deps;
     const patientKey = alerts.patientKey(report.patient);
     const known = await alerts.patientPlace(trx, patientKey);
     // ADT is the authority on where a patient is; a result's own PV1 serves until ADT has spoken.
     if (!known && (report.unit || report.attending)) await alerts.setPatient(trx, report.patient, { unit: report.unit, attending: report.attending }, m.receivedAt);
     const unit = known?.unit ?? report.unit;
-    const at = m.receivedAt;
     const effects: AlertEffect[] = [];
     for (const [i, r] of report.results.entries()) {
       const value = values[i]!;
@@ -144,36 +144,65 @@ export class AlertIntake {
       if (finding === "hold" || finding === "ignore") continue;
       const resultKey = alerts.resultKey(r.identity);
       const detail = { why: finding.why, test: rule.name, value: r.value, units: r.units, patient: report.patient, unit, observedAt: r.observedAt };
-      if (value.status === "corrected") {
-        const earlier = await alerts.byResult(trx, resultKey);
-        if (earlier) {
-          if (finding.priority === null) {
-            if (await alerts.cleared(trx, earlier.id, at, m.id)) effects.push({ kind: "cleared", alert: (await alerts.get(trx, earlier.id))! });
-          } else {
-            await alerts.corrected(trx, earlier.id, { priority: finding.priority, band: finding.band, detail }, at, m.id);
-            effects.push({ kind: "corrected", alert: (await alerts.get(trx, earlier.id))! });
-          }
-          continue;
-        }
-      }
-      if (finding.priority === null) {
-        // A normal follow-up clears what this test raised for this patient.
-        for (const open of await alerts.openFor(trx, patientKey, rule.id)) {
-          if (await alerts.cleared(trx, open.id, at, m.id)) effects.push({ kind: "cleared", alert: (await alerts.get(trx, open.id))! });
-        }
-        continue;
-      }
-      const dedupKey = `${patientKey}|${rule.id}|${finding.band}`;
-      const same = await alerts.openForDedup(trx, dedupKey, new Date(at.getTime() - rule.dedup_minutes * 60_000));
-      if (same) {
-        await alerts.repeated(trx, same.id, at, m.id);
-        effects.push({ kind: "repeated", alert: (await alerts.get(trx, same.id))! });
-        continue;
-      }
-      const alert = await alerts.raise(trx, { ruleId: rule.id, priority: finding.priority, patientKey, band: finding.band, dedupKey, resultKey, detail, source: m.source, inboundId: m.id }, at);
-      log.info({ alert: alert.id, number: alert.number, rule: rule.id, priority: alert.priority, source: m.source }, "alert raised");
-      effects.push({ kind: "raised", alert });
+      effects.push(...(await this.apply(trx, m, { ruleId: rule.id, dedupMinutes: rule.dedup_minutes, patientKey, finding, resultKey, corrected: value.status === "corrected", detail })));
     }
+    effects.push(...(await this.news2(trx, m, report, values, patientKey, unit)));
     return effects;
+  }
+
+  /**
+   * NEWS2 after each message carrying a vital sign: the latest of each parameter is kept
+   * (sealed), and the score from all of them decides, under the patient's unit's NEWS2 rule.
+   */
+  private async news2(trx: Knex.Transaction, m: StoredInbound, report: LabReport, values: LabValue[], patientKey: string, unit: string | null): Promise<AlertEffect[]> {
+    const { alerts } = this.deps;
+    const vitalCodes = new Set(Object.values(NEWS2_LOINC).flat());
+    const vitals = report.results.map((r, i) => ({ r, v: values[i]! })).filter(({ v }) => v.loinc !== null && vitalCodes.has(v.loinc) && v.status !== "cancelled");
+    if (!vitals.length) return [];
+    for (const { r, v } of vitals) await alerts.setVital(trx, patientKey, v.loinc!, v.numeric ?? r.value, r.observedAt ? new Date(r.observedAt) : m.receivedAt);
+    const rules = this.deps.rules().filter((x): x is News2Rule => x.kind === "news2");
+    const rule = rules.find((x) => x.units_of_care && unit && x.units_of_care.includes(unit)) ?? rules.find((x) => !x.units_of_care);
+    if (!rule) return [];
+    const scored = evaluateNews2(rule, await alerts.vitalsOf(trx, patientKey), m.receivedAt);
+    if ("missing" in scored) return [];
+    const finding = { priority: scored.priority, band: `news2-${scored.score.risk}`, why: scored.why };
+    const detail = { why: scored.why, test: rule.name, value: String(scored.score.total), units: "", patient: report.patient, unit, observedAt: m.receivedAt.toISOString() };
+    return this.apply(trx, m, { ruleId: rule.id, dedupMinutes: rule.dedup_minutes, patientKey, finding, resultKey: null, corrected: false, detail });
+  }
+
+  /** One finding's effect: a correction updates its alert, normal clears, a repeat counts, else a new alert. */
+  private async apply(
+    trx: Knex.Transaction,
+    m: StoredInbound,
+    f: { ruleId: string; dedupMinutes: number; patientKey: string; finding: { priority: AlertPriority | null; band: string }; resultKey: string | null; corrected: boolean; detail: AlertDetail },
+  ): Promise<AlertEffect[]> {
+    const { alerts, log } = this.deps;
+    const at = m.receivedAt;
+    const { finding, detail, patientKey } = f;
+    if (f.corrected && f.resultKey) {
+      const earlier = await alerts.byResult(trx, f.resultKey);
+      if (earlier) {
+        if (finding.priority === null) return (await alerts.cleared(trx, earlier.id, at, m.id)) ? [{ kind: "cleared", alert: (await alerts.get(trx, earlier.id))! }] : [];
+        await alerts.corrected(trx, earlier.id, { priority: finding.priority, band: finding.band, detail }, at, m.id);
+        return [{ kind: "corrected", alert: (await alerts.get(trx, earlier.id))! }];
+      }
+    }
+    if (finding.priority === null) {
+      // A normal follow-up clears what this rule raised for this patient.
+      const out: AlertEffect[] = [];
+      for (const open of await alerts.openFor(trx, patientKey, f.ruleId)) {
+        if (await alerts.cleared(trx, open.id, at, m.id)) out.push({ kind: "cleared", alert: (await alerts.get(trx, open.id))! });
+      }
+      return out;
+    }
+    const dedupKey = `${patientKey}|${f.ruleId}|${finding.band}`;
+    const same = await alerts.openForDedup(trx, dedupKey, new Date(at.getTime() - f.dedupMinutes * 60_000));
+    if (same) {
+      await alerts.repeated(trx, same.id, at, m.id);
+      return [{ kind: "repeated", alert: (await alerts.get(trx, same.id))! }];
+    }
+    const alert = await alerts.raise(trx, { ruleId: f.ruleId, priority: finding.priority, patientKey, band: finding.band, dedupKey, resultKey: f.resultKey, detail, source: m.source, inboundId: m.id }, at);
+    log.info({ alert: alert.id, number: alert.number, rule: f.ruleId, priority: alert.priority, source: m.source }, "alert raised");
+    return [{ kind: "raised", alert }];
   }
 }

@@ -131,6 +131,19 @@ export class AlertStore {
     return row ?? null;
   }
 
+  /** The latest value of one vital sign for a patient (sealed); an older reading never replaces a newer one. */
+  async setVital(trx: Knex.Transaction, patientKey: string, loinc: string, value: number | string, at: Date): Promise<void> {
+    const row = { patient_key: patientKey, loinc, sealed_value: this.atRest.seal(JSON.stringify(value)), observed_at: at };
+    const existing = (await trx("alert_vitals").where({ patient_key: patientKey, loinc }).first("observed_at")) as { observed_at: Date | string } | undefined;
+    if (!existing) await trx("alert_vitals").insert(row);
+    else if (new Date(existing.observed_at).getTime() <= at.getTime()) await trx("alert_vitals").where({ patient_key: patientKey, loinc }).update(row);
+  }
+
+  async vitalsOf(trx: Knex.Transaction, patientKey: string): Promise<Array<{ loinc: string; value: number | string; at: Date }>> {
+    const rows = (await trx("alert_vitals").where({ patient_key: patientKey })) as Array<{ loinc: string; sealed_value: string; observed_at: Date | string }>;
+    return rows.map((r) => ({ loinc: r.loinc, value: JSON.parse(this.atRest.open(r.sealed_value)) as number | string, at: new Date(r.observed_at) }));
+  }
+
   async raise(
     trx: Knex.Transaction,
     a: { ruleId: string; priority: AlertPriority; patientKey: string; band: string; dedupKey: string; resultKey: string | null; detail: AlertDetail; source: string; inboundId: number },

@@ -52,7 +52,7 @@ for (const backend of backends) {
     });
     beforeEach(async function () {
       rules = exampleRules;
-      for (const t of ["alert_trail", "alerts", "alert_patients", "alert_inbound"]) await db(t).delete();
+      for (const t of ["alert_trail", "alerts", "alert_patients", "alert_inbound", "alert_vitals"]) await db(t).delete();
     });
     after(async function () {
       await close();
@@ -139,6 +139,34 @@ for (const backend of backends) {
       const row = (await db("alert_inbound").where({ message_key: "broken" }).first()) as { sealed_payload: string | null; processed_at: unknown };
       expect(row.processed_at).to.equal(null);
       expect(row.sealed_payload).to.be.a("string");
+    });
+
+    it("scores NEWS2 from the vital signs as they come, raising a deterioration warning and clearing it when the patient recovers", async function () {
+      const t0 = new Date(); // vital signs count while fresh: recorded minutes ago
+      const taken = new Date(t0.getTime() - 5 * 60_000).toISOString().replace(/[-:T]/g, "").slice(0, 14) + "+0000";
+      const obs = (n: number, loinc: string, type: string, value: string, units = "") => `OBX|${n}|${type}|${loinc}^Vital^LN||${value}|${units}|||||F|||${taken}`;
+      const vitals = (values: { rr: string; spo2: string; sbp: string; hr: string; avpu: string; temp: string }, withTemp = true) =>
+        [
+          msh("ORU^R01"),
+          PID,
+          "OBR|1|V-1|V-1|85353-1^Vital signs^LN|||20261203094500",
+          obs(1, "9279-1", "NM", values.rr, "/min"),
+          obs(2, "59408-5", "NM", values.spo2, "%"),
+          obs(3, "8480-6", "NM", values.sbp, "mm[Hg]"),
+          obs(4, "8867-4", "NM", values.hr, "/min"),
+          obs(5, "80288-4", "ST", values.avpu),
+          ...(withTemp ? [obs(6, "8310-5", "NM", values.temp, "Cel")] : []),
+        ].join("\r");
+      // Without a temperature there is no score (a partial one would understate the risk).
+      expect(await receive(vitals({ rr: "24", spo2: "95", sbp: "105", hr: "115", avpu: "A", temp: "38.5" }, false), t0)).to.deep.equal([]);
+      const [raised] = await receive([msh("ORU^R01"), PID, "OBR|1|V-2|V-2|8310-5^Temperature^LN", obs(1, "8310-5", "NM", "38.5", "Cel")].join("\r"), t0);
+      expect(raised!.alert).to.include({ ruleId: "news2", priority: "critical", band: "news2-high" });
+      expect(raised!.alert.detail.why).to.equal("NEWS2 7: respiration rate 24 (2), spo2 95 (1), systolic bp 105 (1), pulse 115 (2), temperature 38.5 (1)");
+      // Recovered: every parameter normal, NEWS2 0, the warning clears.
+      const cleared = await receive(vitals({ rr: "16", spo2: "97", sbp: "120", hr: "72", avpu: "Alert", temp: "37.0" }), new Date(t0.getTime() + 60_000));
+      expect(cleared.map((e) => [e.kind, e.alert.ruleId])).to.deep.equal([["cleared", "news2"]]);
+      // The values are kept only sealed.
+      expect(JSON.stringify(await db("alert_vitals").select())).not.to.contain("38.5").and.not.to.contain("115");
     });
   });
 }

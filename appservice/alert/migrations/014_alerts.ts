@@ -44,6 +44,15 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("updated_at", { useTz: true }).notNullable();
   });
 
+  // Each patient's latest vital signs, for NEWS2: found by digest, the values sealed.
+  await knex.schema.createTable("alert_vitals", (t) => {
+    t.string("patient_key", 64).notNullable();
+    t.string("loinc", 16).notNullable();
+    t.text("sealed_value").notNullable();
+    t.timestamp("observed_at", { useTz: true }).notNullable();
+    t.primary(["patient_key", "loinc"]);
+  });
+
   // One alert: a rule's finding for one patient. Its state in Matrix (health.rounds.alert) has
   // ids, status, priority, the rule and times only; the why and the values are in sealed_detail.
   await knex.schema.createTable("alerts", (t) => {
@@ -137,6 +146,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable("alert_deliveries");
   await knex.schema.dropTable("alert_trail");
   await knex.schema.dropTable("alerts");
+  await knex.schema.dropTable("alert_vitals");
   await knex.schema.dropTable("alert_patients");
   await knex.schema.dropTable("alert_subscriptions");
   await knex.schema.dropTable("alert_inbound");
