@@ -20,6 +20,7 @@ export function labValueOf(r: LabResult): LabValue {
     loinc: isLoinc ? r.code : null,
     localCode: isLoinc ? null : r.code,
     numeric: r.numeric,
+    comparator: r.comparator,
     units: r.units,
     flags: r.flags,
     status: r.status === "corrected" ? "corrected" : r.status,
@@ -39,6 +40,7 @@ function fhirResult(o: Observation, v: LabValue): Omit<LabResult, "identity"> {
     valueType: q ? "NM" : "ST",
     value: q?.value !== undefined ? String(q.value) : (text ?? ""),
     numeric: v.numeric,
+    comparator: v.comparator ?? null,
     units: v.units,
     referenceRange: "",
     flags: v.flags as LabResult["flags"],
@@ -100,7 +102,7 @@ export class AlertIntake {
     const msg = readInboundMessage(m.payload);
     const { alerts } = this.deps;
     if (msg.kind === "adt") {
-      await alerts.setPatient(trx, msg.patient, { unit: msg.unit, attending: msg.attending }, m.receivedAt);
+      await alerts.setPatient(trx, msg.patient, { unit: msg.unit, attending: msg.attending, discharged: msg.trigger === "A03" }, m.receivedAt);
       return [];
     }
     return this.results(trx, m, msg);
@@ -142,8 +144,11 @@ export class AlertIntake {
       if (!rule) continue;
       const finding = evaluateLab(rule, value);
       if (finding === "hold" || finding === "ignore") continue;
-      const resultKey = alerts.resultKey(r.identity);
+      // A correction finds the alert of the same result of the same patient from the same source.
+      const resultKey = r.identity.startsWith("|") ? null : alerts.resultKey(`${m.source}|${patientKey}|${r.identity}`);
       const detail = { why: finding.why, test: rule.name, value: r.value, units: r.units, patient: report.patient, unit, observedAt: r.observedAt };
+      // A preliminary normal value does not clear a final one's alert: the final result will.
+      if (finding.priority === null && value.status === "preliminary") continue;
       effects.push(...(await this.apply(trx, m, { ruleId: rule.id, dedupMinutes: rule.dedup_minutes, patientKey, finding, resultKey, corrected: value.status === "corrected", detail })));
     }
     effects.push(...(await this.news2(trx, m, report, values, patientKey, unit)));
@@ -191,6 +196,8 @@ export class AlertIntake {
       // A normal follow-up clears what this rule raised for this patient.
       const out: AlertEffect[] = [];
       for (const open of await alerts.openFor(trx, patientKey, f.ruleId)) {
+        // Only a later result clears: one taken before the alert's, arriving late, does not.
+        if (open.detail.observedAt && detail.observedAt && Date.parse(detail.observedAt) < Date.parse(open.detail.observedAt)) continue;
         if (await alerts.cleared(trx, open.id, at, m.id)) out.push({ kind: "cleared", alert: (await alerts.get(trx, open.id))! });
       }
       return out;
@@ -198,7 +205,7 @@ export class AlertIntake {
     const dedupKey = `${patientKey}|${f.ruleId}|${finding.band}`;
     const same = await alerts.openForDedup(trx, dedupKey, new Date(at.getTime() - f.dedupMinutes * 60_000));
     if (same) {
-      await alerts.repeated(trx, same.id, at, m.id);
+      await alerts.repeated(trx, same.id, detail, at, m.id);
       return [{ kind: "repeated", alert: (await alerts.get(trx, same.id))! }];
     }
     const alert = await alerts.raise(trx, { ruleId: f.ruleId, priority: finding.priority, patientKey, band: finding.band, dedupKey, resultKey: f.resultKey, detail, source: m.source, inboundId: m.id }, at);

@@ -51,8 +51,9 @@ const News2RuleSchema = z.strictObject({
   kind: z.literal("news2"),
   name: z.string().min(1).max(80).default("NEWS2"),
   /** The RCP's triggers by default: 7+ emergency, 5–6 urgent, a single parameter scoring 3 urgent. */
-  critical_at: z.number().int().min(1).max(20).default(7),
-  urgent_at: z.number().int().min(1).max(20).default(5),
+  // A rule may tighten the RCP's triggers (a lower score), never loosen them.
+  critical_at: z.number().int().min(1).max(7, "must be at most 7, the RCP's emergency trigger").default(7),
+  urgent_at: z.number().int().min(1).max(5, "must be at most 5, the RCP's urgent trigger").default(5),
   single_parameter_3: priority.default("urgent"),
   informational_at: z.number().int().min(1).max(20).optional(),
   /** Vital signs older than this are not combined into a score. */

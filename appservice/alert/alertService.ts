@@ -74,7 +74,8 @@ export class AlertService {
 
   /** Arms the escalation of an urgent alert: unacknowledged by then, it is paged to its unit's service. */
   private async armEscalation(a: Alert, from: Date, step: string): Promise<void> {
-    if (a.priority !== "urgent" || !this.deps.timers) return;
+    // Urgent alerts, and critical ones that could not be paged at first: unacknowledged, they are paged.
+    if (a.priority === "informational" || !this.deps.timers) return;
     const due = new Date(from.getTime() + this.options.escalateUrgentMinutes * 60_000);
     // One timer per step: a retried delivery does not arm a second escalation.
     await this.deps.timers.store.schedule(TIMER_ALERT_ESCALATE, a.id, step, due);
@@ -94,10 +95,14 @@ export class AlertService {
       return;
     }
     const note = this.text(a, "raised").split("\n").slice(0, 2).join("\n");
-    const page = await pager.page({ service, urgency: "urgent", note: `Not acknowledged for ${this.options.escalateUrgentMinutes} min: ${note}`, origin: `alert:${a.id}`, requester: this.deps.botUserId });
+    const page = await pager.page({ service, urgency: a.priority === "critical" ? "emergent" : "urgent", note: `Not acknowledged for ${this.options.escalateUrgentMinutes} min: ${note}`, origin: `alert:${a.id}`, requester: this.deps.botUserId });
     if (await store.escalated(a.id, page.number, service, new Date())) {
       this.counted(a, "escalated");
-      log.info({ alert: a.id, number: a.number, page: page.number, service }, "urgent alert escalated as a page");
+      await this.deps.email?.tell(a, page.targets);
+      log.info({ alert: a.id, number: a.number, page: page.number, service }, "unacknowledged alert escalated as a page");
+    } else {
+      // Acknowledged while the page was being raised: stop it ringing.
+      await pager.resolve({ number: page.number, requester: this.deps.botUserId });
     }
   }
 
@@ -129,7 +134,7 @@ export class AlertService {
     }
     const unitQuiet = this.deps.routing().quiet_hours ?? {};
     const held = await store.heldFor(userId);
-    const waiting = held.filter(({ alert }) => alert.detail.unit && unitQuiet[alert.detail.unit] && isQuiet(unitQuiet[alert.detail.unit]!, now));
+    const waiting = held.filter(({ alert }) => alert.detail.unit && Object.hasOwn(unitQuiet, alert.detail.unit) && isQuiet(unitQuiet[alert.detail.unit]!, now));
     const ready = held.filter((h) => !waiting.includes(h));
     if (waiting.length) {
       const end = new Date(Math.min(...waiting.map(({ alert }) => quietEnd(unitQuiet[alert.detail.unit!]!, now).getTime())));
@@ -208,7 +213,7 @@ export class AlertService {
     const routing = this.deps.routing();
     const place = await this.deps.store.patientPlace(this.deps.store.db, a.patientKey);
     const unit = place?.unit ?? a.detail.unit;
-    return (unit ? routing.units[unit] : undefined) ?? routing.default_service ?? null;
+    return (unit && Object.hasOwn(routing.units, unit) ? routing.units[unit] : undefined) ?? routing.default_service ?? null;
   }
 
   /**
@@ -241,6 +246,8 @@ export class AlertService {
     if (await this.deps.store.acknowledged(id, ack.by, ack.at, `page:${ack.number} via:${ack.via}`)) {
       const a = (await this.deps.store.get(this.deps.store.db, id))!;
       this.ackMeasured(a, ack.at);
+      await this.deps.timers?.store.cancelAll(TIMER_ALERT_SNOOZE, id);
+      for (const d of await this.deps.store.deliveries(id)) await this.deps.rooms.setState(d.roomId, ALERT_STATE_TYPE, id, alertState(a, d.eventId) as unknown as Record<string, unknown>);
       this.deps.log.info({ alert: a.id, number: a.number, page: ack.number, ackMs: ack.at.getTime() - a.firstAt.getTime() }, "alert acknowledged through its page");
     }
   }
@@ -252,10 +259,11 @@ export class AlertService {
   async recipients(a: Alert): Promise<{ users: string[]; via: string }> {
     const routing = this.deps.routing();
     const place = await this.deps.store.patientPlace(this.deps.store.db, a.patientKey);
-    const attending = place?.attending ? routing.staff[place.attending] : undefined;
+    const own = (map: Record<string, string>, key: string | null | undefined) => (key && Object.hasOwn(map, key) ? map[key] : undefined);
+    const attending = own(routing.staff, place?.attending);
     if (attending) return { users: [attending], via: "attending" };
     const unit = place?.unit ?? a.detail.unit;
-    const services = [unit ? routing.units[unit] : undefined, routing.default_service].filter((s): s is string => !!s);
+    const services = [own(routing.units, unit), routing.default_service].filter((s): s is string => !!s);
     for (const service of services) {
       try {
         const answer = await this.deps.oncall.whoIsOnCall(service);
@@ -282,6 +290,13 @@ export class AlertService {
     return `${head}\n${patient}\nReact ✅ to this message or send !ack ${a.number} to acknowledge.`;
   }
 
+  /** An alert no longer needs anyone rung: its timers go, and a page raised for it is closed. */
+  private async settled(a: Alert): Promise<void> {
+    await this.deps.timers?.store.cancelAll(TIMER_ALERT_ESCALATE, a.id);
+    await this.deps.timers?.store.cancelAll(TIMER_ALERT_SNOOZE, a.id);
+    if (a.pageNumber !== null) await this.deps.pager()?.resolve({ number: a.pageNumber, requester: this.deps.botUserId });
+  }
+
   /** Acts on what intake did: new alerts are routed and delivered, changes are told where they were. */
   async deliver(effects: readonly AlertEffect[]): Promise<void> {
     for (const e of effects) {
@@ -289,6 +304,7 @@ export class AlertService {
       try {
         if (e.kind === "raised") await this.deliverNew(e.alert);
         else await this.tellChange(e);
+        if (e.kind === "cleared") await this.settled(e.alert);
       } catch (err) {
         // The alert stays open and undelivered in the database; the next delivery pass retries it.
         this.deps.log.error({ alert: e.alert.id, err: err instanceof Error ? err.message : String(err) }, "alert delivery failed");
@@ -299,7 +315,14 @@ export class AlertService {
   /** Open alerts that were never delivered (a crash, a Matrix outage): delivered now. */
   async redeliver(): Promise<number> {
     const pending = await this.deps.store.undelivered();
-    for (const a of pending) await this.deliverNew(a);
+    for (const a of pending) {
+      try {
+        await this.deliverNew(a);
+      } catch (err) {
+        // One alert that keeps failing must not hold back the others.
+        this.deps.log.error({ alert: a.id, err: err instanceof Error ? err.message : String(err) }, "alert redelivery failed");
+      }
+    }
     return pending.length;
   }
 
@@ -355,8 +378,7 @@ export class AlertService {
     const at = req.at ?? new Date();
     if (!(await store.acknowledged(found.id, req.by, at))) return this.acknowledge(req);
     const alert = (await store.get(store.db, found.id))!;
-    await this.deps.timers?.store.cancelAll(TIMER_ALERT_ESCALATE, alert.id);
-    await this.deps.timers?.store.cancelAll(TIMER_ALERT_SNOOZE, alert.id);
+    await this.settled(alert);
     this.ackMeasured(alert, at);
     log.info({ alert: alert.id, number: alert.number, ackMs: at.getTime() - alert.firstAt.getTime() }, "alert acknowledged");
     for (const d of await store.deliveries(alert.id)) await rooms.setState(d.roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, d.eventId) as unknown as Record<string, unknown>);
@@ -375,6 +397,7 @@ export class AlertService {
     if (!recipients.includes(req.by)) throw new AlertError("forbidden", `Alert #${found.number} was not sent to you, so you cannot mark it a false positive.`);
     if (!(await store.falsePositive(found.id, req.by, req.at ?? new Date(), req.reasonEventId))) throw new AlertError("conflict", `Alert #${found.number} is already marked a false positive.`);
     const alert = (await store.get(store.db, found.id))!;
+    await this.settled(alert);
     this.counted(alert, "false_positive");
     for (const d of await store.deliveries(alert.id)) await this.deps.rooms.setState(d.roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, d.eventId) as unknown as Record<string, unknown>);
     return alert;

@@ -119,11 +119,17 @@ export class AlertStore {
     };
   }
 
-  async setPatient(trx: Knex.Transaction, p: { id: string; authority: string }, where: { unit: string | null; attending: string | null }, at: Date): Promise<void> {
-    await trx("alert_patients")
-      .insert({ patient_key: this.patientKey(p), sealed_ref: this.atRest.seal(JSON.stringify(p)), unit: where.unit, attending: where.attending, updated_at: at })
-      .onConflict("patient_key")
-      .merge(["unit", "attending", "updated_at"]);
+  /**
+   * Where a patient is. `discharged` clears the unit; otherwise only what the message says is
+   * changed (an A08 without PV1 leaves the unit and attending as they were).
+   */
+  async setPatient(trx: Knex.Transaction, p: { id: string; authority: string }, where: { unit: string | null; attending: string | null; discharged?: boolean }, at: Date): Promise<void> {
+    const key = this.patientKey(p);
+    const known = (await trx("alert_patients").where({ patient_key: key }).first("unit", "attending")) as { unit: string | null; attending: string | null } | undefined;
+    const unit = where.discharged ? null : (where.unit ?? known?.unit ?? null);
+    const attending = where.attending ?? known?.attending ?? null;
+    if (known) await trx("alert_patients").where({ patient_key: key }).update({ unit, attending, updated_at: at });
+    else await trx("alert_patients").insert({ patient_key: key, sealed_ref: this.atRest.seal(JSON.stringify(p)), unit, attending, updated_at: at });
   }
 
   async patientPlace(trx: Knex.Transaction | Db, patientKey: string): Promise<{ unit: string | null; attending: string | null } | null> {
@@ -174,9 +180,9 @@ export class AlertStore {
     return row ? this.toAlert(row) : null;
   }
 
-  /** The open alert this finding repeats: same dedup key, last seen within the window. */
+  /** The open alert this finding repeats: same dedup key, first raised within the window (which does not slide). */
   async openForDedup(trx: Knex.Transaction, dedupKey: string, since: Date): Promise<Alert | null> {
-    const row = (await trx("alerts").where({ dedup_key: dedupKey }).whereIn("status", OPEN).where("last_at", ">=", since).orderBy("number", "desc").first()) as AlertRow | undefined;
+    const row = (await trx("alerts").where({ dedup_key: dedupKey }).whereIn("status", OPEN).where("first_at", ">=", since).orderBy("number", "desc").first()) as AlertRow | undefined;
     return row ? this.toAlert(row) : null;
   }
 
@@ -191,8 +197,9 @@ export class AlertStore {
     return rows.map((r) => this.toAlert(r));
   }
 
-  async repeated(trx: Knex.Transaction, id: string, at: Date, inboundId: number): Promise<void> {
-    await trx("alerts").where({ id }).increment("repeats", 1).update({ last_at: at });
+  /** One more result of the same patient, rule and band: counted, and the alert shows the latest value. */
+  async repeated(trx: Knex.Transaction, id: string, detail: AlertDetail, at: Date, inboundId: number): Promise<void> {
+    await trx("alerts").where({ id }).increment("repeats", 1).update({ last_at: at, sealed_detail: this.atRest.seal(JSON.stringify(detail)) });
     await this.trail(trx, id, "repeated", at, null, `inbound:${inboundId}`);
   }
 

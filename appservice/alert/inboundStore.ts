@@ -22,6 +22,23 @@ export interface StoredInbound {
   payload: string;
 }
 
+/** HL7 v2 text with MSH-7 blanked: an engine may stamp a new send time on a resend of the same message. */
+function withoutSendTime(text: string): string {
+  const [msh = "", ...rest] = text.split(/\r\n|\r|\n/);
+  const sep = msh.charAt(3);
+  if (!msh.startsWith("MSH") || !sep) return text;
+  const fields = msh.split(sep);
+  if (fields.length > 6) fields[6] = "";
+  return [fields.join(sep), ...rest].join("\r");
+}
+
+/** A message under a key (MSH-10, FHIR id and version) already used for different content. */
+export class ReusedKeyError extends Error {
+  constructor(readonly key: string) {
+    super("this message id was already used for a different message");
+  }
+}
+
 /** A message whose processing failed this often waits for a person instead of being retried. */
 export const MAX_INBOUND_ATTEMPTS = 5;
 
@@ -42,8 +59,9 @@ export class InboundStore {
   ) {}
 
   async record(m: InboundMessage, now = new Date()): Promise<{ id: number; duplicate: boolean }> {
+    const digest = this.atRest.digest(m.kind === "hl7v2" ? withoutSendTime(m.payload) : m.payload);
     const inserted = await this.db("alert_inbound")
-      .insert({ source: m.source, message_key: m.key, kind: m.kind, message_type: m.type, received_at: now, sealed_payload: this.atRest.seal(m.payload) })
+      .insert({ source: m.source, message_key: m.key, kind: m.kind, message_type: m.type, received_at: now, sealed_payload: this.atRest.seal(m.payload), content_digest: digest })
       .onConflict(["source", "message_key"])
       .ignore()
       .returning("id");
@@ -51,7 +69,9 @@ export class InboundStore {
       this.onRecorded(m, false);
       return { id: Number((inserted[0] as { id: number | string }).id), duplicate: false };
     }
-    const row = (await this.db("alert_inbound").where({ source: m.source, message_key: m.key }).first("id")) as { id: number | string };
+    const row = (await this.db("alert_inbound").where({ source: m.source, message_key: m.key }).first("id", "content_digest")) as { id: number | string; content_digest: string };
+    // A resend is the same message; another message under a used key would be silently lost.
+    if (row.content_digest !== digest) throw new ReusedKeyError(m.key);
     this.onRecorded(m, true);
     return { id: Number(row.id), duplicate: true };
   }

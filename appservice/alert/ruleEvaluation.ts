@@ -13,6 +13,8 @@ export interface LabValue {
   /** Codes under other systems (OBX-3 local codes). */
   localCode: string | null;
   numeric: number | null;
+  /** The value is beyond `numeric` (">9.5"): it can only be shown past a limit, never within. */
+  comparator?: "<" | ">" | "<=" | ">=" | null;
   units: string;
   /** OBX-8 / Observation.interpretation, as HL7 v2 flags. */
   flags: readonly string[];
@@ -47,10 +49,22 @@ export function evaluateLab(rule: LabRule, v: LabValue): LabFinding | "hold" | "
     // No number to compare (text, "<0.5"): the sender's own critical or abnormal flags decide.
     if (v.flags.some((f) => f === "HH" || f === "LL" || f === "AA")) return { priority: "critical", band: "abnormal", why: `${rule.name}: flagged critical by the lab (${v.flags.join(", ")})${prelim}` };
     if (v.flags.some((f) => f === "H" || f === "L" || f === "A")) return { priority: "informational", band: "abnormal", why: `${rule.name}: flagged abnormal by the lab (${v.flags.join(", ")})${prelim}` };
-    return { priority: null, band: "normal", why: `${rule.name}: no numeric value and no abnormal flag` };
+    // Text or an unreadable value says nothing about the level: it neither raises nor clears.
+    return "ignore";
   }
   if (!sameUnits(v.units, rule.units)) {
     return { priority: rule.units_mismatch, band: "units", why: `${rule.name} ${v.numeric} ${v.units || "(no units)"}: not in ${rule.units}, so not compared with the limits; read it${prelim}` };
+  }
+  if (v.comparator) {
+    // ">9.5" is above 9.5 but by how much is unknown: past a limit if its bound is, else it says nothing.
+    const above = v.comparator.startsWith(">");
+    for (const p of ALERT_PRIORITIES) {
+      const limit = rule[p]?.[above ? "above" : "below"];
+      if (limit === undefined) continue;
+      const past = above ? (v.comparator === ">" ? v.numeric >= limit : v.numeric > limit) : v.comparator === "<" ? v.numeric <= limit : v.numeric < limit;
+      if (past) return { priority: p, band: `${p}-${above ? "high" : "low"}`, why: `${rule.name} ${v.comparator}${v.numeric} ${rule.units}, ${above ? "above" : "below"} the ${p} limit ${limit}${prelim}` };
+    }
+    return "ignore";
   }
   for (const p of ALERT_PRIORITIES) {
     const limits = rule[p];

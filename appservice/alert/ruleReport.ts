@@ -35,8 +35,11 @@ const range = (vs: number[]) => (vs.length ? `${Math.min(...vs)}–${Math.max(..
 /** A limit that would have spared most false positives and kept every confirmed alert, if one exists. */
 function suggest(rule: AlertRule, outcomes: RuleOutcome[]): RuleReport["suggestion"] {
   if (rule.kind !== "lab") return null;
-  for (const side of ["high", "low"] as const) {
-    const onSide = outcomes.filter((o) => o.band.endsWith(`-${side}`) && o.value !== null);
+  for (const bandName of [...new Set(outcomes.map((o) => o.band))]) {
+    const side = bandName.endsWith("-high") ? "high" : bandName.endsWith("-low") ? "low" : null;
+    if (!side) continue;
+    // One band at a time: a limit is suggested from that band's own alerts only.
+    const onSide = outcomes.filter((o) => o.band === bandName && o.value !== null);
     const fp = onSide.filter((o) => o.falsePositive).map((o) => o.value!);
     const tp = onSide.filter((o) => !o.falsePositive && o.status !== "cleared").map((o) => o.value!);
     if (onSide.length < MIN_ALERTS_FOR_SUGGESTION || fp.length / onSide.length < FALSE_POSITIVE_SUGGESTION_RATE) continue;

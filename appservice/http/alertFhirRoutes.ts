@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { AlertSource, FhirSource } from "../alert/alertSources.js";
 import { FhirRefusal, readSubscriptionNotification, resourceKey, validateTaken, type OperationOutcome } from "../alert/fhir/fhirResources.js";
 import type { SubscriptionLedger } from "../alert/fhir/subscriptionLedger.js";
-import type { InboundMessage, InboundStore } from "../alert/inboundStore.js";
+import { ReusedKeyError, type InboundMessage, type InboundStore } from "../alert/inboundStore.js";
 import type { Logger } from "../logging.js";
 import { FixedWindowLimit } from "../shared/fixedWindowLimit.js";
 import { tokensMatch } from "./auth.js";
@@ -113,6 +113,7 @@ export function alertFhirRouter(deps: { sources: () => readonly AlertSource[]; i
   const handle = (fn: (req: Request, res: Response, locals: Locals) => Promise<void>) => (req: Request, res: Response) => {
     fn(req, res, res.locals as Locals).catch((err: unknown) => {
       if (err instanceof FhirRefusal) return answer(res, err.status, err.outcome());
+      if (err instanceof ReusedKeyError) return answer(res, 409, FhirRefusal.of(409, "conflict", "this id and version were already received with different content; give a changed resource a new meta.versionId").outcome());
       deps.log.error({ source: (res.locals as Locals).source?.id, err: err instanceof Error ? err.message : String(err) }, "FHIR alert request failed");
       answer(res, 500, FhirRefusal.of(500, "exception", "Rounds could not store this; retry it").outcome());
     });

@@ -13,6 +13,8 @@ export interface Pager {
    * page room and never goes into an SMS.
    */
   page(req: { service: string; urgency: Urgency; note: string; origin: string; requester: string }): Promise<{ number: number; targets: string[] }>;
+  /** Closes a page raised for the requester, e.g. once its alert was acknowledged elsewhere: nobody is rung or texted further. */
+  resolve(req: { number: number; requester: string }): Promise<void>;
   /** Calls `listener` when a page whose origin starts with `prefix` is acknowledged; it must be idempotent. */
   onAcknowledged(prefix: string, listener: (ack: { origin: string; by: string; via: string; at: Date; number: number }) => Promise<void>): void;
 }

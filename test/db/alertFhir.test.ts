@@ -125,6 +125,19 @@ for (const backend of backends) {
       expect([cleared!.kind, cleared!.alert.id]).to.deep.equal(["cleared", raised!.alert.id]);
     });
 
+    it("takes an amended Observation without a version as new, and refuses an id and version reused for other content", async function () {
+      const unversioned = { ...potassium("k-20"), meta: undefined };
+      expect((await post("/ehr/Observation", unversioned)).status).to.equal(201);
+      expect((await post("/ehr/Observation", unversioned)).status).to.equal(200);
+      expect((await post("/ehr/Observation", { ...unversioned, status: "amended", valueQuantity: { value: 4.4, unit: "mmol/L" } })).status).to.equal(201);
+      const reused = await post("/ehr/Observation", potassium("k-21", 6.8));
+      expect(reused.status).to.equal(201);
+      const clash = await post("/ehr/Observation", potassium("k-21", 7.1));
+      expect([clash.status, clash.outcome.issue[0]!.code]).to.deep.equal([409, "conflict"]);
+      expect((await post("/ehr/Observation", potassium("bad id with spaces"))).expression).to.deep.equal(["Observation.id"]);
+      expect(await inbound.count("ehr")).to.equal(3);
+    });
+
     it("refuses a bad credential, an unknown source, a wrong content type, bad JSON and an oversized body, storing nothing", async function () {
       const cases = [
         [await post("/ehr/Observation", potassium("k-2"), { authorization: "Bearer wrong" }), 401, /bearer token/],

@@ -116,12 +116,21 @@ for (const backend of backends) {
       // The patient and the value are PHI: on disk only sealed.
       const row = (await db("alert_inbound").first()) as { sealed_payload: string; message_key: string; message_type: string };
       expect(row).to.include({ message_key: "CTRL-1", message_type: "ORU^R01" });
-      expect(row.sealed_payload).not.to.contain(MRN).and.not.to.contain("6.8");
+      expect(row.sealed_payload).not.to.contain(MRN).and.not.to.contain("|6.8|");
       const [pending] = await store.unprocessed();
       expect(pending!.payload).to.contain(MRN);
       await store.markProcessed(pending!.id);
       expect(await store.unprocessed()).to.deep.equal([]);
       expect(((await db("alert_inbound").first()) as { sealed_payload: string | null }).sealed_payload).to.equal(null);
+    });
+
+    it("takes a resend with a new send time as the same message, and refuses a control id reused for another message", async function () {
+      const port = await listen(parseSourcesFile(sourcesYaml(), {}));
+      const restamped = oru("CTRL-9").replace("20261203101500", "20261203101730");
+      const [first, resent, reused] = await send(port, oru("CTRL-9"), restamped, oru("CTRL-9", "C"));
+      expect([ackCode(first!), ackCode(resent!)]).to.deep.equal(["AA", "AA"]);
+      expect([ackCode(reused!), errText(reused!)]).to.satisfy(([c, t]: string[]) => c === "AR" && /MSH-10.*already used for a different message/.test(t!));
+      expect(await store.count()).to.equal(1);
     });
 
     it("answers a storage failure with AE, so the sender resends, and takes the resend", async function () {

@@ -46,6 +46,10 @@ class RecordingPager implements Pager {
     if (existing === -1) this.pages.push(req);
     return { number: (existing === -1 ? this.pages.length : existing + 1) + 40, targets: [LENA] };
   }
+  readonly resolved: number[] = [];
+  async resolve(req: { number: number; requester: string }) {
+    this.resolved.push(req.number);
+  }
   onAcknowledged(prefix: string, fn: Parameters<Pager["onAcknowledged"]>[1]) {
     this.listeners.push({ prefix, fn });
   }
@@ -245,8 +249,14 @@ for (const backend of backends) {
       await pager.acknowledge(41, LENA);
       expect(await store.byNumber(raised!.alert.number)).to.include({ status: "acknowledged", acknowledgedBy: LENA });
       expect((await store.trailOf(raised!.alert.id)).map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "escalated", "acknowledged"]);
+      // Acknowledged in the alerts room instead, an escalated alert's page is closed, so nobody is rung further.
+      const [next] = await receive(k("2.9", "9"));
+      const [t2] = (await pending(TIMER_ALERT_ESCALATE)).filter((t) => t.ref === next!.alert.id);
+      await service.onEscalateTimer(row(t2!, TIMER_ALERT_ESCALATE));
+      await service.acknowledge({ by: HOUSE, number: next!.alert.number });
+      expect(pager.resolved).to.deep.equal([42]);
       // An alert acknowledged in its room in time is never escalated.
-      const [other] = await receive(k("2.9", "2"));
+      const [other] = await receive(k("5.8", "2", "MRN-OTHER"));
       await service.acknowledge({ by: HOUSE, number: other!.alert.number });
       expect((await pending(TIMER_ALERT_ESCALATE)).filter((t) => t.ref === other!.alert.id)).to.deep.equal([]);
     });

@@ -41,18 +41,20 @@ describe("alert rules", function () {
 rules:
   - { id: k, kind: lab, name: K, loinc: 2823-3, units: mmol/L, critical: { above: 5.5 }, urgent: { above: 6.2 } }
   - { id: k, kind: lab, name: K2, loinc: 2823-3, units: mmol/L, urgent: { below: 3 } }
-  - { id: n, kind: news2, critical_at: 5, urgent_at: 6 }
+  - { id: n, kind: news2, critical_at: 5, urgent_at: 5 }
   - { id: x, kind: lab, name: X, loinc: 2823-3, units: mmol/L }
 `);
     expect(problems).to.include.members([
       "rules.0: the 'above' limits must widen from informational to urgent to critical",
       "rules.1.id: 'k' is defined twice",
-      "rules.2: urgent_at (6) must be below critical_at (5)",
+      "rules.2: urgent_at (5) must be below critical_at (5)",
       "rules.3: give at least one of critical, urgent or informational limits",
     ]);
     expect(problems.join("\n")).to.match(/both test 2823-3 for the same units of care/);
     expect(problemsOf("rules:\n  - { id: k, kind: lab, name: K, loinc: potassium, units: mmol/L, urgent: { above: 5 } }\n")).to.deep.equal(["rules.0.loinc: must be a LOINC code such as 2823-3"]);
     expect(problemsOf("rules: [")[0]).to.match(/^not valid YAML/);
+    // NEWS2's triggers may be tightened, never loosened.
+    expect(problemsOf("rules:\n  - { id: n, kind: news2, critical_at: 9 }\n")).to.deep.equal(["rules.0.critical_at: must be at most 7, the RCP's emergency trigger"]);
   });
 
   it("puts a lab value in the band it falls in, critical first, and says why with the value", function () {
@@ -65,12 +67,17 @@ rules:
     expect(evaluateLab(potassium, k(4.2))).to.include({ priority: null, band: "normal" });
   });
 
-  it("never drops a result it cannot compare: other units are raised to be read, flags decide without a number", function () {
+  it("never drops a result it cannot compare: other units are raised to be read, flags decide without a number, a bound counts only past a limit", function () {
     expect(evaluateLab(potassium, k(6.8, { units: "mEq/L" }))).to.include({ priority: "urgent", band: "units" });
     expect(evaluateLab(potassium, k(6.8, { units: "MMOL/L" }))).to.include({ priority: "critical" });
     expect(evaluateLab(potassium, k(null, { flags: ["HH"] }))).to.include({ priority: "critical", band: "abnormal" });
     expect(evaluateLab(potassium, k(null, { flags: ["H"] }))).to.include({ priority: "informational" });
-    expect(evaluateLab(potassium, k(null))).to.include({ priority: null });
+    // Text says nothing about the level: it neither raises nor clears.
+    expect(evaluateLab(potassium, k(null))).to.equal("ignore");
+    // A bound (">9.5") is past a limit when its bound is; within, it says nothing.
+    expect(evaluateLab(potassium, k(9.5, { comparator: ">" }))).to.include({ priority: "critical", band: "critical-high", why: "Potassium >9.5 mmol/L, above the critical limit 6.2" });
+    expect(evaluateLab(potassium, k(4, { comparator: ">" }))).to.equal("ignore");
+    expect(evaluateLab(potassium, k(2, { comparator: "<" }))).to.include({ priority: "critical", band: "critical-low" });
   });
 
   it("follows the rule for preliminary results, and ignores cancelled ones", function () {

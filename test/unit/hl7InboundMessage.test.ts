@@ -42,10 +42,11 @@ describe("reading inbound HL7 v2 messages", function () {
     expect(msg.results.map((r) => [r.code, r.codeSystem, r.numeric, r.units, r.flags, r.status])).to.deep.equal([
       ["2823-3", "LN", 6.8, "mmol/L", ["HH", "A"], "final"],
       ["2951-2", "LN", 139, "mmol/L", ["N"], "corrected"],
-      ["6690-2", "LN", null, "10*9/L", ["LL"], "preliminary"],
+      ["6690-2", "LN", 0.5, "10*9/L", ["LL"], "preliminary"],
       ["8251-1", "LN", null, "", [], "final"],
     ]);
     expect(msg.results[2]!.value).to.equal("<0.5");
+    expect(msg.results.map((r) => r.comparator)).to.deep.equal([null, null, "<", null]);
     // A result's identity (order filler number, coding system, code, sub-id) is what a correction repeats.
     expect(msg.results.map((r) => r.identity)).to.deep.equal(["FIL1|LN|2823-3|", "FIL1|LN|2951-2|", "FIL2|LN|6690-2|", "FIL2|LN|8251-1|"]);
     // OBX-14 when sent, else the order's OBR-7; the zone offset is honoured.
@@ -84,6 +85,8 @@ describe("reading inbound HL7 v2 messages", function () {
       [seg(MSH("ORU^R01"), PID, "OBR|1", obx("2823-3^K^LN", "6.8", "Q")), "AE", "103", "OBX^1^11"],
       [seg(MSH("ORU^R01"), PID, "OBR|1", obx("^K^LN", "6.8", "F")), "AE", "101", "OBX^1^3"],
       [seg(MSH("ORU^R01"), PID, "OBR|1", obx("2823-3^K^LN", "6.8", "F", "yesterday")), "AE", "102", "OBX^1^14"],
+      [seg(MSH("ORU^R01"), PID, "OBR|1", obx("2823-3^K^LN", "6.8", "F", "20240230120000")), "AE", "102", "OBX^1^14"],
+      [seg(MSH("ORU^R01"), PID, "OBR|1", obx("2823-3^K^LN", "6.8", "F", "20241301120000")), "AE", "102", "OBX^1^14"],
     ];
     for (const [text, ack, code, location] of cases) {
       const r = refusal(text);

@@ -57,7 +57,7 @@ export const TAKEN_RESOURCE_TYPES = ["Observation", "MedicationRequest", "Medica
 
 export class FhirRefusal extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 413 | 415 | 422 | 429 | 500,
+    readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 500,
     readonly issues: OperationOutcomeIssue[],
   ) {
     super(issues.map((i) => `${i.expression?.join(", ") ?? "(resource)"}: ${i.details?.text ?? i.diagnostics ?? i.code}`).join("; "));
@@ -98,10 +98,14 @@ export function validateTaken(resource: unknown, at = ""): Resource {
   if (typeof type !== "string" || !(TAKEN_RESOURCE_TYPES as readonly string[]).includes(type)) {
     throw FhirRefusal.of(422, "not-supported", `resourceType must be one of ${TAKEN_RESOURCE_TYPES.join(", ")}`, `${prefix}resourceType`);
   }
+  const { id, meta } = resource as { id?: unknown; meta?: { versionId?: unknown } };
+  if (id !== undefined && (typeof id !== "string" || !FHIR_ID.test(id))) throw FhirRefusal.of(422, "value", "id must be a FHIR id: 1–64 letters, digits, '-' or '.'", `${prefix}${type}.id`);
+  if (meta?.versionId !== undefined && (typeof meta.versionId !== "string" || !FHIR_ID.test(meta.versionId))) throw FhirRefusal.of(422, "value", "meta.versionId must be a FHIR id", `${prefix}${type}.meta.versionId`);
   let issues: OperationOutcomeIssue[];
   try {
     issues = validateResource(resource as Parameters<typeof validateResource>[0]) as OperationOutcomeIssue[];
   } catch (err) {
+    if (err instanceof RangeError) throw FhirRefusal.of(422, "too-costly", "the resource is nested too deeply to validate", at || undefined);
     if (err instanceof OperationOutcomeError) issues = (err.outcome.issue ?? []) as OperationOutcomeIssue[];
     else if (isOperationOutcome(err)) issues = (err.issue ?? []) as OperationOutcomeIssue[];
     else throw err;
@@ -111,9 +115,15 @@ export function validateTaken(resource: unknown, at = ""): Resource {
   return resource as Resource;
 }
 
-/** What makes a resend the same resource: its id and version (meta.versionId), else its content. */
+/** FHIR's id type. */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * What makes a resend the same resource: its id and version (meta.versionId). Without a version,
+ * its content too, so an amended resource sent under the same id is a new one, not a resend.
+ */
 export function resourceKey(r: Resource, contentDigest: () => string): string {
-  if (r.id) return `${r.resourceType}/${r.id}/_history/${r.meta?.versionId ?? "0"}`;
+  if (r.id) return `${r.resourceType}/${r.id}/_history/${r.meta?.versionId ?? `#${contentDigest()}`}`;
   return `${r.resourceType}/#${contentDigest()}`;
 }
 
@@ -139,8 +149,10 @@ export function labValueOfObservation(o: Observation): LabValue {
   const flags = evalFhirPath("interpretation.coding.where(system = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation').code", o).filter(
     (c): c is string => typeof c === "string" && INTERPRETATION.has(c),
   );
+  const comparator = first("value.ofType(Quantity).comparator", o);
   return {
     loinc: typeof loinc === "string" ? loinc : null,
+    comparator: comparator === "<" || comparator === ">" || comparator === "<=" || comparator === ">=" ? comparator : null,
     localCode: typeof loinc === "string" ? null : typeof other === "string" ? other : null,
     numeric: typeof value === "number" ? value : null,
     units: String(first("value.ofType(Quantity).unit", o) ?? first("value.ofType(Quantity).code", o) ?? ""),
@@ -176,6 +188,7 @@ export function readSubscriptionNotification(body: unknown): SubscriptionNotific
   const type = param("type")?.valueCode;
   if (!type || !(NOTIFICATION_TYPES as readonly string[]).includes(type)) throw FhirRefusal.of(422, "value", `type must be one of ${NOTIFICATION_TYPES.join(", ")}`, "Bundle.entry[0].resource.parameter.where(name='type')");
   const subscription = param("subscription")?.valueReference?.reference;
+  if (subscription && subscription.length > 255) throw FhirRefusal.of(422, "value", "the subscription reference is longer than 255 characters", "Bundle.entry[0].resource.parameter.where(name='subscription')");
   if (!subscription) throw FhirRefusal.of(422, "required", "the status names no subscription", "Bundle.entry[0].resource.parameter.where(name='subscription')");
   const since = param("events-since-subscription-start");
   const sinceText = since?.valueString ?? (since?.valueInteger64 as string | undefined) ?? since?.valueInteger?.toString() ?? since?.valueUnsignedInt?.toString();

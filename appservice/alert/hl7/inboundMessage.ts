@@ -63,6 +63,8 @@ export interface LabResult {
   /** OBX-5 as sent, and as a number when it is one (NM, or SN without a comparator). */
   value: string;
   numeric: number | null;
+  /** SN's comparator (">9.5", "<0.5"): the value is beyond `numeric`, not equal to it. */
+  comparator: "<" | ">" | "<=" | ">=" | null;
   /** OBX-6.1 */
   units: string;
   /** OBX-7 */
@@ -195,7 +197,10 @@ function time(value: string, where: string, what: string): string | null {
   const offset = zone ? `${zone.slice(0, 3)}:${zone.slice(3)}` : "Z";
   const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}.${frac.padEnd(3, "0").slice(0, 3)}${offset}`;
   const at = new Date(iso);
-  if (Number.isNaN(at.getTime())) throw new Hl7Refusal("AE", Hl7ErrorCode.DataType, `${what} is not a valid date and time`, where);
+  // new Date rolls 30 February over to March: a date must read back as written.
+  const day = new Date(`${y}-${mo}-${d}T00:00:00Z`);
+  const sameDay = !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === `${y}-${mo}-${d}`;
+  if (Number.isNaN(at.getTime()) || !sameDay) throw new Hl7Refusal("AE", Hl7ErrorCode.DataType, `${what} is not a valid date and time`, where);
   return at.toISOString();
 }
 
@@ -212,12 +217,16 @@ function result(obx: Hl7Segment, position: number, order: { id: string; time: st
   const field5 = obx.getField(5);
   const value = field5 ? (valueType === "SN" ? field5.components[0]!.join("") : (field5.components[0]?.[0] ?? "")) : "";
   let numeric: number | null = null;
+  let comparator: LabResult["comparator"] = null;
   if (valueType === "NM") {
     if (value.trim() && !NUMERIC.test(value.trim())) throw new Hl7Refusal("AE", Hl7ErrorCode.DataType, `OBX ${position}: OBX-5 is not a number although OBX-2 says NM`, at(5));
     numeric = value.trim() ? Number(value) : null;
   } else if (valueType === "SN") {
-    const [comparator = "", num = ""] = field5?.components[0] ?? [];
-    if ((comparator === "" || comparator === "=") && NUMERIC.test(num.trim())) numeric = Number(num);
+    const [cmp = "", num = ""] = field5?.components[0] ?? [];
+    if (NUMERIC.test(num.trim()) && ["", "=", "<", ">", "<=", ">="].includes(cmp)) {
+      numeric = Number(num);
+      comparator = cmp === "" || cmp === "=" ? null : (cmp as LabResult["comparator"]);
+    }
   }
   const flagField = obx.getField(8);
   const flags = (flagField?.components ?? [])
@@ -232,6 +241,7 @@ function result(obx: Hl7Segment, position: number, order: { id: string; time: st
     valueType,
     value,
     numeric,
+    comparator,
     units: obx.getComponent(6, 1).trim(),
     referenceRange: obx.getComponent(7, 1).trim(),
     flags,
@@ -255,7 +265,8 @@ function labReport(msg: Hl7Message, head: MessageHeader): LabReport {
       seenOrder = true;
       orders.push(seg.getComponent(4, 1).trim());
       order = {
-        id: seg.getComponent(3, 1).trim() || seg.getComponent(2, 1).trim() || `#${orders.length}`,
+        // Without a filler or placer number, a correction cannot be told apart from another order.
+        id: seg.getComponent(3, 1).trim() || seg.getComponent(2, 1).trim(),
         time: time(seg.getComponent(7, 1), `OBR^${orders.length}^7`, "OBR-7 (observation time)"),
       };
     } else if (seg.name === "OBX") {

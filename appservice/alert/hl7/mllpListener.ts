@@ -5,6 +5,7 @@ import type { Hl7Message } from "@medplum/core";
 import type { Logger } from "../../logging.js";
 import { FixedWindowLimit } from "../../shared/fixedWindowLimit.js";
 import { mllpSourcesFor, type AlertSource, type MllpSource } from "../alertSources.js";
+import { ReusedKeyError } from "../inboundStore.js";
 import { ackFor, Hl7ErrorCode, Hl7Refusal, readInboundMessage, type InboundMessage } from "./inboundMessage.js";
 
 /** MLLP's frame: <VT> message <FS><CR>. */
@@ -96,7 +97,12 @@ export async function startMllpListener(opts: MllpListenerOptions): Promise<Mllp
         throw new Hl7Refusal("AR", Hl7ErrorCode.ApplicationInternal, `the message is larger than this source's limit of ${source.max_bytes} bytes`, "MSH");
       }
       const message = readInboundMessage(msg);
-      await opts.accept({ source, text, message });
+      try {
+        await opts.accept({ source, text, message });
+      } catch (err) {
+        if (err instanceof ReusedKeyError) throw new Hl7Refusal("AR", Hl7ErrorCode.DataType, "MSH-10 (message control id) was already used for a different message; give each message its own", "MSH^1^10");
+        throw err;
+      }
       opts.log.info({ source: source.id, controlId, type: `${msg.header.getComponent(9, 1)}^${msg.header.getComponent(9, 2)}` }, "HL7 message stored and acknowledged");
       return ackFor(msg);
     } catch (err) {

@@ -13,11 +13,12 @@ export async function up(knex: Knex): Promise<void> {
     t.bigIncrements("id");
     t.string("source", 64).notNullable();
     // MSH-10 for HL7 v2; ResourceType/id/_history/version for FHIR. Ids, not patient data.
-    t.string("message_key", 256).notNullable();
+    t.text("message_key").notNullable();
     t.string("kind", 16).notNullable(); // hl7v2 | fhir
     t.string("message_type", 64).notNullable(); // ORU^R01, ADT^A01, Observation, Bundle …
     t.timestamp("received_at", { useTz: true }).notNullable();
     t.text("sealed_payload"); // AtRest("alert messages"); null once processed
+    t.string("content_digest", 64).notNullable(); // keyed digest of the payload: a reused key with other content is refused
     t.timestamp("processed_at", { useTz: true });
     t.integer("attempts").notNullable().defaultTo(0); // failed processing attempts
     t.unique(["source", "message_key"]);
@@ -39,8 +40,8 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable("alert_patients", (t) => {
     t.string("patient_key", 64).primary(); // digest of "authority|id"
     t.text("sealed_ref").notNullable(); // {"authority","id"}
-    t.string("unit", 64); // PV1-3.1 point of care; null after discharge
-    t.string("attending", 64); // PV1-7.1, the attending's staff id
+    t.text("unit"); // PV1-3.1 point of care; null after discharge
+    t.text("attending"); // PV1-7.1, the attending's staff id
     t.timestamp("updated_at", { useTz: true }).notNullable();
   });
 
