@@ -17,6 +17,9 @@ export interface AlertConfig {
   maxSnoozeMinutes: number;
   /** How often informational alerts are gathered into one message per clinician. */
   digestMinutes: number;
+  /** The shift window for the alert load, and the count above which coordinators are warned. */
+  shiftHours: number;
+  perShiftCap: number;
   /** SMTP for email notices without PHI; null: no email. */
   email: { smtpUrl: string; from: string } | null;
 }
@@ -34,6 +37,8 @@ const env = {
   ROUNDS_ALERT_ESCALATE_URGENT_MINUTES: positiveInt.max(240, "must be at most 240 (4 hours)").default(15),
   ROUNDS_ALERT_SNOOZE_MAX_MINUTES: positiveInt.max(240, "must be at most 240 (4 hours)").default(60),
   ROUNDS_ALERT_DIGEST_MINUTES: positiveInt.max(1440, "must be at most 1440 (a day)").default(60),
+  ROUNDS_ALERT_SHIFT_HOURS: positiveInt.max(24, "must be at most 24").default(12),
+  ROUNDS_ALERT_PER_SHIFT_CAP: positiveInt.max(10_000).default(30),
   /** smtp:// or smtps:// URL (with credentials if the server needs them): email notices without PHI. */
   ROUNDS_ALERT_SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL such as smtp://mail.hospital.example:587" }).optional(),
   ROUNDS_ALERT_EMAIL_FROM: z.string().regex(EMAIL_ADDRESS, "must be an email address such as rounds@hospital.example").optional(),
@@ -70,6 +75,6 @@ export const alertConfig: WorkflowConfig<AlertConfig> = {
     const from = e.ROUNDS_ALERT_EMAIL_FROM as string | undefined;
     if (smtpUrl && !from) throw new ConfigError("ROUNDS_ALERT_EMAIL_FROM", "is required with ROUNDS_ALERT_SMTP_URL: the address alert emails come from");
     const email = smtpUrl && from ? { smtpUrl, from } : null;
-    return { email, sources, mllp: { host: e.ROUNDS_ALERT_MLLP_HOST as string, port: e.ROUNDS_ALERT_MLLP_PORT as number, tls }, intakePollMs: e.ROUNDS_ALERT_INTAKE_POLL_MS as number, escalateUrgentMinutes: e.ROUNDS_ALERT_ESCALATE_URGENT_MINUTES as number, maxSnoozeMinutes: e.ROUNDS_ALERT_SNOOZE_MAX_MINUTES as number, digestMinutes: e.ROUNDS_ALERT_DIGEST_MINUTES as number };
+    return { email, sources, mllp: { host: e.ROUNDS_ALERT_MLLP_HOST as string, port: e.ROUNDS_ALERT_MLLP_PORT as number, tls }, intakePollMs: e.ROUNDS_ALERT_INTAKE_POLL_MS as number, escalateUrgentMinutes: e.ROUNDS_ALERT_ESCALATE_URGENT_MINUTES as number, maxSnoozeMinutes: e.ROUNDS_ALERT_SNOOZE_MAX_MINUTES as number, digestMinutes: e.ROUNDS_ALERT_DIGEST_MINUTES as number, shiftHours: e.ROUNDS_ALERT_SHIFT_HOURS as number, perShiftCap: e.ROUNDS_ALERT_PER_SHIFT_CAP as number };
   },
 };

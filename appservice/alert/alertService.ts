@@ -1,5 +1,6 @@
 import type { Logger } from "../logging.js";
 import type { OnCallService } from "../oncall/oncallService.js";
+import type { Notifier } from "../ports/notifier.js";
 import type { Pager } from "../ports/pager.js";
 import type { TimerRow, TimerStore } from "../timers/timerStore.js";
 import type { RoomWriter } from "../ports/roomWriter.js";
@@ -53,7 +54,9 @@ export class AlertService {
     private readonly deps: {
       store: AlertStore;
       rooms: RoomWriter;
-      oncall: Pick<OnCallService, "whoIsOnCall">;
+      oncall: Pick<OnCallService, "whoIsOnCall"> & Partial<Pick<OnCallService, "coordinators">>;
+      /** Tells a coordinator by direct message (the alert load warning). */
+      notifier?: Notifier;
       routing: () => AlertRouting;
       /** The paging engine, when the on-call bot runs: critical alerts ride it. */
       pager: () => Pager | null;
@@ -61,7 +64,7 @@ export class AlertService {
       metrics?: AlertMetrics;
       /** Durable timers for escalation and snooze; without them (tests of delivery) nothing is armed. */
       timers?: { store: TimerStore; wake(): void };
-      options?: { escalateUrgentMinutes: number; maxSnoozeMinutes: number; digestMinutes: number };
+      options?: { escalateUrgentMinutes: number; maxSnoozeMinutes: number; digestMinutes: number; shiftHours?: number; perShiftCap?: number };
       /** Email without PHI for critical and urgent alerts, when SMTP is configured. */
       email?: Pick<AlertEmail, "tell"> | null;
       log: Logger;
@@ -149,6 +152,7 @@ export class AlertService {
       await store.released(alert.id, userId, eventId, now);
       await rooms.setState(roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, eventId) as unknown as Record<string, unknown>);
     }
+    await this.countLoad(userId, ready[0]!.alert);
   }
 
   /** Sets or clears a clinician's quiet hours (HH:MM–HH:MM in a zone). */
@@ -290,6 +294,34 @@ export class AlertService {
     return `${head}\n${patient}\nReact ✅ to this message or send !ack ${a.number} to acknowledge.`;
   }
 
+  /**
+   * Alarm load: alerts sent to one clinician within a shift. Counted as a metric; past the cap,
+   * the coordinators of the patient's unit's service are told once per shift, because a
+   * clinician getting that many alerts stops reading them.
+   */
+  private async countLoad(userId: string, a: Alert): Promise<void> {
+    const hours = this.options.shiftHours ?? 12;
+    const cap = this.options.perShiftCap ?? 30;
+    const since = new Date(Date.now() - hours * 3_600_000);
+    const n = await this.deps.store.deliveredCount(userId, since);
+    this.deps.metrics?.perClinician.set({ user: userId }, n);
+    if (n <= cap || !this.deps.notifier || !this.deps.oncall.coordinators) return;
+    const service = await this.serviceFor(a);
+    if (!service) return;
+    let coordinators: string[];
+    try {
+      coordinators = await this.deps.oncall.coordinators(service);
+    } catch {
+      return;
+    }
+    // One warning per clinician per shift window: the key is the window's start.
+    const window = Math.floor(Date.now() / (hours * 3_600_000));
+    for (const c of coordinators) {
+      await this.deps.notifier.tellUser(c, `⚠️ Alert load: ${userId} has had ${n} alerts in the last ${hours} h (more than ${cap}). Consider sharing the load or reviewing the noisiest rules (npm run rounds -- alerts report).`, `alert-load:${userId}:${window}`);
+    }
+    this.deps.log.warn({ user: userId, alerts: n, cap, hours }, "alert load above the cap; coordinators told");
+  }
+
   /** An alert no longer needs anyone rung: its timers go, and a page raised for it is closed. */
   private async settled(a: Alert): Promise<void> {
     await this.deps.timers?.store.cancelAll(TIMER_ALERT_ESCALATE, a.id);
@@ -352,6 +384,7 @@ export class AlertService {
     }
     if (a.priority !== "informational") await this.deps.email?.tell(a, users);
     await this.armEscalation(a, new Date(), "first");
+    for (const user of users) await this.countLoad(user, a);
   }
 
   private async tellChange(e: AlertEffect): Promise<void> {

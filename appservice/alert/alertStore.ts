@@ -293,6 +293,12 @@ export class AlertStore {
     return row ?? null;
   }
 
+  /** How many alerts reached `userId` since `since` (delivered messages and digests alike). */
+  async deliveredCount(userId: string, since: Date): Promise<number> {
+    const [row] = (await this.db("alert_deliveries").where({ user_id: userId }).where("delivered_at", ">=", since).count({ n: "*" })) as Array<{ n: number | string }>;
+    return Number(row!.n);
+  }
+
   async deliveries(alertId: string): Promise<AlertDelivery[]> {
     const rows = (await this.db("alert_deliveries").where({ alert_id: alertId })) as Array<{ user_id: string; room_id: string; event_id: string | null; delivered_at: Date | string | null }>;
     return rows.map((r) => ({ userId: r.user_id, roomId: r.room_id, eventId: r.event_id, deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at) }));

@@ -39,7 +39,8 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
     botUserId: deps.client.userId,
     metrics,
     timers: { store: deps.timers, wake: deps.wakeTimers },
-    options: { escalateUrgentMinutes: config.escalateUrgentMinutes, maxSnoozeMinutes: config.maxSnoozeMinutes, digestMinutes: config.digestMinutes },
+    options: { escalateUrgentMinutes: config.escalateUrgentMinutes, maxSnoozeMinutes: config.maxSnoozeMinutes, digestMinutes: config.digestMinutes, shiftHours: config.shiftHours, perShiftCap: config.perShiftCap },
+    notifier: rooms,
     email,
     log,
   });

@@ -369,5 +369,26 @@ for (const backend of backends) {
       await service.onDigestTimer(row(timers[0]!, TIMER_ALERT_DIGEST));
       expect(rooms.calls.filter((c) => c.method === "send")).to.have.length(1);
     });
+
+    it("counts each clinician's alerts per shift and warns the unit's coordinators once past the cap", async function () {
+      const told: Array<{ user: string; text: string; key?: string }> = [];
+      const keys = new Set<string>();
+      const notifier = {
+        tellUser: async (user: string, text: string, key?: string) => {
+          if (key && keys.has(`${user}|${key}`)) return;
+          if (key) keys.add(`${user}|${key}`);
+          told.push({ user, text, key });
+        },
+      };
+      const oncall = { whoIsOnCall: async () => { throw new Error("unused"); }, coordinators: async (s: string) => (s === "cardiology" ? ["@cora:x.org"] : []) };
+      service = new AlertService({ store, rooms, oncall, notifier, routing: () => set.routing, pager: () => pager, botUserId: BOT, options: { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60, digestMinutes: 60, shiftHours: 12, perShiftCap: 2 }, log });
+      for (const i of [1, 2]) await receive(k("5.8", `load${i}`, `MRN-LOAD-${i}`));
+      expect(told).to.deep.equal([]);
+      for (const i of [3, 4]) await receive(k("5.8", `load${i}`, `MRN-LOAD-${i}`));
+      expect(told).to.have.length(1);
+      expect(told[0]!.user).to.equal("@cora:x.org");
+      expect(told[0]!.text).to.match(new RegExp(`^⚠️ Alert load: ${HOUSE} has had 3 alerts in the last 12 h \\(more than 2\\)`));
+      expect(told[0]!.text).not.to.contain("MRN");
+    });
   });
 }
