@@ -22,6 +22,7 @@ export function labValueOf(r: LabResult): LabValue {
     numeric: r.numeric,
     comparator: r.comparator,
     units: r.units,
+    unitsText: r.unitsText,
     flags: r.flags,
     status: r.status === "corrected" ? "corrected" : r.status,
   };
@@ -42,6 +43,7 @@ function fhirResult(o: Observation, v: LabValue): Omit<LabResult, "identity"> {
     numeric: v.numeric,
     comparator: v.comparator ?? null,
     units: v.units,
+    unitsText: "",
     referenceRange: "",
     flags: v.flags as LabResult["flags"],
     status: v.status,

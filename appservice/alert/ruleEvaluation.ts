@@ -16,6 +16,8 @@ export interface LabValue {
   /** The value is beyond `numeric` (">9.5"): it can only be shown past a limit, never within. */
   comparator?: "<" | ">" | "<=" | ">=" | null;
   units: string;
+  /** The units' text when the sender codes them (OBX-6.2): either may match the rule's. */
+  unitsText?: string;
   /** OBX-8 / Observation.interpretation, as HL7 v2 flags. */
   flags: readonly string[];
   status: "final" | "corrected" | "preliminary" | "cancelled" | "pending";
@@ -52,7 +54,7 @@ export function evaluateLab(rule: LabRule, v: LabValue): LabFinding | "hold" | "
     // Text or an unreadable value says nothing about the level: it neither raises nor clears.
     return "ignore";
   }
-  if (!sameUnits(v.units, rule.units)) {
+  if (!sameUnits(v.units, rule.units) && !(v.unitsText && sameUnits(v.unitsText, rule.units))) {
     return { priority: rule.units_mismatch, band: "units", why: `${rule.name} ${v.numeric} ${v.units || "(no units)"}: not in ${rule.units}, so not compared with the limits; read it${prelim}` };
   }
   if (v.comparator) {

@@ -1,4 +1,10 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "chai";
+import { labRuleFor, labValueOf } from "../../appservice/alert/alertIntake.js";
+import { parseRulesFile, type LabRule } from "../../appservice/alert/alertRules.js";
+import { evaluateLab } from "../../appservice/alert/ruleEvaluation.js";
+import { repoRoot } from "../../appservice/setup/synapseConfig.js";
 import { ackFor, Hl7Refusal, readInboundMessage, type AdtEvent, type LabReport } from "../../appservice/alert/hl7/inboundMessage.js";
 
 const seg = (...lines: string[]) => lines.join("\r");
@@ -115,5 +121,33 @@ describe("reading inbound HL7 v2 messages", function () {
     // Even a message too broken to read gets an AR.
     const garbage = ackFor("not hl7 at all", refusal("not hl7 at all"));
     expect(garbage.getSegment("MSA")!.getComponent(1, 1)).to.equal("AR");
+  });
+});
+
+describe("reading the sample messages a kept HL7 library ships (simple-hl7's test/samples)", function () {
+  const sample = (name: string) => readFileSync(join(repoRoot, "node_modules", "simple-hl7", "test", "samples", name), "utf8");
+
+  it("reads its ORU^R01 (v2.3, local codes, coded units, H flags, empty-string nulls) and evaluates it under a rule for the lab's own code", function () {
+    const msg = readInboundMessage(sample("oru.hl7")) as LabReport;
+    expect(msg.header).to.include({ controlId: "Q335939501T337311002", version: "2.3" });
+    expect(msg.patient).to.deep.equal({ id: "94000000000", authority: "Priority Health" });
+    expect(msg.results.map((r) => [r.code, r.numeric, r.units, r.unitsText, r.flags, r.status])).to.deep.equal([
+      ["JHDL", 62, "CD:289", "mg/dL", [], "final"],
+      ["JTRIG", 72, "CD:289", "mg/dL", [], "final"],
+      ["JVLDL", 14, "CD:289", "mg/dL", [], "final"],
+      ["JLDL", 134, "CD:289", "mg/dL", ["H"], "final"],
+      ["JCHO", 210, "CD:289", "mg/dL", ["H"], "final"],
+    ]);
+    const { rules } = parseRulesFile("rules:\n  - { id: ldl, kind: lab, name: LDL cholesterol, loinc: 13457-7, local_codes: [JLDL], units: mg/dL, informational: { above: 100 } }\n");
+    const ldl = rules[0] as LabRule;
+    const value = labValueOf(msg.results[3]!);
+    expect(labRuleFor(rules, value, null)).to.equal(ldl);
+    expect(evaluateLab(ldl, value)).to.include({ priority: "informational", band: "informational-high", why: "LDL cholesterol 134 mg/dL, above the informational limit 100" });
+  });
+
+  it("refuses its ADT^A04 (registration), which Rounds does not take, with AR", function () {
+    const r = refusal(sample("adt.hl7"));
+    expect([r.ack, r.code]).to.deep.equal(["AR", "201"]);
+    expect(ackFor(sample("adt.hl7"), r).getSegment("MSA")!.getComponent(2, 1)).to.equal("1817457");
   });
 });

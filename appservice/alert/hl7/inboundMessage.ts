@@ -65,8 +65,9 @@ export interface LabResult {
   numeric: number | null;
   /** SN's comparator (">9.5", "<0.5"): the value is beyond `numeric`, not equal to it. */
   comparator: "<" | ">" | "<=" | ">=" | null;
-  /** OBX-6.1 */
+  /** OBX-6.1, and OBX-6.2: labs put the unit in either (`CD:289^mg/dL`). */
   units: string;
+  unitsText: string;
   /** OBX-7 */
   referenceRange: string;
   /** OBX-8, possibly repeated; flags outside table 0078's common set are dropped. */
@@ -243,6 +244,7 @@ function result(obx: Hl7Segment, position: number, order: { id: string; time: st
     numeric,
     comparator,
     units: obx.getComponent(6, 1).trim(),
+    unitsText: obx.getComponent(6, 2).trim(),
     referenceRange: obx.getComponent(7, 1).trim(),
     flags,
     status,
