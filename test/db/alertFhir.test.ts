@@ -8,7 +8,8 @@ import { AlertIntake } from "../../appservice/alert/alertIntake.js";
 import { parseRulesFile } from "../../appservice/alert/alertRules.js";
 import { parseSourcesFile } from "../../appservice/alert/alertSources.js";
 import { AlertStore } from "../../appservice/alert/alertStore.js";
-import { loadFhirDefinitions } from "../../appservice/alert/fhir/fhirResources.js";
+import { labValueOfObservation, loadFhirDefinitions, type Observation } from "../../appservice/alert/fhir/fhirResources.js";
+import * as medplumMock from "@medplum/mock";
 import { SubscriptionLedger } from "../../appservice/alert/fhir/subscriptionLedger.js";
 import { InboundStore, INBOUND_AT_REST_PURPOSE } from "../../appservice/alert/inboundStore.js";
 import * as m014 from "../../appservice/alert/migrations/014_alerts.js";
@@ -136,6 +137,25 @@ for (const backend of backends) {
       expect([clash.status, clash.outcome.issue[0]!.code]).to.deep.equal([409, "conflict"]);
       expect((await post("/ehr/Observation", potassium("bad id with spaces"))).expression).to.deep.equal(["Observation.id"]);
       expect(await inbound.count("ehr")).to.equal(3);
+    });
+
+    it("takes the Observations a kept FHIR library ships as fixtures (@medplum/mock), with their corrected status and comparator", async function () {
+      const fixtures = Object.entries(medplumMock).filter(([name]) => /^HomerObservation\d+$/.test(name)).map(([, v]) => v as unknown as Observation);
+      expect(fixtures).to.have.length.greaterThan(5);
+      const answers = [];
+      for (const o of fixtures) answers.push({ id: o.id, ...(await post("/ehr/Observation", o)) });
+      // Most are taken. One breaks R4 itself (empty interpretation and referenceRange, obs-3): refused, naming the fields.
+      const taken = answers.filter((a) => a.status === 201);
+      const refused = answers.filter((a) => a.status !== 201);
+      expect(taken.length).to.be.greaterThan(5);
+      for (const r of refused) {
+        expect(r.status, `${r.id}: ${r.text}`).to.equal(422);
+        expect(r.expression.join(" ")).to.match(/Observation\.referenceRange/);
+      }
+      expect(await inbound.count("ehr")).to.equal(taken.length);
+      const read = fixtures.filter((o) => taken.some((t) => t.id === o.id)).map(labValueOfObservation);
+      expect(read.map((v) => v.status)).to.include("corrected");
+      expect(read.find((v) => v.comparator === ">")).to.include({ numeric: 50, units: "x" });
     });
 
     it("refuses a bad credential, an unknown source, a wrong content type, bad JSON and an oversized body, storing nothing", async function () {
