@@ -20,6 +20,8 @@ export interface AlertConfig {
   /** The shift window for the alert load, and the count above which coordinators are warned. */
   shiftHours: number;
   perShiftCap: number;
+  /** Fault injection for the crash tests: "kill-after-store" SIGKILLs the process between storing an MLLP message and its ACK. */
+  fault: "kill-after-store" | null;
   /** SMTP for email notices without PHI; null: no email. */
   email: { smtpUrl: string; from: string } | null;
 }
@@ -42,6 +44,8 @@ const env = {
   /** smtp:// or smtps:// URL (with credentials if the server needs them): email notices without PHI. */
   ROUNDS_ALERT_SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL such as smtp://mail.hospital.example:587" }).optional(),
   ROUNDS_ALERT_EMAIL_FROM: z.string().regex(EMAIL_ADDRESS, "must be an email address such as rounds@hospital.example").optional(),
+  /** For the crash tests only: where the process kills itself, as kill -9 would. */
+  ROUNDS_ALERT_FAULT: z.enum(["kill-after-store"], { error: "must be kill-after-store (for crash tests) or unset" }).optional(),
   ROUNDS_ALERT_INTAKE_POLL_MS: z.coerce.number({ error: "must be a number of milliseconds" }).int().min(50).max(60_000).default(1000),
 };
 
@@ -75,6 +79,6 @@ export const alertConfig: WorkflowConfig<AlertConfig> = {
     const from = e.ROUNDS_ALERT_EMAIL_FROM as string | undefined;
     if (smtpUrl && !from) throw new ConfigError("ROUNDS_ALERT_EMAIL_FROM", "is required with ROUNDS_ALERT_SMTP_URL: the address alert emails come from");
     const email = smtpUrl && from ? { smtpUrl, from } : null;
-    return { email, sources, mllp: { host: e.ROUNDS_ALERT_MLLP_HOST as string, port: e.ROUNDS_ALERT_MLLP_PORT as number, tls }, intakePollMs: e.ROUNDS_ALERT_INTAKE_POLL_MS as number, escalateUrgentMinutes: e.ROUNDS_ALERT_ESCALATE_URGENT_MINUTES as number, maxSnoozeMinutes: e.ROUNDS_ALERT_SNOOZE_MAX_MINUTES as number, digestMinutes: e.ROUNDS_ALERT_DIGEST_MINUTES as number, shiftHours: e.ROUNDS_ALERT_SHIFT_HOURS as number, perShiftCap: e.ROUNDS_ALERT_PER_SHIFT_CAP as number };
+    return { fault: (e.ROUNDS_ALERT_FAULT as "kill-after-store" | undefined) ?? null, email, sources, mllp: { host: e.ROUNDS_ALERT_MLLP_HOST as string, port: e.ROUNDS_ALERT_MLLP_PORT as number, tls }, intakePollMs: e.ROUNDS_ALERT_INTAKE_POLL_MS as number, escalateUrgentMinutes: e.ROUNDS_ALERT_ESCALATE_URGENT_MINUTES as number, maxSnoozeMinutes: e.ROUNDS_ALERT_SNOOZE_MAX_MINUTES as number, digestMinutes: e.ROUNDS_ALERT_DIGEST_MINUTES as number, shiftHours: e.ROUNDS_ALERT_SHIFT_HOURS as number, perShiftCap: e.ROUNDS_ALERT_PER_SHIFT_CAP as number };
   },
 };

@@ -67,7 +67,9 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
         sources,
         log,
         accept: async ({ source, text, message }) => {
-          await inbound.record({ source: source.id, key: message.header.controlId, kind: "hl7v2", type: message.kind === "results" ? "ORU^R01" : `ADT^${message.trigger}`, payload: text });
+          const r = await inbound.record({ source: source.id, key: message.header.controlId, kind: "hl7v2", type: message.kind === "results" ? "ORU^R01" : `ADT^${message.trigger}`, payload: text });
+          // The crash tests' window: stored and committed, not yet acknowledged.
+          if (config.fault === "kill-after-store" && !r.duplicate) process.kill(process.pid, "SIGKILL");
         },
       }).then(
         (l) => (listener = l),

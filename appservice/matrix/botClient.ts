@@ -435,6 +435,9 @@ export class BotClient {
   /** Invites users who are not yet in or invited to the room, and waits until sync shows them. */
   async invite(roomId: string, userIds: string[]): Promise<void> {
     const room = this.matrix.getRoom(roomId);
+    // After a restart, sync lazy-loads members: a member who has not spoken since is not in
+    // the room's state yet, and would look missing.
+    await room?.loadMembersIfNeeded();
     const missing = userIds.filter((u) => !["join", "invite"].includes(room?.getMember(u)?.membership ?? ""));
     for (const u of missing) {
       try {

@@ -129,4 +129,25 @@ describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_s
     // Nothing of the patient or the values in Rounds' logs.
     expect(s.rounds.logs.map((l) => JSON.stringify(l)).join("\n")).not.to.contain(MRN).and.not.to.contain("6.8 mmol").and.not.to.contain("5.8 mmol");
   });
+
+  it("records a message once when Rounds dies between storing it and acknowledging it, and the lab resends it", async function () {
+    const fired = async () => (await s.rounds.admin<{ rules: Array<{ rule: string; fired: number }> }>("/_rounds/admin/v1/alerts/report")).rules.find((r) => r.rule === "potassium")!.fired;
+    const before = await fired();
+    await s.rounds.stop();
+    // This run of Rounds kills itself (SIGKILL) right after the message is committed, before its ACK.
+    await s.rounds.start({ ROUNDS_ALERT_FAULT: "kill-after-store" });
+    const unanswered = await mllpSend("crash", potassium("ORU-3", "3", "2.9")).then(
+      (out) => out,
+      (err: { stdout?: string }) => err.stdout ?? "",
+    );
+    expect(unanswered).not.to.match(/MSA\|AA\|ORU-3/);
+    await waitUntil(async () => (s.rounds.child?.exitCode !== null || s.rounds.child?.signalCode ? true : null), "Rounds to be dead");
+    await s.rounds.start();
+    // The lab got no ACK, so it sends the same message again: acknowledged, recorded once.
+    expect(await mllpSend("crash-resend", potassium("ORU-3", "3", "2.9"))).to.match(/MSA\|AA\|ORU-3/);
+    const alert = await lena.waitForMessage((b) => b.includes("URGENT alert #") && b.includes("2.9 mmol/L"), { what: "the alert after the crash", timeoutMs: 60_000 });
+    expect(alert.event.isEncrypted()).to.equal(true);
+    expect(await fired()).to.equal(before + 1);
+  });
 });
+
