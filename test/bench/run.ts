@@ -7,7 +7,8 @@
  * Then consult delivery (./consults.ts), widget cold load in Chromium (./widgetLoad.ts) and
  * handoff start and presentation (./handoffs.ts).
  * Bursts of commands under production rate limits (./burst.ts) come right after the round trips.
- * BENCH_PARTS=oncall,burst,paging,recovery,consult,widget,handoff picks parts; counts are
+ * Then clinical alerts (./alerts.ts): MLLP to the clinician, a storm, rule evaluation cost.
+ * BENCH_PARTS=oncall,burst,paging,recovery,consult,widget,handoff,alert picks parts; counts are
  * set by BENCH_* (see each file).
  */
 import * as sdk from "matrix-js-sdk";
@@ -15,6 +16,7 @@ import { TestClinician } from "../harness/clinician.js";
 import { stopHomeserver } from "../harness/homeserver.js";
 import { startBotScenario } from "../harness/scenario.js";
 import { removeTempDirs } from "../harness/tempDir.js";
+import { runAlertBench } from "./alerts.js";
 import { runBurstBench } from "./burst.js";
 import { runConsultBench } from "./consults.js";
 import { runHandoffBench } from "./handoffs.js";
@@ -25,7 +27,7 @@ import { ms, percentile } from "./stats.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUND_TRIPS ?? 200);
 const WARMUP = 10;
-const PARTS = (process.env.BENCH_PARTS ?? "oncall,burst,paging,recovery,consult,widget,handoff").split(",");
+const PARTS = (process.env.BENCH_PARTS ?? "oncall,burst,paging,recovery,consult,widget,handoff,alert").split(",");
 
 /** Runs warm-up plus n iterations, printing progress every 50. */
 async function repeat(label: string, n: number, once: (i: number) => Promise<void>): Promise<void> {
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
   if (PARTS.includes("consult")) console.log(await runConsultBench());
   if (PARTS.includes("widget")) console.log(await runWidgetLoadBench());
   if (PARTS.includes("handoff")) console.log(await runHandoffBench());
+  if (PARTS.includes("alert")) console.log(await runAlertBench());
   await stopHomeserver();
   removeTempDirs();
   process.exit(0);
