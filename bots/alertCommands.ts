@@ -3,9 +3,8 @@ import { HH_MM } from "../appservice/alert/quietHours.js";
 import { isValidTimeZone } from "../appservice/oncall/schedule.js";
 import { AlertError, type AlertService } from "../appservice/alert/alertService.js";
 import { quote } from "../appservice/shared/quote.js";
-import { CommandError, requireEncrypted, type BotCommands, type ReactionHandler } from "./commands.js";
+import { ACK_REACTIONS, CommandError, requireEncrypted, type BotCommands, type ReactionHandler } from "./commands.js";
 
-const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
 const ACK_USAGE = "!ack <alert number>, e.g. !ack 12";
 const SNOOZE_USAGE = "!snooze <alert number> <minutes>, e.g. !snooze 12 15";
 const FP_USAGE = "!falsepositive <alert number> <why>, e.g. !falsepositive 12 haemolysed sample";
@@ -19,7 +18,7 @@ function alertNumber(raw: string | undefined, usage: string): number {
 /** The alerts bot's commands and the ✅ reaction: thin translations onto AlertService. */
 export function alertCommands(alerts: AlertService, email: Pick<AlertEmail, "setAddress" | "addressOf"> | null = null, defaultZone: () => Promise<string> = async () => "UTC"): BotCommands {
   const reactionHandler: ReactionHandler = async (ctx, targetEventId, key) => {
-    if (!ACK_KEYS.includes(key)) return null;
+    if (!ACK_REACTIONS.includes(key)) return null;
     try {
       const { alert, already } = await alerts.acknowledge({ by: ctx.sender, eventId: targetEventId, at: ctx.sentAt });
       return already ? null : `Alert #${alert.number} acknowledged by ${ctx.sender}.`;

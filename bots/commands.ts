@@ -102,6 +102,9 @@ export interface BotCommands {
   eventHandlers?: EventHandler[];
 }
 
+/** Reactions that acknowledge what they react to (a page, an alert), as clients send ✅ and its look-alikes. */
+export const ACK_REACTIONS: readonly string[] = ["✅", "✅️", "✔️", "☑️"];
+
 /** The one refusal of clinical text that did not arrive end-to-end encrypted. */
 export function requireEncrypted(ctx: CommandContext, what: string, privateHint: string): void {
   if (!ctx.encrypted) {

@@ -2,9 +2,8 @@ import type { ContactService } from "../appservice/paging/contactService.js";
 import { PageError, PageService } from "../appservice/paging/pageService.js";
 import { quote } from "../appservice/shared/quote.js";
 import { URGENCIES, type Urgency } from "../appservice/shared/events/index.js";
-import { CommandError, requireEncrypted, type BotCommands, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
+import { ACK_REACTIONS, CommandError, requireEncrypted, type BotCommands, type Command, type CommandContext, type ReactionHandler } from "./commands.js";
 
-const ACK_KEYS = ["✅", "✅️", "✔️", "☑️"];
 
 function pageNumber(arg: string | undefined, usage: string): number | undefined {
   if (arg === undefined) return undefined;
@@ -167,7 +166,7 @@ export function pagingCommands(pages: PageService, contacts: ContactService): Bo
   }
 
   const reactionHandler: ReactionHandler = async (ctx, targetEventId, key) => {
-    if (!ACK_KEYS.includes(key)) return null;
+    if (!ACK_REACTIONS.includes(key)) return null;
     try {
       await pages.acknowledge({ by: ctx.sender, via: "reaction", messageEventId: targetEventId, at: ctx.sentAt, requestId: ctx.eventId });
       return null; // the acknowledgement itself is posted in the page room
