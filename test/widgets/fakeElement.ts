@@ -17,6 +17,8 @@ interface Message {
  */
 export class FakeElement {
   readonly fromWidget: Message[] = [];
+  /** The widget id Element addresses; a second widget in one test takes its own, so an earlier widget's transport ignores it. */
+  widgetId = "rounds-consult";
   private seq = 0;
   constructor(
     private readonly versions: string[],
@@ -52,8 +54,9 @@ export class FakeElement {
   /** Sends a request to the widget and resolves with its reply. */
   async request(action: string, data: Record<string, unknown>): Promise<Record<string, unknown>> {
     const requestId = `host-${++this.seq}`;
-    this.deliver({ api: "toWidget", widgetId: "rounds-consult", requestId, action, data });
-    for (let i = 0; i < 100; i++) {
+    this.deliver({ api: "toWidget", widgetId: this.widgetId, requestId, action, data });
+    // Up to 5 s: a loaded machine delays timers, and that is not the widget failing to answer.
+    for (const until = Date.now() + 5000; Date.now() < until; ) {
       const reply = this.fromWidget.find((m) => m.requestId === requestId && m.response);
       if (reply) return reply.response!;
       await new Promise((r) => setTimeout(r, 1));

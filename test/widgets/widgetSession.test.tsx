@@ -98,8 +98,9 @@ describe("widget session with Element", function () {
 
     it("shows the API's reason when the OpenID exchange fails, and renders once it succeeds", async function () {
       const creds = { state: "allowed", access_token: "oid", matrix_server_name: "rounds.test", token_type: "Bearer", expires_in: 3600 };
-      let answer = new Response(JSON.stringify({ errcode: "M_UNAUTHORIZED", error: "The Matrix OpenID token was not accepted by its homeserver." }), { status: 401 });
-      globalThis.fetch = async () => answer;
+      // A new Response per call: a body can be read once, and a stray second call must not spoil the next answer.
+      let answer = () => new Response(JSON.stringify({ errcode: "M_UNAUTHORIZED", error: "The Matrix OpenID token was not accepted by its homeserver." }), { status: 401 });
+      globalThis.fetch = async () => answer();
       let host = new FakeElement(["org.matrix.msc2871"], [], creds);
       let started = open(page(inElement), host);
       expect(app.textContent).to.include("Connecting to Element");
@@ -108,9 +109,11 @@ describe("widget session with Element", function () {
       expect(app.textContent).to.include("Could not sign in to Rounds");
       expect(app.textContent).to.include("The Matrix OpenID token was not accepted by its homeserver.");
 
-      answer = new Response(JSON.stringify({ token: "t", userId: "@a:rounds.test" }), { status: 200 });
+      answer = () => new Response(JSON.stringify({ token: "t", userId: "@a:rounds.test" }), { status: 200 });
+      // The first widget's transport still listens on this window: the reload is a widget of another id, as Element gives a new frame.
       host = new FakeElement(["org.matrix.msc2871"], [], creds);
-      started = open(page(inElement), host);
+      host.widgetId = "rounds-consult-reload";
+      started = open(page(inElement.replace("widgetId=rounds-consult", "widgetId=rounds-consult-reload")), host);
       await host.approveAll();
       await started;
       expect(app.textContent).to.equal("Signed in as @a:rounds.test");
