@@ -2,8 +2,9 @@ import { EMAIL_ADDRESS, type AlertEmail } from "../appservice/alert/alertEmail.j
 import { HH_MM } from "../appservice/alert/quietHours.js";
 import { isValidTimeZone } from "../appservice/oncall/schedule.js";
 import { AlertError, type AlertService } from "../appservice/alert/alertService.js";
+import { RECEIPT_EVENT_ID_PREFIX, RECEIPT_EVENT_TYPE } from "../appservice/shared/events/index.js";
 import { quote } from "../appservice/shared/quote.js";
-import { ACK_REACTIONS, CommandError, requireEncrypted, type BotCommands, type ReactionHandler } from "./commands.js";
+import { ACK_REACTIONS, CommandError, requireEncrypted, type BotCommands, type EventHandler, type ReactionHandler } from "./commands.js";
 
 const ACK_USAGE = "!ack <alert number>, e.g. !ack 12";
 const SNOOZE_USAGE = "!snooze <alert number> <minutes>, e.g. !snooze 12 15";
@@ -28,8 +29,17 @@ export function alertCommands(alerts: AlertService, email: Pick<AlertEmail, "set
       throw err;
     }
   };
+  // A read receipt in an alerts room is the trail's "read" step; it is never answered.
+  const onReceipt: EventHandler = {
+    type: RECEIPT_EVENT_TYPE,
+    async handle(ctx) {
+      if (ctx.eventId?.startsWith(RECEIPT_EVENT_ID_PREFIX)) await alerts.read({ by: ctx.sender, roomId: ctx.roomId, at: ctx.sentAt });
+      return null;
+    },
+  };
   return {
     reactionHandler,
+    eventHandlers: [onReceipt],
     commands: [
       {
         verb: "ack",

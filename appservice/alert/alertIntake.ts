@@ -1,12 +1,23 @@
 import type { Knex } from "knex";
 import type { Logger } from "../logging.js";
 import type { AlertPriority } from "../shared/events/index.js";
-import type { AlertRule, LabRule, News2Rule } from "./alertRules.js";
+import type { AlertRule, InteractionRule, LabRule, News2Rule, OverdueRule } from "./alertRules.js";
 import type { Alert, AlertDetail, AlertStore } from "./alertStore.js";
 import { readInboundMessage, type LabReport, type LabResult } from "./hl7/inboundMessage.js";
 import type { InboundStore, StoredInbound } from "./inboundStore.js";
-import { labValueOfObservation, type Observation } from "./fhir/fhirResources.js";
-import { evaluateLab, evaluateNews2, labRuleMatches, NEWS2_LOINC, type LabValue } from "./ruleEvaluation.js";
+import { labValueOfObservation, medicationOf, orderOf, type Observation } from "./fhir/fhirResources.js";
+import { evaluateInteractions, evaluateLab, evaluateNews2, labRuleMatches, NEWS2_LOINC, overdueOrders, type LabValue } from "./ruleEvaluation.js";
+
+/** Timer: an ordered test's time to a result under one overdue rule (ref: the order, step: the rule). */
+export const TIMER_ALERT_OVERDUE = "alert.overdue";
+
+/** Where a finding came from: the message (or, for an overdue order, the message that ordered it). */
+type Origin = Pick<StoredInbound, "id" | "source" | "receivedAt">;
+
+/** A rule scoped to units applies on those; one without a scope, everywhere. The scoped one wins. */
+function ruleOn<R extends AlertRule>(rules: readonly R[], unit: string | null): R | undefined {
+  return rules.find((r) => r.units_of_care && unit && r.units_of_care.includes(unit)) ?? rules.find((r) => !r.units_of_care);
+}
 
 /** What a processed message did to the alerts; routing and delivery act on these. */
 export type AlertEffect = { kind: "raised" | "repeated" | "corrected" | "cleared"; alert: Alert };
@@ -70,6 +81,8 @@ export class AlertIntake {
       inbound: InboundStore;
       alerts: AlertStore;
       rules: () => readonly AlertRule[];
+      /** Durable timers, armed in the message's transaction, for the overdue-result rules. */
+      timers?: { schedule(kind: string, ref: string, step: string, dueAt: Date, trx: Knex.Transaction): Promise<void>; wake(): void };
       log: Logger;
     },
   ) {}
@@ -110,9 +123,11 @@ export class AlertIntake {
     return this.results(trx, m, msg);
   }
 
-  /** A FHIR Observation is one result; other taken resources (medications, orders) are kept for their rules. */
+  /** A FHIR Observation is one result; medications and orders are kept for the interaction and overdue rules. */
   private async fhir(trx: Knex.Transaction, m: StoredInbound): Promise<AlertEffect[]> {
-    const resource = JSON.parse(m.payload) as { resourceType: string };
+    const resource = JSON.parse(m.payload) as { resourceType: string; id?: string; status?: string };
+    if (resource.resourceType === "MedicationRequest" || resource.resourceType === "MedicationStatement") return this.medication(trx, m, resource);
+    if (resource.resourceType === "ServiceRequest") return this.order(trx, m, resource);
     if (resource.resourceType !== "Observation") return [];
     const o = resource as Observation;
     const subject = o.subject?.reference ?? "";
@@ -142,6 +157,7 @@ export class AlertIntake {
     const effects: AlertEffect[] = [];
     for (const [i, r] of report.results.entries()) {
       const value = values[i]!;
+      if (value.loinc && value.status !== "cancelled" && value.status !== "pending") effects.push(...(await this.resulted(trx, m, patientKey, value.loinc, r.observedAt ? new Date(r.observedAt) : m.receivedAt)));
       const rule = labRuleFor(this.deps.rules(), value, unit);
       if (!rule) continue;
       const finding = evaluateLab(rule, value);
@@ -167,8 +183,7 @@ export class AlertIntake {
     const vitals = report.results.map((r, i) => ({ r, v: values[i]! })).filter(({ v }) => v.loinc !== null && vitalCodes.has(v.loinc) && v.status !== "cancelled");
     if (!vitals.length) return [];
     for (const { r, v } of vitals) await alerts.setVital(trx, patientKey, v.loinc!, v.numeric ?? r.value, r.observedAt ? new Date(r.observedAt) : m.receivedAt);
-    const rules = this.deps.rules().filter((x): x is News2Rule => x.kind === "news2");
-    const rule = rules.find((x) => x.units_of_care && unit && x.units_of_care.includes(unit)) ?? rules.find((x) => !x.units_of_care);
+    const rule = ruleOn(this.deps.rules().filter((x): x is News2Rule => x.kind === "news2"), unit);
     if (!rule) return [];
     const scored = evaluateNews2(rule, await alerts.vitalsOf(trx, patientKey), m.receivedAt);
     if ("missing" in scored) return [];
@@ -177,10 +192,88 @@ export class AlertIntake {
     return this.apply(trx, m, { ruleId: rule.id, dedupMinutes: rule.dedup_minutes, patientKey, finding, resultKey: null, corrected: false, detail });
   }
 
+  /**
+   * A MedicationRequest or MedicationStatement: the patient's active medications are checked
+   * against the interaction rule of their unit. A new interacting pair raises an alert; when no
+   * pair is left (a drug stopped), the open alert clears.
+   */
+  private async medication(trx: Knex.Transaction, m: StoredInbound, resource: { resourceType: string; id?: string; status?: string }): Promise<AlertEffect[]> {
+    const { alerts } = this.deps;
+    const fact = medicationOf(resource);
+    if (!fact.subject) return [];
+    const patient = { id: fact.subject, authority: `fhir:${m.source}` };
+    const patientKey = alerts.patientKey(patient);
+    const identity = resource.id ? `${resource.resourceType}/${resource.id}` : m.key;
+    await alerts.setMedication(trx, patientKey, alerts.resultKey(`${m.source}|${identity}`), fact.rxnorm, fact.active, m.receivedAt);
+    const unit = (await alerts.patientPlace(trx, patientKey))?.unit ?? null;
+    const rule = ruleOn(this.deps.rules().filter((r): r is InteractionRule => r.kind === "interaction"), unit);
+    if (!rule) return [];
+    const hit = evaluateInteractions(rule, await alerts.activeMedications(trx, patientKey));
+    // Another update of a list that still interacts the same way is not news.
+    if (hit && (await alerts.openFor(trx, patientKey, rule.id)).some((a) => a.detail.why === hit.why)) return [];
+    const detail = { why: hit?.why ?? `${rule.name}: no interacting pair is active now`, test: rule.name, value: "", units: "", patient, unit, observedAt: m.receivedAt.toISOString() };
+    return this.apply(trx, m, { ruleId: rule.id, dedupMinutes: 24 * 60, patientKey, finding: { priority: hit?.priority ?? null, band: "interaction" }, resultKey: null, corrected: false, detail });
+  }
+
+  /** A ServiceRequest: an ordered test is recorded, and each overdue rule for its code arms a timer for its deadline. */
+  private async order(trx: Knex.Transaction, m: StoredInbound, resource: { resourceType: string; id?: string; status?: string }): Promise<AlertEffect[]> {
+    const { alerts } = this.deps;
+    const fact = orderOf(resource);
+    if (!fact.subject || !fact.loinc || fact.state === "draft") return [];
+    const patient = { id: fact.subject, authority: `fhir:${m.source}` };
+    const patientKey = alerts.patientKey(patient);
+    const unit = (await alerts.patientPlace(trx, patientKey))?.unit ?? null;
+    const identity = resource.id ? `ServiceRequest/${resource.id}` : m.key;
+    const orderedAt = fact.orderedAt ? new Date(fact.orderedAt) : m.receivedAt;
+    const { order, created } = await alerts.setOrder(
+      trx,
+      { orderKey: alerts.orderKey(`${m.source}|${identity}`), patient, loinc: fact.loinc, unit, orderedAt, closed: fact.state === "done", source: m.source, inboundId: m.id },
+      m.receivedAt,
+    );
+    if (!created || fact.state === "done") return fact.state === "done" ? this.gapClosed(trx, m, order.patientKey, order.loinc) : [];
+    const rules = this.deps.rules().filter((r): r is OverdueRule => r.kind === "overdue" && r.loinc === fact.loinc && (!r.units_of_care || (unit !== null && r.units_of_care.includes(unit))));
+    for (const rule of rules) await this.deps.timers?.schedule(TIMER_ALERT_OVERDUE, String(order.id), rule.id, new Date(orderedAt.getTime() + rule.hours * 3_600_000), trx);
+    if (rules.length) this.deps.timers?.wake();
+    return [];
+  }
+
+  /** A result for `loinc` arrived: the patient's orders of it are resulted, and their overdue alerts clear. */
+  private async resulted(trx: Knex.Transaction, m: Origin, patientKey: string, loinc: string, at: Date): Promise<AlertEffect[]> {
+    if (!(await this.deps.alerts.ordersResulted(trx, patientKey, loinc, at))) return [];
+    return this.gapClosed(trx, m, patientKey, loinc);
+  }
+
+  private async gapClosed(trx: Knex.Transaction, m: Origin, patientKey: string, loinc: string): Promise<AlertEffect[]> {
+    const { alerts } = this.deps;
+    const out: AlertEffect[] = [];
+    for (const rule of this.deps.rules().filter((r): r is OverdueRule => r.kind === "overdue" && r.loinc === loinc)) {
+      for (const open of await alerts.openFor(trx, patientKey, rule.id)) {
+        if (await alerts.cleared(trx, open.id, m.receivedAt, m.id)) out.push({ kind: "cleared", alert: (await alerts.get(trx, open.id))! });
+      }
+    }
+    return out;
+  }
+
+  /** Timer: an order's deadline under one overdue rule passed. Still without a result, it is a care-gap alert (once). */
+  async overdue(orderId: number, ruleId: string, now = new Date()): Promise<AlertEffect[]> {
+    const { alerts } = this.deps;
+    return alerts.db.transaction(async (trx) => {
+      const order = await alerts.order(trx, orderId);
+      const rule = this.deps.rules().find((r): r is OverdueRule => r.kind === "overdue" && r.id === ruleId);
+      if (!order || !rule || order.resultedAt || order.closedAt) return [];
+      const [gap] = overdueOrders(rule, [{ loinc: order.loinc, orderedAt: order.orderedAt, resulted: false }], now);
+      if (!gap) return [];
+      const resultKey = alerts.resultKey(`overdue|${order.id}|${rule.id}`);
+      if (await alerts.byResult(trx, resultKey)) return [];
+      const detail = { why: gap.why, test: rule.name, value: "", units: "", patient: order.patient, unit: order.unit, observedAt: now.toISOString() };
+      return this.apply(trx, { id: order.inboundId, source: order.source, receivedAt: now }, { ruleId: rule.id, dedupMinutes: 0, patientKey: order.patientKey, finding: { priority: rule.priority, band: "overdue" }, resultKey, corrected: false, detail });
+    });
+  }
+
   /** One finding's effect: a correction updates its alert, normal clears, a repeat counts, else a new alert. */
   private async apply(
     trx: Knex.Transaction,
-    m: StoredInbound,
+    m: Origin,
     f: { ruleId: string; dedupMinutes: number; patientKey: string; finding: { priority: AlertPriority | null; band: string }; resultKey: string | null; corrected: boolean; detail: AlertDetail },
   ): Promise<AlertEffect[]> {
     const { alerts, log } = this.deps;

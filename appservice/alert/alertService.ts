@@ -436,6 +436,16 @@ export class AlertService {
     return alert;
   }
 
+  /** A recipient's read receipt in a room: the alerts delivered to them there before it are read (the trail's "read" step). */
+  async read(req: { by: string; roomId: string; at: Date }): Promise<number> {
+    const read = await this.deps.store.read(req.by, req.roomId, req.at);
+    for (const id of read) {
+      const a = await this.deps.store.get(this.deps.store.db, id);
+      if (a) this.deps.metrics?.readSeconds.observe({ priority: a.priority }, Math.max(0, (req.at.getTime() - a.firstAt.getTime()) / 1000));
+    }
+    return read.length;
+  }
+
   async openFor(userId: string): Promise<Alert[]> {
     return this.deps.store.openDeliveredTo(userId);
   }

@@ -47,6 +47,22 @@ export interface AlertDelivery {
   roomId: string;
   eventId: string | null;
   deliveredAt: Date | null;
+  /** When the recipient's read receipt first passed the alert's message. */
+  readAt: Date | null;
+}
+
+/** An ordered test, as the overdue rules read it. */
+export interface AlertOrder {
+  id: number;
+  patientKey: string;
+  patient: { id: string; authority: string };
+  loinc: string;
+  unit: string | null;
+  orderedAt: Date;
+  resultedAt: Date | null;
+  closedAt: Date | null;
+  source: string;
+  inboundId: number;
 }
 
 interface AlertRow {
@@ -300,8 +316,108 @@ export class AlertStore {
   }
 
   async deliveries(alertId: string): Promise<AlertDelivery[]> {
-    const rows = (await this.db("alert_deliveries").where({ alert_id: alertId })) as Array<{ user_id: string; room_id: string; event_id: string | null; delivered_at: Date | string | null }>;
-    return rows.map((r) => ({ userId: r.user_id, roomId: r.room_id, eventId: r.event_id, deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at) }));
+    const rows = (await this.db("alert_deliveries").where({ alert_id: alertId })) as Array<{ user_id: string; room_id: string; event_id: string | null; delivered_at: Date | string | null; read_at: Date | string | null }>;
+    return rows.map((r) => ({
+      userId: r.user_id,
+      roomId: r.room_id,
+      eventId: r.event_id,
+      deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at),
+      readAt: r.read_at === null ? null : new Date(r.read_at),
+    }));
+  }
+
+  /**
+   * `userId`'s read receipt in `roomId` at `at`: every alert delivered there before it, not yet
+   * read, is read now (a receipt marks everything up to its event). Returns their ids, each once.
+   */
+  async read(userId: string, roomId: string, at: Date): Promise<string[]> {
+    const rows = (await this.db("alert_deliveries")
+      .where({ user_id: userId, room_id: roomId })
+      .whereNotNull("event_id")
+      .whereNull("read_at")
+      .where("delivered_at", "<=", at)
+      .select("alert_id", "event_id")) as Array<{ alert_id: string; event_id: string }>;
+    const read: string[] = [];
+    for (const r of rows) {
+      // Guarded: two receipts at once mark (and trail) a delivery read once.
+      const n = await this.db("alert_deliveries").where({ alert_id: r.alert_id, user_id: userId }).whereNull("read_at").update({ read_at: at });
+      if (!n) continue;
+      await this.trail(this.db, r.alert_id, "read", at, userId, r.event_id);
+      read.push(r.alert_id);
+    }
+    return read;
+  }
+
+  /** A MedicationRequest or MedicationStatement's codes and whether it is active; its latest version replaces the last. */
+  async setMedication(trx: Knex.Transaction, patientKey: string, medicationKey: string, codes: readonly string[], active: boolean, at: Date): Promise<void> {
+    const row = { patient_key: patientKey, medication_key: medicationKey, sealed_codes: this.atRest.seal(JSON.stringify(codes)), active, updated_at: at };
+    await trx("alert_medications").insert(row).onConflict(["patient_key", "medication_key"]).merge(["sealed_codes", "active", "updated_at"]);
+  }
+
+  /** The RxNorm codes of a patient's active medications. */
+  async activeMedications(trx: Knex.Transaction, patientKey: string): Promise<string[]> {
+    const rows = (await trx("alert_medications").where({ patient_key: patientKey, active: true }).select("sealed_codes")) as Array<{ sealed_codes: string }>;
+    return [...new Set(rows.flatMap((r) => JSON.parse(this.atRest.open(r.sealed_codes)) as string[]))];
+  }
+
+  orderKey(identity: string): string {
+    return this.atRest.digest(`order:${identity}`);
+  }
+
+  /**
+   * An ordered test: recorded once per order (a later version may close it). Returns the order
+   * and whether it was new, so its overdue timers are armed once.
+   */
+  async setOrder(
+    trx: Knex.Transaction,
+    o: { orderKey: string; patient: { id: string; authority: string }; loinc: string; unit: string | null; orderedAt: Date; closed: boolean; source: string; inboundId: number },
+    at: Date,
+  ): Promise<{ order: AlertOrder; created: boolean }> {
+    const existing = (await trx("alert_orders").where({ order_key: o.orderKey }).first()) as OrderRow | undefined;
+    if (existing) {
+      if (o.closed && existing.closed_at === null) await trx("alert_orders").where({ id: existing.id }).update({ closed_at: at });
+      return { order: this.toOrder((await trx("alert_orders").where({ id: existing.id }).first()) as OrderRow), created: false };
+    }
+    const [inserted] = (await trx("alert_orders")
+      .insert({
+        order_key: o.orderKey,
+        patient_key: this.patientKey(o.patient),
+        sealed_patient: this.atRest.seal(JSON.stringify(o.patient)),
+        loinc: o.loinc,
+        unit: o.unit,
+        ordered_at: o.orderedAt,
+        closed_at: o.closed ? at : null,
+        source: o.source,
+        inbound_id: o.inboundId,
+      })
+      .returning("id")) as Array<{ id: number | string } | number>;
+    const id = typeof inserted === "object" ? Number(inserted!.id) : Number(inserted);
+    return { order: this.toOrder((await trx("alert_orders").where({ id }).first()) as OrderRow), created: true };
+  }
+
+  /** A result for `loinc` came for the patient: their open orders of it taken before then are resulted. */
+  async ordersResulted(trx: Knex.Transaction, patientKey: string, loinc: string, at: Date): Promise<number> {
+    return Number(await trx("alert_orders").where({ patient_key: patientKey, loinc }).whereNull("resulted_at").whereNull("closed_at").where("ordered_at", "<=", at).update({ resulted_at: at }));
+  }
+
+  async order(trx: Knex.Transaction | Db, id: number): Promise<AlertOrder | null> {
+    const row = (await trx("alert_orders").where({ id }).first()) as OrderRow | undefined;
+    return row ? this.toOrder(row) : null;
+  }
+
+  private toOrder(r: OrderRow): AlertOrder {
+    return {
+      id: Number(r.id),
+      patientKey: r.patient_key,
+      patient: JSON.parse(this.atRest.open(r.sealed_patient)) as { id: string; authority: string },
+      loinc: r.loinc,
+      unit: r.unit,
+      orderedAt: new Date(r.ordered_at),
+      resultedAt: r.resulted_at === null ? null : new Date(r.resulted_at),
+      closedAt: r.closed_at === null ? null : new Date(r.closed_at),
+      source: r.source,
+      inboundId: Number(r.inbound_id),
+    };
   }
 
   /** Open alerts with no delivered message yet (nobody to send to, or a failure midway). */
@@ -383,4 +499,18 @@ export class AlertStore {
     const rows = (await this.db("alerts").orderBy("number")) as AlertRow[];
     return rows.map((r) => this.toAlert(r));
   }
+}
+
+interface OrderRow {
+  id: number | string;
+  order_key: string;
+  patient_key: string;
+  sealed_patient: string;
+  loinc: string;
+  unit: string | null;
+  ordered_at: Date | string;
+  resulted_at: Date | string | null;
+  closed_at: Date | string | null;
+  source: string;
+  inbound_id: number | string;
 }

@@ -6,7 +6,7 @@ import type { BackgroundJob, WorkflowDeps, WorkflowParts } from "../workflow.js"
 import type { AlertConfig } from "./alertConfig.js";
 import { alertMetrics } from "./alertMetrics.js";
 import { AlertEmail } from "./alertEmail.js";
-import { AlertIntake } from "./alertIntake.js";
+import { AlertIntake, TIMER_ALERT_OVERDUE } from "./alertIntake.js";
 import { AlertService, TIMER_ALERT_DIGEST, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "./alertService.js";
 import { AlertStore } from "./alertStore.js";
 import { loadFhirDefinitions } from "./fhir/fhirResources.js";
@@ -28,7 +28,13 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
   const store = new AlertStore(db, new AtRest(core.cryptoStorePassphrase, "alerts"));
   const ruleSets = new RuleSetStore(db);
   await ruleSets.load();
-  const intake = new AlertIntake({ inbound, alerts: store, rules: () => ruleSets.rules().rules, log });
+  const intake = new AlertIntake({
+    inbound,
+    alerts: store,
+    rules: () => ruleSets.rules().rules,
+    timers: { schedule: (kind, ref, step, due, trx) => deps.timers.schedule(kind, ref, step, due, trx), wake: deps.wakeTimers },
+    log,
+  });
   const email = config.email ? new AlertEmail({ db, smtpUrl: config.email.smtpUrl, from: config.email.from, log }) : null;
   const alerts = new AlertService({
     store,
@@ -85,10 +91,12 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
   return {
     commands: c.commands,
     reactionHandler: c.reactionHandler,
+    eventHandlers: c.eventHandlers,
     timers: {
       [TIMER_ALERT_ESCALATE]: { run: (t) => alerts.onEscalateTimer(t), priority: 1 },
       [TIMER_ALERT_SNOOZE]: (t) => alerts.onSnoozeTimer(t),
       [TIMER_ALERT_DIGEST]: (t) => alerts.onDigestTimer(t),
+      [TIMER_ALERT_OVERDUE]: async (t) => alerts.deliver(await intake.overdue(Number(t.ref), t.step)),
     },
     routes: fhir ? [alertFhirRouter({ sources, inbound, subscriptions: new SubscriptionLedger(db), log })] : [],
     adminRoutes: (adminToken) => [alertAdminRouter({ adminToken, ruleSets, alerts: store })],

@@ -3,6 +3,7 @@ import { ALERT_STATE_TYPE } from "../shared/events/index.js";
 import { defineWorkflow } from "../workflow.js";
 import { alertConfig } from "./alertConfig.js";
 import * as m014 from "./migrations/014_alerts.js";
+import * as m015 from "./migrations/015_alert_reads_medications_orders.js";
 
 /**
  * Clinical alerts: lab results and deterioration from HL7 v2 (MLLP) and FHIR R4, evaluated under
@@ -13,7 +14,7 @@ export const alert = defineWorkflow({
   name: "alert",
   bot: ALERTS_BOT,
   config: alertConfig,
-  migrations: { "014_alerts": m014 },
+  migrations: { "014_alerts": m014, "015_alert_reads_medications_orders": m015 },
   widgets: [],
   stateTypes: [ALERT_STATE_TYPE],
   build: async (deps) => (await import("./build.js")).buildAlert(deps),

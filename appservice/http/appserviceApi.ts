@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { InboxStore } from "../inbox/inboxStore.js";
 import type { Logger } from "../logging.js";
 import type { Metrics } from "../metrics.js";
+import { receiptEvents } from "../inbox/receiptEvents.js";
 import { ClientEventSchema, TransactionBodySchema, type ClientEvent } from "../shared/events/index.js";
 import { bearerToken, tokensMatch } from "./auth.js";
 import { jsonBody } from "./bodyParsing.js";
@@ -51,6 +52,8 @@ export function appserviceRouter(deps: {
       if (ev.success) events.push(ev.data);
       else log.warn({ txnId, issue: ev.error.issues[0]?.path.join(".") }, "appservice: dropped an invalid event");
     }
+    // Read receipts ride the same transaction (ephemeral, MSC2409): stored like events, so none is lost.
+    events.push(...receiptEvents([...(body.data.ephemeral ?? []), ...(body.data["de.sorunome.msc2409.ephemeral"] ?? [])]));
     try {
       const endTimer = metrics.transactionStore.startTimer();
       const accepted = await deps.inbox.acceptTransaction(txnId, events);

@@ -4,7 +4,7 @@ import type { Server } from "node:http";
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import express from "express";
-import { AlertIntake } from "../../appservice/alert/alertIntake.js";
+import { AlertIntake, TIMER_ALERT_OVERDUE } from "../../appservice/alert/alertIntake.js";
 import { parseRulesFile } from "../../appservice/alert/alertRules.js";
 import { parseSourcesFile } from "../../appservice/alert/alertSources.js";
 import { AlertStore } from "../../appservice/alert/alertStore.js";
@@ -13,6 +13,7 @@ import * as medplumMock from "@medplum/mock";
 import { SubscriptionLedger } from "../../appservice/alert/fhir/subscriptionLedger.js";
 import { InboundStore, INBOUND_AT_REST_PURPOSE } from "../../appservice/alert/inboundStore.js";
 import * as m014 from "../../appservice/alert/migrations/014_alerts.js";
+import * as m015 from "../../appservice/alert/migrations/015_alert_reads_medications_orders.js";
 import { migrate, type Db } from "../../appservice/db/connect.js";
 import { alertFhirRouter, FHIR_BASE, FHIR_SIGNATURE_HEADER } from "../../appservice/http/alertFhirRoutes.js";
 import { createLogger } from "../../appservice/logging.js";
@@ -80,6 +81,7 @@ for (const backend of backends) {
     let base: string;
     let inbound: InboundStore;
     let intake: AlertIntake;
+    let scheduled: Array<{ kind: string; ref: string; step: string; due: Date }> = [];
 
     async function post(path: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }, contentType = "application/fhir+json") {
       const text = typeof body === "string" ? body : JSON.stringify(body);
@@ -92,10 +94,11 @@ for (const backend of backends) {
       this.timeout(60_000);
       loadFhirDefinitions();
       ({ db, close } = await backend.open());
-      await migrate(db, [{ "014_alerts": m014 }]);
+      await migrate(db, [{ "014_alerts": m014, "015_alert_reads_medications_orders": m015 }]);
       inbound = new InboundStore(db, new AtRest("a-long-enough-passphrase-0123", INBOUND_AT_REST_PURPOSE));
       const { rules } = parseRulesFile(readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8"));
-      intake = new AlertIntake({ inbound, alerts: new AlertStore(db, new AtRest("a-long-enough-passphrase-0123", "alerts")), rules: () => rules, log });
+      const timers = { schedule: async (kind: string, ref: string, step: string, due: Date) => void scheduled.push({ kind, ref, step, due }), wake: () => undefined };
+      intake = new AlertIntake({ inbound, alerts: new AlertStore(db, new AtRest("a-long-enough-passphrase-0123", "alerts")), rules: () => rules, timers, log });
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
       server = express()
@@ -104,7 +107,8 @@ for (const backend of backends) {
       await once(server, "listening");
     });
     beforeEach(async function () {
-      for (const t of ["alert_trail", "alerts", "alert_patients", "alert_inbound", "alert_subscriptions"]) await db(t).delete();
+      for (const t of ["alert_trail", "alerts", "alert_patients", "alert_inbound", "alert_subscriptions", "alert_medications", "alert_orders"]) await db(t).delete();
+      scheduled = [];
     });
     after(async function () {
       server.close();
@@ -207,6 +211,87 @@ for (const backend of backends) {
       const throttled = await post("/lis/Observation", body, { [FHIR_SIGNATURE_HEADER]: sign(body) });
       expect([throttled.status, throttled.outcome.issue[0]!.code]).to.deep.equal([429, "throttled"]);
       expect(await inbound.count("lis")).to.equal(1);
+    });
+
+    const medication = (type: "MedicationRequest" | "MedicationStatement", id: string, version: string, rxnorm: string, name: string, status: string) => ({
+      resourceType: type,
+      id,
+      meta: { versionId: version },
+      status,
+      ...(type === "MedicationRequest" ? { intent: "order" } : {}),
+      subject: { reference: "Patient/p-991" },
+      medicationCodeableConcept: { coding: [{ system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: rxnorm, display: name }] },
+    });
+
+    it("checks a patient's active medications against the interaction rule: a pair raises one alert, a change that keeps it is quiet, stopping a drug clears it", async function () {
+      expect((await post("/ehr/MedicationRequest", medication("MedicationRequest", "m-1", "1", "11289", "warfarin", "active"))).status).to.equal(201);
+      expect(await intake.processPending()).to.deep.equal([]);
+      await post("/ehr/MedicationStatement", medication("MedicationStatement", "s-1", "1", "5640", "ibuprofen", "active"));
+      const [raised, ...more] = await intake.processPending();
+      expect(more).to.deep.equal([]);
+      expect(raised!.kind).to.equal("raised");
+      expect(raised!.alert).to.include({ ruleId: "anticoagulant-nsaid", priority: "urgent", band: "interaction" });
+      expect(raised!.alert.detail).to.include({ why: "Anticoagulant with an NSAID: warfarin with ibuprofen (bleeding)" });
+      expect(raised!.alert.detail.patient).to.deep.equal({ id: "Patient/p-991", authority: "fhir:ehr" });
+      // A new version of the warfarin order, still active: the same interaction, no new message.
+      await post("/ehr/MedicationRequest", medication("MedicationRequest", "m-1", "2", "11289", "warfarin", "active"));
+      expect(await intake.processPending()).to.deep.equal([]);
+      // The medication codes and the patient stand nowhere in the clear.
+      const dump = JSON.stringify([await db("alert_medications").select(), await db("alerts").select()]);
+      expect(dump).not.to.contain('"11289"').and.not.to.contain("warfarin").and.not.to.contain("p-991");
+      await post("/ehr/MedicationStatement", medication("MedicationStatement", "s-1", "2", "5640", "ibuprofen", "stopped"));
+      const [cleared] = await intake.processPending();
+      expect([cleared!.kind, cleared!.alert.id]).to.deep.equal(["cleared", raised!.alert.id]);
+    });
+
+    const order = (id: string, status: string, authoredOn: string) => ({
+      resourceType: "ServiceRequest",
+      id,
+      status,
+      intent: "order",
+      subject: { reference: "Patient/p-991" },
+      code: { coding: [{ system: "http://loinc.org", code: "2524-7", display: "Lactate" }] },
+      authoredOn,
+    });
+    const lactate = (id: string, at: string) => ({
+      resourceType: "Observation",
+      id,
+      status: "final",
+      code: { coding: [{ system: "http://loinc.org", code: "2524-7" }] },
+      subject: { reference: "Patient/p-991" },
+      effectiveDateTime: at,
+      valueQuantity: { value: 1.4, unit: "mmol/L" },
+    });
+
+    it("arms the overdue-result rule for an ordered test, raises a care-gap alert once when no result came in time, and clears it when the result arrives", async function () {
+      expect((await post("/ehr/ServiceRequest", order("o-1", "active", "2026-12-03T08:00:00Z"))).status).to.equal(201);
+      expect(await intake.processPending()).to.deep.equal([]);
+      expect(scheduled.map((t) => [t.kind, t.step, t.due.toISOString()])).to.deep.equal([[TIMER_ALERT_OVERDUE, "lactate-overdue", "2026-12-03T10:00:00.000Z"]]);
+      // A resend of the order arms nothing more.
+      await post("/ehr/ServiceRequest", { ...order("o-1", "active", "2026-12-03T08:00:00Z"), meta: { versionId: "2" } });
+      await intake.processPending();
+      expect(scheduled).to.have.length(1);
+      const [raised] = await intake.overdue(Number(scheduled[0]!.ref), "lactate-overdue", new Date("2026-12-03T11:00:00Z"));
+      expect(raised!.alert).to.include({ ruleId: "lactate-overdue", priority: "urgent", band: "overdue" });
+      expect(raised!.alert.detail.why).to.equal("Lactate ordered 3 h ago, no result yet (limit 2 h)");
+      // The timer run twice (a retry after a crash) is still one alert.
+      expect(await intake.overdue(Number(scheduled[0]!.ref), "lactate-overdue", new Date("2026-12-03T11:00:05Z"))).to.deep.equal([]);
+      await post("/ehr/Observation", lactate("lac-1", "2026-12-03T11:10:00Z"));
+      const effects = await intake.processPending();
+      expect(effects.map((e) => [e.kind, e.alert.id])).to.deep.equal([["cleared", raised!.alert.id]]);
+    });
+
+    it("raises no care gap for an order resulted in time, one revoked, or a draft", async function () {
+      await post("/ehr/ServiceRequest", order("o-2", "active", "2026-12-03T08:00:00Z"));
+      // Ordered after the result below, so only its revocation closes it.
+      await post("/ehr/ServiceRequest", order("o-3", "active", "2026-12-03T09:30:00Z"));
+      await post("/ehr/ServiceRequest", order("o-4", "draft", "2026-12-03T08:00:00Z"));
+      await intake.processPending();
+      expect(scheduled).to.have.length(2);
+      await post("/ehr/Observation", lactate("lac-2", "2026-12-03T09:00:00Z"));
+      await post("/ehr/ServiceRequest", { ...order("o-3", "revoked", "2026-12-03T09:30:00Z"), meta: { versionId: "2" } });
+      await intake.processPending();
+      for (const t of scheduled) expect(await intake.overdue(Number(t.ref), t.step, new Date("2026-12-03T12:00:00Z"))).to.deep.equal([]);
     });
 
     it("answers subscription handshakes and heartbeats, stores notified resources, and reports notifications that never came", async function () {

@@ -10,6 +10,7 @@ import { parseSourcesFile, type AlertSource } from "../../appservice/alert/alert
 import { startMllpListener, type MllpListener } from "../../appservice/alert/hl7/mllpListener.js";
 import { InboundStore, INBOUND_AT_REST_PURPOSE } from "../../appservice/alert/inboundStore.js";
 import * as m014 from "../../appservice/alert/migrations/014_alerts.js";
+import * as m015 from "../../appservice/alert/migrations/015_alert_reads_medications_orders.js";
 import { migrate, type Db } from "../../appservice/db/connect.js";
 import { createLogger } from "../../appservice/logging.js";
 import { AtRest } from "../../appservice/shared/atRest.js";
@@ -95,7 +96,7 @@ for (const backend of backends) {
 
     before(async function () {
       ({ db, close } = await backend.open());
-      await migrate(db, [{ "014_alerts": m014 }]);
+      await migrate(db, [{ "014_alerts": m014, "015_alert_reads_medications_orders": m015 }]);
       store = new InboundStore(db, new AtRest("a-long-enough-passphrase-0123", INBOUND_AT_REST_PURPOSE));
     });
     beforeEach(async function () {

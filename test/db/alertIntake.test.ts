@@ -5,6 +5,7 @@ import { parseRulesFile, type AlertRule } from "../../appservice/alert/alertRule
 import { AlertStore } from "../../appservice/alert/alertStore.js";
 import { InboundStore, INBOUND_AT_REST_PURPOSE, MAX_INBOUND_ATTEMPTS } from "../../appservice/alert/inboundStore.js";
 import * as m014 from "../../appservice/alert/migrations/014_alerts.js";
+import * as m015 from "../../appservice/alert/migrations/015_alert_reads_medications_orders.js";
 import { migrate, type Db } from "../../appservice/db/connect.js";
 import { createLogger } from "../../appservice/logging.js";
 import { repoRoot } from "../../appservice/setup/synapseConfig.js";
@@ -45,7 +46,7 @@ for (const backend of backends) {
 
     before(async function () {
       ({ db, close } = await backend.open());
-      await migrate(db, [{ "014_alerts": m014 }]);
+      await migrate(db, [{ "014_alerts": m014, "015_alert_reads_medications_orders": m015 }]);
       inbound = new InboundStore(db, at);
       alerts = new AlertStore(db, new AtRest("a-long-enough-passphrase-0123", "alerts"));
       intake = new AlertIntake({ inbound, alerts, rules: () => rules, log });

@@ -10,6 +10,7 @@ import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js
 import { AlertStore } from "../../appservice/alert/alertStore.js";
 import { InboundStore, INBOUND_AT_REST_PURPOSE } from "../../appservice/alert/inboundStore.js";
 import * as m014 from "../../appservice/alert/migrations/014_alerts.js";
+import * as m015 from "../../appservice/alert/migrations/015_alert_reads_medications_orders.js";
 import { migrate, type Db } from "../../appservice/db/connect.js";
 import { createLogger } from "../../appservice/logging.js";
 import type { Pager } from "../../appservice/ports/pager.js";
@@ -84,7 +85,7 @@ for (const backend of backends) {
 
     before(async function () {
       ({ db, close } = await backend.open());
-      await migrate(db, [{ "014_alerts": m014 }]);
+      await migrate(db, [{ "014_alerts": m014, "015_alert_reads_medications_orders": m015 }]);
     });
     beforeEach(async function () {
       for (const t of ["alert_trail", "alert_deliveries", "alerts", "alert_patients", "alert_inbound"]) await db(t).delete();
@@ -201,6 +202,25 @@ for (const backend of backends) {
       expect(byMessage.alert.status).to.equal("acknowledged");
       const roomId = rooms.calls.find((c) => c.method === "send")!.roomId!;
       expect(statesIn(roomId)[0]).to.include({ status: "acknowledged", acknowledged_by: HOUSE });
+    });
+
+    it("records the trail's read step from the recipient's read receipt: once, in their own room, only for what was delivered before it", async function () {
+      await receive(admit("4WEST"));
+      const [raised] = await receive(k("5.8", "1"));
+      const roomId = rooms.calls.find((c) => c.method === "send")!.roomId!;
+      const delivered = (await store.deliveries(raised!.alert.id))[0]!.deliveredAt!;
+      // A receipt older than the delivery, someone else's, or in another room reads nothing.
+      expect(await service.read({ by: HOUSE, roomId, at: new Date(delivered.getTime() - 1000) })).to.equal(0);
+      expect(await service.read({ by: OTHER, roomId, at: new Date() })).to.equal(0);
+      expect(await service.read({ by: HOUSE, roomId: "!elsewhere:x.org", at: new Date() })).to.equal(0);
+      const at = new Date(delivered.getTime() + 5000);
+      expect(await service.read({ by: HOUSE, roomId, at })).to.equal(1);
+      expect(await service.read({ by: HOUSE, roomId, at: new Date(at.getTime() + 1000) })).to.equal(0);
+      await service.acknowledge({ by: HOUSE, number: raised!.alert.number });
+      const trail = await store.trailOf(raised!.alert.id);
+      expect(trail.map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "read", "acknowledged"]);
+      expect(trail[3]).to.deep.include({ actor: HOUSE, at });
+      expect((await store.deliveries(raised!.alert.id))[0]!.readAt).to.deep.equal(at);
     });
 
     it("tells the room when a normal follow-up clears the alert it holds", async function () {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
@@ -109,13 +109,18 @@ describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_s
     expect(open).to.include({ status: "open", priority: "urgent", rule_id: "potassium" });
     expect(JSON.stringify(open)).not.to.contain(MRN).and.not.to.contain("5.8");
 
+    // Lena's client marks the room read: the trail's "read" step, from her read receipt.
+    await lena.client.sendReadReceipt(alert.event);
+    const read = await waitUntil(async () => (await trailOf(number)).trail.find((t) => t.step === "read") ?? null, "the read step from the receipt");
+    expect(read.actor).to.equal(lena.userId);
+
     await lena.react(alert.roomId, alert.event.getId()!, "✅");
     const acked = await waitUntil(async () => stateOf().find((x) => x.number === number && x.status === "acknowledged") ?? null, "the acknowledged state");
     expect(acked.acknowledged_by).to.equal(lena.userId);
 
     const { alert: summary, trail } = await trailOf(number);
     expect(summary).to.include({ status: "acknowledged", repeats: 0 });
-    expect(trail.map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "acknowledged"]);
+    expect(trail.map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "read", "acknowledged"]);
     expect(trail.find((t) => t.step === "acknowledged")!.actor).to.equal(lena.userId);
     // On reflection it was a haemolysed sample: a false positive, with the reason kept encrypted.
     const cmd = await lena.send(alert.roomId, `!falsepositive ${number} haemolysed sample, repeat was 4.6`);
@@ -149,5 +154,14 @@ describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_s
     expect(alert.event.isEncrypted()).to.equal(true);
     expect(await fired()).to.equal(before + 1);
   });
-});
 
+  it("leaves no patient identifier, value or message text of any alert in Synapse's database", async function () {
+    const phi = { "the MRN": MRN, "the patient's name": "DOE^JANE", "a value with its units": "5.8 mmol", "the alert's reason": "above the urgent limit", "the critical reason": "above the critical limit" };
+    const files = [s.hs.dbFile, `${s.hs.dbFile}-wal`].filter(existsSync);
+    expect(files).not.to.deep.equal([]);
+    for (const f of files) {
+      const bytes = readFileSync(f);
+      for (const [what, text] of Object.entries(phi)) expect(bytes.includes(Buffer.from(text)), `${f} holds ${what}`).to.equal(false);
+    }
+  });
+});

@@ -205,3 +205,42 @@ export function readSubscriptionNotification(body: unknown): SubscriptionNotific
     .filter((n) => Number.isSafeInteger(n));
   return { type: type as SubscriptionNotification["type"], subscription, eventsSinceStart, eventNumbers, resources: (bundle.entry ?? []).slice(1).map((e) => e.resource).filter((r) => r !== undefined) };
 }
+
+const RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm";
+/** Statuses under which a medication is being taken, for the interaction rules. */
+const ACTIVE_MEDICATION = new Set(["active", "on-hold", "intended"]);
+
+/** A MedicationRequest or MedicationStatement as the interaction rules read it. */
+export interface MedicationFact {
+  subject: string | null;
+  rxnorm: string[];
+  active: boolean;
+}
+
+export function medicationOf(r: { resourceType: string; status?: string }): MedicationFact {
+  const subject = first("subject.reference", r);
+  const codes = evalFhirPath(`medication.ofType(CodeableConcept).coding.where(system = '${RXNORM}').code`, r).filter((c): c is string => typeof c === "string");
+  return { subject: typeof subject === "string" ? subject : null, rxnorm: [...new Set(codes)], active: ACTIVE_MEDICATION.has(r.status ?? "") };
+}
+
+/** A ServiceRequest as the overdue rules read it: the ordered test, when, and whether it is still waiting. */
+export interface OrderFact {
+  subject: string | null;
+  loinc: string | null;
+  orderedAt: string | null;
+  /** draft: not ordered yet; waiting: a result is due; done: completed, revoked or in error. */
+  state: "draft" | "waiting" | "done";
+}
+
+export function orderOf(r: { resourceType: string; status?: string }): OrderFact {
+  const subject = first("subject.reference", r);
+  const loinc = first("code.coding.where(system = 'http://loinc.org').code", r);
+  const authored = first("authoredOn", r);
+  const status = r.status ?? "unknown";
+  return {
+    subject: typeof subject === "string" ? subject : null,
+    loinc: typeof loinc === "string" ? loinc : null,
+    orderedAt: typeof authored === "string" && !Number.isNaN(Date.parse(authored)) ? new Date(authored).toISOString() : null,
+    state: status === "draft" ? "draft" : status === "active" || status === "on-hold" || status === "unknown" ? "waiting" : "done",
+  };
+}

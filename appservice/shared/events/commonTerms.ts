@@ -18,3 +18,11 @@ export const WidgetStateType = {
   Widget: "im.vector.modular.widgets",
   Layout: "io.element.widgets.layout",
 } as const;
+
+/**
+ * A read receipt as the inbox stores it (appservice/inbox/receiptEvents.ts): type m.receipt, its
+ * id made by Rounds with this prefix. A timeline event a client sends has an id its server
+ * made, never this prefix, so a handler checks the prefix before taking it for a read.
+ */
+export const RECEIPT_EVENT_TYPE = "m.receipt";
+export const RECEIPT_EVENT_ID_PREFIX = "$receipt-";
