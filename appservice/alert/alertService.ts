@@ -8,10 +8,15 @@ import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { ALERT_STATE_TYPE, type AlertPriority, type AlertState } from "../shared/events/index.js";
 import type { AlertEmail } from "./alertEmail.js";
 import type { AlertEffect } from "./alertIntake.js";
-import { isQuiet, quietEnd } from "./quietHours.js";
+import { isValidTimeZone } from "../oncall/schedule.js";
+import { quote } from "../shared/quote.js";
+import type { AlertRulesResponse, AlertTrailStep, AlertView } from "../shared/alertApiTerms.js";
+import { HH_MM, isQuiet, quietEnd } from "./quietHours.js";
+import type { AlertRule } from "./alertRules.js";
+import { ruleReport, ruleSummary } from "./ruleReport.js";
 import type { AlertMetrics } from "./alertMetrics.js";
 import type { AlertRouting } from "./alertRules.js";
-import type { Alert, AlertStore } from "./alertStore.js";
+import type { Alert, AlertDelivery, AlertStore } from "./alertStore.js";
 
 export const TIMER_ALERT_ESCALATE = "alert.escalate";
 export const TIMER_ALERT_SNOOZE = "alert.snooze";
@@ -65,6 +70,10 @@ export class AlertService {
       /** Durable timers for escalation and snooze; without them (tests of delivery) nothing is armed. */
       timers?: { store: TimerStore; wake(): void };
       options?: { escalateUrgentMinutes: number; maxSnoozeMinutes: number; digestMinutes: number; shiftHours?: number; perShiftCap?: number };
+      /** The Alerts widget pinned in each clinician's alerts room. */
+      widgetUrl?: string;
+      /** The rules in force with their version, for the coordinators' view. */
+      ruleSet?: () => { version: number; rules: readonly AlertRule[] };
       /** Email without PHI for critical and urgent alerts, when SMTP is configured. */
       email?: Pick<AlertEmail, "tell"> | null;
       log: Logger;
@@ -157,6 +166,11 @@ export class AlertService {
 
   /** Sets or clears a clinician's quiet hours (HH:MM–HH:MM in a zone). */
   async setQuietHours(userId: string, q: { from: string; to: string; zone: string } | null): Promise<void> {
+    if (q) {
+      if (!HH_MM.test(q.from) || !HH_MM.test(q.to)) throw new AlertError("invalid_input", "Quiet hours run from one time to another, each as HH:MM, e.g. 22:00 to 07:00.");
+      if (q.from === q.to) throw new AlertError("invalid_input", `Quiet hours from ${q.from} to ${q.to} would be no time at all, or all day. Give two different times, e.g. 22:00 to 07:00.`);
+      if (!isValidTimeZone(q.zone)) throw new AlertError("invalid_input", `"${quote(q.zone)}" is not a time zone. Use a name such as Europe/London.`);
+    }
     await this.deps.store.setQuietHours(userId, q);
   }
 
@@ -284,6 +298,22 @@ export class AlertService {
     return `alerts:${userId}`;
   }
 
+  private get widget() {
+    return this.deps.widgetUrl ? { id: "rounds-alerts", name: "Alerts", url: this.deps.widgetUrl, heightPercent: 50 } : null;
+  }
+
+  /**
+   * The clinician's own encrypted room with the alerts bot, with the Alerts widget pinned.
+   * `ensureWidget` pins it in a room made before the widget existed.
+   */
+  async alertsRoom(userId: string, ensureWidget = false): Promise<string> {
+    const { rooms } = this.deps;
+    const widget = this.widget;
+    const roomId = await rooms.openRoom(this.roomKey(userId), { name: "Rounds alerts", members: [userId], direct: true, ...(widget ? { initialState: rooms.widgetState(widget) } : {}) });
+    if (widget && ensureWidget) await rooms.installWidget(roomId, widget);
+    return roomId;
+  }
+
   private text(a: Alert, kind: AlertEffect["kind"]): string {
     const d = a.detail;
     const head = `${BADGE[a.priority]} alert #${a.number}: ${d.why}`;
@@ -368,7 +398,7 @@ export class AlertService {
     }
     for (const user of users) {
       if (!(await store.claimDelivery(a.id, user))) continue;
-      const roomId = await rooms.openRoom(this.roomKey(user), { name: "Rounds alerts", members: [user], direct: true });
+      const roomId = await this.alertsRoom(user);
       await store.setDeliveryRoom(a.id, user, roomId);
       await store.trail(store.db, a.id, "routed", new Date(), user, via);
       if (a.priority === "informational" && this.deps.timers) {
@@ -444,6 +474,87 @@ export class AlertService {
       if (a) this.deps.metrics?.readSeconds.observe({ priority: a.priority }, Math.max(0, (req.at.getTime() - a.firstAt.getTime()) / 1000));
     }
     return read.length;
+  }
+
+  /** An alert as the widgets see it: no value, no patient. */
+  private view(a: Alert, d: AlertDelivery | undefined): AlertView {
+    return {
+      number: a.number,
+      id: a.id,
+      rule_id: a.ruleId,
+      priority: a.priority,
+      status: a.status,
+      repeats: a.repeats,
+      corrections: a.corrections,
+      first_ts: a.firstAt.getTime(),
+      last_ts: a.lastAt.getTime(),
+      snoozed_until_ts: a.snoozedUntil && a.snoozedUntil.getTime() > Date.now() ? a.snoozedUntil.getTime() : null,
+      acknowledged_by: a.acknowledgedBy,
+      acknowledged_ts: a.acknowledgedAt?.getTime() ?? null,
+      false_positive: a.falsePositive,
+      page_number: a.pageNumber,
+      room_id: d?.roomId || null,
+      message_event_id: d?.eventId ?? null,
+      read_ts: d?.readAt?.getTime() ?? null,
+    };
+  }
+
+  /** The viewer's alerts: those open, and those closed within the last `closedHours`, newest first. */
+  async mine(userId: string, closedHours = 12): Promise<AlertView[]> {
+    const rows = await this.deps.store.forRecipient(userId, new Date(Date.now() - closedHours * 3_600_000));
+    return rows.map(({ alert, delivery }) => this.view(alert, delivery));
+  }
+
+  /**
+   * One alert and its closed-loop trail, for a recipient or a coordinator of a service alerts
+   * route to. From a room (a widget), the alert must have reached the viewer in that room.
+   */
+  async alertFor(userId: string, number: number, roomId?: string): Promise<{ alert: AlertView; trail: AlertTrailStep[] }> {
+    const { store } = this.deps;
+    const a = await store.byNumber(number);
+    if (!a) throw new AlertError("not_found", `There is no alert #${number}.`);
+    const mine = (await store.deliveries(a.id)).find((d) => d.userId === userId);
+    if (!mine && a.acknowledgedBy !== userId && !(await this.isCoordinator(userId))) throw new AlertError("forbidden", `Alert #${number} was not sent to you.`);
+    if (roomId !== undefined && mine?.roomId !== roomId) throw new AlertError("forbidden", `Alert #${number} did not reach you in this room.`);
+    const trail = (await store.trailOf(a.id)).map((t) => ({ step: t.step, ts: t.at.getTime(), actor: t.actor, ref: t.ref }));
+    return { alert: this.view(a, mine), trail };
+  }
+
+  /** Which room the alert reached `userId` in, or a refusal naming why it cannot be acted on from `roomId`. */
+  async requireDeliveredIn(userId: string, number: number, roomId: string): Promise<void> {
+    const a = await this.deps.store.byNumber(number);
+    if (!a) throw new AlertError("not_found", `There is no alert #${number}.`);
+    const mine = (await this.deps.store.deliveries(a.id)).find((d) => d.userId === userId);
+    if (!mine) throw new AlertError("forbidden", `Alert #${number} was not sent to you.`);
+    if (mine.roomId !== roomId) throw new AlertError("forbidden", `Alert #${number} did not reach you in this room; act on it where it did.`);
+  }
+
+  /** Coordinators of the services alerts route to (a unit's or the default) see the rules and analytics. */
+  async isCoordinator(userId: string): Promise<boolean> {
+    const routing = this.deps.routing();
+    const services = new Set([...Object.values(routing.units), ...(routing.default_service ? [routing.default_service] : [])]);
+    if (!this.deps.oncall.coordinators) return false;
+    for (const service of services) {
+      const coordinators = await this.deps.oncall.coordinators(service).catch(() => [] as string[]);
+      if (coordinators.includes(userId)) return true;
+    }
+    return false;
+  }
+
+  /** The rules in force in words, and each rule's effectiveness since `since`: for coordinators only. */
+  async rulesOverview(userId: string, since: Date): Promise<AlertRulesResponse> {
+    if (!(await this.isCoordinator(userId))) throw new AlertError("forbidden", "The rules and their analytics are for the coordinators of the services alerts go to.");
+    const set = this.deps.ruleSet?.() ?? { version: 0, rules: [] };
+    return {
+      version: set.version,
+      rules: set.rules.map(ruleSummary),
+      since: since.toISOString(),
+      report: ruleReport(set.rules, await this.deps.store.outcomes(since)),
+    };
+  }
+
+  get maxSnoozeMinutes(): number {
+    return this.options.maxSnoozeMinutes;
   }
 
   async openFor(userId: string): Promise<Alert[]> {

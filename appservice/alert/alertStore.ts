@@ -40,6 +40,8 @@ export interface Alert {
   acknowledgedAt: Date | null;
   pageNumber: number | null;
   snoozedUntil: Date | null;
+  /** Marked a false positive by a recipient (the reason is in their encrypted message). */
+  falsePositive: boolean;
 }
 
 export interface AlertDelivery {
@@ -87,6 +89,7 @@ interface AlertRow {
   acknowledged_at: Date | string | null;
   page_number: number | null;
   snoozed_until: Date | string | null;
+  false_positive_at?: Date | string | null;
 }
 
 const OPEN: AlertStatus[] = ["open", "acknowledged"];
@@ -132,6 +135,7 @@ export class AlertStore {
       acknowledgedAt: r.acknowledged_at === null ? null : new Date(r.acknowledged_at),
       pageNumber: r.page_number,
       snoozedUntil: r.snoozed_until === null ? null : new Date(r.snoozed_until),
+      falsePositive: r.false_positive_at !== null && r.false_positive_at !== undefined,
     };
   }
 
@@ -493,6 +497,23 @@ export class AlertStore {
       .whereExists((q) => q.select(1).from("alert_deliveries").whereRaw("alert_deliveries.alert_id = alerts.id").where("alert_deliveries.user_id", userId))
       .orderBy("number")) as AlertRow[];
     return rows.map((r) => this.toAlert(r));
+  }
+
+  /** Alerts delivered (or held) for `userId`: open ones, and those closed since `closedSince`; newest first. */
+  async forRecipient(userId: string, closedSince: Date): Promise<Array<{ alert: Alert; delivery: AlertDelivery }>> {
+    const rows = (await this.db("alerts")
+      .join("alert_deliveries", "alert_deliveries.alert_id", "alerts.id")
+      .where("alert_deliveries.user_id", userId)
+      .where((w) => w.whereIn("alerts.status", OPEN).orWhere("alerts.closed_at", ">=", closedSince).orWhere("alerts.acknowledged_at", ">=", closedSince))
+      .orderBy("alerts.number", "desc")
+      .limit(200)
+      .select("alerts.*", "alert_deliveries.room_id as d_room", "alert_deliveries.event_id as d_event", "alert_deliveries.delivered_at as d_at", "alert_deliveries.read_at as d_read")) as Array<
+      AlertRow & { d_room: string; d_event: string | null; d_at: Date | string | null; d_read: Date | string | null }
+    >;
+    return rows.map((r) => ({
+      alert: this.toAlert(r),
+      delivery: { userId, roomId: r.d_room, eventId: r.d_event, deliveredAt: r.d_at === null ? null : new Date(r.d_at), readAt: r.d_read === null ? null : new Date(r.d_read) },
+    }));
   }
 
   async all(): Promise<Alert[]> {

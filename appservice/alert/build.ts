@@ -1,6 +1,7 @@
 import { alertCommands } from "../../bots/alertCommands.js";
 import { alertAdminRouter } from "../http/alertAdminApi.js";
 import { alertFhirRouter } from "../http/alertFhirRoutes.js";
+import { alertWidgetRoutes } from "../http/alertWidgetRoutes.js";
 import { AtRest } from "../shared/atRest.js";
 import type { BackgroundJob, WorkflowDeps, WorkflowParts } from "../workflow.js";
 import type { AlertConfig } from "./alertConfig.js";
@@ -41,6 +42,8 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
     rooms,
     oncall,
     routing: () => ruleSets.rules().routing,
+    widgetUrl: deps.widgetUrl("alerts"),
+    ruleSet: () => ({ version: ruleSets.info().version, rules: ruleSets.rules().rules }),
     pager: deps.ports.pager,
     botUserId: deps.client.userId,
     metrics,
@@ -99,6 +102,7 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
       [TIMER_ALERT_OVERDUE]: async (t) => alerts.deliver(await intake.overdue(Number(t.ref), t.step)),
     },
     routes: fhir ? [alertFhirRouter({ sources, inbound, subscriptions: new SubscriptionLedger(db), log })] : [],
+    widgetRoutes: alertWidgetRoutes({ alerts, rooms, serverName: core.serverName, defaultZone: () => oncall.defaultTimezone() }),
     adminRoutes: (adminToken) => [alertAdminRouter({ adminToken, ruleSets, alerts: store })],
     jobs,
   };

@@ -15,7 +15,8 @@ export const alert = defineWorkflow({
   bot: ALERTS_BOT,
   config: alertConfig,
   migrations: { "014_alerts": m014, "015_alert_reads_medications_orders": m015 },
-  widgets: [],
+  // The Alerts widget in each clinician's alerts room: their alerts with each one's trail, quiet hours, and the rules and analytics for coordinators.
+  widgets: ["alerts"],
   stateTypes: [ALERT_STATE_TYPE],
   build: async (deps) => (await import("./build.js")).buildAlert(deps),
   cli: async () => (await import("./alertCli.js")).alertCli,

@@ -1,4 +1,5 @@
 import { DateTime } from "luxon";
+import { HH_MM_PATTERN } from "../shared/events/alertTerms.js";
 
 /** A daily quiet window in a time zone, e.g. 22:00–07:00 Europe/London (it may cross midnight). */
 export interface QuietHours {
@@ -7,7 +8,7 @@ export interface QuietHours {
   zone: string;
 }
 
-export const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+export const HH_MM = HH_MM_PATTERN;
 
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
 

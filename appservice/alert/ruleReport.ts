@@ -1,4 +1,5 @@
 import { percentile } from "../shared/responseTimes.js";
+import type { RuleSummary } from "../shared/alertApiTerms.js";
 import type { AlertRule } from "./alertRules.js";
 
 export interface RuleOutcome {
@@ -84,4 +85,28 @@ export function ruleReport(rules: readonly AlertRule[], outcomes: readonly RuleO
       suggestion: rule ? suggest(rule, [...os]) : null,
     };
   });
+}
+
+const limits = (l: { below?: number; above?: number } | undefined, units: string) =>
+  l ? [l.below !== undefined ? `below ${l.below}` : null, l.above !== undefined ? `above ${l.above}` : null].filter(Boolean).join(" or ") + ` ${units}` : null;
+
+/** A rule in words for the coordinators' view: what it watches and when it fires. Rules hold no patient data. */
+export function ruleSummary(rule: AlertRule): RuleSummary {
+  let fires: string;
+  if (rule.kind === "lab") {
+    fires = (["critical", "urgent", "informational"] as const)
+      .map((p) => [p, limits(rule[p], rule.units)] as const)
+      .filter(([, l]) => l)
+      .map(([p, l]) => `${p} ${l}`)
+      .join("; ");
+    fires = `LOINC ${rule.loinc}: ${fires}; preliminary results: ${rule.preliminary}`;
+  } else if (rule.kind === "news2") {
+    fires = `critical at ${rule.critical_at}+, urgent at ${rule.urgent_at}+, a single parameter scoring 3: ${rule.single_parameter_3}`;
+  } else if (rule.kind === "interaction") {
+    fires = `${rule.priority}: ${rule.pairs.map((p) => `${p.a.name} with ${p.b.name}`).join(", ")} (${rule.risk})`;
+  } else {
+    fires = `${rule.priority}: LOINC ${rule.loinc} ordered and not resulted within ${rule.hours} h`;
+  }
+  const scope = rule.units_of_care ? ` (units ${rule.units_of_care.join(", ")})` : "";
+  return { id: rule.id, kind: rule.kind, name: rule.name, fires: fires + scope };
 }

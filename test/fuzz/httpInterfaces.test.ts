@@ -3,6 +3,7 @@ import { gzipSync } from "node:zlib";
 import { expect } from "chai";
 import fc from "fast-check";
 import knexFactory, { type Knex } from "knex";
+import { AlertRoute } from "../../appservice/shared/alertApi.js";
 import { HandoffRoute } from "../../appservice/shared/handoffApi.js";
 import { WidgetRoute } from "../../appservice/shared/consultWidgetApi.js";
 import { WIDGET_API_PREFIX } from "../../appservice/shared/widgetApiPaths.js";
@@ -57,11 +58,16 @@ const ROUTES: { method: string; path: string; auth: "hs" | "admin" | "widget" | 
   { method: "PUT", path: "/_rounds/admin/v1/handoff/units/:id", auth: "admin" },
   { method: "GET", path: "/_rounds/admin/v1/handoffs/metrics", auth: "admin" },
   { method: "GET", path: "/_rounds/admin/v1/handoffs/:number/audit", auth: "admin" },
+  { method: "GET", path: "/_rounds/admin/v1/alerts/rules", auth: "admin" },
+  { method: "POST", path: "/_rounds/admin/v1/alerts/rules", auth: "admin" },
+  { method: "GET", path: "/_rounds/admin/v1/alerts/report", auth: "admin" },
+  { method: "GET", path: "/_rounds/admin/v1/alerts/:number/trail", auth: "admin" },
   { method: "GET", path: "/_rounds/calendar/v1/:file", auth: "none" },
   { method: "POST", path: "/_rounds/twilio/inbound", auth: "twilio" },
   { method: "POST", path: "/_rounds/twilio/status", auth: "twilio" },
   { method: "POST", path: `${WIDGET_API_PREFIX}/v1/exchange_openid`, auth: "none" },
   ...Object.values(WidgetRoute).flatMap((p) => ["GET", "POST"].map((method) => ({ method, path: `${WIDGET_API_PREFIX}${p}`, auth: "widget" as const }))),
+  ...Object.values(AlertRoute).flatMap((p) => ["GET", "POST"].map((method) => ({ method, path: `${WIDGET_API_PREFIX}${p}`, auth: "widget" as const }))),
   ...Object.values(HandoffRoute).flatMap((p) => ["GET", "POST"].map((method) => ({ method, path: `${WIDGET_API_PREFIX}${p}`, auth: "widget" as const }))),
 ];
 
