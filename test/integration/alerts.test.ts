@@ -1,17 +1,10 @@
-import { execFile } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { StateType } from "../../appservice/shared/events/index.js";
-import { repoRoot } from "../../appservice/setup/synapseConfig.js";
+import { startAlertsScenario, type AlertsScenario } from "../harness/alertsScenario.js";
 import type { TestClinician } from "../harness/clinician.js";
-import { pagingSchedule, startPagingScenario, type PagingScenario } from "../harness/pagingScenario.js";
-import { freePort } from "../harness/ports.js";
-import { tempDir } from "../harness/tempDir.js";
 import { waitUntil } from "../harness/waitUntil.js";
 
-const run = promisify(execFile);
 const MRN = "MRN40417";
 const msh = (type: string, control: string) => `MSH|^~\\&|LAB|GENHOSP|ROUNDS|GENHOSP|20261203101500||${type}|${control}|P|2.5.1`;
 const PID = `PID|1||${MRN}^^^GENHOSP^MR||DOE^JANE`;
@@ -26,33 +19,17 @@ const potassium = (control: string, order: string, value: string) =>
  * A critical result rides the paging engine; an urgent one goes to the on-call's alerts room.
  */
 describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_send, fake Twilio)", function () {
-  let s: PagingScenario;
+  let s: AlertsScenario;
   let lena: TestClinician;
   let liam: TestClinician;
-  let mllpPort: number;
-  let dir: string;
-
-  /** Sends `messages` with mllp_send; returns what it printed (the ACKs). */
-  async function mllpSend(name: string, ...messages: string[]): Promise<string> {
-    const file = join(dir, `${name}.hl7`);
-    writeFileSync(file, messages.join("\n"));
-    const { stdout } = await run("/usr/bin/mllp_send", ["--loose", "-f", file, "-p", String(mllpPort), "127.0.0.1"], { timeout: 30_000 });
-    return stdout;
-  }
+  const mllpSend = (name: string, ...messages: string[]) => s.mllp(name, ...messages);
 
   const trailOf = (number: number) => s.rounds.admin<{ alert: { status: string; repeats: number }; trail: Array<{ step: string; actor: string | null; ref: string | null }> }>(`/_rounds/admin/v1/alerts/${number}/trail`);
 
   before(async function () {
-    dir = tempDir("alerts");
-    mllpPort = await freePort();
-    writeFileSync(join(dir, "sources.yaml"), 'sources:\n  - { id: lab, kind: mllp, allow: ["127.0.0.1"], sending_facility: GENHOSP }\n');
-    s = await startPagingScenario({ ROUNDS_ALERT_SOURCES_FILE: join(dir, "sources.yaml"), ROUNDS_ALERT_MLLP_PORT: String(mllpPort), ROUNDS_ALERT_INTAKE_POLL_MS: "250" });
-    ({ lena, liam } = s.people);
     // Cardiology: lena first, liam after 3 s for an emergent page; 4WEST's alerts go to cardiology.
-    const people = { lena: lena.userId, liam: liam.userId, cora: s.people.cora.userId };
-    await s.rounds.admin("/_rounds/admin/v1/schedule?force=1", { method: "POST", body: pagingSchedule(people, { delays: { emergent: 3, urgent: 10, routine: 600 } }), headers: { "content-type": "application/yaml" } });
-    const rules = readFileSync(join(repoRoot, "appservice/alert/example-rules.yaml"), "utf8").replace("units: { 4WEST: medicine, RENAL: nephrology }", "units: { 4WEST: cardiology }").replace("default_service: medicine", "default_service: cardiology");
-    await s.rounds.admin("/_rounds/admin/v1/alerts/rules", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ yaml: rules }) });
+    s = await startAlertsScenario({ emergent: 3, urgent: 10, routine: 600 });
+    ({ lena, liam } = s.people);
     expect(await mllpSend("admit", ADMIT)).to.match(/MSA\|AA\|ADT-1/);
   });
 

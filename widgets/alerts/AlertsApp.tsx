@@ -75,17 +75,21 @@ export function AlertsApp({ api, feed, viewer, sendText }: AlertsAppProps) {
         )}
         {!mine && <ErrorNote message={live.error} />}
         {mine && (
-          <>
-            <h2>Open ({open.length})</h2>
-            {open.length === 0 ? <p class="muted">No open alerts. New ones appear here and in this room as they come.</p> : open.map(card)}
-            {closed.length > 0 && (
-              <>
-                <h2>Closed in the last 12 hours</h2>
-                {closed.map(card)}
-              </>
-            )}
+          // One keyed list: an alert moving from open to closed keeps its card (an open trail stays open).
+          <div>
+            {[
+              <h2 key="h-open">Open ({open.length})</h2>,
+              open.length === 0 ? (
+                <p key="none" class="muted">
+                  No open alerts. New ones appear here and in this room as they come.
+                </p>
+              ) : null,
+              ...open.map(card),
+              closed.length > 0 ? <h2 key="h-closed">Closed in the last 12 hours</h2> : null,
+              ...closed.map(card),
+            ]}
             <LastUpdated live={live} />
-          </>
+          </div>
         )}
       </section>
       <section role="tabpanel" id="panel-quiet" aria-labelledby="tab-quiet" hidden={tab !== "quiet"}>

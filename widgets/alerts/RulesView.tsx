@@ -19,60 +19,64 @@ export function RulesView({ api }: { api: Pick<AlertApi, "rules"> }) {
   return (
     <section aria-label="Rules and analytics">
       <h2>Rules in force (version {r.version})</h2>
-      <table aria-label="Rules">
-        <thead>
-          <tr>
-            <th scope="col">Rule</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Fires</th>
-          </tr>
-        </thead>
-        <tbody>
-          {r.rules.map((x) => (
-            <tr key={x.id}>
-              <td>
-                {x.name} <span class="muted">({x.id})</span>
-              </td>
-              <td>{x.kind}</td>
-              <td>{x.fires}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <h2>Effectiveness since {formatTime(Date.parse(r.since))}</h2>
-      {r.report.every((x) => x.fired === 0) ? (
-        <p class="muted">No alerts in this period.</p>
-      ) : (
-        <table aria-label="Effectiveness">
+      <div class="table-scroll" role="region" aria-label="Rules, scrollable" tabIndex={0}>
+        <table aria-label="Rules">
           <thead>
             <tr>
               <th scope="col">Rule</th>
-              <th scope="col">Fired</th>
-              <th scope="col">Acknowledged</th>
-              <th scope="col">Time to acknowledge (median / 90th)</th>
-              <th scope="col">Paged</th>
-              <th scope="col">False positives</th>
-              <th scope="col">Auto-cleared</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Fires</th>
             </tr>
           </thead>
           <tbody>
-            {r.report.map((x) => (
-              <tr key={x.rule}>
-                <td>{names[x.rule] ?? x.rule}</td>
-                <td>{x.fired}</td>
-                <td>{x.acknowledged}</td>
+            {r.rules.map((x) => (
+              <tr key={x.id}>
                 <td>
-                  {formatOptionalDuration(x.ackSecondsP50)} / {formatOptionalDuration(x.ackSecondsP90)}
+                  {x.name} <span class="muted">({x.id})</span>
                 </td>
-                <td>{x.paged}</td>
-                <td>
-                  {x.falsePositives} ({percent(x.falsePositiveRate)})
-                </td>
-                <td>{x.autoCleared}</td>
+                <td>{x.kind}</td>
+                <td>{x.fires}</td>
               </tr>
             ))}
           </tbody>
         </table>
+      </div>
+      <h2>Effectiveness since {formatTime(Date.parse(r.since))}</h2>
+      {r.report.every((x) => x.fired === 0) ? (
+        <p class="muted">No alerts in this period.</p>
+      ) : (
+        <div class="table-scroll" role="region" aria-label="Effectiveness, scrollable" tabIndex={0}>
+          <table aria-label="Effectiveness">
+            <thead>
+              <tr>
+                <th scope="col">Rule</th>
+                <th scope="col">Fired</th>
+                <th scope="col">Acknowledged</th>
+                <th scope="col">Time to acknowledge (median / 90th)</th>
+                <th scope="col">Paged</th>
+                <th scope="col">False positives</th>
+                <th scope="col">Auto-cleared</th>
+              </tr>
+            </thead>
+            <tbody>
+              {r.report.map((x) => (
+                <tr key={x.rule}>
+                  <td>{names[x.rule] ?? x.rule}</td>
+                  <td>{x.fired}</td>
+                  <td>{x.acknowledged}</td>
+                  <td>
+                    {formatOptionalDuration(x.ackSecondsP50)} / {formatOptionalDuration(x.ackSecondsP90)}
+                  </td>
+                  <td>{x.paged}</td>
+                  <td>
+                    {x.falsePositives} ({percent(x.falsePositiveRate)})
+                  </td>
+                  <td>{x.autoCleared}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {suggestions.map((x) => (
         <div key={x.rule} class="panel" role="group" aria-label={`Suggestion for ${names[x.rule] ?? x.rule}`}>
