@@ -30,8 +30,9 @@ export function alertCommands(alerts: AlertService, email: Pick<AlertEmail, "set
   // A read receipt in an alerts room is the trail's "read" step; it is never answered.
   const onReceipt: EventHandler = {
     type: RECEIPT_EVENT_TYPE,
-    async handle(ctx) {
-      if (ctx.eventId?.startsWith(RECEIPT_EVENT_ID_PREFIX)) await alerts.read({ by: ctx.sender, roomId: ctx.roomId, at: ctx.sentAt });
+    async handle(ctx, content) {
+      const eventId = content.event_id;
+      if (ctx.eventId?.startsWith(RECEIPT_EVENT_ID_PREFIX) && typeof eventId === "string") await alerts.read({ by: ctx.sender, roomId: ctx.roomId, at: ctx.sentAt, eventId });
       return null;
     },
   };

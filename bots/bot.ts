@@ -36,6 +36,14 @@ export class Bot {
       return;
     }
 
+    // In a room another Rounds bot made (a page room, for the alerts bot), that bot answers
+    // commands and reactions: two bots answering "!ack 3" would act on two different things.
+    const ownEvent = event.type !== "m.room.encrypted" && this.commands.eventHandlers.has(event.type);
+    if (!ownEvent && (await this.client.createdByAnotherBot(event.room_id))) {
+      this.log.debug({ eventId: event.event_id, roomId: event.room_id }, "bot: another bot's room; left to it");
+      return;
+    }
+
     const started = process.hrtime.bigint();
     const phase = this.deps.metrics.botPhase;
     let endPhase = phase.startTimer({ phase: "decrypt" });

@@ -246,14 +246,23 @@ export class AlertService {
     const note = `${this.text(a, "raised").split("\n").slice(0, 2).join("\n")}`;
     try {
       const page = await pager.page({ service, urgency: "emergent", note, origin: `alert:${a.id}`, requester: this.deps.botUserId });
-      await this.deps.store.paged(a.id, page.number, service, page.targets, new Date());
+      await this.deps.store.paged(a.id, page.number, service, page.targets, new Date(), { roomId: page.roomId, eventId: page.eventId });
       await this.deps.email?.tell(a, page.targets);
+      // A page is an alert like any other in the alarm load its targets carry.
+      for (const user of page.targets) await this.countLoad(user, a);
       this.deps.log.info({ alert: a.id, number: a.number, page: page.number, service }, "critical alert paged");
       return true;
     } catch (err) {
       // Nobody on call at any step (the coordinators are told by paging): deliver directly instead.
       this.deps.log.error({ alert: a.id, service, err: err instanceof Error ? err.message : String(err) }, "critical alert could not be paged; delivering it directly");
       return false;
+    }
+  }
+
+  /** The alert's state in each room it reached; a page's room shows the page's own state, so it is left to paging. */
+  private async mirror(a: Alert): Promise<void> {
+    for (const d of await this.deps.store.deliveries(a.id)) {
+      if (!d.viaPage && d.roomId) await this.deps.rooms.setState(d.roomId, ALERT_STATE_TYPE, a.id, alertState(a, d.eventId) as unknown as Record<string, unknown>);
     }
   }
 
@@ -265,7 +274,7 @@ export class AlertService {
       const a = (await this.deps.store.get(this.deps.store.db, id))!;
       this.ackMeasured(a, ack.at);
       await this.deps.timers?.store.cancelAll(TIMER_ALERT_SNOOZE, id);
-      for (const d of await this.deps.store.deliveries(id)) await this.deps.rooms.setState(d.roomId, ALERT_STATE_TYPE, id, alertState(a, d.eventId) as unknown as Record<string, unknown>);
+      await this.mirror(a);
       this.deps.log.info({ alert: a.id, number: a.number, page: ack.number, ackMs: ack.at.getTime() - a.firstAt.getTime() }, "alert acknowledged through its page");
     }
   }
@@ -421,14 +430,15 @@ export class AlertService {
     const { store, rooms } = this.deps;
     for (const d of await store.deliveries(e.alert.id)) {
       if (!d.eventId) continue;
+      // A page's room is told too: the alerts bot is in it as the page's requester.
       await rooms.send(d.roomId, { body: this.text(e.alert, e.kind), notice: e.kind !== "corrected", references: d.eventId, mentions: e.kind === "corrected" ? [d.userId] : [] }, `alert:${e.alert.id}:${e.kind}:${e.alert.lastAt.getTime()}:${d.userId}`);
-      await rooms.setState(d.roomId, ALERT_STATE_TYPE, e.alert.id, alertState(e.alert, d.eventId) as unknown as Record<string, unknown>);
     }
+    await this.mirror(e.alert);
   }
 
   /** Acknowledges by number (a command), or by the alert message reacted to; idempotent for the same person. */
   async acknowledge(req: { by: string; number?: number; eventId?: string; at?: Date }): Promise<{ alert: Alert; already: boolean }> {
-    const { store, rooms, log } = this.deps;
+    const { store, log } = this.deps;
     const found = req.number !== undefined ? await store.byNumber(req.number) : req.eventId ? await store.byMessage(req.eventId) : null;
     if (!found) throw new AlertError("not_found", req.number !== undefined ? `There is no alert #${req.number}.` : "That message is not an alert.");
     const delivered = (await store.deliveries(found.id)).some((d) => d.userId === req.by);
@@ -444,7 +454,7 @@ export class AlertService {
     await this.settled(alert);
     this.ackMeasured(alert, at);
     log.info({ alert: alert.id, number: alert.number, ackMs: at.getTime() - alert.firstAt.getTime() }, "alert acknowledged");
-    for (const d of await store.deliveries(alert.id)) await rooms.setState(d.roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, d.eventId) as unknown as Record<string, unknown>);
+    await this.mirror(alert);
     return { alert, already: false };
   }
 
@@ -462,13 +472,13 @@ export class AlertService {
     const alert = (await store.get(store.db, found.id))!;
     await this.settled(alert);
     this.counted(alert, "false_positive");
-    for (const d of await store.deliveries(alert.id)) await this.deps.rooms.setState(d.roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, d.eventId) as unknown as Record<string, unknown>);
+    await this.mirror(alert);
     return alert;
   }
 
   /** A recipient's read receipt in a room: the alerts delivered to them there before it are read (the trail's "read" step). */
-  async read(req: { by: string; roomId: string; at: Date }): Promise<number> {
-    const read = await this.deps.store.read(req.by, req.roomId, req.at);
+  async read(req: { by: string; roomId: string; at: Date; eventId: string }): Promise<number> {
+    const read = await this.deps.store.read(req.by, req.roomId, req.at, req.eventId);
     for (const id of read) {
       const a = await this.deps.store.get(this.deps.store.db, id);
       if (a) this.deps.metrics?.readSeconds.observe({ priority: a.priority }, Math.max(0, (req.at.getTime() - a.firstAt.getTime()) / 1000));

@@ -51,6 +51,8 @@ export interface AlertDelivery {
   deliveredAt: Date | null;
   /** When the recipient's read receipt first passed the alert's message. */
   readAt: Date | null;
+  /** Told by the alert's page, in the page's room. */
+  viaPage: boolean;
 }
 
 /** An ordered test, as the overdue rules read it. */
@@ -274,6 +276,12 @@ export class AlertStore {
   async delivered(alertId: string, userId: string, eventId: string, at: Date): Promise<void> {
     await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).update({ event_id: eventId, delivered_at: at });
     await this.trail(this.db, alertId, "delivered", at, userId, eventId);
+    await this.readIfSeen(alertId, userId, await this.deliveryRoom(alertId, userId), eventId, at);
+  }
+
+  private async deliveryRoom(alertId: string, userId: string): Promise<string> {
+    const row = (await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).first("room_id")) as { room_id: string } | undefined;
+    return row?.room_id ?? "";
   }
 
   /** An informational alert waits for the clinician's digest. */
@@ -298,6 +306,7 @@ export class AlertStore {
   async released(alertId: string, userId: string, eventId: string, at: Date): Promise<void> {
     await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).update({ event_id: eventId, delivered_at: at, held: false });
     await this.trail(this.db, alertId, "delivered", at, userId, eventId);
+    await this.readIfSeen(alertId, userId, await this.deliveryRoom(alertId, userId), eventId, at);
   }
 
   async setQuietHours(userId: string, q: { from: string; to: string; zone: string } | null): Promise<void> {
@@ -320,36 +329,49 @@ export class AlertStore {
   }
 
   async deliveries(alertId: string): Promise<AlertDelivery[]> {
-    const rows = (await this.db("alert_deliveries").where({ alert_id: alertId })) as Array<{ user_id: string; room_id: string; event_id: string | null; delivered_at: Date | string | null; read_at: Date | string | null }>;
+    const rows = (await this.db("alert_deliveries").where({ alert_id: alertId })) as Array<{ user_id: string; room_id: string; event_id: string | null; delivered_at: Date | string | null; read_at: Date | string | null; via_page: boolean | number }>;
     return rows.map((r) => ({
       userId: r.user_id,
       roomId: r.room_id,
       eventId: r.event_id,
       deliveredAt: r.delivered_at === null ? null : new Date(r.delivered_at),
       readAt: r.read_at === null ? null : new Date(r.read_at),
+      viaPage: Boolean(r.via_page),
     }));
   }
 
   /**
-   * `userId`'s read receipt in `roomId` at `at`: every alert delivered there before it, not yet
-   * read, is read now (a receipt marks everything up to its event). Returns their ids, each once.
+   * `userId`'s read receipt in `roomId` at `at`, on `eventId`: the alert message it names, and
+   * every alert delivered there before it, are read now (a receipt marks everything up to its
+   * event). The receipt is kept, so a delivery recorded a moment later is checked against it
+   * (readIfSeen). Returns the alerts read, each once.
    */
-  async read(userId: string, roomId: string, at: Date): Promise<string[]> {
+  async read(userId: string, roomId: string, at: Date, eventId: string): Promise<string[]> {
+    const existing = (await this.db("alert_receipts").where({ user_id: userId, room_id: roomId }).first("read_at")) as { read_at: Date | string } | undefined;
+    if (!existing) await this.db("alert_receipts").insert({ user_id: userId, room_id: roomId, event_id: eventId, read_at: at }).onConflict(["user_id", "room_id"]).merge();
+    else if (new Date(existing.read_at).getTime() <= at.getTime()) await this.db("alert_receipts").where({ user_id: userId, room_id: roomId }).update({ event_id: eventId, read_at: at });
     const rows = (await this.db("alert_deliveries")
       .where({ user_id: userId, room_id: roomId })
       .whereNotNull("event_id")
       .whereNull("read_at")
-      .where("delivered_at", "<=", at)
+      .where((w) => w.where("event_id", eventId).orWhere("delivered_at", "<=", at))
       .select("alert_id", "event_id")) as Array<{ alert_id: string; event_id: string }>;
     const read: string[] = [];
-    for (const r of rows) {
-      // Guarded: two receipts at once mark (and trail) a delivery read once.
-      const n = await this.db("alert_deliveries").where({ alert_id: r.alert_id, user_id: userId }).whereNull("read_at").update({ read_at: at });
-      if (!n) continue;
-      await this.trail(this.db, r.alert_id, "read", at, userId, r.event_id);
-      read.push(r.alert_id);
-    }
+    for (const r of rows) if (await this.markRead(r.alert_id, userId, r.event_id, at)) read.push(r.alert_id);
     return read;
+  }
+
+  /** Guarded: two receipts at once mark (and trail) a delivery read once. */
+  private async markRead(alertId: string, userId: string, eventId: string, at: Date): Promise<boolean> {
+    const n = await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).whereNull("read_at").update({ read_at: at });
+    if (n) await this.trail(this.db, alertId, "read", at, userId, eventId);
+    return n > 0;
+  }
+
+  /** A delivery just recorded: read already if the recipient's latest receipt in that room names its message or came after it. */
+  private async readIfSeen(alertId: string, userId: string, roomId: string, eventId: string, deliveredAt: Date): Promise<void> {
+    const r = (await this.db("alert_receipts").where({ user_id: userId, room_id: roomId }).first("event_id", "read_at")) as { event_id: string; read_at: Date | string } | undefined;
+    if (r && (r.event_id === eventId || new Date(r.read_at).getTime() >= deliveredAt.getTime())) await this.markRead(alertId, userId, eventId, new Date(r.read_at));
   }
 
   /** A MedicationRequest or MedicationStatement's codes and whether it is active; its latest version replaces the last. */
@@ -484,11 +506,25 @@ export class AlertStore {
   }
 
   /** The page a critical alert was raised as; its delivery is then the paging engine's. */
-  async paged(id: string, pageNumber: number, service: string, targets: readonly string[], at: Date): Promise<void> {
+  /**
+   * A critical alert was raised as a page: its targets were told by the page's request message
+   * (`where`), which is their delivery, so their reads, the alert's changes and their alarm load
+   * count as for any other.
+   */
+  async paged(id: string, pageNumber: number, service: string, targets: readonly string[], at: Date, where: { roomId: string | null; eventId: string | null } = { roomId: null, eventId: null }): Promise<void> {
     const n = await this.db("alerts").where({ id }).whereNull("page_number").update({ page_number: pageNumber });
     if (!n) return;
     await this.trail(this.db, id, "routed", at, null, `page:${pageNumber} service:${service}`);
-    for (const t of targets) await this.trail(this.db, id, "delivered", at, t, `page:${pageNumber}`);
+    for (const t of targets) {
+      if (where.roomId && where.eventId) {
+        await this.db("alert_deliveries")
+          .insert({ alert_id: id, user_id: t, room_id: where.roomId, event_id: where.eventId, delivered_at: at, via_page: true })
+          .onConflict(["alert_id", "user_id"])
+          .ignore();
+      }
+      await this.trail(this.db, id, "delivered", at, t, `page:${pageNumber}`);
+      if (where.roomId && where.eventId) await this.readIfSeen(id, t, where.roomId, where.eventId, at);
+    }
   }
 
   async openDeliveredTo(userId: string): Promise<Alert[]> {
@@ -507,12 +543,12 @@ export class AlertStore {
       .where((w) => w.whereIn("alerts.status", OPEN).orWhere("alerts.closed_at", ">=", closedSince).orWhere("alerts.acknowledged_at", ">=", closedSince))
       .orderBy("alerts.number", "desc")
       .limit(200)
-      .select("alerts.*", "alert_deliveries.room_id as d_room", "alert_deliveries.event_id as d_event", "alert_deliveries.delivered_at as d_at", "alert_deliveries.read_at as d_read")) as Array<
-      AlertRow & { d_room: string; d_event: string | null; d_at: Date | string | null; d_read: Date | string | null }
+      .select("alerts.*", "alert_deliveries.room_id as d_room", "alert_deliveries.event_id as d_event", "alert_deliveries.delivered_at as d_at", "alert_deliveries.read_at as d_read", "alert_deliveries.via_page as d_page")) as Array<
+      AlertRow & { d_room: string; d_event: string | null; d_at: Date | string | null; d_read: Date | string | null; d_page: boolean | number }
     >;
     return rows.map((r) => ({
       alert: this.toAlert(r),
-      delivery: { userId, roomId: r.d_room, eventId: r.d_event, deliveredAt: r.d_at === null ? null : new Date(r.d_at), readAt: r.d_read === null ? null : new Date(r.d_read) },
+      delivery: { userId, roomId: r.d_room, eventId: r.d_event, deliveredAt: r.d_at === null ? null : new Date(r.d_at), readAt: r.d_read === null ? null : new Date(r.d_read), viaPage: Boolean(r.d_page) },
     }));
   }
 

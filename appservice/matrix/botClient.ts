@@ -289,7 +289,7 @@ export class BotClient {
    * own membership events, rather than from the client's sync state, which may lag.
    */
   private readonly joinedRooms = new Set<string>();
-  private readonly createEvents = new Map<string, string>();
+  private readonly createEvents = new Map<string, { id: string; sender: string }>();
 
   isJoined(roomId: string): boolean {
     return this.joinedRooms.has(roomId);
@@ -496,15 +496,29 @@ export class BotClient {
     }
   }
 
-  /** The id of the room's create event, which never changes: asked of the server once per room. */
-  async createEventId(roomId: string): Promise<string> {
+  /** The room's create event (its id and who created the room), which never changes: asked of the server once per room. */
+  private async createEvent(roomId: string): Promise<{ id: string; sender: string }> {
     const known = this.createEvents.get(roomId);
     if (known) return known;
     // Synapse's format=event answers with the whole event, id included (the content alone has none).
-    const ev = await this.matrix.http.authedRequest<{ event_id?: unknown }>(sdk.Method.Get, `/rooms/${encodeURIComponent(roomId)}/state/m.room.create/`, { format: "event" });
-    if (typeof ev.event_id !== "string") throw new RetryableError(`the homeserver did not give the create event of ${roomId}`);
-    this.createEvents.set(roomId, ev.event_id);
-    return ev.event_id;
+    const ev = await this.matrix.http.authedRequest<{ event_id?: unknown; sender?: unknown }>(sdk.Method.Get, `/rooms/${encodeURIComponent(roomId)}/state/m.room.create/`, { format: "event" });
+    if (typeof ev.event_id !== "string" || typeof ev.sender !== "string") throw new RetryableError(`the homeserver did not give the create event of ${roomId}`);
+    const created = { id: ev.event_id, sender: ev.sender };
+    this.createEvents.set(roomId, created);
+    return created;
+  }
+
+  async createEventId(roomId: string): Promise<string> {
+    return (await this.createEvent(roomId)).id;
+  }
+
+  /**
+   * Whether another Rounds bot created the room: a page room the alerts bot was invited to as a
+   * page's requester, say. Commands there are that bot's to answer.
+   */
+  async createdByAnotherBot(roomId: string): Promise<boolean> {
+    const { sender } = await this.createEvent(roomId);
+    return sender !== this.userId && sender.startsWith(BOT_PREFIX);
   }
 
   /** Who is joined to a room, from the server; empty for a room the bot is not in. */

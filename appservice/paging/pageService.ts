@@ -169,6 +169,12 @@ export class PageService {
     return { page: delivered, serviceName: service.name, targets: delivered.targets, delaySeconds: delivered.kind === "broadcast" ? null : this.delayFor(delivered, policy) };
   }
 
+  /** The page's request message in its room (what its first targets were told by), once sent. */
+  async requestEventId(pageId: string): Promise<string | null> {
+    const first = (await this.deps.store.notifications(pageId)).find((n) => n.channel === "matrix" && n.externalId);
+    return first?.externalId ?? null;
+  }
+
   /** Opens the room, posts the request, mirrors the state and arms the timers. Idempotent. */
   private async deliverFirst(page: Page, serviceName: string, note: string | null, policy: EscalationPolicy): Promise<Page> {
     const { store, rooms } = this.deps;

@@ -6,7 +6,7 @@ export function pagerOf(pages: PageService): Pager {
   return {
     async page(req) {
       const r = await pages.trigger({ requester: req.requester, serviceQuery: req.service, urgency: req.urgency, note: req.note, originRoomId: null, originEventId: req.origin });
-      return { number: r.page.number, targets: r.targets };
+      return { number: r.page.number, targets: r.targets, roomId: r.page.roomId, eventId: await pages.requestEventId(r.page.id) };
     },
     async resolve(req) {
       try {

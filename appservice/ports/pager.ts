@@ -12,7 +12,13 @@ export interface Pager {
    * again continues the page it raised instead of raising another. `note` is encrypted in the
    * page room and never goes into an SMS.
    */
-  page(req: { service: string; urgency: Urgency; note: string; origin: string; requester: string }): Promise<{ number: number; targets: string[] }>;
+  page(req: { service: string; urgency: Urgency; note: string; origin: string; requester: string }): Promise<{
+    number: number;
+    targets: string[];
+    /** The page's room and its request message there, once delivered: where the targets were told. */
+    roomId: string | null;
+    eventId: string | null;
+  }>;
   /** Closes a page raised for the requester, e.g. once its alert was acknowledged elsewhere: nobody is rung or texted further. */
   resolve(req: { number: number; requester: string }): Promise<void>;
   /** Calls `listener` when a page whose origin starts with `prefix` is acknowledged; it must be idempotent. */

@@ -29,6 +29,7 @@ const BOT = "@rounds_alerts:x.org";
 const LENA = "@lena:x.org";
 const HOUSE = "@house:x.org";
 const OTHER = "@other:x.org";
+const PAGE_ROOM = "!page:x.org";
 const log = createLogger("silent");
 const MRN = "MRN1234";
 let control = 0;
@@ -45,7 +46,8 @@ class RecordingPager implements Pager {
     if (this.fail) throw new Error("Nobody is on call for cardiology right now");
     const existing = this.pages.findIndex((p) => p.origin === req.origin);
     if (existing === -1) this.pages.push(req);
-    return { number: (existing === -1 ? this.pages.length : existing + 1) + 40, targets: [LENA] };
+    const number = (existing === -1 ? this.pages.length : existing + 1) + 40;
+    return { number, targets: [LENA], roomId: PAGE_ROOM, eventId: `$page-${number}` };
   }
   readonly resolved: number[] = [];
   async resolve(req: { number: number; requester: string }) {
@@ -88,7 +90,7 @@ for (const backend of backends) {
       await migrate(db, [{ "014_alerts": m014, "015_alert_reads_medications_orders": m015 }]);
     });
     beforeEach(async function () {
-      for (const t of ["alert_trail", "alert_deliveries", "alerts", "alert_patients", "alert_inbound"]) await db(t).delete();
+      for (const t of ["alert_trail", "alert_deliveries", "alerts", "alert_patients", "alert_inbound", "alert_receipts"]) await db(t).delete();
       set = parseRulesFile(
         readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8")
           .replace("units: { 4WEST: medicine, RENAL: nephrology }", "units: { 4WEST: cardiology }")
@@ -177,6 +179,25 @@ for (const backend of backends) {
       ]);
     });
 
+    it("treats a page's request message as the delivery to its targets: the alert's changes are told in the page's room, their receipt there reads it, their widget lists it", async function () {
+      await receive(admit("4WEST"));
+      const [raised] = await receive(k("6.9", "1"));
+      const [d] = await store.deliveries(raised!.alert.id);
+      expect(d).to.deep.include({ userId: LENA, roomId: PAGE_ROOM, eventId: "$page-41", viaPage: true });
+      // A corrected result is told where the page rang, replying to it; the page room's state is paging's own.
+      await receive(k("7.2", "1").replace("|||||F", "|||||C"));
+      const told = rooms.calls.filter((c) => c.method === "send");
+      expect(told.map((c) => c.roomId)).to.deep.equal([PAGE_ROOM]);
+      expect((told[0]!.args.content as { body: string }).body).to.contain("Corrected by the lab");
+      expect(statesIn(PAGE_ROOM)).to.deep.equal([]);
+      expect(await service.read({ by: LENA, roomId: PAGE_ROOM, at: new Date(Date.now() + 1000), eventId: "$later" })).to.equal(1);
+      const [mine] = await service.mine(LENA);
+      expect(mine).to.include({ number: raised!.alert.number, room_id: PAGE_ROOM, message_event_id: "$page-41", page_number: 41 });
+      // The target may acknowledge the alert itself too; its page then stops ringing.
+      await service.acknowledge({ by: LENA, number: raised!.alert.number });
+      expect(pager.resolved).to.deep.equal([41]);
+    });
+
     it("delivers a critical alert directly when it cannot be paged, so it is never lost", async function () {
       pager.fail = true;
       await receive(admit("4WEST"));
@@ -210,17 +231,32 @@ for (const backend of backends) {
       const roomId = rooms.calls.find((c) => c.method === "send")!.roomId!;
       const delivered = (await store.deliveries(raised!.alert.id))[0]!.deliveredAt!;
       // A receipt older than the delivery, someone else's, or in another room reads nothing.
-      expect(await service.read({ by: HOUSE, roomId, at: new Date(delivered.getTime() - 1000) })).to.equal(0);
-      expect(await service.read({ by: OTHER, roomId, at: new Date() })).to.equal(0);
-      expect(await service.read({ by: HOUSE, roomId: "!elsewhere:x.org", at: new Date() })).to.equal(0);
+      expect(await service.read({ by: HOUSE, roomId, at: new Date(delivered.getTime() - 1000), eventId: "$older" })).to.equal(0);
+      expect(await service.read({ by: OTHER, roomId, at: new Date(), eventId: "$later" })).to.equal(0);
+      expect(await service.read({ by: HOUSE, roomId: "!elsewhere:x.org", at: new Date(), eventId: "$later" })).to.equal(0);
       const at = new Date(delivered.getTime() + 5000);
-      expect(await service.read({ by: HOUSE, roomId, at })).to.equal(1);
-      expect(await service.read({ by: HOUSE, roomId, at: new Date(at.getTime() + 1000) })).to.equal(0);
+      expect(await service.read({ by: HOUSE, roomId, at, eventId: "$later" })).to.equal(1);
+      expect(await service.read({ by: HOUSE, roomId, at: new Date(at.getTime() + 1000), eventId: "$later-still" })).to.equal(0);
       await service.acknowledge({ by: HOUSE, number: raised!.alert.number });
       const trail = await store.trailOf(raised!.alert.id);
       expect(trail.map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "read", "acknowledged"]);
       expect(trail[3]).to.deep.include({ actor: HOUSE, at });
       expect((await store.deliveries(raised!.alert.id))[0]!.readAt).to.deep.equal(at);
+    });
+
+    it("takes a receipt that came before the delivery was recorded (a fast reader): it names the message, so the delivery is read once recorded", async function () {
+      await receive(admit("4WEST"));
+      const [raised] = await receive(k("5.8", "1"));
+      const id = raised!.alert.id;
+      // A second recipient's delivery, recorded in steps as deliverNew does, with the receipt in between.
+      expect(await store.claimDelivery(id, OTHER)).to.equal(true);
+      await store.setDeliveryRoom(id, OTHER, "!other:x.org");
+      const seen = new Date();
+      expect(await service.read({ by: OTHER, roomId: "!other:x.org", at: seen, eventId: "$fast" })).to.equal(0);
+      await store.delivered(id, OTHER, "$fast", new Date(seen.getTime() + 50));
+      const mine = (await store.deliveries(id)).find((d) => d.userId === OTHER)!;
+      expect(mine.readAt).to.deep.equal(seen);
+      expect((await store.trailOf(id)).filter((t) => t.step === "read").map((t) => t.actor)).to.deep.equal([OTHER]);
     });
 
     it("tells the room when a normal follow-up clears the alert it holds", async function () {
@@ -409,6 +445,17 @@ for (const backend of backends) {
       expect(told[0]!.user).to.equal("@cora:x.org");
       expect(told[0]!.text).to.match(new RegExp(`^⚠️ Alert load: ${HOUSE} has had 3 alerts in the last 12 h \\(more than 2\\)`));
       expect(told[0]!.text).not.to.contain("MRN");
+    });
+
+    it("counts a critical alert's page in its targets' alarm load", async function () {
+      const oncall = { whoIsOnCall: async () => { throw new Error("unused"); }, coordinators: async (s: string) => (s === "cardiology" ? ["@cora:x.org"] : []) };
+      const told: string[] = [];
+      service = new AlertService({ store, rooms, oncall, notifier: { tellUser: async (_u: string, text: string) => void told.push(text) }, routing: () => set.routing, pager: () => pager, botUserId: BOT, options: { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60, digestMinutes: 60, shiftHours: 12, perShiftCap: 1 }, log });
+      await receive(admit("4WEST"));
+      for (const i of [1, 2]) await receive(k("6.9", `crit${i}`, `MRN-CRIT-${i}`));
+      expect(pager.pages).to.have.length(2);
+      expect(told).to.have.length(1);
+      expect(told[0]).to.match(new RegExp(`^⚠️ Alert load: ${LENA} has had 2 alerts`));
     });
   });
 }

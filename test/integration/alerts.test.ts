@@ -9,8 +9,8 @@ const MRN = "MRN40417";
 const msh = (type: string, control: string) => `MSH|^~\\&|LAB|GENHOSP|ROUNDS|GENHOSP|20261203101500||${type}|${control}|P|2.5.1`;
 const PID = `PID|1||${MRN}^^^GENHOSP^MR||DOE^JANE`;
 const ADMIT = [msh("ADT^A01", "ADT-1"), "EVN|A01", PID, "PV1|1|I|4WEST^12^A||||D77^HOUSE^G"].join("\r");
-const potassium = (control: string, order: string, value: string) =>
-  [msh("ORU^R01", control), PID, `OBR|1|P-${order}|F-${order}|24323-8^Metabolic panel^LN|||20261203094500`, `OBX|1|NM|2823-3^Potassium^LN||${value}|mmol/L|3.5-5.1|H|||F`].join("\r");
+const potassium = (control: string, order: string, value: string, pid = PID) =>
+  [msh("ORU^R01", control), pid, `OBR|1|P-${order}|F-${order}|24323-8^Metabolic panel^LN|||20261203094500`, `OBX|1|NM|2823-3^Potassium^LN||${value}|mmol/L|3.5-5.1|H|||F`].join("\r");
 
 /**
  * Results from the lab to the clinicians' phones: HL7 v2 sent over MLLP by a tool nobody here
@@ -110,6 +110,30 @@ describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_s
 
     // Nothing of the patient or the values in Rounds' logs.
     expect(s.rounds.logs.map((l) => JSON.stringify(l)).join("\n")).not.to.contain(MRN).and.not.to.contain("6.8 mmol").and.not.to.contain("5.8 mmol");
+  });
+
+  it("tells a paged alert's correction in the page's room, reads it from the target's receipt there, and leaves !ack there to the on-call bot", async function () {
+    // Another patient (no ADT yet: the default service, cardiology, is paged).
+    const other = "PID|1||MRN40999^^^GENHOSP^MR||ROE^RICHARD";
+    await mllpSend("critical-2", potassium("ORU-5", "5", "7.0", other));
+    const page = await lena.waitForMessage((b) => b.includes("CRITICAL alert #") && b.includes("MRN40999"), { what: "the second page", timeoutMs: 60_000 });
+    const alertNumber = Number(/alert #(\d+)/.exec(page.body)![1]);
+    await lena.client.sendReadReceipt(page.event);
+    await waitUntil(async () => (await trailOf(alertNumber)).trail.find((t) => t.step === "read" && t.actor === lena.userId) ?? null, "the read step from the page room");
+
+    // !ack in the page room is the page's: only the on-call bot answers it.
+    const cmd = await lena.send(page.roomId, "!ack");
+    const reply = await lena.waitForNotice(page.roomId, s.botUserId, { after: cmd });
+    expect(reply.body).to.match(/acknowledged/i);
+    await waitUntil(async () => ((await trailOf(alertNumber)).alert.status === "acknowledged" ? true : null), "the alert acknowledged through its page");
+
+    // The lab corrects the result: the alerts bot says so where the page rang, replying to it.
+    await mllpSend("critical-2-corrected", potassium("ORU-5C", "5", "7.4", other).replace("|||F", "|||C"));
+    const corrected = await lena.waitForMessage((b) => b.includes(`alert #${alertNumber}`) && b.includes("Corrected by the lab"), { roomId: page.roomId, what: "the correction in the page room", timeoutMs: 60_000 });
+    expect(corrected.event.getSender()).to.equal(`@rounds_alerts:${s.hs.serverName}`);
+    expect(corrected.event.isEncrypted()).to.equal(true);
+    // By then the alerts bot had long seen the !ack (events reach the bots in order), and did not answer it.
+    expect(await lena.noticesReplyingTo(page.roomId, `@rounds_alerts:${s.hs.serverName}`, cmd)).to.equal(0);
   });
 
   it("records a message once when Rounds dies between storing it and acknowledging it, and the lab resends it", async function () {

@@ -1,13 +1,26 @@
 import type { Knex } from "knex";
 
 /**
- * When each delivered alert was first read (from the recipient's read receipt), and what the
+ * When each delivered alert was first read (from the recipient's read receipt), which deliveries
+ * were a critical alert's page, and what the
  * medication-interaction and overdue-result rules read: a patient's medications and ordered
  * tests. As in 014, patients are found by a keyed digest and medication codes are sealed.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable("alert_deliveries", (t) => {
     t.timestamp("read_at", { useTz: true });
+    // A critical alert's page told this target in the page's room (its state there is paging's).
+    t.boolean("via_page").notNullable().defaultTo(false);
+  });
+
+  // Each clinician's latest read receipt per room: a delivery recorded just after the receipt
+  // that read it (a fast reader, a page's room) is marked read from here.
+  await knex.schema.createTable("alert_receipts", (t) => {
+    t.string("user_id", 255).notNullable();
+    t.string("room_id", 255).notNullable();
+    t.string("event_id", 255).notNullable();
+    t.timestamp("read_at", { useTz: true }).notNullable();
+    t.primary(["user_id", "room_id"]);
   });
 
   // One row per MedicationRequest or MedicationStatement a source sent (its latest version).
@@ -41,7 +54,9 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable("alert_orders");
   await knex.schema.dropTable("alert_medications");
+  await knex.schema.dropTable("alert_receipts");
   await knex.schema.alterTable("alert_deliveries", (t) => {
     t.dropColumn("read_at");
+    t.dropColumn("via_page");
   });
 }
