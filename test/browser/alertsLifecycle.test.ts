@@ -65,7 +65,7 @@ describe("clinical alerts through the Alerts widget in Chromium (real Synapse, E
     // The message as Element decrypted it: the value and the patient never came through the Rounds API.
     await card(f, a!).getByText("Potassium 5.8 mmol/L, above the urgent limit 5.5").waitFor({ timeout: STEP_MS });
     expect(await card(f, a!).textContent()).to.contain(MRN_A);
-    await widget.checkAccessibility("two open alerts");
+    await widget.checkAccessibility("two open alerts", "alerts");
 
     // Its trail so far: received, routed to Lena as cardiology's on-call, delivered.
     await card(f, a!).getByText("Trail").click();
@@ -134,7 +134,7 @@ describe("clinical alerts through the Alerts widget in Chromium (real Synapse, E
     const cells = await row.getByRole("cell").allTextContents();
     expect(cells.slice(0, 3)).to.deep.equal(["Potassium", "2", "1"]);
     expect(cells[5]).to.equal("1 (50 %)");
-    await widget.checkAccessibility("rules and analytics");
+    await widget.checkAccessibility("rules and analytics", "alerts-rules");
   });
 
   const installed = (who: TestClinician, roomId: string) => installedWidget(who, roomId, "rounds-alerts", STEP_MS);
