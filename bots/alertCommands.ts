@@ -7,6 +7,35 @@ import { ACK_REACTIONS, CommandError, requireEncrypted, type BotCommands, type E
 const ACK_USAGE = "!ack <alert number>, e.g. !ack 12";
 const SNOOZE_USAGE = "!snooze <alert number> <minutes>, e.g. !snooze 12 15";
 const FP_USAGE = "!falsepositive <alert number> <why>, e.g. !falsepositive 12 haemolysed sample";
+const LIMIT_USAGE = "!limit <alert number> <critical|urgent|informational> [below <n>] [above <n>] … | !limit <alert number> off, e.g. !limit 12 urgent above 6.0";
+const BANDS = ["critical", "urgent", "informational"] as const;
+
+/** "urgent above 6.0 critical above 6.8" → { urgent: { above: 6 }, critical: { above: 6.8 } }; the service checks the rest. */
+function parseLimits(words: string[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  let band: string | null = null;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!.toLowerCase();
+    if ((BANDS as readonly string[]).includes(w)) {
+      band = w;
+      out[band] ??= {};
+    } else if ((w === "below" || w === "above") && band) {
+      const raw = words[i + 1];
+      const n = raw === undefined ? Number.NaN : Number(raw);
+      if (!Number.isFinite(n) || !/^-?\d+(\.\d+)?$/.test(raw!)) throw new CommandError("bad limit", `"${quote(raw ?? "")}" is not a number. Usage: ${LIMIT_USAGE}`);
+      out[band]![w] = n;
+      i++;
+    } else {
+      throw new CommandError("bad limit", `I did not understand "${quote(words[i]!)}". Usage: ${LIMIT_USAGE}`);
+    }
+  }
+  return out;
+}
+
+const limitsText = (l: Record<string, { below?: number; above?: number } | undefined>) =>
+  BANDS.filter((b) => l[b])
+    .map((b) => `${b} ${[l[b]!.below !== undefined ? `below ${l[b]!.below}` : "", l[b]!.above !== undefined ? `above ${l[b]!.above}` : ""].filter(Boolean).join(" and ")}`)
+    .join("; ");
 
 function alertNumber(raw: string | undefined, usage: string): number {
   const n = raw === undefined ? Number.NaN : Number(raw.replace(/^#/, ""));
@@ -74,6 +103,25 @@ export function alertCommands(alerts: AlertService, email: Pick<AlertEmail, "set
           requireEncrypted(ctx, "recorded the false positive", "Send it in your encrypted alerts room.");
           const alert = await alerts.markFalsePositive({ by: ctx.sender, number: n, reasonEventId: ctx.eventId ?? null, at: ctx.sentAt });
           return `Alert #${alert.number} marked a false positive and closed. Your reason stays in this encrypted message; the rule's report counts it.`;
+        },
+      },
+      {
+        verb: "limit",
+        usage: LIMIT_USAGE,
+        summary: "Set this patient's own limits for the alert's test (their usual values stop alerting); off to go back to the rule's",
+        async run(ctx, args) {
+          const n = alertNumber(args[0], LIMIT_USAGE);
+          const rest = args.slice(1);
+          if (!rest.length) {
+            const now = await alerts.patientLimitsOf(ctx.sender, n);
+            return now.limits ? `This patient's own ${now.ruleId} limits: ${limitsText(now.limits)}${now.units ? ` ${now.units}` : ""}. Send !limit ${n} off to go back to the rule's.` : `This patient has no own ${now.ruleId} limits; the rule's apply.`;
+          }
+          if (rest.length === 1 && rest[0]!.toLowerCase() === "off") {
+            const r = await alerts.setPatientLimits({ by: ctx.sender, number: n, limits: null, at: ctx.sentAt });
+            return `This patient's own ${r.ruleId} limits are cleared: the rule's apply again.`;
+          }
+          const r = await alerts.setPatientLimits({ by: ctx.sender, number: n, limits: parseLimits(rest), at: ctx.sentAt });
+          return `From now on, this patient's ${r.ruleId} results alert ${limitsText(r.limits!)}; the rule's other limits still apply. Send !limit ${n} off to undo.`;
         },
       },
       {

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { Logger } from "../logging.js";
 import type { AlertPriority } from "../shared/events/index.js";
-import type { AlertRule, InteractionRule, LabRule, News2Rule, OverdueRule } from "./alertRules.js";
+import { withPatientLimits, type AlertRule, type InteractionRule, type LabRule, type News2Rule, type OverdueRule } from "./alertRules.js";
 import type { Alert, AlertDetail, AlertStore } from "./alertStore.js";
 import { readInboundMessage, type LabReport, type LabResult } from "./hl7/inboundMessage.js";
 import type { InboundStore, StoredInbound } from "./inboundStore.js";
@@ -158,10 +158,14 @@ export class AlertIntake {
     for (const [i, r] of report.results.entries()) {
       const value = values[i]!;
       if (value.loinc && value.status !== "cancelled" && value.status !== "pending") effects.push(...(await this.resulted(trx, m, patientKey, value.loinc, r.observedAt ? new Date(r.observedAt) : m.receivedAt)));
-      const rule = labRuleFor(this.deps.rules(), value, unit);
-      if (!rule) continue;
-      const finding = evaluateLab(rule, value);
-      if (finding === "hold" || finding === "ignore") continue;
+      const unitRule = labRuleFor(this.deps.rules(), value, unit);
+      if (!unitRule) continue;
+      // The patient's own limits, where a clinician set them, stand in for the rule's.
+      const own = await alerts.patientLimits(trx, patientKey, unitRule.id);
+      const rule = own ? withPatientLimits(unitRule, own.limits).rule : unitRule;
+      const found = evaluateLab(rule, value);
+      if (found === "hold" || found === "ignore") continue;
+      const finding = own && found.priority !== null ? { ...found, why: `${found.why} (this patient's own limits)` } : found;
       // A correction finds the alert of the same result of the same patient from the same source.
       const resultKey = r.identity.startsWith("|") ? null : alerts.resultKey(`${m.source}|${patientKey}|${r.identity}`);
       const detail = { why: finding.why, test: rule.name, value: r.value, units: r.units, patient: report.patient, unit, observedAt: r.observedAt };

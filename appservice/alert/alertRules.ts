@@ -124,6 +124,36 @@ export interface AlertRuleSet {
   rules: AlertRule[];
 }
 
+/**
+ * One patient's own limits for a lab rule: a patient with chronic kidney disease whose usual
+ * potassium is 5.6, say. They replace the rule's limits of the bands they name, for that patient
+ * only; the patient is known by a digest, and the limits are kept with who set them.
+ */
+export const PatientLimitsSchema = z
+  .strictObject({ critical: Limits.optional(), urgent: Limits.optional(), informational: Limits.optional() })
+  .refine((l) => l.critical || l.urgent || l.informational, "give critical, urgent or informational limits");
+export type PatientLimits = z.infer<typeof PatientLimitsSchema>;
+
+/** Problems of a lab rule's bands: at least one, and widening from informational to urgent to critical. */
+function bandProblems(r: Pick<LabRule, "critical" | "urgent" | "informational">): string[] {
+  const problems: string[] = [];
+  if (!r.critical && !r.urgent && !r.informational) problems.push("give at least one of critical, urgent or informational limits");
+  // Nested bands: a value critical-low must also be past the urgent limit, or the limits are inconsistent.
+  const order = [r.informational, r.urgent, r.critical];
+  for (const side of ["below", "above"] as const) {
+    const defined = order.map((l) => l?.[side]).filter((v): v is number => v !== undefined);
+    const nested = side === "below" ? defined.every((v, k) => k === 0 || v <= defined[k - 1]!) : defined.every((v, k) => k === 0 || v >= defined[k - 1]!);
+    if (!nested) problems.push(`the '${side}' limits must widen from informational to urgent to critical`);
+  }
+  return problems;
+}
+
+/** The rule as it applies to one patient: their limits in place of the rule's for the bands they name; problems if they do not nest. */
+export function withPatientLimits(rule: LabRule, limits: PatientLimits): { rule: LabRule; problems: string[] } {
+  const merged: LabRule = { ...rule, ...(limits.critical ? { critical: limits.critical } : {}), ...(limits.urgent ? { urgent: limits.urgent } : {}), ...(limits.informational ? { informational: limits.informational } : {}) };
+  return { rule: merged, problems: bandProblems(merged) };
+}
+
 export class RulesFileError extends Error {
   constructor(readonly problems: string[]) {
     super(`The alert rules file has ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -141,16 +171,7 @@ export function parseRulesFile(text: string): AlertRuleSet {
     const at = `rules.${i}`;
     if (ids.has(r.id)) problems.push(`${at}.id: '${r.id}' is defined twice`);
     ids.add(r.id);
-    if (r.kind === "lab") {
-      if (!r.critical && !r.urgent && !r.informational) problems.push(`${at}: give at least one of critical, urgent or informational limits`);
-      // Nested bands: a value critical-low must also be past the urgent limit, or the file is inconsistent.
-      const order = [r.informational, r.urgent, r.critical];
-      for (const side of ["below", "above"] as const) {
-        const defined = order.map((l) => l?.[side]).filter((v): v is number => v !== undefined);
-        const nested = side === "below" ? defined.every((v, k) => k === 0 || v <= defined[k - 1]!) : defined.every((v, k) => k === 0 || v >= defined[k - 1]!);
-        if (!nested) problems.push(`${at}: the '${side}' limits must widen from informational to urgent to critical`);
-      }
-    }
+    if (r.kind === "lab") for (const p of bandProblems(r)) problems.push(`${at}: ${p}`);
     if (r.kind === "news2" && r.urgent_at >= r.critical_at) problems.push(`${at}: urgent_at (${r.urgent_at}) must be below critical_at (${r.critical_at})`);
   });
   const loincs = new Map<string, string>();

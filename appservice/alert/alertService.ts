@@ -12,7 +12,7 @@ import { isValidTimeZone } from "../oncall/schedule.js";
 import { quote } from "../shared/quote.js";
 import type { AlertRulesResponse, AlertTrailStep, AlertView } from "../shared/alertApiTerms.js";
 import { HH_MM, isQuiet, quietEnd } from "./quietHours.js";
-import type { AlertRule } from "./alertRules.js";
+import { PatientLimitsSchema, withPatientLimits, type AlertRule, type PatientLimits } from "./alertRules.js";
 import { ruleReport, ruleSummary } from "./ruleReport.js";
 import type { AlertMetrics } from "./alertMetrics.js";
 import type { AlertRouting } from "./alertRules.js";
@@ -561,6 +561,60 @@ export class AlertService {
       since: since.toISOString(),
       report: ruleReport(set.rules, await this.deps.store.outcomes(since)),
     };
+  }
+
+  /**
+   * Sets (or, with null, clears) the own limits of the patient of alert `number` for its lab
+   * rule, so that patient's usual values stop alerting: by a clinician the alert reached, or a
+   * coordinator. The limits must nest with the rule's other bands.
+   */
+  async setPatientLimits(req: { by: string; number: number; limits: unknown; at?: Date }): Promise<{ ruleId: string; limits: PatientLimits | null }> {
+    const { store, log } = this.deps;
+    const a = await store.byNumber(req.number);
+    if (!a) throw new AlertError("not_found", `There is no alert #${req.number}.`);
+    const recipient = (await store.deliveries(a.id)).some((d) => d.userId === req.by) || a.acknowledgedBy === req.by;
+    if (!recipient && !(await this.isCoordinator(req.by))) throw new AlertError("forbidden", `Alert #${a.number} was not sent to you, so you cannot set its patient's limits.`);
+    const limits = this.checkedLimits(a.ruleId, req.limits, `Alert #${a.number} is from the ${a.ruleId} rule`);
+    await store.setPatientLimits(a.detail.patient, a.ruleId, limits, req.by, req.at ?? new Date());
+    log.info({ alert: a.id, number: a.number, rule: a.ruleId, by: req.by, cleared: limits === null }, "patient-specific alert limits set");
+    return { ruleId: a.ruleId, limits };
+  }
+
+  /** The same for a patient named outright (the admin API, for a coordinator who has the reference). */
+  async setPatientLimitsFor(req: { by: string; patient: { id: string; authority: string }; ruleId: string; limits: unknown }): Promise<PatientLimits | null> {
+    const limits = this.checkedLimits(req.ruleId, req.limits, `The ${req.ruleId} rule`);
+    await this.deps.store.setPatientLimits(req.patient, req.ruleId, limits, req.by, new Date());
+    this.deps.log.info({ rule: req.ruleId, by: req.by, cleared: limits === null }, "patient-specific alert limits set");
+    return limits;
+  }
+
+  async allPatientLimits() {
+    return this.deps.store.allPatientLimits();
+  }
+
+  /** Limits for one patient under a lab rule in force, checked as the rules file's are; null clears. */
+  private checkedLimits(ruleId: string, raw: unknown, what: string): PatientLimits | null {
+    const rule = this.deps.ruleSet?.().rules.find((r) => r.id === ruleId);
+    if (!rule) throw new AlertError("not_found", `There is no rule '${ruleId}' in force.`);
+    if (rule.kind !== "lab") throw new AlertError("invalid_input", `${what}, which has no limits to set for one patient (only lab rules do).`);
+    if (raw === null) return null;
+    const parsed = PatientLimitsSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new AlertError("invalid_input", `${issue.path.join(".") || "limits"}: ${issue.message}`);
+    }
+    const { problems } = withPatientLimits(rule, parsed.data);
+    if (problems.length) throw new AlertError("invalid_input", `Those limits do not fit ${rule.name}'s other bands: ${problems.join("; ")}.`);
+    return parsed.data;
+  }
+
+  /** The own limits of alert `number`'s patient for its rule, for one who may see that alert. */
+  async patientLimitsOf(by: string, number: number): Promise<{ ruleId: string; units: string | null; limits: PatientLimits | null }> {
+    const { alert } = await this.alertFor(by, number);
+    const a = (await this.deps.store.byNumber(alert.number))!;
+    const rule = this.deps.ruleSet?.().rules.find((r) => r.id === a.ruleId);
+    const own = await this.deps.store.patientLimits(this.deps.store.db, a.patientKey, a.ruleId);
+    return { ruleId: a.ruleId, units: rule?.kind === "lab" ? rule.units : null, limits: own?.limits ?? null };
   }
 
   get maxSnoozeMinutes(): number {

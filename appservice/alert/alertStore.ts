@@ -3,6 +3,7 @@ import { ulid } from "ulid";
 import type { Db } from "../db/connect.js";
 import type { AtRest } from "../shared/atRest.js";
 import type { AlertPriority, AlertStatus } from "../shared/events/index.js";
+import type { PatientLimits } from "./alertRules.js";
 
 export const TRAIL_STEPS = ["received", "repeated", "corrected", "cleared", "routed", "delivered", "read", "acknowledged", "escalated", "snoozed", "renotified", "false_positive"] as const;
 export type TrailStep = (typeof TRAIL_STEPS)[number];
@@ -384,6 +385,30 @@ export class AlertStore {
   async activeMedications(trx: Knex.Transaction, patientKey: string): Promise<string[]> {
     const rows = (await trx("alert_medications").where({ patient_key: patientKey, active: true }).select("sealed_codes")) as Array<{ sealed_codes: string }>;
     return [...new Set(rows.flatMap((r) => JSON.parse(this.atRest.open(r.sealed_codes)) as string[]))];
+  }
+
+  /** A patient's own limits for a lab rule (null: none), read in the message's transaction. */
+  async patientLimits(trx: Knex.Transaction | Db, patientKey: string, ruleId: string): Promise<{ limits: PatientLimits; setBy: string; setAt: Date } | null> {
+    const row = (await trx("alert_patient_limits").where({ patient_key: patientKey, rule_id: ruleId }).first("limits", "set_by", "set_at")) as { limits: string; set_by: string; set_at: Date | string } | undefined;
+    return row ? { limits: JSON.parse(row.limits) as PatientLimits, setBy: row.set_by, setAt: new Date(row.set_at) } : null;
+  }
+
+  async setPatientLimits(patient: { id: string; authority: string }, ruleId: string, limits: PatientLimits | null, by: string, at: Date): Promise<void> {
+    const key = this.patientKey(patient);
+    if (!limits) {
+      await this.db("alert_patient_limits").where({ patient_key: key, rule_id: ruleId }).delete();
+      return;
+    }
+    await this.db("alert_patient_limits")
+      .insert({ patient_key: key, rule_id: ruleId, sealed_patient: this.atRest.seal(JSON.stringify(patient)), limits: JSON.stringify(limits), set_by: by, set_at: at })
+      .onConflict(["patient_key", "rule_id"])
+      .merge(["limits", "set_by", "set_at"]);
+  }
+
+  /** Every patient's own limits, with the patient opened: for a coordinator's list. */
+  async allPatientLimits(): Promise<Array<{ patient: { id: string; authority: string }; ruleId: string; limits: PatientLimits; setBy: string; setAt: Date }>> {
+    const rows = (await this.db("alert_patient_limits").orderBy("set_at")) as Array<{ sealed_patient: string; rule_id: string; limits: string; set_by: string; set_at: Date | string }>;
+    return rows.map((r) => ({ patient: JSON.parse(this.atRest.open(r.sealed_patient)) as { id: string; authority: string }, ruleId: r.rule_id, limits: JSON.parse(r.limits) as PatientLimits, setBy: r.set_by, setAt: new Date(r.set_at) }));
   }
 
   orderKey(identity: string): string {

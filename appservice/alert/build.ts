@@ -103,7 +103,7 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
     },
     routes: fhir ? [alertFhirRouter({ sources, inbound, subscriptions: new SubscriptionLedger(db), log })] : [],
     widgetRoutes: alertWidgetRoutes({ alerts, rooms, serverName: core.serverName, defaultZone: () => oncall.defaultTimezone() }),
-    adminRoutes: (adminToken) => [alertAdminRouter({ adminToken, ruleSets, alerts: store })],
+    adminRoutes: (adminToken) => [alertAdminRouter({ adminToken, ruleSets, alerts: store, service: alerts })],
     jobs,
   };
 }

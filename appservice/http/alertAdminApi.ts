@@ -1,5 +1,7 @@
 import express, { type Router } from "express";
+import { z } from "zod";
 import { RulesFileError } from "../alert/alertRules.js";
+import { AlertError, type AlertService } from "../alert/alertService.js";
 import type { AlertStore } from "../alert/alertStore.js";
 import { ruleReport } from "../alert/ruleReport.js";
 import type { RuleSetStore } from "../alert/ruleSetStore.js";
@@ -7,8 +9,14 @@ import { requireAdminToken } from "./auth.js";
 import { jsonBody } from "./bodyParsing.js";
 import { ErrCode, sendError } from "./errors.js";
 
+const PatientLimitsBody = z.strictObject({
+  patient: z.strictObject({ id: z.string().min(1).max(64), authority: z.string().min(1).max(80) }),
+  rule: z.string().min(1).max(64),
+  limits: z.unknown(),
+});
+
 /** The alert rules for coordinators (check or load a rules file, YAML in a JSON body; see what is in force), and each alert's trail. */
-export function alertAdminRouter(deps: { adminToken: string; ruleSets: RuleSetStore; alerts: AlertStore }): Router {
+export function alertAdminRouter(deps: { adminToken: string; ruleSets: RuleSetStore; alerts: AlertStore; service: Pick<AlertService, "setPatientLimitsFor" | "allPatientLimits"> }): Router {
   const router = express.Router();
   router.use("/_rounds/admin/v1/alerts", requireAdminToken(deps.adminToken), jsonBody("1mb"));
   router.get("/_rounds/admin/v1/alerts/rules", (_req, res) => {
@@ -31,6 +39,24 @@ export function alertAdminRouter(deps: { adminToken: string; ruleSets: RuleSetSt
       alert: { number: a.number, id: a.id, rule: a.ruleId, priority: a.priority, status: a.status, repeats: a.repeats, corrections: a.corrections, source: a.source },
       trail: (await deps.alerts.trailOf(a.id)).map((t) => ({ step: t.step, at: t.at.toISOString(), actor: t.actor, ref: t.ref })),
     });
+  });
+  // Patients' own limits (a coordinator's view has the patient references: this API is behind the admin token).
+  router.get("/_rounds/admin/v1/alerts/patient-limits", async (_req, res) => {
+    res.json({ limits: (await deps.service.allPatientLimits()).map((l) => ({ patient: l.patient, rule: l.ruleId, limits: l.limits, set_by: l.setBy, set_at: l.setAt.toISOString() })) });
+  });
+  router.put("/_rounds/admin/v1/alerts/patient-limits", async (req, res) => {
+    const body = PatientLimitsBody.safeParse(req.body ?? {});
+    if (!body.success) {
+      const issue = body.error.issues[0]!;
+      return sendError(res, ErrCode.BadJson, `${issue.path.join(".") || "body"}: ${issue.message}; send {"patient": {"id": "…", "authority": "…"}, "rule": "<lab rule id>", "limits": {"urgent": {"above": 6}} or null}`);
+    }
+    try {
+      const limits = await deps.service.setPatientLimitsFor({ by: "admin", patient: body.data.patient, ruleId: body.data.rule, limits: body.data.limits });
+      res.json({ rule: body.data.rule, limits });
+    } catch (err) {
+      if (err instanceof AlertError) return sendError(res, err.code === "not_found" ? ErrCode.NotFound : ErrCode.BadJson, err.humanMessage);
+      throw err;
+    }
   });
   router.post("/_rounds/admin/v1/alerts/rules", async (req, res) => {
     const body = req.body as { yaml?: unknown; dry_run?: unknown } | undefined;

@@ -22,8 +22,9 @@ export function alertWidgetRoutes(deps: { alerts: AlertService; rooms: RoomWrite
     };
     const inRoom = async (userId: string, req: Request, roomId: string) => {
       const n = numberOf(req);
-      await requireJoined(roomId, userId);
+      // Where it reached them first (a room the bot is not in says nothing), then still a member there.
       await alerts.requireDeliveredIn(userId, n, roomId);
+      await requireJoined(roomId, userId);
       return n;
     };
 

@@ -90,7 +90,7 @@ for (const backend of backends) {
       await migrate(db, [{ "014_alerts": m014, "015_alert_reads_medications_orders": m015 }]);
     });
     beforeEach(async function () {
-      for (const t of ["alert_trail", "alert_deliveries", "alerts", "alert_patients", "alert_inbound", "alert_receipts"]) await db(t).delete();
+      for (const t of ["alert_trail", "alert_deliveries", "alerts", "alert_patients", "alert_inbound", "alert_receipts", "alert_patient_limits"]) await db(t).delete();
       set = parseRulesFile(
         readFileSync(`${repoRoot}/appservice/alert/example-rules.yaml`, "utf8")
           .replace("units: { 4WEST: medicine, RENAL: nephrology }", "units: { 4WEST: cardiology }")
@@ -110,7 +110,7 @@ for (const backend of backends) {
       };
       timers = new TimerStore(db);
       await db("timers").delete();
-      service = new AlertService({ store, rooms, oncall, routing: () => set.routing, pager: () => pager, botUserId: BOT, timers: { store: timers, wake: () => undefined }, options: { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60, digestMinutes: 60 }, log });
+      service = new AlertService({ store, rooms, oncall, routing: () => set.routing, ruleSet: () => ({ version: 1, rules: set.rules }), pager: () => pager, botUserId: BOT, timers: { store: timers, wake: () => undefined }, options: { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60, digestMinutes: 60 }, log });
       pager.onAcknowledged("alert:", (ack) => service.onPageAcknowledged(ack));
     });
     after(async function () {
@@ -257,6 +257,32 @@ for (const backend of backends) {
       const mine = (await store.deliveries(id)).find((d) => d.userId === OTHER)!;
       expect(mine.readAt).to.deep.equal(seen);
       expect((await store.trailOf(id)).filter((t) => t.step === "read").map((t) => t.actor)).to.deep.equal([OTHER]);
+    });
+
+    it("takes a patient's own limits, set from one of their alerts by its recipient, in place of the rule's for that patient only", async function () {
+      await receive(admit("4WEST"));
+      const [first] = await receive(k("5.8", "1"));
+      const n = first!.alert.number;
+      // Refused, changing nothing: someone it did not reach, limits that do not nest, a band that is not one.
+      const refusal = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as AlertError);
+      expect(await refusal(service.setPatientLimits({ by: OTHER, number: n, limits: { urgent: { above: 6 } } }))).to.include({ code: "forbidden" });
+      expect((await refusal(service.setPatientLimits({ by: HOUSE, number: n, limits: { urgent: { above: 6.5 } } })))!.message).to.equal("Those limits do not fit Potassium's other bands: the 'above' limits must widen from informational to urgent to critical.");
+      expect((await refusal(service.setPatientLimits({ by: HOUSE, number: n, limits: { severe: { above: 6 } } })))!.message).to.match(/^limits: Unrecognized key: "severe"/);
+      expect(await store.allPatientLimits()).to.deep.equal([]);
+      const hers = { urgent: { below: 3.0, above: 6 }, informational: { below: 3.5, above: 5.9 } };
+      expect(await service.setPatientLimits({ by: HOUSE, number: n, limits: hers })).to.deep.equal({ ruleId: "potassium", limits: hers });
+      // Her usual 5.8 is normal for her now (and clears the alert it raised); 6.1 alerts, saying
+      // whose limits; another patient's 5.8 still alerts.
+      expect((await receive(k("5.8", "2"))).map((e) => [e.kind, e.alert.number])).to.deep.equal([["cleared", n]]);
+      const [own] = await receive(k("6.1", "3"));
+      expect(own!.kind).to.equal("raised");
+      expect(own!.alert.detail.why).to.equal("Potassium 6.1 mmol/L, above the urgent limit 6 (this patient's own limits)");
+      const [other] = await receive(k("5.8", "4", "MRN-OTHER"));
+      expect(other!.alert.detail.why).to.equal("Potassium 5.8 mmol/L, above the urgent limit 5.5");
+      // The patient reference is sealed; cleared, the rule's limits apply again.
+      expect(JSON.stringify(await db("alert_patient_limits").select())).not.to.contain(MRN);
+      await service.setPatientLimits({ by: HOUSE, number: n, limits: null });
+      expect((await receive(k("5.9", "5")))[0]!.kind).to.equal("repeated");
     });
 
     it("tells the room when a normal follow-up clears the alert it holds", async function () {

@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { expect } from "chai";
 import { StateType } from "../../appservice/shared/events/index.js";
+import { AlertRoute } from "../../appservice/shared/alertApi.js";
+import { routePath } from "../../appservice/shared/widgetApiPaths.js";
 import { startAlertsScenario, type AlertsScenario } from "../harness/alertsScenario.js";
 import type { TestClinician } from "../harness/clinician.js";
+import { widgetSession } from "../harness/widgetCaller.js";
 import { waitUntil } from "../harness/waitUntil.js";
 
 const MRN = "MRN40417";
@@ -134,6 +137,70 @@ describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_s
     expect(corrected.event.isEncrypted()).to.equal(true);
     // By then the alerts bot had long seen the !ack (events reach the bots in order), and did not answer it.
     expect(await lena.noticesReplyingTo(page.roomId, `@rounds_alerts:${s.hs.serverName}`, cmd)).to.equal(0);
+  });
+
+  it("refuses widget API calls on an alert from the wrong person, the wrong room or with bad values, naming why, and changes nothing", async function () {
+    await mllpSend("urgent-3", potassium("ORU-6", "6", "5.7", "PID|1||MRN40888^^^GENHOSP^MR||POE^EDGAR"));
+    const msg = await lena.waitForMessage((b) => b.includes("URGENT alert #") && b.includes("MRN40888"), { what: "the third patient's alert", timeoutMs: 60_000 });
+    const n = Number(/alert #(\d+)/.exec(msg.body)![1]);
+    const at = (route: string) => routePath(route, { number: String(n) });
+    const asLena = await widgetSession(s.rounds.url, lena);
+    const asLiam = await widgetSession(s.rounds.url, liam);
+    const { room_id: otherRoom } = await lena.client.createRoom({ name: "Elsewhere" });
+    const refusals: Array<[Awaited<ReturnType<typeof asLena.call>>, number, string]> = [
+      [await asLiam.call("GET", at(AlertRoute.alert)), 403, `Alert #${n} was not sent to you.`],
+      [await asLiam.call("POST", at(AlertRoute.ack), { room_id: msg.roomId }), 403, `Alert #${n} was not sent to you.`],
+      [await asLena.call("POST", at(AlertRoute.ack), { room_id: otherRoom }), 403, `Alert #${n} did not reach you in this room; act on it where it did.`],
+      [await asLena.call("POST", routePath(AlertRoute.ack, { number: "twelve" }), { room_id: msg.roomId }), 400, "the alert number must be a whole number such as 12"],
+      [await asLena.call("POST", at(AlertRoute.snooze), { room_id: msg.roomId, minutes: 0 }), 400, "minutes: must be at least 1 minute"],
+      [await asLena.call("POST", at(AlertRoute.snooze), { room_id: msg.roomId, minutes: 600 }), 400, "Snooze for 1 to 60 minutes, e.g. !snooze " + n + " 15."],
+      [await asLena.call("POST", at(AlertRoute.snooze), { room_id: msg.roomId, minutes: 5, until: "never" }), 400, 'body: Unrecognized key: "until"'],
+      [await asLena.call("POST", at(AlertRoute.falsePositive), { room_id: msg.roomId, reason_event_id: msg.event.getId() }), 403, "The reason must be a message you sent."],
+      [await asLena.call("POST", AlertRoute.quietHours, { quiet: { from: "25:00", to: "07:00", zone: "Europe/London" } }), 400, "quiet.from: must be a time such as 22:00"],
+      [await asLena.call("POST", AlertRoute.quietHours, { quiet: { from: "22:00", to: "22:00", zone: "Europe/London" } }), 400, "Quiet hours from 22:00 to 22:00 would be no time at all, or all day. Give two different times, e.g. 22:00 to 07:00."],
+      [await asLena.call("GET", AlertRoute.rules), 403, "The rules and their analytics are for the coordinators of the services alerts go to."],
+    ];
+    for (const [res, status, error] of refusals) expect([res.status, res.json.error]).to.deep.equal([status, error]);
+    // Nothing changed: still open, not snoozed, no quiet hours.
+    const now = await asLena.call("GET", `${at(AlertRoute.alert)}?room_id=${encodeURIComponent(msg.roomId)}`);
+    expect(now.json.alert).to.deep.include({ status: "open", snoozed_until_ts: null, false_positive: false });
+    expect((await asLena.call("GET", AlertRoute.quietHours)).json.quiet).to.equal(null);
+    const acked = await asLena.call("POST", at(AlertRoute.ack), { room_id: msg.roomId });
+    expect([acked.status, (acked.json.alert as { status: string }).status]).to.deep.equal([200, "acknowledged"]);
+  });
+
+  it("sets a patient's own limits by chat and through the admin API, refusing what does not fit, and applies them to that patient's next result", async function () {
+    const refused = async (body: unknown) => s.rounds.admin("/_rounds/admin/v1/alerts/patient-limits", { method: "PUT", body: JSON.stringify(body) }).then(() => "accepted", (e: Error) => e.message);
+    const patient = { id: "MRN40777", authority: "GENHOSP" };
+    expect(await refused({ patient, rule: "nope", limits: null })).to.match(/HTTP 404 .*There is no rule 'nope' in force\./);
+    expect(await refused({ patient, rule: "news2", limits: { urgent: { above: 6 } } })).to.match(/HTTP 400 .*only lab rules do/);
+    expect(await refused({ patient, rule: "potassium", limits: { urgent: { above: 6.6 } } })).to.match(/HTTP 400 .*must widen from informational to urgent to critical/);
+    expect(await refused({ patient, rule: "potassium", limits: { urgent: { above: 6 } }, by: "me" })).to.match(/HTTP 400 .*Unrecognized key: \\"by\\"/);
+    expect((await s.rounds.admin<{ limits: unknown[] }>("/_rounds/admin/v1/alerts/patient-limits")).limits).to.deep.equal([]);
+    await s.rounds.admin("/_rounds/admin/v1/alerts/patient-limits", { method: "PUT", body: JSON.stringify({ patient, rule: "potassium", limits: { urgent: { above: 6.1 }, informational: { above: 6 } } }) });
+    const listed = await s.rounds.admin<{ limits: Array<{ patient: unknown; rule: string; set_by: string }> }>("/_rounds/admin/v1/alerts/patient-limits");
+    expect(listed.limits.map((l) => [l.patient, l.rule, l.set_by])).to.deep.equal([[patient, "potassium", "admin"]]);
+
+    // Her usual 5.9 raises nothing; 6.3 (critical for anyone) still pages. Intake takes messages in
+    // the order they came, so when the page is there the 5.9 has been evaluated.
+    const potassiumFired = async () => (await s.rounds.admin<{ rules: Array<{ rule: string; fired: number }> }>("/_rounds/admin/v1/alerts/report")).rules.find((r) => r.rule === "potassium")!.fired;
+    const before = await potassiumFired();
+    const pid = "PID|1||MRN40777^^^GENHOSP^MR||LOE^ANNA";
+    expect(await mllpSend("own-1", potassium("ORU-7", "7", "5.9", pid))).to.match(/MSA\|AA\|ORU-7/);
+    await mllpSend("own-2", potassium("ORU-8", "8", "6.3", pid));
+    const page = await lena.waitForMessage((b) => b.includes("CRITICAL alert #") && b.includes("MRN40777"), { what: "her critical page", timeoutMs: 60_000 });
+    expect(page.body).to.contain("Potassium 6.3 mmol/L");
+    expect(await potassiumFired()).to.equal(before + 1);
+
+    // By chat, from the alert: !limit shows them, and off clears them.
+    const bot = `@rounds_alerts:${s.hs.serverName}`;
+    const dm = await lena.openEncryptedDm(bot);
+    const n = /alert #(\d+)/.exec(page.body)![1];
+    const show = await lena.send(dm, `!limit ${n}`);
+    expect((await lena.waitForNotice(dm, bot, { after: show })).body).to.equal(`This patient's own potassium limits: urgent above 6.1; informational above 6 mmol/L. Send !limit ${n} off to go back to the rule's.`);
+    const off = await lena.send(dm, `!limit ${n} off`);
+    expect((await lena.waitForNotice(dm, bot, { after: off })).body).to.equal("This patient's own potassium limits are cleared: the rule's apply again.");
+    expect((await s.rounds.admin<{ limits: unknown[] }>("/_rounds/admin/v1/alerts/patient-limits")).limits).to.deep.equal([]);
   });
 
   it("records a message once when Rounds dies between storing it and acknowledging it, and the lab resends it", async function () {

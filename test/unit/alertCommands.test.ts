@@ -34,6 +34,12 @@ describe("alerts bot commands", function () {
     openFor: async () => [alert(), alert({ number: 13, priority: "informational", repeats: 2 })],
     alertsRoom: async (_u: string, ensure: boolean) => (calls.push(["room", ensure]), ROOM),
     read: async (req: unknown) => (calls.push(["read", req]), 1),
+    setPatientLimits: async (req: { limits: unknown }) => {
+      calls.push(["limits", req]);
+      if (req.limits && JSON.stringify(req.limits).includes("99")) throw new AlertError("invalid_input", "Those limits do not fit Potassium's other bands: the 'above' limits must widen from informational to urgent to critical.");
+      return { ruleId: "potassium", limits: req.limits };
+    },
+    patientLimitsOf: async () => ({ ruleId: "potassium", units: "mmol/L", limits: { urgent: { below: 3, above: 6 } } }),
   } as unknown as AlertService;
   const emailStore = { setAddress: async (_u: string, a: string | null) => void (email = a), addressOf: async () => email };
   const built = alertCommands(service, emailStore, async () => "Europe/London");
@@ -90,6 +96,21 @@ describe("alerts bot commands", function () {
       `Your alerts room, with the Alerts widget: https://matrix.to/#/${ROOM}`,
     ]);
     expect(calls).to.deep.equal([["room", true]]);
+  });
+
+  it("sets a patient's own limits from one of their alerts, shows and clears them, and names what it did not understand", async function () {
+    expect(await run("!limit 12 urgent above 6.0 informational above 5.9")).to.equal(
+      "From now on, this patient's potassium results alert urgent above 6; informational above 5.9; the rule's other limits still apply. Send !limit 12 off to undo.",
+    );
+    expect(calls).to.deep.equal([["limits", { by: LENA, number: 12, limits: { urgent: { above: 6 }, informational: { above: 5.9 } }, at: SENT_AT }]]);
+    expect(await run("!limit 12")).to.equal("This patient's own potassium limits: urgent below 3 and above 6 mmol/L. Send !limit 12 off to go back to the rule's.");
+    expect(await run("!limit 12 off")).to.equal("This patient's own potassium limits are cleared: the rule's apply again.");
+    calls = [];
+    expect(await run("!limit 12 urgent above six")).to.match(/^"six" is not a number\. Usage: !limit/);
+    expect(await run("!limit 12 above 6")).to.match(/^I did not understand "above"\. Usage: !limit/);
+    expect(await run("!limit 12 severe above 6")).to.match(/^I did not understand "severe"/);
+    expect(calls).to.deep.equal([]);
+    expect(await run("!limit 12 urgent above 99")).to.match(/^Those limits do not fit Potassium's other bands/);
   });
 
   it("keeps an email address only when it is one, and stops on off", async function () {

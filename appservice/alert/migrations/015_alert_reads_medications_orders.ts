@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 
 /**
  * When each delivered alert was first read (from the recipient's read receipt), which deliveries
- * were a critical alert's page, and what the
+ * were a critical alert's page, patients' own limits, and what the
  * medication-interaction and overdue-result rules read: a patient's medications and ordered
  * tests. As in 014, patients are found by a keyed digest and medication codes are sealed.
  */
@@ -21,6 +21,18 @@ export async function up(knex: Knex): Promise<void> {
     t.string("event_id", 255).notNullable();
     t.timestamp("read_at", { useTz: true }).notNullable();
     t.primary(["user_id", "room_id"]);
+  });
+
+  // A patient's own limits for a lab rule, in place of the rule's: set from one of their alerts
+  // by a clinician it reached, or by a coordinator. The patient reference is sealed.
+  await knex.schema.createTable("alert_patient_limits", (t) => {
+    t.string("patient_key", 64).notNullable();
+    t.string("rule_id", 64).notNullable();
+    t.text("sealed_patient").notNullable();
+    t.text("limits").notNullable(); // JSON {critical?, urgent?, informational?}: numbers only
+    t.string("set_by", 255).notNullable();
+    t.timestamp("set_at", { useTz: true }).notNullable();
+    t.primary(["patient_key", "rule_id"]);
   });
 
   // One row per MedicationRequest or MedicationStatement a source sent (its latest version).
@@ -55,6 +67,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable("alert_orders");
   await knex.schema.dropTable("alert_medications");
   await knex.schema.dropTable("alert_receipts");
+  await knex.schema.dropTable("alert_patient_limits");
   await knex.schema.alterTable("alert_deliveries", (t) => {
     t.dropColumn("read_at");
     t.dropColumn("via_page");
