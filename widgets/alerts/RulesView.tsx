@@ -18,29 +18,6 @@ export function RulesView({ api }: { api: Pick<AlertApi, "rules"> }) {
   const suggestions = r.report.filter((x) => x.suggestion);
   return (
     <section aria-label="Rules and analytics">
-      <h2>Rules in force (version {r.version})</h2>
-      <div class="table-scroll" role="region" aria-label="Rules, scrollable" tabIndex={0}>
-        <table aria-label="Rules">
-          <thead>
-            <tr>
-              <th scope="col">Rule</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Fires</th>
-            </tr>
-          </thead>
-          <tbody>
-            {r.rules.map((x) => (
-              <tr key={x.id}>
-                <td>
-                  {x.name} <span class="muted">({x.id})</span>
-                </td>
-                <td>{x.kind}</td>
-                <td>{x.fires}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
       <h2>Effectiveness since {formatTime(Date.parse(r.since))}</h2>
       {r.report.every((x) => x.fired === 0) ? (
         <p class="muted">No alerts in this period.</p>
@@ -86,6 +63,29 @@ export function RulesView({ api }: { api: Pick<AlertApi, "rules"> }) {
           <p class="muted">Evidence: {x.suggestion!.evidence}. A suggestion for you to weigh, not a change Rounds makes.</p>
         </div>
       ))}
+      <h2>Rules in force (version {r.version})</h2>
+      <div class="table-scroll" role="region" aria-label="Rules, scrollable" tabIndex={0}>
+        <table aria-label="Rules">
+          <thead>
+            <tr>
+              <th scope="col">Rule</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Fires</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.rules.map((x) => (
+              <tr key={x.id}>
+                <td>
+                  {x.name} <span class="muted">({x.id})</span>
+                </td>
+                <td>{x.kind}</td>
+                <td>{x.fires}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       <LastUpdated live={live} everyMs={60_000} />
     </section>
   );
