@@ -503,6 +503,7 @@ export class AlertService {
       acknowledged_ts: a.acknowledgedAt?.getTime() ?? null,
       false_positive: a.falsePositive,
       page_number: a.pageNumber,
+      via_page: d?.viaPage ?? false,
       room_id: d?.roomId || null,
       message_event_id: d?.eventId ?? null,
       read_ts: d?.readAt?.getTime() ?? null,
@@ -525,7 +526,7 @@ export class AlertService {
     if (!a) throw new AlertError("not_found", `There is no alert #${number}.`);
     const mine = (await store.deliveries(a.id)).find((d) => d.userId === userId);
     if (!mine && a.acknowledgedBy !== userId && !(await this.isCoordinator(userId))) throw new AlertError("forbidden", `Alert #${number} was not sent to you.`);
-    if (roomId !== undefined && mine?.roomId !== roomId) throw new AlertError("forbidden", `Alert #${number} did not reach you in this room.`);
+    if (roomId !== undefined) await this.requireDeliveredIn(userId, number, roomId);
     const trail = (await store.trailOf(a.id)).map((t) => ({ step: t.step, ts: t.at.getTime(), actor: t.actor, ref: t.ref }));
     return { alert: this.view(a, mine), trail };
   }
@@ -536,7 +537,9 @@ export class AlertService {
     if (!a) throw new AlertError("not_found", `There is no alert #${number}.`);
     const mine = (await this.deps.store.deliveries(a.id)).find((d) => d.userId === userId);
     if (!mine) throw new AlertError("forbidden", `Alert #${number} was not sent to you.`);
-    if (mine.roomId !== roomId) throw new AlertError("forbidden", `Alert #${number} did not reach you in this room; act on it where it did.`);
+    // A critical alert rang in its page's room, which has no Alerts widget: the clinician's own alerts room acts on it too.
+    if (mine.roomId === roomId || (mine.viaPage && roomId === (await this.deps.rooms.findRoom(this.roomKey(userId))))) return;
+    throw new AlertError("forbidden", `Alert #${number} did not reach you in this room; act on it where it did.`);
   }
 
   /** Coordinators of the services alerts route to (a unit's or the default) see the rules and analytics. */

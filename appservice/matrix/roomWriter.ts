@@ -55,6 +55,11 @@ export class MatrixRoomWriter implements RoomWriter, Notifier {
     return roomId;
   }
 
+  async findRoom(key: string): Promise<string | null> {
+    const row = (await this.db("bot_rooms").where({ purpose_key: key }).first("room_id")) as { room_id: string } | undefined;
+    return row?.room_id ?? null;
+  }
+
   async retire(key: string, roomId: string): Promise<void> {
     await this.db("bot_rooms").where({ purpose_key: key, room_id: roomId }).delete();
   }

@@ -27,6 +27,8 @@ export interface RoomWriter {
    * these members invited and reused afterwards; members missing from a reused room are invited.
    */
   openRoom(key: string, opts: OpenRoomOptions): Promise<string>;
+  /** The room kept for `key`, if there is one: never creates it. */
+  findRoom(key: string): Promise<string | null>;
   invite(roomId: string, userIds: string[]): Promise<void>;
   /** Stops reusing the room for `key` (it has more members now); the next openRoom creates a new one. */
   retire(key: string, roomId: string): Promise<void>;

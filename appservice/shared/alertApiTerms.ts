@@ -29,6 +29,8 @@ export interface AlertView {
   false_positive: boolean;
   /** Raised as a page (critical alerts ride paging): its number. */
   page_number: number | null;
+  /** It reached the viewer as a page, in the page's room; their alerts room may act on it too. */
+  via_page: boolean;
   /** Where it reached the viewer: the room and its encrypted message there (null while held for a digest). */
   room_id: string | null;
   message_event_id: string | null;

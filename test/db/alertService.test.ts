@@ -193,6 +193,11 @@ for (const backend of backends) {
       expect(await service.read({ by: LENA, roomId: PAGE_ROOM, at: new Date(Date.now() + 1000), eventId: "$later" })).to.equal(1);
       const [mine] = await service.mine(LENA);
       expect(mine).to.include({ number: raised!.alert.number, room_id: PAGE_ROOM, message_event_id: "$page-41", page_number: 41 });
+      // Her Alerts widget, in her own alerts room, may act on it; another room may not.
+      const own = await service.alertsRoom(LENA);
+      await service.requireDeliveredIn(LENA, raised!.alert.number, own);
+      const elsewhere = await service.requireDeliveredIn(LENA, raised!.alert.number, "!random:x.org").catch((e: unknown) => e);
+      expect(elsewhere).to.be.instanceOf(AlertError).and.to.include({ code: "forbidden" });
       // The target may acknowledge the alert itself too; its page then stops ringing.
       await service.acknowledge({ by: LENA, number: raised!.alert.number });
       expect(pager.resolved).to.deep.equal([41]);

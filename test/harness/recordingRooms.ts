@@ -112,6 +112,10 @@ export class RecordingRooms implements RoomWriter {
     for (const u of userIds) this.members.get(roomId)?.add(u);
     this.calls.push({ method: "invite", roomId, args: { userIds } });
   }
+  async findRoom(key: string): Promise<string | null> {
+    return this.roomsByKey.get(key) ?? null;
+  }
+
   async retire(): Promise<void> {}
   async send(roomId: string, message: RoomMessage, txnKey: string): Promise<string> {
     this.check("send");

@@ -29,6 +29,7 @@ function alertView(over: Partial<AlertView> = {}): AlertView {
     acknowledged_ts: null,
     false_positive: false,
     page_number: null,
+    via_page: false,
     room_id: ROOM,
     message_event_id: "$msg12",
     read_ts: null,
@@ -168,6 +169,13 @@ describe("alerts widget", function () {
     expect(text(card(root, 12))).to.include("reached you in another room");
     expect(card(root, 12).querySelector("a")!.getAttribute("href")).to.equal("https://matrix.to/#/!page:rounds.test");
     expect(queryButton(card(root, 12), "Acknowledge")).to.equal(null);
+  });
+
+  it("acts from here on a critical alert that paged the viewer in its page's room, linking to it", async function () {
+    const { root, callsTo } = await show({ mine: async () => ({ alerts: [alertView({ priority: "critical", room_id: "!page:rounds.test", via_page: true, page_number: 41 })], max_snooze_minutes: 60, coordinator: false }) });
+    expect(text(card(root, 12))).to.include("paged you in").and.to.include("paged (#41)");
+    await click(button(card(root, 12), "Acknowledge"));
+    expect(callsTo("ack")).to.deep.equal([[12, ROOM]]);
   });
 
   it("shows the rules and analytics tab to coordinators only", async function () {

@@ -38,6 +38,8 @@ export function AlertCard({ alert: a, text, api, roomId, maxSnoozeMinutes, sendT
   const [fpOpen, setFpOpen] = useState(false);
   const [trailKey, setTrailKey] = useState(0);
   const here = a.room_id === roomId;
+  // A critical alert rang as a page in the page's room, which has no Alerts widget: it is acted on from here too.
+  const canAct = here || a.via_page;
   const busy = action.busy !== null;
   const p = PRIORITY[a.priority];
   const done = () => {
@@ -85,12 +87,16 @@ export function AlertCard({ alert: a, text, api, roomId, maxSnoozeMinutes, sendT
         <p class="muted">Waiting for your next digest of informational results.</p>
       ) : here ? (
         <p class="prose">{text ?? "Element has not loaded this alert's message yet; scroll up in the room to find it."}</p>
+      ) : a.via_page ? (
+        <p class="muted">
+          This alert paged you in <a href={`https://matrix.to/#/${a.room_id}`}>its page's room</a>; its message is there. You can acknowledge it here too.
+        </p>
       ) : (
         <p class="muted">
           This alert reached you in <a href={`https://matrix.to/#/${a.room_id}`}>another room</a>; its message is there.
         </p>
       )}
-      {here && a.status === "open" && (
+      {canAct && a.status === "open" && (
         <div class="buttons" role="group" aria-label={`Act on alert ${a.number}`}>
           <button type="button" class="primary" disabled={busy} onClick={() => void action.run("Acknowledging…", async () => (await api.ack(a.number, roomId), done()))}>
             Acknowledge
@@ -105,8 +111,8 @@ export function AlertCard({ alert: a, text, api, roomId, maxSnoozeMinutes, sendT
           )}
         </div>
       )}
-      {a.priority === "critical" && a.status === "open" && here && <p class="muted">A critical alert cannot be snoozed: acknowledge it once you are dealing with it.</p>}
-      {here && !a.false_positive && (
+      {a.priority === "critical" && a.status === "open" && canAct && <p class="muted">A critical alert cannot be snoozed: acknowledge it once you are dealing with it.</p>}
+      {canAct && !a.false_positive && (
         <>
           {!fpOpen ? (
             <div class="buttons">
