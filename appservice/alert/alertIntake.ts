@@ -8,6 +8,13 @@ import type { InboundStore, StoredInbound } from "./inboundStore.js";
 import { labValueOfObservation, medicationOf, orderOf, type Observation } from "./fhir/fhirResources.js";
 import { evaluateInteractions, evaluateLab, evaluateNews2, labRuleMatches, NEWS2_LOINC, overdueOrders, type LabValue } from "./ruleEvaluation.js";
 
+/**
+ * Timer: a change to an alert (repeated, corrected, cleared) to be told where it was delivered;
+ * armed in the message's transaction, so a crash after it commits still tells it.
+ */
+export const TIMER_ALERT_TELL = "alert.tell";
+const TELL_GRACE_MS = 30_000;
+
 /** Timer: an ordered test's time to a result under one overdue rule (ref: the order, step: the rule). */
 export const TIMER_ALERT_OVERDUE = "alert.overdue";
 
@@ -23,6 +30,11 @@ function ruleOn<R extends AlertRule>(rules: readonly R[], unit: string | null): 
 export type AlertEffect = { kind: "raised" | "repeated" | "corrected" | "cleared"; alert: Alert };
 
 const LOINC_SYSTEMS = new Set(["LN", "LOINC", "http://loinc.org"]);
+
+/** A change's timer step, the same key the room message is sent under: told twice, it is sent once. */
+export function tellStep(e: AlertEffect): string {
+  return `${e.kind}:${e.alert.lastAt.getTime()}`;
+}
 
 /** OBX → what the rules read. */
 export function labValueOf(r: LabResult): LabValue {
@@ -102,6 +114,9 @@ export class AlertIntake {
       return await db.transaction(async (trx) => {
         const effects = m.kind === "hl7v2" ? await this.hl7(trx, m) : await this.fhir(trx, m);
         await trx("alert_inbound").where({ id: m.id }).whereNull("processed_at").update({ processed_at: new Date(), sealed_payload: null });
+        // A new alert is found again by redelivery; a change is not, so it is kept as a timer.
+        // Due a little later: told at once (the usual case), it is cancelled before it fires.
+        for (const e of effects) if (e.kind !== "raised") await this.deps.timers?.schedule(TIMER_ALERT_TELL, e.alert.id, tellStep(e), new Date(Date.now() + TELL_GRACE_MS), trx);
         return effects;
       });
     } catch (err) {

@@ -7,7 +7,7 @@ import type { RoomWriter } from "../ports/roomWriter.js";
 import { DomainError, type DomainErrorCode } from "../shared/domainError.js";
 import { ALERT_STATE_TYPE, type AlertPriority, type AlertState } from "../shared/events/index.js";
 import type { AlertEmail } from "./alertEmail.js";
-import type { AlertEffect } from "./alertIntake.js";
+import { TIMER_ALERT_TELL, tellStep, type AlertEffect } from "./alertIntake.js";
 import { isValidTimeZone } from "../oncall/schedule.js";
 import { quote } from "../shared/quote.js";
 import type { AlertRulesResponse, AlertTrailStep, AlertView } from "../shared/alertApiTerms.js";
@@ -21,6 +21,8 @@ import type { Alert, AlertDelivery, AlertStore } from "./alertStore.js";
 export const TIMER_ALERT_ESCALATE = "alert.escalate";
 export const TIMER_ALERT_SNOOZE = "alert.snooze";
 export const TIMER_ALERT_DIGEST = "alert.digest";
+
+const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
 export class AlertError extends DomainError {
   constructor(code: DomainErrorCode, message: string) {
@@ -197,6 +199,8 @@ export class AlertService {
     if (!(await store.snoozed(found.id, req.by, until, at))) throw new AlertError("invalid_transition", `Alert #${found.number} is no longer open.`);
     if (this.deps.timers) {
       await this.deps.timers.store.cancelAll(TIMER_ALERT_ESCALATE, found.id);
+      // A new snooze replaces the last: its earlier end must not ring early.
+      await this.deps.timers.store.cancelAll(TIMER_ALERT_SNOOZE, found.id);
       await this.deps.timers.store.schedule(TIMER_ALERT_SNOOZE, found.id, String(until.getTime()), until);
       this.deps.timers.wake();
     }
@@ -209,6 +213,8 @@ export class AlertService {
     const { store, rooms } = this.deps;
     const a = await store.get(store.db, t.ref);
     if (!a || a.status !== "open") return;
+    // Snoozed again since this timer was armed (a crash between cancel and schedule): the later snooze decides.
+    if (a.snoozedUntil && a.snoozedUntil.getTime() > Number(t.step)) return;
     for (const d of await store.deliveries(a.id)) {
       if (!d.eventId) continue;
       await rooms.send(d.roomId, { body: `⏰ Snooze over: alert #${a.number} is still open (${a.detail.why}). React ✅ to the alert or send !ack ${a.number}.`, mentions: [d.userId], references: d.eventId }, `alert:${a.id}:snooze:${t.step}:${d.userId}`);
@@ -374,7 +380,11 @@ export class AlertService {
       this.counted(e.alert, e.kind);
       try {
         if (e.kind === "raised") await this.deliverNew(e.alert);
-        else await this.tellChange(e);
+        else {
+          await this.tellChange(e);
+          // Told: the timer intake armed for a crash before this is not needed.
+          await this.deps.timers?.store.cancel(TIMER_ALERT_TELL, e.alert.id, tellStep(e));
+        }
         if (e.kind === "cleared") await this.settled(e.alert);
       } catch (err) {
         // The alert stays open and undelivered in the database; the next delivery pass retries it.
@@ -426,14 +436,29 @@ export class AlertService {
     for (const user of users) await this.countLoad(user, a);
   }
 
-  private async tellChange(e: AlertEffect): Promise<void> {
+  private async tellChange(e: AlertEffect, step = tellStep(e)): Promise<void> {
     const { store, rooms } = this.deps;
+    // Repeats are dedup's own: the count is always in the state, and a message goes only at the
+    // 1st, 2nd, 4th, 8th … repeat, so a lab re-sending a result every minute does not fill the room.
+    if (e.kind === "repeated" && !isPowerOfTwo(e.alert.repeats)) return this.mirror(e.alert);
     for (const d of await store.deliveries(e.alert.id)) {
       if (!d.eventId) continue;
       // A page's room is told too: the alerts bot is in it as the page's requester.
-      await rooms.send(d.roomId, { body: this.text(e.alert, e.kind), notice: e.kind !== "corrected", references: d.eventId, mentions: e.kind === "corrected" ? [d.userId] : [] }, `alert:${e.alert.id}:${e.kind}:${e.alert.lastAt.getTime()}:${d.userId}`);
+      await rooms.send(d.roomId, { body: this.text(e.alert, e.kind), notice: e.kind !== "corrected", references: d.eventId, mentions: e.kind === "corrected" ? [d.userId] : [] }, `alert:${e.alert.id}:${step}:${d.userId}`);
     }
     await this.mirror(e.alert);
+  }
+
+  /**
+   * Timer: a change intake committed (TIMER_ALERT_TELL). Told under the same key as deliver()
+   * tells it, so after a crash it is told once, and otherwise not twice.
+   */
+  async onTellTimer(t: TimerRow): Promise<void> {
+    const a = await this.deps.store.get(this.deps.store.db, t.ref);
+    const kind = t.step.slice(0, t.step.indexOf(":")) as AlertEffect["kind"];
+    if (!a || !["repeated", "corrected", "cleared"].includes(kind)) return;
+    await this.tellChange({ kind, alert: a }, t.step);
+    if (kind === "cleared") await this.settled(a);
   }
 
   /** Acknowledges by number (a command), or by the alert message reacted to; idempotent for the same person. */

@@ -7,7 +7,7 @@ import type { BackgroundJob, WorkflowDeps, WorkflowParts } from "../workflow.js"
 import type { AlertConfig } from "./alertConfig.js";
 import { alertMetrics } from "./alertMetrics.js";
 import { AlertEmail } from "./alertEmail.js";
-import { AlertIntake, TIMER_ALERT_OVERDUE } from "./alertIntake.js";
+import { AlertIntake, TIMER_ALERT_OVERDUE, TIMER_ALERT_TELL } from "./alertIntake.js";
 import { AlertService, TIMER_ALERT_DIGEST, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "./alertService.js";
 import { AlertStore } from "./alertStore.js";
 import { loadFhirDefinitions } from "./fhir/fhirResources.js";
@@ -100,8 +100,9 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
       [TIMER_ALERT_SNOOZE]: (t) => alerts.onSnoozeTimer(t),
       [TIMER_ALERT_DIGEST]: (t) => alerts.onDigestTimer(t),
       [TIMER_ALERT_OVERDUE]: async (t) => alerts.deliver(await intake.overdue(Number(t.ref), t.step)),
+      [TIMER_ALERT_TELL]: (t) => alerts.onTellTimer(t),
     },
-    routes: fhir ? [alertFhirRouter({ sources, inbound, subscriptions: new SubscriptionLedger(db), log })] : [],
+    routes: fhir ? [alertFhirRouter({ sources, inbound, subscriptions: new SubscriptionLedger(db), onMissed: (source, n) => metrics.missedEvents.inc({ source }, n), log })] : [],
     widgetRoutes: alertWidgetRoutes({ alerts, rooms, serverName: core.serverName, defaultZone: () => oncall.defaultTimezone() }),
     adminRoutes: (adminToken) => [alertAdminRouter({ adminToken, ruleSets, alerts: store, service: alerts })],
     jobs,

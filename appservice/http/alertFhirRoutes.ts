@@ -36,7 +36,14 @@ interface Locals {
  * field and stores nothing; a Bundle is stored whole or not at all. A resend (same id and
  * version) is recorded once and answered as the first time.
  */
-export function alertFhirRouter(deps: { sources: () => readonly AlertSource[]; inbound: InboundStore; subscriptions: SubscriptionLedger; log: Logger }): Router {
+export function alertFhirRouter(deps: {
+  sources: () => readonly AlertSource[];
+  inbound: InboundStore;
+  subscriptions: SubscriptionLedger;
+  /** Counts notifications a source's subscription missed, for IT's monitoring (rounds_alert_fhir_missed_events_total). */
+  onMissed?: (source: string, missed: number) => void;
+  log: Logger;
+}): Router {
   const router = express.Router();
   const limits = new Map<string, FixedWindowLimit>();
   const addressLimits = new Map<string, FixedWindowLimit>();
@@ -127,8 +134,10 @@ export function alertFhirRouter(deps: { sources: () => readonly AlertSource[]; i
       const gap = await deps.subscriptions.check(source.id, n);
       let extra = `${n.type} of ${n.subscription}`;
       if (gap.missed) {
-        // Reported, not hidden: the source resends them when asked ($events), and staff are told.
+        // Reported, not hidden: the sender is told which to resend, and IT sees the count in Prometheus.
+        // What did arrive is still stored: refusing it would lose it too.
         deps.log.warn({ source: source.id, subscription: n.subscription, missed: gap.missed, first: gap.firstMissed, last: gap.lastMissed }, "FHIR subscription: notifications were missed");
+        deps.onMissed?.(source.id, gap.missed);
         extra += `; ${gap.missed} earlier notification(s) never arrived (events ${gap.firstMissed}–${gap.lastMissed}): resend them`;
       }
       if (!messages.length) return answer(res, 200, { resourceType: "OperationOutcome", issue: [{ severity: gap.missed ? "warning" : "information", code: gap.missed ? "incomplete" : "informational", details: { text: extra } }] });

@@ -638,8 +638,12 @@ export class PageService {
     const first = (await this.deps.store.notifications(page.id)).find((n) => n.channel === "matrix" && n.externalId);
     if (!page.roomId || !first) return null;
     const body = await this.deps.rooms.readMessage(page.roomId, first.externalId!);
-    const line = body?.split("\n").find((l) => l.startsWith("Request: "));
-    return line ? line.slice("Request: ".length) : null;
+    // The request runs from its "Request: " line to the last line (who is to acknowledge): a
+    // request of several lines (an alert's result, then its patient) is quoted whole.
+    const lines = body?.split("\n") ?? [];
+    const start = lines.findIndex((l) => l.startsWith("Request: "));
+    if (start < 0) return null;
+    return lines.slice(start, Math.max(start + 1, lines.length - 1)).join("\n").slice("Request: ".length);
   }
 
   /** Writes the page's state event from the database row: the database is the truth. */

@@ -26,6 +26,11 @@ export class TimerStore {
     return affectedRows(await trx("timers").where({ kind, ref, status: "pending" }).update({ status: "cancelled" }));
   }
 
+  /** Cancels one pending timer, e.g. a safety net whose work was just done directly. */
+  async cancel(kind: string, ref: string, step: string): Promise<void> {
+    await this.db("timers").where({ kind, ref, step, status: "pending" }).update({ status: "cancelled" });
+  }
+
   async nextDueAt(): Promise<Date | null> {
     const row = await this.db("timers").where({ status: "pending" }).min({ due: "due_at" }).first();
     return row?.due ? new Date(row.due) : null;

@@ -82,6 +82,7 @@ for (const backend of backends) {
     let inbound: InboundStore;
     let intake: AlertIntake;
     let scheduled: Array<{ kind: string; ref: string; step: string; due: Date }> = [];
+    const missed: Array<[string, number]> = [];
 
     async function post(path: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }, contentType = "application/fhir+json") {
       const text = typeof body === "string" ? body : JSON.stringify(body);
@@ -102,7 +103,7 @@ for (const backend of backends) {
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
       server = express()
-        .use(alertFhirRouter({ sources: () => sources, inbound, subscriptions: new SubscriptionLedger(db), log }))
+        .use(alertFhirRouter({ sources: () => sources, inbound, subscriptions: new SubscriptionLedger(db), onMissed: (source, n) => void missed.push([source, n]), log }))
         .listen(port, "127.0.0.1");
       await once(server, "listening");
     });
@@ -174,6 +175,13 @@ for (const backend of backends) {
       ] as const;
       for (const [res, status, text] of cases) expect([res.status, res.text]).to.satisfy(([s, t]: [number, string]) => s === status && text.test(t), `${status} ${text}: got ${res.status} ${res.text}`);
       expect(await inbound.count()).to.equal(0);
+    });
+
+    it("refuses a resource that names no patient, since nobody could be told of it, and stores nothing", async function () {
+      const { subject: _none, ...anonymous } = potassium("k-anon");
+      const r = await post("/ehr/Observation", anonymous);
+      expect([r.status, r.expression, r.text]).to.deep.equal([422, ["Observation.subject"], "subject.reference must name the patient: Rounds cannot route a result without one"]);
+      expect(await inbound.count("ehr")).to.equal(0);
     });
 
     it("validates each resource with the FHIR library and names the field, never the value", async function () {
@@ -309,6 +317,8 @@ for (const backend of backends) {
       expect(beat.text).to.match(/1 earlier notification\(s\) never arrived \(events 5–5\)/);
       const row = (await db("alert_subscriptions").first()) as { events_seen: string | number; missed: string | number };
       expect([Number(row.events_seen), Number(row.missed)]).to.deep.equal([5, 3]);
+      // And counted for IT's monitoring, per source.
+      expect(missed.splice(0)).to.deep.equal([["ehr", 2], ["ehr", 1]]);
       expect(await inbound.count("ehr")).to.equal(2);
       // A notification that is not the Backport's shape is refused, naming where.
       expect((await post("/ehr/notifications", { resourceType: "Bundle", type: "batch", entry: [] })).expression).to.deep.equal(["Bundle.type"]);

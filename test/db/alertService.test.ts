@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { AlertEmail } from "../../appservice/alert/alertEmail.js";
 import { expect } from "chai";
-import { AlertIntake, type AlertEffect } from "../../appservice/alert/alertIntake.js";
+import { AlertIntake, TIMER_ALERT_TELL, type AlertEffect } from "../../appservice/alert/alertIntake.js";
 import { parseRulesFile, type AlertRuleSet } from "../../appservice/alert/alertRules.js";
 import { AlertError, AlertService, TIMER_ALERT_DIGEST, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "../../appservice/alert/alertService.js";
 import { TimerStore, type TimerRow } from "../../appservice/timers/timerStore.js";
@@ -290,6 +290,37 @@ for (const backend of backends) {
       expect((await receive(k("5.9", "5")))[0]!.kind).to.equal("repeated");
     });
 
+    it("keeps each change to tell as a timer armed with it, so a crash before telling loses none, and telling twice sends once", async function () {
+      intake = new AlertIntake({ inbound, alerts: store, rules: () => set.rules, timers: { schedule: (k, r, st, d, trx) => timers.schedule(k, r, st, d, trx), wake: () => undefined }, log });
+      await receive(admit("4WEST"));
+      const [raised] = await receive(k("5.8", "1"));
+      expect(await pending(TIMER_ALERT_TELL)).to.deep.equal([]);
+      // The clearing result is recorded and processed, and Rounds dies before telling anyone.
+      const payload = k("4.4", "2");
+      await inbound.record({ source: "lab", key: `C${control}`, kind: "hl7v2", type: "x", payload });
+      const [cleared] = await intake.processPending();
+      expect(cleared!.kind).to.equal("cleared");
+      const [tell] = await pending(TIMER_ALERT_TELL);
+      expect(tell).to.deep.include({ ref: raised!.alert.id });
+      await service.onTellTimer(row(tell!, TIMER_ALERT_TELL));
+      await service.onTellTimer(row(tell!, TIMER_ALERT_TELL));
+      // Or told at once too (no crash): still one message.
+      await service.deliver([cleared!]);
+      const notices = rooms.calls.filter((c) => c.method === "send").map((c) => (c.args.content as { body: string }).body).filter((b) => b.includes("cleared"));
+      expect(notices).to.have.length(1);
+      expect(notices[0]).to.match(/^✅ Alert #\d+ cleared: a later result is normal/);
+    });
+
+    it("tells repeats at the 1st, 2nd, 4th and 8th only, keeping the count in the room's state every time", async function () {
+      await receive(admit("4WEST"));
+      const [raised] = await receive(k("5.8", "r0"));
+      for (let i = 1; i <= 9; i++) await receive(k("5.8", `r${i}`));
+      const roomId = rooms.calls.find((c) => c.method === "send")!.roomId!;
+      const repeats = rooms.calls.filter((c) => c.method === "send").map((c) => (c.args.content as { body: string }).body).filter((b) => b.includes("Repeated:"));
+      expect(repeats.map((b) => /Repeated: (\d+) results/.exec(b)![1])).to.deep.equal(["2", "3", "5", "9"]);
+      expect(statesIn(roomId).find((x) => (x as { id: string }).id === raised!.alert.id)).to.include({ repeats: 9 });
+    });
+
     it("tells the room when a normal follow-up clears the alert it holds", async function () {
       await receive(admit("4WEST"));
       await receive(k("5.8", "1"));
@@ -361,6 +392,13 @@ for (const backend of backends) {
       const snoozed = await service.snooze({ by: HOUSE, number: n, minutes: 10 });
       expect(snoozed.snoozedUntil).to.be.instanceOf(Date);
       expect(await pending(TIMER_ALERT_ESCALATE)).to.deep.equal([]);
+      // Snoozed again for longer: the first snooze's end no longer rings.
+      const [first] = await pending(TIMER_ALERT_SNOOZE);
+      await service.snooze({ by: HOUSE, number: n, minutes: 30 });
+      expect((await pending(TIMER_ALERT_SNOOZE)).map((t) => t.step)).to.have.length(1).and.not.to.include(first!.step);
+      const sentBefore = rooms.calls.filter((c) => c.method === "send").length;
+      await service.onSnoozeTimer(row(first!, TIMER_ALERT_SNOOZE));
+      expect(rooms.calls.filter((c) => c.method === "send")).to.have.length(sentBefore);
       const [wake] = await pending(TIMER_ALERT_SNOOZE);
       expect(wake!.ref).to.equal(urgent!.alert.id);
       await service.onSnoozeTimer(row(wake!, TIMER_ALERT_SNOOZE));
@@ -368,7 +406,7 @@ for (const backend of backends) {
       expect(reminder.body).to.match(new RegExp(`^⏰ Snooze over: alert #${n} is still open`));
       expect(reminder["m.mentions"].user_ids).to.deep.equal([HOUSE]);
       expect((await pending(TIMER_ALERT_ESCALATE)).map((t) => t.step)).to.deep.equal([`after-snooze-${wake!.step}`]);
-      expect((await store.trailOf(urgent!.alert.id)).map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "snoozed", "renotified"]);
+      expect((await store.trailOf(urgent!.alert.id)).map((t) => t.step)).to.deep.equal(["received", "routed", "delivered", "snoozed", "snoozed", "renotified"]);
 
       pager.fail = true; // a critical alert delivered directly: still never snoozed
       const [critical] = await receive(k("7.2", "3"));

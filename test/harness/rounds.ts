@@ -163,7 +163,7 @@ export class RoundsProcess {
   }
 
   async metric(name: string, labels: string): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}}`));
     return line ? Number(line.split(" ").pop()) : 0;
   }

@@ -56,7 +56,9 @@ describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_s
     // Nobody answers: the SMS fallback says only that a page waits, then level 2 is rung.
     const smsToLena = await s.twilio.waitForMessage((m) => m.to === s.phones.lena, 30_000);
     expect(smsToLena.body).to.equal(`EMERGENT page ${pageNumber} from Rounds. Reply ${pageNumber} to acknowledge. Details are in the Rounds app.`);
-    await liam.waitForMessage((b) => b.startsWith(`⬆️ Escalated emergent page #${pageNumber}`) && b.includes("Potassium 6.8"), { what: "the escalation", timeoutMs: 30_000 });
+    // Level 2 is told the result and whose it is: the request is quoted whole, patient line included.
+    const escalation = await liam.waitForMessage((b) => b.startsWith(`⬆️ Escalated emergent page #${pageNumber}`) && b.includes("Potassium 6.8"), { what: "the escalation", timeoutMs: 30_000 });
+    expect(escalation.body).to.contain(`Patient: ${MRN} (GENHOSP), unit 4WEST`);
     const smsToLiam = await s.twilio.waitForMessage((m) => m.to === s.phones.liam, 30_000);
     expect(smsToLiam.body).not.to.contain(MRN).and.not.to.contain("6.8").and.not.to.contain("otassium");
 

@@ -112,6 +112,9 @@ export function validateTaken(resource: unknown, at = ""): Resource {
   }
   const errors = issues.filter((i) => i.severity === "error" || i.severity === "fatal");
   if (errors.length) throw new FhirRefusal(422, errors.map((i) => withoutValues({ ...i, expression: i.expression?.map((e) => `${prefix}${e}`) })));
+  // R4 lets these omit their subject; an alert cannot: with no patient there is nobody to route to.
+  const subject = (resource as { subject?: { reference?: unknown } }).subject?.reference;
+  if (typeof subject !== "string" || !subject) throw FhirRefusal.of(422, "required", "subject.reference must name the patient: Rounds cannot route a result without one", `${prefix}${type}.subject`);
   return resource as Resource;
 }
 
