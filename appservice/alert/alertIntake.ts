@@ -18,6 +18,9 @@ const TELL_GRACE_MS = 30_000;
 /** Timer: an ordered test's time to a result under one overdue rule (ref: the order, step: the rule). */
 export const TIMER_ALERT_OVERDUE = "alert.overdue";
 
+/** The rule id of alerts the lab's own critical flags raise for a test no rule covers ("lab-flags:<code>"). */
+export const LAB_FLAGS_RULE = "lab-flags";
+
 /** Where a finding came from: the message (or, for an overdue order, the message that ordered it). */
 type Origin = Pick<StoredInbound, "id" | "source" | "receivedAt">;
 
@@ -174,7 +177,10 @@ export class AlertIntake {
       const value = values[i]!;
       if (value.loinc && value.status !== "cancelled" && value.status !== "pending") effects.push(...(await this.resulted(trx, m, patientKey, value.loinc, r.observedAt ? new Date(r.observedAt) : m.receivedAt)));
       const unitRule = labRuleFor(this.deps.rules(), value, unit);
-      if (!unitRule) continue;
+      if (!unitRule) {
+        effects.push(...(await this.flaggedWithoutRule(trx, m, report, r, value, patientKey, unit)));
+        continue;
+      }
       // The patient's own limits, where a clinician set them, stand in for the rule's.
       const own = await alerts.patientLimits(trx, patientKey, unitRule.id);
       const rule = own ? withPatientLimits(unitRule, own.limits).rule : unitRule;
@@ -190,6 +196,25 @@ export class AlertIntake {
     }
     effects.push(...(await this.news2(trx, m, report, values, patientKey, unit)));
     return effects;
+  }
+
+  /**
+   * A test no rule covers is still the lab's to flag: a critical flag (HH, LL, AA) is a critical
+   * alert under the lab's judgement, one per patient and test, and the test's next unflagged
+   * final result clears it. Nothing else about an unruled test alerts.
+   */
+  private async flaggedWithoutRule(trx: Knex.Transaction, m: StoredInbound, report: LabReport, r: LabResult, value: LabValue, patientKey: string, unit: string | null): Promise<AlertEffect[]> {
+    if (value.status === "cancelled" || value.status === "pending" || value.status === "preliminary") return [];
+    const test = (value.loinc ?? value.localCode ?? "").slice(0, 40);
+    if (!test) return [];
+    const ruleId = `${LAB_FLAGS_RULE}:${test}`;
+    const critical = value.flags.filter((f) => f === "HH" || f === "LL" || f === "AA");
+    if (!critical.length && value.flags.some((f) => f !== "N")) return []; // abnormal but not critical: no rule asked for it
+    const name = r.display || test;
+    const finding = critical.length ? { priority: "critical" as const, band: "flagged-critical", why: `${name} ${r.value}${r.units ? ` ${r.units}` : ""}: flagged critical by the lab (${critical.join(", ")}); Rounds has no rule for this test` } : { priority: null, band: "flagged-critical", why: `${name}: no longer flagged` };
+    const resultKey = r.identity.startsWith("|") ? null : this.deps.alerts.resultKey(`${m.source}|${patientKey}|${r.identity}`);
+    const detail = { why: finding.why, test: name, value: r.value, units: r.units, patient: report.patient, unit, observedAt: r.observedAt };
+    return this.apply(trx, m, { ruleId, dedupMinutes: 60, patientKey, finding, resultKey, corrected: value.status === "corrected", detail });
   }
 
   /**

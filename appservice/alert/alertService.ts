@@ -408,13 +408,26 @@ export class AlertService {
   }
 
   private async deliverNew(a: Alert): Promise<void> {
-    const { store, rooms, log } = this.deps;
-    if (a.priority === "critical" && (a.pageNumber !== null || (await this.page(a)))) return;
+    const { store, log } = this.deps;
+    if (a.priority === "critical" && (a.pageNumber !== null || (await this.page(a)))) {
+      // The page rings the unit's on-call; the patient's own attending is told too, in their alerts room.
+      const { users, via } = await this.recipients(a);
+      const paged = new Set((await store.deliveries(a.id)).filter((d) => d.viaPage).map((d) => d.userId));
+      if (via === "attending") await this.sendTo(a, users.filter((u) => !paged.has(u)), via);
+      return;
+    }
     const { users, via } = await this.recipients(a);
     if (!users.length) {
       log.error({ alert: a.id, rule: a.ruleId, priority: a.priority }, "alert has nobody to go to: no attending mapped and nobody on call for the unit's service");
       return;
     }
+    await this.sendTo(a, users, via);
+    await this.armEscalation(a, new Date(), "first");
+  }
+
+  /** Sends the alert to each of `users` in their alerts room (once each), or holds an informational one for their digest. */
+  private async sendTo(a: Alert, users: string[], via: string): Promise<void> {
+    const { store, rooms, log } = this.deps;
     for (const user of users) {
       if (!(await store.claimDelivery(a.id, user))) continue;
       const roomId = await this.alertsRoom(user);
@@ -432,7 +445,6 @@ export class AlertService {
       log.info({ alert: a.id, number: a.number, priority: a.priority, via }, "alert delivered");
     }
     if (a.priority !== "informational") await this.deps.email?.tell(a, users);
-    await this.armEscalation(a, new Date(), "first");
     for (const user of users) await this.countLoad(user, a);
   }
 

@@ -106,6 +106,20 @@ for (const backend of backends) {
       expect((await alerts.trailOf(raised!.alert.id)).map((t) => t.step)).to.deep.equal(["received", "corrected", "cleared"]);
     });
 
+    it("raises a critical alert on the lab's own critical flag for a test no rule covers, and clears it on the test's next unflagged result", async function () {
+      const creatinine = (value: string, flag: string, status = "F") =>
+        [msh("ORU^R01"), PID, `OBR|1|P-c${control}|F-c${control}|2160-0^Creatinine^LN|||20261203094500`, `OBX|1|NM|2160-0^Creatinine^LN||${value}|umol/L|45-90|${flag}|||${status}`].join("\r");
+      await receive(adt("A01", "4WEST"));
+      expect(await receive(creatinine("140", "H"))).to.deep.equal([]); // abnormal, not critical: no rule asked for it
+      expect(await receive(creatinine("900", "HH", "P"))).to.deep.equal([]); // preliminary: the final result decides
+      const [raised] = await receive(creatinine("910", "HH"));
+      expect(raised!.alert).to.include({ ruleId: "lab-flags:2160-0", priority: "critical", band: "flagged-critical" });
+      expect(raised!.alert.detail.why).to.equal("Creatinine 910 umol/L: flagged critical by the lab (HH); Rounds has no rule for this test");
+      expect((await receive(creatinine("905", "HH")))[0]!.kind).to.equal("repeated");
+      const [cleared] = await receive(creatinine("85", ""));
+      expect([cleared!.kind, cleared!.alert.id]).to.deep.equal(["cleared", raised!.alert.id]);
+    });
+
     it("clears an open alert when a normal follow-up result arrives, and raises nothing for it", async function () {
       await receive(potassium("2.5", { order: "1" }));
       const effects = await receive(potassium("4.1", { order: "2" }));

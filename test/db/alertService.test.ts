@@ -161,8 +161,10 @@ for (const backend of backends) {
       expect(pager.pages).to.have.length(1);
       expect(pager.pages[0]).to.include({ service: "cardiology", urgency: "emergent", origin: `alert:${raised!.alert.id}`, requester: BOT });
       expect(pager.pages[0]!.note).to.contain("CRITICAL alert #").and.to.contain(MRN);
-      // Not also sent to the alerts room: the page rings, escalates and texts.
-      expect(rooms.calls.filter((c) => c.method === "send")).to.have.length(0);
+      // The page rings, escalates and texts the unit's on-call; the patient's attending is told in their alerts room too.
+      const sent = rooms.calls.filter((c) => c.method === "send");
+      expect(sent).to.have.length(1);
+      expect((sent[0]!.args.content as { body: string; "m.mentions": { user_ids: string[] } })["m.mentions"].user_ids).to.deep.equal([HOUSE]);
       await service.deliver([raised!]);
       expect(await service.redeliver()).to.equal(0);
       expect(pager.pages).to.have.length(1);
@@ -175,12 +177,16 @@ for (const backend of backends) {
         ["received", `inbound:${alert.inboundId}`],
         ["routed", "page:41 service:cardiology"],
         ["delivered", "page:41"],
+        ["routed", "attending"],
+        ["delivered", sent[0]!.args.eventId],
         ["acknowledged", "page:41 via:sms"],
       ]);
+      // A retried delivery told the attending once.
+      expect(rooms.calls.filter((c) => c.method === "send")).to.have.length(1);
     });
 
     it("treats a page's request message as the delivery to its targets: the alert's changes are told in the page's room, their receipt there reads it, their widget lists it", async function () {
-      await receive(admit("4WEST"));
+      await receive(admit("4WEST", "D99")); // no attending Rounds knows: only the page tells anyone
       const [raised] = await receive(k("6.9", "1"));
       const [d] = await store.deliveries(raised!.alert.id);
       expect(d).to.deep.include({ userId: LENA, roomId: PAGE_ROOM, eventId: "$page-41", viaPage: true });
@@ -440,11 +446,12 @@ for (const backend of backends) {
         await receive(admit("4WEST"));
         const [urgent] = await receive(k("5.8", "1"));
         await service.deliver([urgent!]); // a retry: no second mail
-        await receive(k("6.9", "2")); // critical: paged, and its page's targets mailed
+        await receive(k("6.9", "2")); // critical: paged, its page's targets mailed, and the attending (mailed already for #1, a new alert: mailed again)
         await receive(k("3.4", "3")); // informational: no mail
-        expect(mails.map((m) => m.to)).to.deep.equal([["house@hospital.example"], ["lena@hospital.example"]]);
+        expect(mails.map((m) => m.to)).to.deep.equal([["house@hospital.example"], ["lena@hospital.example"], ["house@hospital.example"]]);
         expect(mails[0]!.raw).to.match(/Subject: Rounds: an urgent result is waiting \(alert #\d+\)/);
         expect(mails[1]!.raw).to.match(/Subject: Rounds: a critical result is waiting \(alert #\d+\)/);
+        expect(mails[2]!.raw).to.match(/Subject: Rounds: a critical result is waiting \(alert #\d+\)/);
         for (const m of mails) expect(m.raw).not.to.contain(MRN).and.not.to.contain("5.8").and.not.to.contain("6.9").and.not.to.contain("otassium");
         await email.setAddress(HOUSE, null);
         expect(await email.addressOf(HOUSE)).to.equal(null);
@@ -520,11 +527,11 @@ for (const backend of backends) {
       const oncall = { whoIsOnCall: async () => { throw new Error("unused"); }, coordinators: async (s: string) => (s === "cardiology" ? ["@cora:x.org"] : []) };
       const told: string[] = [];
       service = new AlertService({ store, rooms, oncall, notifier: { tellUser: async (_u: string, text: string) => void told.push(text) }, routing: () => set.routing, pager: () => pager, botUserId: BOT, options: { escalateUrgentMinutes: 15, maxSnoozeMinutes: 60, digestMinutes: 60, shiftHours: 12, perShiftCap: 1 }, log });
-      await receive(admit("4WEST"));
       for (const i of [1, 2]) await receive(k("6.9", `crit${i}`, `MRN-CRIT-${i}`));
       expect(pager.pages).to.have.length(2);
-      expect(told).to.have.length(1);
-      expect(told[0]).to.match(new RegExp(`^⚠️ Alert load: ${LENA} has had 2 alerts`));
+      // The page's target and the patients' attending (PV1-7, told beside the page) each carry both.
+      expect(told.map((t) => t.split(" has had")[0])).to.have.members([`⚠️ Alert load: ${LENA}`, `⚠️ Alert load: ${HOUSE}`]);
+      expect(told.every((t) => t.includes("has had 2 alerts"))).to.equal(true);
     });
   });
 }
