@@ -7,11 +7,15 @@ import { ACK_REACTIONS, CommandError, requireEncrypted, type BotCommands, type E
 const ACK_USAGE = "!ack <alert number>, e.g. !ack 12";
 const SNOOZE_USAGE = "!snooze <alert number> <minutes>, e.g. !snooze 12 15";
 const FP_USAGE = "!falsepositive <alert number> <why>, e.g. !falsepositive 12 haemolysed sample";
-const LIMIT_USAGE = "!limit <alert number> <critical|urgent|informational> [below <n>] [above <n>] … | !limit <alert number> off, e.g. !limit 12 urgent above 6.0";
+const LIMIT_USAGE = "!limit <alert number> <critical|urgent|informational> [below <n>] [above <n>] … | !limit <alert number> scale 2 (NEWS2) | !limit <alert number> off, e.g. !limit 12 urgent above 6.0";
 const BANDS = ["critical", "urgent", "informational"] as const;
 
 /** "urgent above 6.0 critical above 6.8" → { urgent: { above: 6 }, critical: { above: 6.8 } }; the service checks the rest. */
-function parseLimits(words: string[]): Record<string, Record<string, number>> {
+function parseLimits(words: string[]): Record<string, Record<string, number>> | { scale: number } {
+  if (words[0]?.toLowerCase() === "scale") {
+    if (words.length !== 2 || !/^\d$/.test(words[1]!)) throw new CommandError("bad scale", `Give the SpO2 scale as 1 or 2, e.g. !limit 12 scale 2. Usage: ${LIMIT_USAGE}`);
+    return { scale: Number(words[1]) };
+  }
   const out: Record<string, Record<string, number>> = {};
   let band: string | null = null;
   for (let i = 0; i < words.length; i++) {
@@ -32,7 +36,9 @@ function parseLimits(words: string[]): Record<string, Record<string, number>> {
   return out;
 }
 
-const limitsText = (l: Record<string, { below?: number; above?: number } | undefined>) =>
+const limitsText = (l: Record<string, { below?: number; above?: number } | undefined> | { scale: number }): string =>
+  "scale" in l ? `SpO2 scale ${String(l.scale)}` : bandsText(l);
+const bandsText = (l: Record<string, { below?: number; above?: number } | undefined>) =>
   BANDS.filter((b) => l[b])
     .map((b) => `${b} ${[l[b]!.below !== undefined ? `below ${l[b]!.below}` : "", l[b]!.above !== undefined ? `above ${l[b]!.above}` : ""].filter(Boolean).join(" and ")}`)
     .join("; ");
@@ -121,6 +127,7 @@ export function alertCommands(alerts: AlertService, email: Pick<AlertEmail, "set
             return `This patient's own ${r.ruleId} limits are cleared: the rule's apply again.`;
           }
           const r = await alerts.setPatientLimits({ by: ctx.sender, number: n, limits: parseLimits(rest), at: ctx.sentAt });
+          if ("scale" in r.limits!) return `From now on, this patient's ${r.ruleId} score reads SpO2 on scale ${r.limits.scale}. Send !limit ${n} off to undo.`;
           return `From now on, this patient's ${r.ruleId} results alert ${limitsText(r.limits!)}; the rule's other limits still apply. Send !limit ${n} off to undo.`;
         },
       },

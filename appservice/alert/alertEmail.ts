@@ -6,6 +6,10 @@ import type { AlertPriority } from "../shared/events/index.js";
 /** An address as a clinician gives it: plain, one @, a dotted domain; nothing that could smuggle headers. */
 export const EMAIL_ADDRESS = /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$/;
 
+/** Timer: one person's failed alert email, tried again (ref: the alert, step: "<user>|<when armed>"). */
+export const TIMER_ALERT_EMAIL = "alert.email";
+export const EMAIL_RETRY_MS = 2 * 60_000;
+
 const WORDS: Record<AlertPriority, string> = { critical: "A critical result", urgent: "An urgent result", informational: "A result" };
 
 /**
@@ -18,7 +22,14 @@ export class AlertEmail {
   private readonly transport: Transporter;
 
   constructor(
-    private readonly deps: { db: Db; smtpUrl: string; from: string; log: Logger },
+    private readonly deps: {
+      db: Db;
+      smtpUrl: string;
+      from: string;
+      /** Arms a retry of one person's email (a durable timer); without it a failed email is only logged. */
+      retryLater?: (alertId: string, userId: string) => Promise<void>;
+      log: Logger;
+    },
   ) {
     this.transport = nodemailer.createTransport(deps.smtpUrl);
   }
@@ -52,9 +63,10 @@ export class AlertEmail {
         });
         this.deps.log.info({ alert: alert.id, number: alert.number, user: userId }, "alert emailed");
       } catch (err) {
-        // Let a later delivery pass try again; the address stays out of the log.
+        // Unclaimed, and tried again later while the alert is open; the address stays out of the log.
         await this.deps.db("alert_emails").where({ alert_id: alert.id, user_id: userId }).delete();
-        this.deps.log.warn({ alert: alert.id, user: userId, err: err instanceof Error ? err.name : "error" }, "alert email failed");
+        this.deps.log.warn({ alert: alert.id, user: userId, err: err instanceof Error ? err.name : "error" }, "alert email failed; retrying later");
+        await this.deps.retryLater?.(alert.id, userId);
       }
     }
   }

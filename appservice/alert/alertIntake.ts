@@ -183,10 +183,10 @@ export class AlertIntake {
       }
       // The patient's own limits, where a clinician set them, stand in for the rule's.
       const own = await alerts.patientLimits(trx, patientKey, unitRule.id);
-      const rule = own ? withPatientLimits(unitRule, own.limits).rule : unitRule;
+      const rule = own && !("scale" in own.limits) ? withPatientLimits(unitRule, own.limits).rule : unitRule;
       const found = evaluateLab(rule, value);
       if (found === "hold" || found === "ignore") continue;
-      const finding = own && found.priority !== null ? { ...found, why: `${found.why} (this patient's own limits)` } : found;
+      const finding = rule !== unitRule && found.priority !== null ? { ...found, why: `${found.why} (this patient's own limits)` } : found;
       // A correction finds the alert of the same result of the same patient from the same source.
       const resultKey = r.identity.startsWith("|") ? null : alerts.resultKey(`${m.source}|${patientKey}|${r.identity}`);
       const detail = { why: finding.why, test: rule.name, value: r.value, units: r.units, patient: report.patient, unit, observedAt: r.observedAt };
@@ -229,7 +229,10 @@ export class AlertIntake {
     for (const { r, v } of vitals) await alerts.setVital(trx, patientKey, v.loinc!, v.numeric ?? r.value, r.observedAt ? new Date(r.observedAt) : m.receivedAt);
     const rule = ruleOn(this.deps.rules().filter((x): x is News2Rule => x.kind === "news2"), unit);
     if (!rule) return [];
-    const scored = evaluateNews2(rule, await alerts.vitalsOf(trx, patientKey), m.receivedAt);
+    // SpO2 scale 2 where a clinician chose it for this patient (hypercapnic respiratory failure).
+    const own = await alerts.patientLimits(trx, patientKey, rule.id);
+    const scale = own && "scale" in own.limits ? own.limits.scale : 1;
+    const scored = evaluateNews2(rule, await alerts.vitalsOf(trx, patientKey), m.receivedAt, scale);
     if ("missing" in scored) return [];
     const finding = { priority: scored.priority, band: `news2-${scored.score.risk}`, why: scored.why };
     const detail = { why: scored.why, test: rule.name, value: String(scored.score.total), units: "", patient: report.patient, unit, observedAt: m.receivedAt.toISOString() };

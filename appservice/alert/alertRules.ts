@@ -134,6 +134,15 @@ export const PatientLimitsSchema = z
   .refine((l) => l.critical || l.urgent || l.informational, "give critical, urgent or informational limits");
 export type PatientLimits = z.infer<typeof PatientLimitsSchema>;
 
+/**
+ * One patient's NEWS2 setting: the RCP's SpO2 scale 2, for a patient with hypercapnic
+ * respiratory failure whose target saturation is 88–92 %, chosen by a clinician.
+ */
+export const PatientNews2Schema = z.strictObject({ scale: z.union([z.literal(1), z.literal(2)], { message: "must be 1 or 2 (the RCP's SpO2 scales)" }) });
+export type PatientNews2 = z.infer<typeof PatientNews2Schema>;
+/** What a patient's own settings for a rule hold: limits for a lab rule, the SpO2 scale for NEWS2. */
+export type PatientSettings = PatientLimits | PatientNews2;
+
 /** Problems of a lab rule's bands: at least one, and widening from informational to urgent to critical. */
 function bandProblems(r: Pick<LabRule, "critical" | "urgent" | "informational">): string[] {
   const problems: string[] = [];

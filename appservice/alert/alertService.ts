@@ -12,7 +12,7 @@ import { isValidTimeZone } from "../oncall/schedule.js";
 import { quote } from "../shared/quote.js";
 import type { AlertRulesResponse, AlertTrailStep, AlertView } from "../shared/alertApiTerms.js";
 import { HH_MM, isQuiet, quietEnd } from "./quietHours.js";
-import { PatientLimitsSchema, withPatientLimits, type AlertRule, type PatientLimits } from "./alertRules.js";
+import { PatientLimitsSchema, PatientNews2Schema, withPatientLimits, type AlertRule, type PatientSettings as PatientLimits } from "./alertRules.js";
 import { ruleReport, ruleSummary } from "./ruleReport.js";
 import type { AlertMetrics } from "./alertMetrics.js";
 import type { AlertRouting } from "./alertRules.js";
@@ -636,13 +636,14 @@ export class AlertService {
   private checkedLimits(ruleId: string, raw: unknown, what: string): PatientLimits | null {
     const rule = this.deps.ruleSet?.().rules.find((r) => r.id === ruleId);
     if (!rule) throw new AlertError("not_found", `There is no rule '${ruleId}' in force.`);
-    if (rule.kind !== "lab") throw new AlertError("invalid_input", `${what}, which has no limits to set for one patient (only lab rules do).`);
+    if (rule.kind !== "lab" && rule.kind !== "news2") throw new AlertError("invalid_input", `${what}, which has nothing to set for one patient (lab rules have limits, NEWS2 its SpO2 scale).`);
     if (raw === null) return null;
-    const parsed = PatientLimitsSchema.safeParse(raw);
+    const parsed = rule.kind === "news2" ? PatientNews2Schema.safeParse(raw) : PatientLimitsSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new AlertError("invalid_input", `${issue.path.join(".") || "limits"}: ${issue.message}`);
+      throw new AlertError("invalid_input", `${issue.path.join(".") || "limits"}: ${issue.message}${rule.kind === "news2" ? " (for NEWS2, give the SpO2 scale: !limit <alert> scale 2)" : ""}`);
     }
+    if ("scale" in parsed.data || rule.kind !== "lab") return parsed.data;
     const { problems } = withPatientLimits(rule, parsed.data);
     if (problems.length) throw new AlertError("invalid_input", `Those limits do not fit ${rule.name}'s other bands: ${problems.join("; ")}.`);
     return parsed.data;

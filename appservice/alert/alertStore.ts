@@ -3,7 +3,7 @@ import { ulid } from "ulid";
 import type { Db } from "../db/connect.js";
 import type { AtRest } from "../shared/atRest.js";
 import type { AlertPriority, AlertStatus } from "../shared/events/index.js";
-import type { PatientLimits } from "./alertRules.js";
+import type { PatientSettings as PatientLimits } from "./alertRules.js";
 
 export const TRAIL_STEPS = ["received", "repeated", "corrected", "cleared", "routed", "delivered", "read", "acknowledged", "escalated", "snoozed", "renotified", "false_positive"] as const;
 export type TrailStep = (typeof TRAIL_STEPS)[number];

@@ -6,7 +6,7 @@ import { AtRest } from "../shared/atRest.js";
 import type { BackgroundJob, WorkflowDeps, WorkflowParts } from "../workflow.js";
 import type { AlertConfig } from "./alertConfig.js";
 import { alertMetrics } from "./alertMetrics.js";
-import { AlertEmail } from "./alertEmail.js";
+import { AlertEmail, EMAIL_RETRY_MS, TIMER_ALERT_EMAIL } from "./alertEmail.js";
 import { AlertIntake, TIMER_ALERT_OVERDUE, TIMER_ALERT_TELL } from "./alertIntake.js";
 import { AlertService, TIMER_ALERT_DIGEST, TIMER_ALERT_ESCALATE, TIMER_ALERT_SNOOZE } from "./alertService.js";
 import { AlertStore } from "./alertStore.js";
@@ -36,7 +36,18 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
     timers: { schedule: (kind, ref, step, due, trx) => deps.timers.schedule(kind, ref, step, due, trx), wake: deps.wakeTimers },
     log,
   });
-  const email = config.email ? new AlertEmail({ db, smtpUrl: config.email.smtpUrl, from: config.email.from, log }) : null;
+  const email = config.email
+    ? new AlertEmail({
+        db,
+        smtpUrl: config.email.smtpUrl,
+        from: config.email.from,
+        retryLater: async (alertId, userId) => {
+          await deps.timers.schedule(TIMER_ALERT_EMAIL, alertId, `${userId}|${Date.now()}`, new Date(Date.now() + EMAIL_RETRY_MS));
+          deps.wakeTimers();
+        },
+        log,
+      })
+    : null;
   const alerts = new AlertService({
     store,
     rooms,
@@ -101,6 +112,11 @@ export async function buildAlert(deps: WorkflowDeps<AlertConfig>): Promise<Workf
       [TIMER_ALERT_DIGEST]: (t) => alerts.onDigestTimer(t),
       [TIMER_ALERT_OVERDUE]: async (t) => alerts.deliver(await intake.overdue(Number(t.ref), t.step)),
       [TIMER_ALERT_TELL]: (t) => alerts.onTellTimer(t),
+      // A failed email, tried again while its alert is open.
+      [TIMER_ALERT_EMAIL]: async (t) => {
+        const a = await store.get(store.db, t.ref);
+        if (a?.status === "open") await email?.tell(a, [t.step.slice(0, t.step.lastIndexOf("|"))]);
+      },
     },
     routes: fhir ? [alertFhirRouter({ sources, inbound, subscriptions: new SubscriptionLedger(db), onMissed: (source, n) => metrics.missedEvents.inc({ source }, n), log })] : [],
     widgetRoutes: alertWidgetRoutes({ alerts, rooms, serverName: core.serverName, defaultZone: () => oncall.defaultTimezone() }),

@@ -53,7 +53,7 @@ for (const backend of backends) {
     });
     beforeEach(async function () {
       rules = exampleRules;
-      for (const t of ["alert_trail", "alerts", "alert_patients", "alert_inbound", "alert_vitals"]) await db(t).delete();
+      for (const t of ["alert_trail", "alerts", "alert_patients", "alert_inbound", "alert_vitals", "alert_patient_limits"]) await db(t).delete();
     });
     after(async function () {
       await close();
@@ -183,6 +183,20 @@ for (const backend of backends) {
       expect(cleared.map((e) => [e.kind, e.alert.ruleId])).to.deep.equal([["cleared", "news2"]]);
       // The values are kept only sealed.
       expect(JSON.stringify(await db("alert_vitals").select())).not.to.contain("38.5").and.not.to.contain("115");
+    });
+
+    it("scores SpO2 on scale 2 for a patient a clinician chose it for, so their target 88–92 % on air raises nothing", async function () {
+      const t0 = new Date();
+      const taken = new Date(t0.getTime() - 5 * 60_000).toISOString().replace(/[-:T]/g, "").slice(0, 14) + "+0000";
+      const obs = (n: number, loinc: string, type: string, value: string, units = "") => `OBX|${n}|${type}|${loinc}^Vital^LN||${value}|${units}|||||F|||${taken}`;
+      const vitals = [msh("ORU^R01"), PID, "OBR|1|V-9|V-9|85353-1^Vital signs^LN", obs(1, "9279-1", "NM", "16", "/min"), obs(2, "59408-5", "NM", "89", "%"), obs(3, "8480-6", "NM", "125", "mm[Hg]"), obs(4, "8867-4", "NM", "80", "/min"), obs(5, "80288-4", "ST", "A"), obs(6, "8310-5", "NM", "37.0", "Cel")].join("\r");
+      // On scale 1, SpO2 89 % scores 3: a single-parameter urgent warning.
+      const [onScale1] = await receive(vitals, t0);
+      expect(onScale1!.alert.detail.why).to.equal("NEWS2 3: spo2 89 (3)");
+      // Scale 2 for this patient (hypercapnic respiratory failure): the same readings score 0, and the warning clears.
+      await alerts.setPatientLimits({ id: MRN, authority: "GENHOSP" }, "news2", { scale: 2 }, "@dr:x.org", t0);
+      const again = await receive(vitals.replace(/V-9/g, "V-10"), new Date(t0.getTime() + 60_000));
+      expect(again.map((e) => [e.kind, e.alert.ruleId])).to.deep.equal([["cleared", "news2"]]);
     });
 
     it("keeps patients apart, takes a worsening into a repeat, and clears only on a later numeric normal result", async function () {

@@ -421,6 +421,42 @@ for (const backend of backends) {
       expect((refused as Error).message).to.contain("cannot be snoozed");
     });
 
+    it("arms a retry for an email the SMTP server refused, and sends it on the retry", async function () {
+      let refuse = true;
+      const mails: string[][] = [];
+      const smtp = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ["STARTTLS"],
+        onData(stream, session, done) {
+          stream.resume();
+          stream.on("end", () => {
+            if (refuse) return done(Object.assign(new Error("mailbox busy"), { responseCode: 451 }));
+            mails.push(session.envelope.rcptTo.map((r) => r.address));
+            done();
+          });
+        },
+      });
+      await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
+      const retries: Array<[string, string]> = [];
+      const email = new AlertEmail({ db, smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, from: "rounds@hospital.example", retryLater: async (a, u) => void retries.push([a, u]), log });
+      try {
+        await db("alert_contacts").delete();
+        await db("alert_emails").delete();
+        await email.setAddress(HOUSE, "house@hospital.example");
+        const alert = { id: "01JALERTMAIL", number: 77, priority: "urgent" as const };
+        await email.tell(alert, [HOUSE]);
+        expect([retries, mails]).to.deep.equal([[[alert.id, HOUSE]], []]);
+        refuse = false;
+        await email.tell(alert, [HOUSE]);
+        await email.tell(alert, [HOUSE]); // sent: once
+        expect(mails).to.deep.equal([["house@hospital.example"]]);
+        expect(retries).to.have.length(1);
+      } finally {
+        email.close();
+        await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      }
+    });
+
     it("emails a critical or urgent alert's recipients who gave an address, once, saying only that a result is waiting", async function () {
       const mails: Array<{ to: string[]; raw: string }> = [];
       const smtp = new SMTPServer({

@@ -111,6 +111,10 @@ describe("alerts bot commands", function () {
     expect(await run("!limit 12 severe above 6")).to.match(/^I did not understand "severe"/);
     expect(calls).to.deep.equal([]);
     expect(await run("!limit 12 urgent above 99")).to.match(/^Those limits do not fit Potassium's other bands/);
+    calls = [];
+    expect(await run("!limit 12 scale 2")).to.equal("From now on, this patient's potassium score reads SpO2 on scale 2. Send !limit 12 off to undo.");
+    expect(calls).to.deep.equal([["limits", { by: LENA, number: 12, limits: { scale: 2 }, at: SENT_AT }]]);
+    expect(await run("!limit 12 scale two")).to.match(/^Give the SpO2 scale as 1 or 2/);
   });
 
   it("keeps an email address only when it is one, and stops on off", async function () {
