@@ -86,6 +86,9 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
       try {
         if (!userId) throw new WidgetApiError(ErrCode.Unauthorized, "This call needs a widget session.");
         if (!perUser.take(userId)) throw new WidgetApiError(ErrCode.LimitExceeded, "Too many requests from this widget. Wait a minute and try again.");
+        // A NUL in a path or query value is never a name or an id, and Postgres cannot store or compare it.
+        const nul = Object.entries({ ...req.params, ...req.query }).find(([, v]) => JSON.stringify(v ?? "").includes("\\u0000"));
+        if (nul) throw new WidgetApiError(ErrCode.BadJson, `${nul[0]}: must not contain a NUL character`);
         res.json(await handler(userId, req));
         deps.log.info({ route: path, userId, outcome: "ok" }, "widget api");
       } catch (err) {

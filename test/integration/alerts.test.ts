@@ -175,7 +175,8 @@ describe("clinical alerts from HL7 v2 over MLLP (real Synapse, real E2EE, mllp_s
     const refused = async (body: unknown) => s.rounds.admin("/_rounds/admin/v1/alerts/patient-limits", { method: "PUT", body: JSON.stringify(body) }).then(() => "accepted", (e: Error) => e.message);
     const patient = { id: "MRN40777", authority: "GENHOSP" };
     expect(await refused({ patient, rule: "nope", limits: null })).to.match(/HTTP 404 .*There is no rule 'nope' in force\./);
-    expect(await refused({ patient, rule: "news2", limits: { urgent: { above: 6 } } })).to.match(/HTTP 400 .*only lab rules do/);
+    expect(await refused({ patient, rule: "anticoagulant-nsaid", limits: { urgent: { above: 6 } } })).to.match(/HTTP 400 .*has nothing to set for one patient/);
+    expect(await refused({ patient, rule: "news2", limits: { urgent: { above: 6 } } })).to.match(/HTTP 400 .*give the SpO2 scale/);
     expect(await refused({ patient, rule: "potassium", limits: { urgent: { above: 6.6 } } })).to.match(/HTTP 400 .*must widen from informational to urgent to critical/);
     expect(await refused({ patient, rule: "potassium", limits: { urgent: { above: 6 } }, by: "me" })).to.match(/HTTP 400 .*Unrecognized key: \\"by\\"/);
     expect((await s.rounds.admin<{ limits: unknown[] }>("/_rounds/admin/v1/alerts/patient-limits")).limits).to.deep.equal([]);
