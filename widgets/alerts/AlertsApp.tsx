@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import type { AlertApi } from "../lib/alertApi.js";
 import { useFeedVersion } from "../lib/hooks.js";
 import { LastUpdated, useLive } from "../lib/live.js";
+import { TabList, TabPanel } from "../lib/tabs.js";
 import { ErrorNote } from "../lib/forms.js";
 import type { RoomFeed } from "../lib/roomFeed.js";
 import { AlertCard } from "./AlertCard.js";
@@ -49,25 +50,16 @@ export function AlertsApp({ api, feed, viewer, sendText }: AlertsAppProps) {
   return (
     <main>
       <h1>Alerts</h1>
-      <div role="tablist" aria-label="Alerts">
-        {tabs.map((t) => (
-          <button
-            key={t.id}
-            type="button"
-            role="tab"
-            id={`tab-${t.id}`}
-            aria-selected={tab === t.id}
-            aria-controls={`panel-${t.id}`}
-            onClick={() => {
-              setTab(t.id);
-              if (t.id === "rules") setSeenRules(true);
-            }}
-          >
-            {t.label}
-          </button>
-        ))}
-      </div>
-      <section role="tabpanel" id="panel-alerts" aria-labelledby="tab-alerts" hidden={tab !== "alerts"}>
+      <TabList
+        label="Alerts"
+        tabs={tabs}
+        selected={tab}
+        onSelect={(id) => {
+          setTab(id);
+          if (id === "rules") setSeenRules(true);
+        }}
+      />
+      <TabPanel id="alerts" selected={tab}>
         {!mine && !live.error && (
           <p class="muted" role="status">
             Loading your alerts…
@@ -91,14 +83,14 @@ export function AlertsApp({ api, feed, viewer, sendText }: AlertsAppProps) {
             <LastUpdated live={live} />
           </div>
         )}
-      </section>
-      <section role="tabpanel" id="panel-quiet" aria-labelledby="tab-quiet" hidden={tab !== "quiet"}>
+      </TabPanel>
+      <TabPanel id="quiet" selected={tab}>
         <QuietHoursForm api={api} />
-      </section>
+      </TabPanel>
       {mine?.coordinator && (
-        <section role="tabpanel" id="panel-rules" aria-labelledby="tab-rules" hidden={tab !== "rules"}>
+        <TabPanel id="rules" selected={tab}>
           {seenRules && <RulesView api={api} />}
-        </section>
+        </TabPanel>
       )}
     </main>
   );

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import type { ConsultApi } from "../lib/consultApi.js";
+import { TabList, TabPanel } from "../lib/tabs.js";
 import { MyConsults } from "./MyConsults.js";
 import { NewConsultForm, type RequestRoomActions } from "./NewConsultForm.js";
 
@@ -21,19 +22,13 @@ export function ConsultsApp({ api, roomId, room }: ConsultsAppProps) {
   return (
     <main>
       <h1>Consults</h1>
-      <div role="tablist" aria-label="Consults">
-        {TABS.map((t) => (
-          <button key={t.id} type="button" role="tab" id={`tab-${t.id}`} aria-selected={tab === t.id} aria-controls={`panel-${t.id}`} onClick={() => setTab(t.id)}>
-            {t.label}
-          </button>
-        ))}
-      </div>
-      <section role="tabpanel" id="panel-new" aria-labelledby="tab-new" hidden={tab !== "new"}>
+      <TabList label="Consults" tabs={TABS} selected={tab} onSelect={setTab} />
+      <TabPanel id="new" selected={tab}>
         <NewConsultForm api={api} roomId={roomId} room={room} onCreated={() => setCreated((n) => n + 1)} />
-      </section>
-      <section role="tabpanel" id="panel-mine" aria-labelledby="tab-mine" hidden={tab !== "mine"}>
+      </TabPanel>
+      <TabPanel id="mine" selected={tab}>
         <MyConsults api={api} refreshKey={created} />
-      </section>
+      </TabPanel>
     </main>
   );
 }

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import type { HandoffApi } from "../lib/handoffApi.js";
+import { TabList, TabPanel } from "../lib/tabs.js";
 import { MyHandoffs } from "./MyHandoffs.js";
 import { StartHandoffForm } from "./StartHandoffForm.js";
 import { UnitQuality } from "./UnitQuality.js";
@@ -27,33 +28,24 @@ export function HandoffsApp({ api, roomId, viewer }: HandoffsAppProps) {
   return (
     <main>
       <h1>Handoffs</h1>
-      <div role="tablist" aria-label="Handoffs">
-        {TABS.map((t) => (
-          <button
-            key={t.id}
-            type="button"
-            role="tab"
-            id={`tab-${t.id}`}
-            aria-selected={tab === t.id}
-            aria-controls={`panel-${t.id}`}
-            onClick={() => {
-              setTab(t.id);
-              if (t.id === "quality") setSeenQuality(true);
-            }}
-          >
-            {t.label}
-          </button>
-        ))}
-      </div>
-      <section role="tabpanel" id="panel-start" aria-labelledby="tab-start" hidden={tab !== "start"}>
+      <TabList
+        label="Handoffs"
+        tabs={TABS}
+        selected={tab}
+        onSelect={(id) => {
+          setTab(id);
+          if (id === "quality") setSeenQuality(true);
+        }}
+      />
+      <TabPanel id="start" selected={tab}>
         <StartHandoffForm api={api} roomId={roomId} viewer={viewer} onStarted={() => setStarted((n) => n + 1)} />
-      </section>
-      <section role="tabpanel" id="panel-mine" aria-labelledby="tab-mine" hidden={tab !== "mine"}>
+      </TabPanel>
+      <TabPanel id="mine" selected={tab}>
         <MyHandoffs api={api} viewer={viewer} refreshKey={started} />
-      </section>
-      <section role="tabpanel" id="panel-quality" aria-labelledby="tab-quality" hidden={tab !== "quality"}>
+      </TabPanel>
+      <TabPanel id="quality" selected={tab}>
         {seenQuality && <UnitQuality api={api} />}
-      </section>
+      </TabPanel>
     </main>
   );
 }
