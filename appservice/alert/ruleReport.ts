@@ -1,6 +1,8 @@
 import { percentile } from "../shared/responseTimes.js";
-import type { RuleSummary } from "../shared/alertApiTerms.js";
+import type { RuleReport, RuleSummary } from "../shared/alertApiTerms.js";
 import type { AlertRule } from "./alertRules.js";
+
+export type { RuleReport };
 
 export interface RuleOutcome {
   ruleId: string;
@@ -10,21 +12,6 @@ export interface RuleOutcome {
   paged: boolean;
   ackMs: number | null;
   value: number | null;
-}
-
-export interface RuleReport {
-  rule: string;
-  fired: number;
-  acknowledged: number;
-  ackSecondsP50: number | null;
-  ackSecondsP90: number | null;
-  /** Raised as pages (critical alerts), so escalated along the service's policy while unanswered. */
-  paged: number;
-  falsePositives: number;
-  falsePositiveRate: number | null;
-  autoCleared: number;
-  /** For a lab rule with many false positives: a limit the evidence points to, with that evidence. A suggestion, for a person to weigh. */
-  suggestion: { text: string; evidence: string } | null;
 }
 
 /** At or above this share of false positives (over enough alerts), the report suggests a limit. */

@@ -77,16 +77,19 @@ export interface RuleSummary {
   fires: string;
 }
 
-export interface RuleReportRow {
+/** One rule's effectiveness over a period: for the CLI, the admin API and the coordinators' view. */
+export interface RuleReport {
   rule: string;
   fired: number;
   acknowledged: number;
   ackSecondsP50: number | null;
   ackSecondsP90: number | null;
+  /** Raised as pages (critical alerts), so escalated along the service's policy while unanswered. */
   paged: number;
   falsePositives: number;
   falsePositiveRate: number | null;
   autoCleared: number;
+  /** For a lab rule with many false positives: a limit the evidence points to, with that evidence. A suggestion, for a person to weigh. */
   suggestion: { text: string; evidence: string } | null;
 }
 
@@ -94,5 +97,5 @@ export interface AlertRulesResponse {
   version: number;
   rules: RuleSummary[];
   since: string;
-  report: RuleReportRow[];
+  report: RuleReport[];
 }
