@@ -12,7 +12,7 @@ import { isValidTimeZone } from "../oncall/schedule.js";
 import { quote } from "../shared/quote.js";
 import type { AlertRulesResponse, AlertTrailStep, AlertView } from "../shared/alertApiTerms.js";
 import { HH_MM, isQuiet, quietEnd } from "./quietHours.js";
-import { PatientLimitsSchema, PatientNews2Schema, withPatientLimits, type AlertRule, type PatientSettings as PatientLimits } from "./alertRules.js";
+import { PatientLimitsSchema, PatientNews2Schema, withPatientLimits, type AlertRule, type PatientSettings } from "./alertRules.js";
 import { ruleReport, ruleSummary } from "./ruleReport.js";
 import type { AlertMetrics } from "./alertMetrics.js";
 import type { AlertRouting } from "./alertRules.js";
@@ -160,7 +160,7 @@ export class AlertService {
     const body = [`🔵 FYI digest: ${ready.length} result${ready.length === 1 ? "" : "s"} to read.`, ...lines, `Send !ack <n> for each once read.`].join("\n");
     const eventId = await rooms.send(roomId, { body }, `alert-digest:${userId}:${t.step}`);
     for (const { alert } of ready) {
-      await store.released(alert.id, userId, eventId, now);
+      await store.released(alert.id, userId, roomId, eventId, now);
       await rooms.setState(roomId, ALERT_STATE_TYPE, alert.id, alertState(alert, eventId) as unknown as Record<string, unknown>);
     }
     await this.countLoad(userId, ready[0]!.alert);
@@ -440,7 +440,7 @@ export class AlertService {
         continue;
       }
       const eventId = await rooms.send(roomId, { body: this.text(a, "raised"), mentions: a.priority === "informational" ? [] : [user] }, `alert:${a.id}:${user}`);
-      await store.delivered(a.id, user, eventId, new Date());
+      await store.delivered(a.id, user, roomId, eventId, new Date());
       await rooms.setState(roomId, ALERT_STATE_TYPE, a.id, alertState(a, eventId) as unknown as Record<string, unknown>);
       log.info({ alert: a.id, number: a.number, priority: a.priority, via }, "alert delivered");
     }
@@ -558,21 +558,30 @@ export class AlertService {
    * route to. From a room (a widget), the alert must have reached the viewer in that room.
    */
   async alertFor(userId: string, number: number, roomId?: string): Promise<{ alert: AlertView; trail: AlertTrailStep[] }> {
+    const { a, mine } = await this.seenBy(userId, number);
+    if (roomId !== undefined) await this.actsFrom(userId, number, mine, roomId);
+    const trail = (await this.deps.store.trailOf(a.id)).map((t) => ({ step: t.step, ts: t.at.getTime(), actor: t.actor, ref: t.ref }));
+    return { alert: this.view(a, mine), trail };
+  }
+
+  /** Alert `number` and its delivery to `userId`, when they may see it: a recipient, its acknowledger or a coordinator. */
+  private async seenBy(userId: string, number: number, refusal = `Alert #${number} was not sent to you.`): Promise<{ a: Alert; mine: AlertDelivery | undefined }> {
     const { store } = this.deps;
     const a = await store.byNumber(number);
     if (!a) throw new AlertError("not_found", `There is no alert #${number}.`);
     const mine = (await store.deliveries(a.id)).find((d) => d.userId === userId);
-    if (!mine && a.acknowledgedBy !== userId && !(await this.isCoordinator(userId))) throw new AlertError("forbidden", `Alert #${number} was not sent to you.`);
-    if (roomId !== undefined) await this.requireDeliveredIn(userId, number, roomId);
-    const trail = (await store.trailOf(a.id)).map((t) => ({ step: t.step, ts: t.at.getTime(), actor: t.actor, ref: t.ref }));
-    return { alert: this.view(a, mine), trail };
+    if (!mine && a.acknowledgedBy !== userId && !(await this.isCoordinator(userId))) throw new AlertError("forbidden", refusal);
+    return { a, mine };
   }
 
-  /** Which room the alert reached `userId` in, or a refusal naming why it cannot be acted on from `roomId`. */
+  /** A refusal unless alert `number` reached `userId` in `roomId` (or, for a page, that is their own alerts room). */
   async requireDeliveredIn(userId: string, number: number, roomId: string): Promise<void> {
     const a = await this.deps.store.byNumber(number);
     if (!a) throw new AlertError("not_found", `There is no alert #${number}.`);
-    const mine = (await this.deps.store.deliveries(a.id)).find((d) => d.userId === userId);
+    await this.actsFrom(userId, number, (await this.deps.store.deliveries(a.id)).find((d) => d.userId === userId), roomId);
+  }
+
+  private async actsFrom(userId: string, number: number, mine: AlertDelivery | undefined, roomId: string): Promise<void> {
     if (!mine) throw new AlertError("forbidden", `Alert #${number} was not sent to you.`);
     // A critical alert rang in its page's room, which has no Alerts widget: the clinician's own alerts room acts on it too.
     if (mine.roomId === roomId || (mine.viaPage && roomId === (await this.deps.rooms.findRoom(this.roomKey(userId))))) return;
@@ -608,12 +617,9 @@ export class AlertService {
    * rule, so that patient's usual values stop alerting: by a clinician the alert reached, or a
    * coordinator. The limits must nest with the rule's other bands.
    */
-  async setPatientLimits(req: { by: string; number: number; limits: unknown; at?: Date }): Promise<{ ruleId: string; limits: PatientLimits | null }> {
+  async setPatientLimits(req: { by: string; number: number; limits: unknown; at?: Date }): Promise<{ ruleId: string; limits: PatientSettings | null }> {
     const { store, log } = this.deps;
-    const a = await store.byNumber(req.number);
-    if (!a) throw new AlertError("not_found", `There is no alert #${req.number}.`);
-    const recipient = (await store.deliveries(a.id)).some((d) => d.userId === req.by) || a.acknowledgedBy === req.by;
-    if (!recipient && !(await this.isCoordinator(req.by))) throw new AlertError("forbidden", `Alert #${a.number} was not sent to you, so you cannot set its patient's limits.`);
+    const { a } = await this.seenBy(req.by, req.number, `Alert #${req.number} was not sent to you, so you cannot set its patient's limits.`);
     const limits = this.checkedLimits(a.ruleId, req.limits, `Alert #${a.number} is from the ${a.ruleId} rule`);
     await store.setPatientLimits(a.detail.patient, a.ruleId, limits, req.by, req.at ?? new Date());
     log.info({ alert: a.id, number: a.number, rule: a.ruleId, by: req.by, cleared: limits === null }, "patient-specific alert limits set");
@@ -621,7 +627,7 @@ export class AlertService {
   }
 
   /** The same for a patient named outright (the admin API, for a coordinator who has the reference). */
-  async setPatientLimitsFor(req: { by: string; patient: { id: string; authority: string }; ruleId: string; limits: unknown }): Promise<PatientLimits | null> {
+  async setPatientLimitsFor(req: { by: string; patient: { id: string; authority: string }; ruleId: string; limits: unknown }): Promise<PatientSettings | null> {
     const limits = this.checkedLimits(req.ruleId, req.limits, `The ${req.ruleId} rule`);
     await this.deps.store.setPatientLimits(req.patient, req.ruleId, limits, req.by, new Date());
     this.deps.log.info({ rule: req.ruleId, by: req.by, cleared: limits === null }, "patient-specific alert limits set");
@@ -633,7 +639,7 @@ export class AlertService {
   }
 
   /** Limits for one patient under a lab rule in force, checked as the rules file's are; null clears. */
-  private checkedLimits(ruleId: string, raw: unknown, what: string): PatientLimits | null {
+  private checkedLimits(ruleId: string, raw: unknown, what: string): PatientSettings | null {
     const rule = this.deps.ruleSet?.().rules.find((r) => r.id === ruleId);
     if (!rule) throw new AlertError("not_found", `There is no rule '${ruleId}' in force.`);
     if (rule.kind !== "lab" && rule.kind !== "news2") throw new AlertError("invalid_input", `${what}, which has nothing to set for one patient (lab rules have limits, NEWS2 its SpO2 scale).`);
@@ -650,9 +656,8 @@ export class AlertService {
   }
 
   /** The own limits of alert `number`'s patient for its rule, for one who may see that alert. */
-  async patientLimitsOf(by: string, number: number): Promise<{ ruleId: string; units: string | null; limits: PatientLimits | null }> {
-    const { alert } = await this.alertFor(by, number);
-    const a = (await this.deps.store.byNumber(alert.number))!;
+  async patientLimitsOf(by: string, number: number): Promise<{ ruleId: string; units: string | null; limits: PatientSettings | null }> {
+    const { a } = await this.seenBy(by, number);
     const rule = this.deps.ruleSet?.().rules.find((r) => r.id === a.ruleId);
     const own = await this.deps.store.patientLimits(this.deps.store.db, a.patientKey, a.ruleId);
     return { ruleId: a.ruleId, units: rule?.kind === "lab" ? rule.units : null, limits: own?.limits ?? null };

@@ -3,7 +3,7 @@ import { ulid } from "ulid";
 import type { Db } from "../db/connect.js";
 import type { AtRest } from "../shared/atRest.js";
 import type { AlertPriority, AlertStatus } from "../shared/events/index.js";
-import type { PatientSettings as PatientLimits } from "./alertRules.js";
+import type { PatientSettings } from "./alertRules.js";
 
 export const TRAIL_STEPS = ["received", "repeated", "corrected", "cleared", "routed", "delivered", "read", "acknowledged", "escalated", "snoozed", "renotified", "false_positive"] as const;
 export type TrailStep = (typeof TRAIL_STEPS)[number];
@@ -274,15 +274,11 @@ export class AlertStore {
     await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).update({ room_id: roomId });
   }
 
-  async delivered(alertId: string, userId: string, eventId: string, at: Date): Promise<void> {
+  /** The alert's message `eventId` reached `userId` in `roomId`. */
+  async delivered(alertId: string, userId: string, roomId: string, eventId: string, at: Date): Promise<void> {
     await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).update({ event_id: eventId, delivered_at: at });
     await this.trail(this.db, alertId, "delivered", at, userId, eventId);
-    await this.readIfSeen(alertId, userId, await this.deliveryRoom(alertId, userId), eventId, at);
-  }
-
-  private async deliveryRoom(alertId: string, userId: string): Promise<string> {
-    const row = (await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).first("room_id")) as { room_id: string } | undefined;
-    return row?.room_id ?? "";
+    await this.readIfSeen(alertId, userId, roomId, eventId, at);
   }
 
   /** An informational alert waits for the clinician's digest. */
@@ -304,10 +300,10 @@ export class AlertStore {
   }
 
   /** A held alert went out in a digest message. */
-  async released(alertId: string, userId: string, eventId: string, at: Date): Promise<void> {
+  async released(alertId: string, userId: string, roomId: string, eventId: string, at: Date): Promise<void> {
     await this.db("alert_deliveries").where({ alert_id: alertId, user_id: userId }).update({ event_id: eventId, delivered_at: at, held: false });
     await this.trail(this.db, alertId, "delivered", at, userId, eventId);
-    await this.readIfSeen(alertId, userId, await this.deliveryRoom(alertId, userId), eventId, at);
+    await this.readIfSeen(alertId, userId, roomId, eventId, at);
   }
 
   async setQuietHours(userId: string, q: { from: string; to: string; zone: string } | null): Promise<void> {
@@ -388,12 +384,12 @@ export class AlertStore {
   }
 
   /** A patient's own limits for a lab rule (null: none), read in the message's transaction. */
-  async patientLimits(trx: Knex.Transaction | Db, patientKey: string, ruleId: string): Promise<{ limits: PatientLimits; setBy: string; setAt: Date } | null> {
+  async patientLimits(trx: Knex.Transaction | Db, patientKey: string, ruleId: string): Promise<{ limits: PatientSettings; setBy: string; setAt: Date } | null> {
     const row = (await trx("alert_patient_limits").where({ patient_key: patientKey, rule_id: ruleId }).first("limits", "set_by", "set_at")) as { limits: string; set_by: string; set_at: Date | string } | undefined;
-    return row ? { limits: JSON.parse(row.limits) as PatientLimits, setBy: row.set_by, setAt: new Date(row.set_at) } : null;
+    return row ? { limits: JSON.parse(row.limits) as PatientSettings, setBy: row.set_by, setAt: new Date(row.set_at) } : null;
   }
 
-  async setPatientLimits(patient: { id: string; authority: string }, ruleId: string, limits: PatientLimits | null, by: string, at: Date): Promise<void> {
+  async setPatientLimits(patient: { id: string; authority: string }, ruleId: string, limits: PatientSettings | null, by: string, at: Date): Promise<void> {
     const key = this.patientKey(patient);
     if (!limits) {
       await this.db("alert_patient_limits").where({ patient_key: key, rule_id: ruleId }).delete();
@@ -406,9 +402,9 @@ export class AlertStore {
   }
 
   /** Every patient's own limits, with the patient opened: for a coordinator's list. */
-  async allPatientLimits(): Promise<Array<{ patient: { id: string; authority: string }; ruleId: string; limits: PatientLimits; setBy: string; setAt: Date }>> {
+  async allPatientLimits(): Promise<Array<{ patient: { id: string; authority: string }; ruleId: string; limits: PatientSettings; setBy: string; setAt: Date }>> {
     const rows = (await this.db("alert_patient_limits").orderBy("set_at")) as Array<{ sealed_patient: string; rule_id: string; limits: string; set_by: string; set_at: Date | string }>;
-    return rows.map((r) => ({ patient: JSON.parse(this.atRest.open(r.sealed_patient)) as { id: string; authority: string }, ruleId: r.rule_id, limits: JSON.parse(r.limits) as PatientLimits, setBy: r.set_by, setAt: new Date(r.set_at) }));
+    return rows.map((r) => ({ patient: JSON.parse(this.atRest.open(r.sealed_patient)) as { id: string; authority: string }, ruleId: r.rule_id, limits: JSON.parse(r.limits) as PatientSettings, setBy: r.set_by, setAt: new Date(r.set_at) }));
   }
 
   orderKey(identity: string): string {

@@ -635,9 +635,9 @@ export class PageService {
    * decrypt what it sent), never stored by Rounds.
    */
   private async requestText(page: Page): Promise<string | null> {
-    const first = (await this.deps.store.notifications(page.id)).find((n) => n.channel === "matrix" && n.externalId);
+    const first = await this.requestEventId(page.id);
     if (!page.roomId || !first) return null;
-    const body = await this.deps.rooms.readMessage(page.roomId, first.externalId!);
+    const body = await this.deps.rooms.readMessage(page.roomId, first);
     // The request runs from its "Request: " line to the last line (who is to acknowledge): a
     // request of several lines (an alert's result, then its patient) is quoted whole.
     const lines = body?.split("\n") ?? [];

@@ -264,7 +264,7 @@ for (const backend of backends) {
       await store.setDeliveryRoom(id, OTHER, "!other:x.org");
       const seen = new Date();
       expect(await service.read({ by: OTHER, roomId: "!other:x.org", at: seen, eventId: "$fast" })).to.equal(0);
-      await store.delivered(id, OTHER, "$fast", new Date(seen.getTime() + 50));
+      await store.delivered(id, OTHER, "!other:x.org", "$fast", new Date(seen.getTime() + 50));
       const mine = (await store.deliveries(id)).find((d) => d.userId === OTHER)!;
       expect(mine.readAt).to.deep.equal(seen);
       expect((await store.trailOf(id)).filter((t) => t.step === "read").map((t) => t.actor)).to.deep.equal([OTHER]);
