@@ -49,6 +49,12 @@ export interface WidgetApiDeps {
   log: Logger;
 }
 
+/** Whether a path or query value (a string, or the arrays and objects a query string parses into) holds a NUL. */
+function holdsNul(v: unknown): boolean {
+  if (typeof v === "string") return v.includes("\0");
+  return typeof v === "object" && v !== null && Object.values(v).some(holdsNul);
+}
+
 /** A shared address (a ward behind one NAT) carries several users: allow it this many users' worth. */
 const ADDRESS_LIMIT_FACTOR = 5;
 
@@ -87,7 +93,7 @@ export async function widgetApiApp(deps: WidgetApiDeps): Promise<express.Express
         if (!userId) throw new WidgetApiError(ErrCode.Unauthorized, "This call needs a widget session.");
         if (!perUser.take(userId)) throw new WidgetApiError(ErrCode.LimitExceeded, "Too many requests from this widget. Wait a minute and try again.");
         // A NUL in a path or query value is never a name or an id, and Postgres cannot store or compare it.
-        const nul = Object.entries({ ...req.params, ...req.query }).find(([, v]) => JSON.stringify(v ?? "").includes("\\u0000"));
+        const nul = Object.entries({ ...req.params, ...req.query }).find(([, v]) => holdsNul(v));
         if (nul) throw new WidgetApiError(ErrCode.BadJson, `${nul[0]}: must not contain a NUL character`);
         res.json(await handler(userId, req));
         deps.log.info({ route: path, userId, outcome: "ok" }, "widget api");
