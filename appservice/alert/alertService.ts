@@ -266,8 +266,8 @@ export class AlertService {
   }
 
   /** The alert's state in each room it reached; a page's room shows the page's own state, so it is left to paging. */
-  private async mirror(a: Alert): Promise<void> {
-    for (const d of await this.deps.store.deliveries(a.id)) {
+  private async mirror(a: Alert, known?: readonly AlertDelivery[]): Promise<void> {
+    for (const d of known ?? (await this.deps.store.deliveries(a.id))) {
       if (!d.viaPage && d.roomId) await this.deps.rooms.setState(d.roomId, ALERT_STATE_TYPE, a.id, alertState(a, d.eventId) as unknown as Record<string, unknown>);
     }
   }
@@ -452,13 +452,14 @@ export class AlertService {
     const { store, rooms } = this.deps;
     // Repeats are dedup's own: the count is always in the state, and a message goes only at the
     // 1st, 2nd, 4th, 8th … repeat, so a lab re-sending a result every minute does not fill the room.
-    if (e.kind === "repeated" && !isPowerOfTwo(e.alert.repeats)) return this.mirror(e.alert);
-    for (const d of await store.deliveries(e.alert.id)) {
+    const deliveries = await store.deliveries(e.alert.id);
+    if (e.kind === "repeated" && !isPowerOfTwo(e.alert.repeats)) return this.mirror(e.alert, deliveries);
+    for (const d of deliveries) {
       if (!d.eventId) continue;
       // A page's room is told too: the alerts bot is in it as the page's requester.
       await rooms.send(d.roomId, { body: this.text(e.alert, e.kind), notice: e.kind !== "corrected", references: d.eventId, mentions: e.kind === "corrected" ? [d.userId] : [] }, `alert:${e.alert.id}:${step}:${d.userId}`);
     }
-    await this.mirror(e.alert);
+    await this.mirror(e.alert, deliveries);
   }
 
   /**
@@ -516,10 +517,7 @@ export class AlertService {
   /** A recipient's read receipt in a room: the alerts delivered to them there before it are read (the trail's "read" step). */
   async read(req: { by: string; roomId: string; at: Date; eventId: string }): Promise<number> {
     const read = await this.deps.store.read(req.by, req.roomId, req.at, req.eventId);
-    for (const id of read) {
-      const a = await this.deps.store.get(this.deps.store.db, id);
-      if (a) this.deps.metrics?.readSeconds.observe({ priority: a.priority }, Math.max(0, (req.at.getTime() - a.firstAt.getTime()) / 1000));
-    }
+    for (const a of read) this.deps.metrics?.readSeconds.observe({ priority: a.priority }, Math.max(0, (req.at.getTime() - a.firstAt.getTime()) / 1000));
     return read.length;
   }
 

@@ -341,20 +341,21 @@ export class AlertStore {
    * `userId`'s read receipt in `roomId` at `at`, on `eventId`: the alert message it names, and
    * every alert delivered there before it, are read now (a receipt marks everything up to its
    * event). The receipt is kept, so a delivery recorded a moment later is checked against it
-   * (readIfSeen). Returns the alerts read, each once.
+   * (readIfSeen). Returns the alerts read, each once, with what the read-time metric needs.
    */
-  async read(userId: string, roomId: string, at: Date, eventId: string): Promise<string[]> {
+  async read(userId: string, roomId: string, at: Date, eventId: string): Promise<Array<{ id: string; priority: AlertPriority; firstAt: Date }>> {
     const existing = (await this.db("alert_receipts").where({ user_id: userId, room_id: roomId }).first("read_at")) as { read_at: Date | string } | undefined;
     if (!existing) await this.db("alert_receipts").insert({ user_id: userId, room_id: roomId, event_id: eventId, read_at: at }).onConflict(["user_id", "room_id"]).merge();
     else if (new Date(existing.read_at).getTime() <= at.getTime()) await this.db("alert_receipts").where({ user_id: userId, room_id: roomId }).update({ event_id: eventId, read_at: at });
     const rows = (await this.db("alert_deliveries")
-      .where({ user_id: userId, room_id: roomId })
-      .whereNotNull("event_id")
-      .whereNull("read_at")
-      .where((w) => w.where("event_id", eventId).orWhere("delivered_at", "<=", at))
-      .select("alert_id", "event_id")) as Array<{ alert_id: string; event_id: string }>;
-    const read: string[] = [];
-    for (const r of rows) if (await this.markRead(r.alert_id, userId, r.event_id, at)) read.push(r.alert_id);
+      .join("alerts", "alerts.id", "alert_deliveries.alert_id")
+      .where({ "alert_deliveries.user_id": userId, "alert_deliveries.room_id": roomId })
+      .whereNotNull("alert_deliveries.event_id")
+      .whereNull("alert_deliveries.read_at")
+      .where((w) => w.where("alert_deliveries.event_id", eventId).orWhere("alert_deliveries.delivered_at", "<=", at))
+      .select("alert_deliveries.alert_id", "alert_deliveries.event_id", "alerts.priority", "alerts.first_at")) as Array<{ alert_id: string; event_id: string; priority: AlertPriority; first_at: Date | string }>;
+    const read: Array<{ id: string; priority: AlertPriority; firstAt: Date }> = [];
+    for (const r of rows) if (await this.markRead(r.alert_id, userId, r.event_id, at)) read.push({ id: r.alert_id, priority: r.priority, firstAt: new Date(r.first_at) });
     return read;
   }
 
