@@ -96,6 +96,18 @@ async function startFederatedHomeserver(opts: { label: string; fedPort: number; 
  * registration, and a referring clinic.
  */
 export async function startFederation(): Promise<Federation> {
+  // A port found free can be taken (by another process's outgoing connection) before Synapse
+  // binds it, seconds later: that start is retried on fresh ports, anything else is thrown.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startFederationOnce();
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof Error) || !err.message.includes("Address already in use")) throw err;
+    }
+  }
+}
+
+async function startFederationOnce(): Promise<Federation> {
   const [hospitalFed, clinicFed] = [await freePort(), await freePort()];
   const hospitalName = `localhost:${hospitalFed}`;
   const clinicName = `localhost:${clinicFed}`;
